@@ -1,0 +1,230 @@
+"""Checks on entered counts, made on the raw cell values staff typed.
+
+:func:`parse_count` reads one raw value leniently (full-width digits, thousands
+separators, stray spaces) and says what was odd about it; :func:`check_period` and
+:func:`check_across` apply the rules that need several values.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from .expr import format_number
+from .findings import Finding, finding
+from .plan import Indicator, Period, Plan
+
+#: Excel's error values, as they appear when a cell is read.
+EXCEL_ERRORS = frozenset(
+    {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
+)
+#: Counts above this are surely typing mistakes (a trillion people or cases).
+MAX_COUNT = Decimal(10) ** 12
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse_count(raw: object) -> tuple[Decimal | None, list[tuple[str, dict]]]:
+    """Read one raw cell value as a number.
+
+    Returns the number (or None when there is none) and a list of
+    ``(finding code, message fields)`` describing anything odd.  Only value-level
+    problems are reported here; missing values are judged per indicator.
+    """
+    if raw is None:
+        return None, []
+    if isinstance(raw, bool):
+        return None, [("boolean", {"raw": raw})]
+    if isinstance(raw, (datetime, date, time, timedelta)):
+        return None, [("date", {"raw": raw})]
+    if isinstance(raw, int):
+        return Decimal(raw), []
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            return None, [("text", {"raw": str(raw)})]
+        return Decimal(repr(raw)), []
+    if isinstance(raw, Decimal):
+        return raw, []
+    return _parse_text(str(raw))
+
+
+def _parse_text(raw: str) -> tuple[Decimal | None, list[tuple[str, dict]]]:
+    notes: list[tuple[str, dict]] = []
+    stripped = raw.strip()
+    if stripped == "":
+        return None, []
+    if stripped.upper() in EXCEL_ERRORS:
+        return None, [("excel_error", {"raw": stripped})]
+    text = stripped
+    if text != raw:
+        notes.append(("whitespace", {}))
+    folded = unicodedata.normalize("NFKC", text)
+    if folded != text:
+        notes.append(("fullwidth_digits", {}))
+        text = folded.strip()
+    if _THOUSANDS.match(text):
+        notes.append(("thousands_separator", {}))
+        text = text.replace(",", "")
+    if not _NUMBER.match(text):
+        return None, [("text", {"raw": raw})]
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already guards this
+        return None, [("text", {"raw": raw})]
+    if not notes:
+        notes.append(("text_number", {}))
+    return value, [(code, {**f, "raw": raw, "value": _show(value)}) for code, f in notes]
+
+
+def _show(d: Decimal) -> str:
+    return format_number(d)
+
+
+def check_value(ind: Indicator, role: str, period: Period, raw: object) -> tuple[Decimal | None, list[Finding]]:
+    """Parse one input and apply the per-value rules (sign, whole number, size, stage)."""
+    spec = ind.input(role)
+    value, notes = parse_count(raw)
+
+    def make(code: str, **fields: object) -> Finding:
+        return finding(code, indicator=ind.id, input=role, period=period.id, label=spec.label, **fields)
+
+    out = [make(code, **fields) for code, fields in notes]
+    if value is None:
+        return None, out
+    shown = _show(value)
+    if value < 0:
+        out.append(make("negative", value=shown))
+    if value != value.to_integral_value():
+        out.append(make("non_integer", value=shown))
+    if abs(value) >= MAX_COUNT:
+        out.append(make("too_large", value=shown))
+    if ind.kind == "milestone" and not (0 <= value <= len(ind.stages)):
+        out.append(make("stage_out_of_range", value=shown, other=len(ind.stages)))
+    return value, out
+
+
+def check_indicator(
+    ind: Indicator, period: Period, raw: Mapping[str, object]
+) -> tuple[dict[str, Decimal | None], list[Finding]]:
+    """Parse and check all inputs of one indicator in one period."""
+    values: dict[str, Decimal | None] = {}
+    out: list[Finding] = []
+    for spec in ind.inputs:
+        values[spec.role], found = check_value(ind, spec.role, period, raw.get(spec.role))
+        out += found
+    blank = [s for s in ind.inputs if _is_blank(raw.get(s.role))]
+    if len(blank) == len(ind.inputs):
+        out += [
+            finding("missing", indicator=ind.id, input=s.role, period=period.id, label=s.label) for s in blank
+        ]
+    else:
+        out += [
+            finding("incomplete", indicator=ind.id, input=s.role, period=period.id, label=s.label)
+            for s in blank
+        ]
+    if ind.kind == "ratio":
+        out += _ratio_rules(ind, period, values)
+    if ind.kind == "growth":
+        prev = values.get("previous")
+        if prev is not None and prev == 0:
+            out.append(finding("zero_denominator", indicator=ind.id, input="previous", period=period.id, label=ind.input("previous").label))
+    return values, out
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def _ratio_rules(ind: Indicator, period: Period, values: Mapping[str, Decimal | None]) -> list[Finding]:
+    num, den = values.get("numerator"), values.get("denominator")
+    num_spec, den_spec = ind.input("numerator"), ind.input("denominator")
+    out = []
+    if den is not None and den == 0:
+        out.append(finding("zero_denominator", indicator=ind.id, input="denominator", period=period.id, label=den_spec.label))
+    if num is not None and den is not None and num > den:
+        out.append(
+            finding(
+                "numerator_gt_denominator",
+                indicator=ind.id,
+                input="numerator",
+                period=period.id,
+                label=num_spec.label,
+                value=_show(num),
+                other_label=den_spec.label,
+                other=_show(den),
+            )
+        )
+    return out
+
+
+def check_across(
+    plan: Plan, values: Mapping[str, Mapping[str, Mapping[str, Decimal | None]]]
+) -> list[Finding]:
+    """Rules spanning periods or indicators.
+
+    ``values`` is period id → indicator id → role → parsed number.  A running total
+    (cumulative input) may not fall from an earlier period to a later one that
+    starts on the same day; plan rules are checked within each period.
+    """
+    out: list[Finding] = []
+    periods = [p for p in plan.periods if p.id in values]
+    for early in periods:
+        for late in periods:
+            if early.start != late.start or early.end >= late.end:
+                continue
+            for ind in plan.indicators:
+                for spec in ind.inputs:
+                    a = values[early.id].get(ind.id, {}).get(spec.role)
+                    b = values[late.id].get(ind.id, {}).get(spec.role)
+                    if spec.cumulative and a is not None and b is not None and a > b:
+                        out.append(
+                            finding(
+                                "half_gt_full",
+                                indicator=ind.id,
+                                input=spec.role,
+                                period=early.id,
+                                label=spec.label,
+                                period_name=early.name,
+                                value=_show(a),
+                                other_period=late.name,
+                                other=_show(b),
+                            )
+                        )
+    for period in periods:
+        out += _plan_rules(plan, period, values[period.id])
+    return out
+
+
+_OPS = {
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+}
+
+
+def _plan_rules(plan: Plan, period: Period, values: Mapping[str, Mapping[str, Decimal | None]]) -> list[Finding]:
+    out = []
+    for rule in plan.rules:
+        left = values.get(rule.left[0], {}).get(rule.left[1])
+        right = rule.right if isinstance(rule.right, Decimal) else values.get(rule.right[0], {}).get(rule.right[1])
+        if left is None or right is None or _OPS[rule.op](left, right):
+            continue
+        out.append(
+            finding(
+                "rule",
+                severity=rule.severity,
+                indicator=rule.left[0],
+                input=rule.left[1],
+                period=period.id,
+                message_zh=f"{rule.message_zh}（{rule.id}：{_show(left)} {rule.op} {_show(right)} 不成立）",
+                message_en=f"{rule.message_en} ({rule.id}: {_show(left)} {rule.op} {_show(right)} fails)",
+            )
+        )
+    return out

@@ -1,0 +1,242 @@
+"""Evaluate entered counts against a plan: results, findings and weighted scores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from .checks import check_across, check_indicator
+from .expr import Value, round_half_up
+from .findings import Finding
+from .measures import ZH_LABELS, Computation, Labels, computation
+from .narrative import sentence
+from .plan import Indicator, Period, Plan, Target
+
+Entries = Mapping[str, Mapping[str, Mapping[str, object]]]
+"""Raw entries: period (id or name) → indicator id → input role → raw cell value."""
+
+
+class EntriesError(ValueError):
+    """Entries that name an unknown period, indicator or input."""
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    """The outcome of one indicator in one period."""
+
+    indicator: str
+    period: str
+    inputs: dict[str, Decimal | None]
+    value: Decimal | None
+    projection: Decimal | None
+    target: str
+    achieved: bool | None
+    achievement_rate: Decimal | None
+    light: str  # green | yellow | red | white
+    at_risk: bool | None
+    sentence: str
+    cells: dict[str, Value]  # each step's value exactly as the workbook cell shows it
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict; numbers as floats rounded to the plan's decimals."""
+        num = _json_number
+        return {
+            "indicator": self.indicator,
+            "period": self.period,
+            "inputs": {k: num(v) for k, v in self.inputs.items()},
+            "value": num(self.value),
+            "projection": num(self.projection),
+            "target": self.target,
+            "achieved": self.achieved,
+            "achievement_rate": num(self.achievement_rate),
+            "light": self.light,
+            "at_risk": self.at_risk,
+            "sentence": self.sentence,
+        }
+
+
+def _json_number(d: Decimal | None) -> int | float | None:
+    if d is None:
+        return None
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+@dataclass(frozen=True)
+class Score:
+    """Weighted score of a goal or the whole plan in one period."""
+
+    id: str
+    period: str
+    weight: Decimal
+    assessed_weight: Decimal
+    score: Decimal  # Σ weight × 達成率 / 100 over assessed indicators
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {k: _json_number(v) if isinstance(v, Decimal) else v for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Evaluation:
+    """Everything one evaluation produced."""
+
+    plan: Plan
+    results: list[IndicatorResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    scores: list[Score] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        """True when any finding has severity error."""
+        return any(f.severity == "error" for f in self.findings)
+
+    def result(self, indicator: str, period: str) -> IndicatorResult:
+        """The result of one indicator in one period (id or name)."""
+        pid = self.plan.period(period).id
+        for r in self.results:
+            if r.indicator == indicator and r.period == pid:
+                return r
+        raise KeyError((indicator, period))
+
+    def weight_warning(self) -> dict | None:
+        """A note when the plan's weights add up to less than 100."""
+        total = self.plan.weight_total
+        if total >= 100:
+            return None
+        rest = 100 - total
+        return {
+            "code": "weights_under_100",
+            "weight_total": _json_number(total),
+            "message_zh": f"本計畫指標權重合計 {total}%，其餘 {rest}% 屬計畫外之共同性指標",
+            "message_en": f"indicator weights add up to {total}%; the other {rest}% belongs to common indicators outside this plan",
+        }
+
+    def to_dict(self) -> dict:
+        """The documented ``--json`` shape: indicators, findings, scores."""
+        return {
+            "plan": {"id": self.plan.id, "year": self.plan.year, "fingerprint": self.plan.fingerprint},
+            "indicators": [r.to_dict() for r in self.results],
+            "findings": [f.to_dict() for f in self.findings],
+            "scores": [s.to_dict() for s in self.scores],
+            "weight_warning": self.weight_warning(),
+        }
+
+
+def target_for(ind: Indicator, targets: str) -> Target:
+    """The yearly target, or last year's when ``targets == "previous"``."""
+    if targets == "previous" and ind.previous_target is not None:
+        return ind.previous_target
+    return ind.target
+
+
+def evaluate(
+    plan: Plan,
+    entries: Entries,
+    *,
+    targets: Literal["current", "previous"] = "current",
+    year: int | None = None,
+    labels: Labels = ZH_LABELS,
+) -> Evaluation:
+    """Check and compute every indicator present in ``entries``.
+
+    ``year`` is the ROC year the counts belong to (default: the plan's year); it
+    sets the calendar for mid-year projections.  ``targets="previous"`` assesses
+    against last year's targets, as Part 4 of a plan does.
+    """
+    year = year or plan.year
+    ev = Evaluation(plan)
+    parsed: dict[str, dict[str, dict[str, Decimal | None]]] = {}
+    for period_key, by_indicator in entries.items():
+        period = _period(plan, period_key)
+        parsed[period.id] = {}
+        for ind_id, raw in by_indicator.items():
+            ind = _indicator(plan, ind_id, raw)
+            assessed = not ind.assessed_in or period.id in ind.assessed_in
+            values, found = check_indicator(ind, period, raw)
+            if not assessed:
+                found = [f for f in found if f.code not in ("missing", "incomplete")]
+            parsed[period.id][ind.id] = values
+            ev.findings += found
+            comp = computation(ind, period, plan.options, roc_year=year, target=target_for(ind, targets), labels=labels)
+            ev.results.append(_result(plan, comp, values, year, assessed))
+    ev.findings += check_across(plan, parsed)
+    ev.scores = scores(plan, ev.results)
+    return ev
+
+
+def _period(plan: Plan, key: str) -> Period:
+    try:
+        return plan.period(key)
+    except KeyError:
+        names = ", ".join(f"{p.id}/{p.name}" for p in plan.periods)
+        raise EntriesError(f"期別不存在 / unknown period {key!r} (known: {names})") from None
+
+
+def _indicator(plan: Plan, ind_id: str, raw: Mapping[str, object]) -> Indicator:
+    try:
+        ind = plan.indicator(ind_id)
+    except KeyError:
+        raise EntriesError(f"指標代碼不存在 / unknown indicator {ind_id!r}") from None
+    extra = set(raw) - {s.role for s in ind.inputs}
+    if extra:
+        raise EntriesError(f"{ind_id}: 填報欄位不存在 / unknown inputs {sorted(extra)}")
+    return ind
+
+
+def _result(plan: Plan, comp: Computation, values: dict[str, Decimal | None], year: int, assessed: bool) -> IndicatorResult:
+    ind, period, labels = comp.indicator, comp.period, comp.labels
+    cells = comp.run(dict(values))
+    if not assessed:  # e.g. volunteers are recruited and counted only at year end
+        cells = {k: ("" if k != "light" else labels.white) for k in cells}
+
+    def num(name: str) -> Decimal | None:
+        v = cells.get(name)
+        return v if isinstance(v, Decimal) else None
+
+    achieved = None if cells["achieved"] == "" else cells["achieved"] == labels.met
+    at_risk = None if cells.get("at_risk", "") == "" else cells["at_risk"] == labels.yes
+    if assessed:
+        text = sentence(ind, period, year, plan.phrases, values, cells, achieved, at_risk, comp.target)
+    else:
+        names = "、".join(plan.period(p).name for p in ind.assessed_in)
+        text = plan.phrases.not_this_period.format(periods=names)
+    return IndicatorResult(
+        indicator=ind.id,
+        period=period.id,
+        inputs=values,
+        value=num("value"),
+        projection=num("projection"),
+        target=comp.target.printed,
+        achieved=achieved,
+        achievement_rate=num("rate"),
+        light=labels.light_code(cells["light"]),
+        at_risk=at_risk,
+        sentence=text,
+        cells=cells,
+    )
+
+
+def scores(plan: Plan, results: list[IndicatorResult]) -> list[Score]:
+    """Weighted scores per goal and for the plan, per period.
+
+    Only assessed indicators (those with an 達成率) count towards ``score``;
+    ``assessed_weight`` says how much weight that covers.
+    """
+    out: list[Score] = []
+    for period in plan.periods:
+        rows = [r for r in results if r.period == period.id]
+        if not rows:
+            continue
+        groups = [(g.id, g.indicators) for g in plan.goals] + [(plan.id, plan.indicators)]
+        for gid, inds in groups:
+            weight = assessed = total = Decimal(0)
+            for ind in inds:
+                weight += ind.weight
+                r = next((r for r in rows if r.indicator == ind.id), None)
+                if r is not None and r.achievement_rate is not None:
+                    assessed += ind.weight
+                    total += ind.weight * r.achievement_rate / 100
+            out.append(Score(gid, period.id, weight, assessed, round_half_up(total, plan.options.decimals)))
+    return out

@@ -1,0 +1,277 @@
+"""A tiny spreadsheet-expression language: one definition, two evaluators.
+
+Every indicator's computation is written once as an :class:`Expr` tree.  The same
+tree is evaluated here with :mod:`decimal` (the engine's result) and rendered as
+Excel formula text (the workbook's live result), so the two cannot drift apart.
+
+Semantics follow Excel for the small subset used: ``""`` is the empty result, text
+compares equal only to text, ``ROUND`` rounds half away from zero, ``IF`` is lazy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+Value = Decimal | str | bool | None
+"""A cell value as the evaluator sees it: number, text, boolean, or None for blank."""
+
+
+class ExprError(ValueError):
+    """An expression hit an Excel error (e.g. ``#DIV/0!``); guards should prevent it."""
+
+
+@dataclass(frozen=True)
+class Expr:
+    """Base class of expression nodes."""
+
+    # Operator overloads keep measure definitions readable: ``a * 100 / b``.
+    def __add__(self, other: ExprLike) -> Expr:
+        return Bin("+", self, lift(other))
+
+    def __sub__(self, other: ExprLike) -> Expr:
+        return Bin("-", self, lift(other))
+
+    def __mul__(self, other: ExprLike) -> Expr:
+        return Bin("*", self, lift(other))
+
+    def __truediv__(self, other: ExprLike) -> Expr:
+        return Bin("/", self, lift(other))
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    """A numeric literal."""
+
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Str(Expr):
+    """A text literal."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Ref(Expr):
+    """A reference to a named cell: an input, or an earlier result."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Bin(Expr):
+    """A binary operator: arithmetic (+ - * /) or comparison (= <> < <= > >=)."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A function call, named as in Excel."""
+
+    fn: str
+    args: tuple[Expr, ...]
+
+
+ExprLike = Expr | int | str | Decimal
+
+
+def lift(x: ExprLike) -> Expr:
+    """Turn a Python literal into an expression node."""
+    if isinstance(x, Expr):
+        return x
+    if isinstance(x, str):
+        return Str(x)
+    if isinstance(x, bool):
+        raise TypeError("booleans are not literals here")
+    return Num(Decimal(x))
+
+
+def call(fn: str, *args: ExprLike) -> Call:
+    """Build a function call node, e.g. ``call("ROUND", x, 2)``."""
+    return Call(fn, tuple(lift(a) for a in args))
+
+
+def cmp(op: str, left: ExprLike, right: ExprLike) -> Bin:
+    """Build a comparison node; ``op`` is one of = <> < <= > >=."""
+    if op not in _COMPARE:
+        raise ValueError(f"not a comparison: {op}")
+    return Bin(op, lift(left), lift(right))
+
+
+def if_(cond: Expr, then: ExprLike, other: ExprLike) -> Call:
+    """``IF(cond, then, other)``."""
+    return call("IF", cond, then, other)
+
+
+# ---------------------------------------------------------------------------
+# Python evaluation
+# ---------------------------------------------------------------------------
+
+_PRECISION = 34  # well beyond Excel's 15 digits, so half-way cases are exact
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    """Round like Excel's ROUND: half away from zero, at ``places`` decimals."""
+    quantum = Decimal(1).scaleb(-places)
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _num(v: Value, fn: str) -> Decimal:
+    if isinstance(v, bool):
+        return Decimal(int(v))
+    if v is None:
+        return Decimal(0)  # a blank cell counts as 0 in arithmetic, as in Excel
+    if isinstance(v, Decimal):
+        return v
+    raise ExprError(f"#VALUE! in {fn}: {v!r}")
+
+
+def _compare(op: str, a: Value, b: Value) -> bool:
+    a = "" if a is None else a
+    b = "" if b is None else b
+    # Excel orders numbers < text < booleans; only like-typed values are equal.
+    rank = {Decimal: 0, str: 1, bool: 2}
+    ra, rb = rank[type(a)], rank[type(b)]
+    if ra != rb:
+        key_a, key_b = ra, rb
+    elif isinstance(a, str):
+        key_a, key_b = a.casefold(), b.casefold()  # type: ignore[union-attr]
+    else:
+        key_a, key_b = a, b
+    return _COMPARE[op](key_a, key_b)
+
+
+_COMPARE: dict[str, Callable[[object, object], bool]] = {
+    "=": lambda x, y: x == y,
+    "<>": lambda x, y: x != y,
+    "<": lambda x, y: x < y,  # type: ignore[operator]
+    "<=": lambda x, y: x <= y,  # type: ignore[operator]
+    ">": lambda x, y: x > y,  # type: ignore[operator]
+    ">=": lambda x, y: x >= y,  # type: ignore[operator]
+}
+
+
+def _truth(v: Value) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, Decimal):
+        return v != 0
+    if v is None:
+        return False
+    raise ExprError(f"#VALUE! as condition: {v!r}")
+
+
+def evaluate(expr: Expr, env: Mapping[str, Value]) -> Value:
+    """Evaluate ``expr`` with Excel semantics; ``env`` maps reference names to values."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return _eval(expr, env)
+
+
+def _eval(e: Expr, env: Mapping[str, Value]) -> Value:
+    if isinstance(e, Num):
+        return e.value
+    if isinstance(e, Str):
+        return e.text
+    if isinstance(e, Ref):
+        return env.get(e.name)
+    if isinstance(e, Bin):
+        a, b = _eval(e.left, env), _eval(e.right, env)
+        if e.op in _COMPARE:
+            return _compare(e.op, a, b)
+        x, y = _num(a, e.op), _num(b, e.op)
+        if e.op == "+":
+            return x + y
+        if e.op == "-":
+            return x - y
+        if e.op == "*":
+            return x * y
+        if y == 0:
+            raise ExprError("#DIV/0!")
+        return x / y
+    if isinstance(e, Call):
+        return _call(e, env)
+    raise TypeError(f"unknown node {e!r}")
+
+
+def _call(e: Call, env: Mapping[str, Value]) -> Value:
+    fn, args = e.fn, e.args
+    if fn == "IF":
+        branch = args[1] if _truth(_eval(args[0], env)) else args[2]
+        return _eval(branch, env)
+    vals = [_eval(a, env) for a in args]
+    if fn == "ISNUMBER":
+        return isinstance(vals[0], Decimal)
+    if fn == "AND":
+        return all(_truth(v) for v in vals)
+    if fn == "OR":
+        return any(_truth(v) for v in vals)
+    if fn == "NOT":
+        return not _truth(vals[0])
+    if fn == "ROUND":
+        return round_half_up(_num(vals[0], fn), int(_num(vals[1], fn)))
+    if fn == "INT":
+        return _num(vals[0], fn).to_integral_value(rounding="ROUND_FLOOR")
+    if fn == "MIN":
+        return min(_num(v, fn) for v in vals)
+    if fn == "MAX":
+        return max(_num(v, fn) for v in vals)
+    if fn == "CHOOSE":
+        index = int(_num(vals[0], fn))
+        if not 1 <= index < len(vals):
+            raise ExprError("#VALUE! in CHOOSE")
+        return vals[index]
+    raise ExprError(f"unsupported function {fn}")
+
+
+# ---------------------------------------------------------------------------
+# Excel rendering
+# ---------------------------------------------------------------------------
+
+
+def format_number(d: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros (``12.50`` → ``12.5``)."""
+    text = format(d.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def to_excel(expr: Expr, ref: Callable[[str], str]) -> str:
+    """Render ``expr`` as Excel formula text (without the leading ``=``).
+
+    ``ref`` maps a reference name to what the formula should say for it: a
+    defined name or a cell address.
+    """
+    if isinstance(expr, Num):
+        return format_number(expr.value)
+    if isinstance(expr, Str):
+        return '"' + expr.text.replace('"', '""') + '"'
+    if isinstance(expr, Ref):
+        return ref(expr.name)
+    if isinstance(expr, Bin):
+        # Always parenthesise: Excel's precedence (e.g. unary minus) is a trap.
+        return f"({to_excel(expr.left, ref)}{expr.op}{to_excel(expr.right, ref)})"
+    if isinstance(expr, Call):
+        return f"{expr.fn}(" + ",".join(to_excel(a, ref) for a in expr.args) + ")"
+    raise TypeError(f"unknown node {expr!r}")
+
+
+def refs(expr: Expr) -> set[str]:
+    """All reference names that ``expr`` uses."""
+    if isinstance(expr, Ref):
+        return {expr.name}
+    if isinstance(expr, Bin):
+        return refs(expr.left) | refs(expr.right)
+    if isinstance(expr, Call):
+        out: set[str] = set()
+        for a in expr.args:
+            out |= refs(a)
+        return out
+    return set()

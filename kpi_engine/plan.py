@@ -1,0 +1,276 @@
+"""The plan model: an annual administrative plan (施政計畫) and its indicators.
+
+These are plain, immutable dataclasses.  :mod:`kpi_engine.plan_loader` builds them
+from a YAML plan file and reports mistakes by line; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+Kind = Literal["ratio", "growth", "count", "milestone"]
+Polarity = Literal["higher", "lower"]
+
+#: The input roles each kind of indicator needs, in display order.
+KIND_ROLES: dict[str, tuple[str, ...]] = {
+    "ratio": ("numerator", "denominator"),
+    "growth": ("current", "previous"),
+    "count": ("count",),
+    "milestone": ("stage",),
+}
+
+#: Kinds whose value is a percentage (their targets are printed with ``%``).
+PERCENT_KINDS = frozenset({"ratio", "growth", "milestone"})
+
+#: 評估體制 codes as the Executive Yuan's plan format defines them; a plan may override.
+DEFAULT_EVALUATION_SYSTEMS: dict[int, str] = {
+    1: "指實際評估作業係運用既有之組織架構進行",
+    2: "指實際評估作業係由特定之任務編組進行",
+    3: "指實際評估作業係透過第三者方式（如由專家學者）進行",
+    4: "指實際評估作業係由上級機關（如各部會）或上級機關之特定任務編組進行",
+    5: "其他",
+}
+
+_TARGET_RE = re.compile(r"^\s*(≤|≥|<=|>=|<|>|＜|＞)?\s*([0-9]+(?:\.[0-9]+)?)\s*(%|％)?\s*$")
+_OPS = {"≤": "<=", "≥": ">=", "<=": "<=", ">=": ">=", "<": "<", ">": ">", "＜": "<", "＞": ">"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target as printed (``8%``, ``≤120``) and what it means."""
+
+    printed: str
+    value: Decimal
+    percent: bool
+    op: str | None  # the comparator printed with it, if any ("<=", ">=", "<", ">")
+
+    def comparator(self, polarity: Polarity) -> str:
+        """The comparison that means "met": the printed one, else by polarity."""
+        return self.op or (">=" if polarity == "higher" else "<=")
+
+
+def parse_target(text: str) -> Target:
+    """Parse a printed target such as ``8%``, ``≤120`` or ``11.5%``.
+
+    Raises ValueError for anything else.
+    """
+    m = _TARGET_RE.match(str(text))
+    if not m:
+        raise ValueError(f"目標值格式不正確 / not a target: {text!r} (e.g. 8%, ≤120, 11.5%)")
+    op, number, pct = m.groups()
+    return Target(str(text).strip(), Decimal(number), pct is not None, _OPS[op] if op else None)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period, e.g. 上半年 1/1–6/30. Month-day bounds apply to any year."""
+
+    id: str
+    name: str
+    start: tuple[int, int]  # (month, day)
+    end: tuple[int, int]
+
+    def dates(self, roc_year: int) -> tuple[date, date]:
+        """Start and end dates in the Gregorian calendar for a ROC year."""
+        y = roc_year + 1911
+        return date(y, *self.start), date(y, *self.end)
+
+    def is_full_year(self) -> bool:
+        """True when the period covers the whole calendar year."""
+        return self.start == (1, 1) and self.end == (12, 31)
+
+    def end_text(self) -> str:
+        """The period end as printed in analyses: ``6月30日``."""
+        return f"{self.end[0]}月{self.end[1]}日"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One count that staff enter for an indicator."""
+
+    role: str
+    label: str
+    unit: str
+    cumulative: bool = True  # a running total: the 上半年 figure cannot exceed 全年度
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a milestone scale: ``1.完成委託…`` worth 25%."""
+
+    label: str
+    percent: Decimal
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A key performance indicator (關鍵績效指標)."""
+
+    id: str
+    number: str
+    name: str
+    weight: Decimal
+    system: int
+    method: str
+    formula: str
+    kind: Kind
+    polarity: Polarity
+    target: Target
+    previous_target: Target | None
+    owner: str
+    inputs: tuple[InputSpec, ...]
+    goal_id: str = ""
+    stages: tuple[Stage, ...] = ()
+    sentence: str | None = None
+    assessed_in: tuple[str, ...] = ()  # period ids; empty means every period
+
+    def input(self, role: str) -> InputSpec:
+        """The input spec for a role."""
+        for spec in self.inputs:
+            if spec.role == role:
+                return spec
+        raise KeyError(role)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A strategic performance goal (策略績效目標) with its indicators."""
+
+    id: str
+    number: str
+    name: str
+    weight: Decimal
+    indicators: tuple[Indicator, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A cross-check the plan declares between inputs, e.g. ``a.numerator <= b.denominator``."""
+
+    id: str
+    left: tuple[str, str]  # (indicator id, role)
+    op: str
+    right: tuple[str, str] | Decimal
+    severity: Literal["error", "warning"]
+    message_zh: str
+    message_en: str
+
+
+@dataclass(frozen=True)
+class Lights:
+    """Achievement-rate thresholds for the status lights."""
+
+    green: Decimal = Decimal(100)
+    yellow: Decimal = Decimal(90)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Plan-wide computation options."""
+
+    decimals: int = 2
+    cap: Decimal = Decimal(100)
+    lights: Lights = field(default_factory=Lights)
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """Fixed phrases of the analysis sentences; a plan may reword them."""
+
+    met: str = "達原訂目標值"
+    not_met: str = "未達原訂目標值"
+    on_track: str = "依目前進度推估全年度可達成目標"
+    at_risk: str = "依目前進度推估全年度恐未能達成目標，請加強管控"
+    pending: str = "截至{end}止，尚無資料，未能評估。"
+    not_this_period: str = "本指標於{periods}評估。"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """A Part 3 item: 重要施政計畫項目 with its 實施內容."""
+
+    id: str
+    number: int
+    name: str
+    content: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """A Part 3 工作計畫 with its items."""
+
+    number: int
+    name: str
+    items: tuple[PlanItem, ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Sample data carried by a plan (the seed's 106 上半年 counts)."""
+
+    year: int
+    period: str
+    targets: Literal["current", "previous"]
+    entries: dict[str, dict[str, object]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole annual plan: goals, indicators, periods, options and texts."""
+
+    id: str
+    agency: str
+    year: int
+    title: str
+    periods: tuple[Period, ...]
+    goals: tuple[Goal, ...]
+    options: Options
+    phrases: Phrases
+    evaluation_systems: dict[int, str]
+    rules: tuple[Rule, ...]
+    work_plans: tuple[WorkPlan, ...]
+    overview: dict
+    sample: Sample | None
+    fingerprint: str
+    source: str = ""
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        """All indicators in plan order."""
+        return tuple(i for g in self.goals for i in g.indicators)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        """Look an indicator up by id."""
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
+
+    def goal_of(self, indicator_id: str) -> Goal:
+        """The goal an indicator belongs to."""
+        for goal in self.goals:
+            if any(i.id == indicator_id for i in goal.indicators):
+                return goal
+        raise KeyError(indicator_id)
+
+    def period(self, period_id: str) -> Period:
+        """Look a period up by id or by name (上半年)."""
+        for p in self.periods:
+            if period_id in (p.id, p.name):
+                return p
+        raise KeyError(period_id)
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """The sections (承辦單位) that own indicators, in plan order."""
+        return tuple(dict.fromkeys(i.owner for i in self.indicators))
+
+    @property
+    def weight_total(self) -> Decimal:
+        """Sum of indicator weights; the rest up to 100 belongs to 共同性指標."""
+        return sum((i.weight for i in self.indicators), Decimal(0))

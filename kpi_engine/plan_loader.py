@@ -1,0 +1,379 @@
+"""Load a YAML plan file, validate it, and build the :class:`~kpi_engine.plan.Plan`.
+
+Every mistake is reported with the file, the line and the field path, in zh-TW and
+English, all at once, so a clerk can fix a plan in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .plan import (
+    DEFAULT_EVALUATION_SYSTEMS,
+    KIND_ROLES,
+    PERCENT_KINDS,
+    Goal,
+    Indicator,
+    InputSpec,
+    Lights,
+    Options,
+    Period,
+    Phrases,
+    Plan,
+    PlanItem,
+    Rule,
+    Sample,
+    Stage,
+    Target,
+    WorkPlan,
+    parse_target,
+)
+
+DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
+SCHEMA_NAME = "plan.schema.json"
+DEFAULT_PERIODS = [
+    {"id": "H1", "name": "上半年", "start": "01-01", "end": "06-30"},
+    {"id": "FY", "name": "全年度", "start": "01-01", "end": "12-31"},
+]
+# Placeholders every analysis sentence may use, besides the indicator's input roles.
+SENTENCE_FIELDS = frozenset(
+    {"end", "year", "period", "name", "value", "target", "verdict", "rate", "projection", "outlook", "stage_label"}
+)
+
+
+@dataclass(frozen=True)
+class PlanIssue:
+    """One mistake in a plan file."""
+
+    path: str
+    line: int | None
+    message_zh: str
+    message_en: str
+
+    def __str__(self) -> str:
+        where = f"第 {self.line} 行 line {self.line}, " if self.line else ""
+        return f"{where}{self.path or '(root)'}: {self.message_zh} / {self.message_en}"
+
+
+class PlanError(ValueError):
+    """A plan file that cannot be used; ``issues`` lists every mistake found."""
+
+    def __init__(self, source: str, issues: list[PlanIssue]):
+        self.source = source
+        self.issues = issues
+        lines = [f"計畫檔有誤 / invalid plan: {source}"] + [f"  - {i}" for i in issues]
+        super().__init__("\n".join(lines))
+
+
+def _templates_dir() -> Any:
+    return resources.files("templates")
+
+
+def default_plan_path() -> Path:
+    """Path of the embedded default plan (臺中市政府秘書處 107 年度)."""
+    return Path(str(_templates_dir() / DEFAULT_PLAN_NAME))
+
+
+def plan_schema() -> dict:
+    """The published JSON Schema of plan files."""
+    return json.loads((_templates_dir() / SCHEMA_NAME).read_text(encoding="utf-8"))
+
+
+def load_plan(path: str | Path | None = None) -> Plan:
+    """Load and validate a plan file; ``None`` loads the embedded default plan.
+
+    Raises :class:`PlanError` listing every problem with its line.
+    """
+    path = Path(path) if path is not None else default_plan_path()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(str(path), [PlanIssue("", None, "無法讀取檔案", f"cannot read: {exc}")])
+    return parse_plan(text, source=str(path))
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    """Parse plan YAML text; see :func:`load_plan`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise PlanError(source, [PlanIssue("", line, "YAML 語法錯誤", f"YAML syntax: {exc}")])
+    if not isinstance(data, dict):
+        raise PlanError(source, [PlanIssue("", 1, "計畫檔須為對照表", "a plan must be a mapping")])
+
+    def line_of(path: tuple) -> int | None:
+        return _line_of(root, path)
+
+    issues = [
+        PlanIssue(
+            _dotted(err.absolute_path),
+            line_of(tuple(err.absolute_path)),
+            "格式不符",
+            err.message,
+        )
+        for err in sorted(
+            jsonschema.Draft202012Validator(plan_schema()).iter_errors(data),
+            key=lambda e: [str(p) for p in e.absolute_path],
+        )
+    ]
+    if issues:
+        raise PlanError(source, issues)
+    builder = _Builder(data, line_of)
+    plan = builder.build(source)
+    if builder.issues:
+        raise PlanError(source, builder.issues)
+    return plan
+
+
+def _dotted(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, path: tuple) -> int | None:
+    """The 1-based line of the YAML node at ``path``, or of its nearest parent."""
+    best = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if k.value == str(part)]
+            node = match[0] if match else None
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            node = None
+        if node is None:
+            break
+        best = node.start_mark.line + 1
+    return best
+
+
+def fingerprint(data: dict) -> str:
+    """A stable hash of a plan's definition (sample data excluded)."""
+    core = {k: v for k, v in data.items() if k != "sample"}
+    blob = json.dumps(core, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class _Builder:
+    """Turns schema-valid data into a Plan, collecting semantic mistakes."""
+
+    def __init__(self, data: dict, line_of: Any):
+        self.data = data
+        self.line_of = line_of
+        self.issues: list[PlanIssue] = []
+
+    def issue(self, path: tuple, zh: str, en: str) -> None:
+        self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en))
+
+    def target(self, raw: Any, path: tuple) -> Target | None:
+        try:
+            return parse_target(str(raw))
+        except ValueError:
+            self.issue(path, f"目標值格式不正確：{raw}", f"not a target: {raw!r} (e.g. 8%, ≤120)")
+            return None
+
+    def build(self, source: str) -> Plan:
+        d = self.data
+        periods = tuple(self.period(p, ("periods", i)) for i, p in enumerate(d.get("periods") or DEFAULT_PERIODS))
+        self.unique([p.id for p in periods], "periods", "期別代碼")
+        period_ids = {p.id for p in periods}
+        opts = d.get("options", {})
+        lights = opts.get("lights", {})
+        options = Options(
+            decimals=opts.get("decimals", 2),
+            cap=Decimal(str(opts.get("cap", 100))),
+            lights=Lights(Decimal(str(lights.get("green", 100))), Decimal(str(lights.get("yellow", 90)))),
+            password=opts.get("password"),
+        )
+        if options.lights.yellow > options.lights.green:
+            self.issue(("options", "lights"), "黃燈門檻不可高於綠燈", "yellow threshold above green")
+        goals = tuple(self.goal(g, ("goals", gi), period_ids) for gi, g in enumerate(d["goals"]))
+        indicators = [i for g in goals for i in g.indicators]
+        self.unique([g.id for g in goals], "goals", "目標代碼")
+        self.unique([i.id for i in indicators], "goals", "指標代碼")
+        systems = dict(DEFAULT_EVALUATION_SYSTEMS)
+        systems.update({e["code"]: e["meaning"] for e in d.get("evaluation_systems", [])})
+        rules = tuple(
+            r for ri, raw in enumerate(d.get("rules", [])) if (r := self.rule(raw, ("rules", ri), indicators))
+        )
+        sample = None
+        if "sample" in d:
+            s = d["sample"]
+            if s["period"] not in period_ids:
+                self.issue(("sample", "period"), "範例期別不存在", f"unknown period {s['period']!r}")
+            known = {i.id for i in indicators}
+            for ind_id in s["entries"]:
+                if ind_id not in known:
+                    self.issue(("sample", "entries", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}")
+            sample = Sample(s["year"], s["period"], s.get("targets", "current"), s["entries"])
+        return Plan(
+            id=d["id"],
+            agency=d["agency"],
+            year=d["year"],
+            title=d["title"],
+            periods=periods,
+            goals=goals,
+            options=options,
+            phrases=Phrases(**d.get("phrases", {})),
+            evaluation_systems=systems,
+            rules=rules,
+            work_plans=self.work_plans(d.get("work_plans", [])),
+            overview=d.get("overview", {}),
+            sample=sample,
+            fingerprint=fingerprint(d),
+            source=source,
+        )
+
+    def unique(self, ids: list[str], path: str, what: str) -> None:
+        seen: set[str] = set()
+        for x in ids:
+            if x in seen:
+                self.issue((path,), f"{what}重複：{x}", f"duplicate id {x!r}")
+            seen.add(x)
+
+    def period(self, p: dict, path: tuple) -> Period:
+        def md(text: str) -> tuple[int, int]:
+            m, day = (int(x) for x in str(text).split("-"))
+            return m, day
+
+        period = Period(p["id"], p["name"], md(p["start"]), md(p["end"]))
+        try:
+            start, end = period.dates(2000)  # a leap year accepts every valid month-day
+        except ValueError:
+            self.issue(path, "日期不存在", "no such date")
+        else:
+            if start > end:
+                self.issue(path, "起日晚於迄日", "start is after end")
+        return period
+
+    def goal(self, g: dict, path: tuple, period_ids: set[str]) -> Goal:
+        indicators = tuple(
+            self.indicator(raw, (*path, "indicators", i), g["id"], period_ids)
+            for i, raw in enumerate(g["indicators"])
+        )
+        weight = Decimal(str(g["weight"]))
+        total = sum((i.weight for i in indicators), Decimal(0))
+        if total != weight:
+            self.issue(
+                (*path, "weight"),
+                f"目標權重 {weight} 不等於所屬指標權重合計 {total}",
+                f"goal weight {weight} differs from its indicators' total {total}",
+            )
+        return Goal(g["id"], str(g.get("number", "")), g["name"], weight, indicators)
+
+    def indicator(self, raw: dict, path: tuple, goal_id: str, period_ids: set[str]) -> Indicator:
+        kind = raw["kind"]
+        target = self.target(raw["target"], (*path, "target"))
+        prev = self.target(raw["previous_target"], (*path, "previous_target")) if "previous_target" in raw else None
+        polarity = raw.get("polarity")
+        implied = None
+        if target and target.op:
+            implied = "lower" if "<" in target.op else "higher"
+        if polarity and implied and polarity != implied:
+            self.issue((*path, "polarity"), "方向與目標值符號不一致", f"polarity {polarity} contradicts target {target.printed}")
+        polarity = polarity or implied or "higher"
+        for name, t in (("target", target), ("previous_target", prev)):
+            if t is None:
+                continue
+            if t.percent != (kind in PERCENT_KINDS):
+                want = "須加 %" if kind in PERCENT_KINDS else "不可加 %"
+                self.issue((*path, name), f"{kind} 指標目標值{want}", f"{kind} target must {'' if kind in PERCENT_KINDS else 'not '}be a percentage")
+            if t.op == "<" and t.value == 0:
+                self.issue((*path, name), "目標值不可為 <0", "target <0 can never be met")
+        roles = KIND_ROLES[kind]
+        inputs_raw = raw["inputs"]
+        if set(inputs_raw) != set(roles):
+            self.issue(
+                (*path, "inputs"),
+                f"{kind} 指標的填報欄位須為 {', '.join(roles)}",
+                f"{kind} needs inputs {', '.join(roles)}, got {', '.join(inputs_raw)}",
+            )
+        inputs = tuple(
+            InputSpec(role, inputs_raw[role]["label"], inputs_raw[role]["unit"], inputs_raw[role].get("cumulative", True))
+            for role in roles
+            if role in inputs_raw
+        )
+        stages = tuple(Stage(s["label"], Decimal(str(s["percent"]))) for s in raw.get("stages", []))
+        if (kind == "milestone") != bool(stages):
+            self.issue((*path, "stages"), "僅 milestone 指標須列出階段", "stages are required for, and only for, milestone")
+        sentence = raw.get("sentence")
+        if sentence:
+            self.check_sentence(sentence, set(roles), (*path, "sentence"))
+        assessed_in = tuple(raw.get("assessed_in", []))
+        for p in assessed_in:
+            if p not in period_ids:
+                self.issue((*path, "assessed_in"), f"期別不存在：{p}", f"unknown period {p!r}")
+        return Indicator(
+            id=raw["id"],
+            number=str(raw.get("number", "")),
+            name=raw["name"],
+            weight=Decimal(str(raw["weight"])),
+            system=raw["system"],
+            method=raw["method"],
+            formula=raw["formula"],
+            kind=kind,
+            polarity=polarity,
+            target=target or parse_target("0"),
+            previous_target=prev,
+            owner=raw["owner"],
+            inputs=inputs,
+            goal_id=goal_id,
+            stages=stages,
+            sentence=sentence,
+            assessed_in=assessed_in,
+        )
+
+    def check_sentence(self, sentence: str, roles: set[str], path: tuple) -> None:
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(sentence) if f is not None}
+        except ValueError as exc:
+            self.issue(path, "句型的大括號不成對", f"unbalanced braces: {exc}")
+            return
+        allowed = SENTENCE_FIELDS | roles | {f"{r}_{x}" for r in roles for x in ("unit", "label")}
+        for f in sorted(fields - allowed):
+            self.issue(path, f"句型中有未知欄位 {{{f}}}", f"unknown placeholder {{{f}}}; allowed: {', '.join(sorted(allowed))}")
+
+    def rule(self, raw: dict, path: tuple, indicators: list[Indicator]) -> Rule | None:
+        known = {(i.id, s.role) for i in indicators for s in i.inputs}
+
+        def ref(text: str, key: str) -> tuple[str, str] | None:
+            ind, role = text.split(".")
+            if (ind, role) not in known:
+                self.issue((*path, key), f"找不到填報欄位 {text}", f"no input {text!r}")
+                return None
+            return ind, role
+
+        left = ref(raw["left"], "left")
+        right: tuple[str, str] | Decimal | None
+        right = Decimal(str(raw["right"])) if isinstance(raw["right"], (int, float)) else ref(raw["right"], "right")
+        if left is None or right is None:
+            return None
+        return Rule(raw["id"], left, raw["op"], right, raw.get("severity", "error"), raw["message_zh"], raw["message_en"])
+
+    def work_plans(self, raw: list[dict]) -> tuple[WorkPlan, ...]:
+        return tuple(
+            WorkPlan(
+                wi + 1,
+                w["name"],
+                tuple(
+                    PlanItem(f"P{wi + 1}_{ii + 1}", ii + 1, item["name"], tuple(item["content"]))
+                    for ii, item in enumerate(w["items"])
+                ),
+            )
+            for wi, w in enumerate(raw)
+        )

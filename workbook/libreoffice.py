@@ -1,0 +1,427 @@
+"""Headless LibreOffice harness: forced recalculation, PDF export, PNG rendering.
+
+openpyxl writes formulas but never computes them, so a workbook produced by it
+has no cached values (or, worse, stale ones copied from a template).  This
+module runs LibreOffice Calc headless to
+
+* :func:`recalculate` a workbook -- every formula is recomputed by LibreOffice
+  and the file is saved again, so ``openpyxl.load_workbook(..., data_only=True)``
+  then reads LibreOffice's own results;
+* :func:`convert_to_pdf` a workbook (also with forced recalculation);
+* :func:`pdf_to_pngs` rasterise a PDF with poppler's ``pdftoppm``.
+
+Forcing recalculation
+---------------------
+By default LibreOffice *trusts* the cached ``<v>`` values of an OOXML file
+written by "Microsoft Excel" (``OOXMLRecalcMode`` = 1, "never recalculate").
+Each call therefore starts LibreOffice with a fresh, private user profile
+(``-env:UserInstallation=file:///tmp/...``) whose
+``user/registrymodifications.xcu`` sets, under
+``/org.openoffice.Office.Calc/Formula/Load``, both ``OOXMLRecalcMode`` and
+``ODFRecalcMode`` to 0 (``RECALC_ALWAYS``; 1 = never, 2 = ask).  These names
+were checked against the schema shipped in LibreOffice's
+``share/registry/main.xcd``.  A private profile per call also means parallel
+workers never share a profile (a shared profile makes a second ``soffice``
+hand its job to the first instance, or fail on the profile lock).
+
+Only the standard library is used; pytest is imported lazily by
+:func:`require_soffice` / :func:`require_pdftoppm`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "RECALC_XCU",
+    "LibreOfficeError",
+    "convert_to_pdf",
+    "find_pdftoppm",
+    "find_soffice",
+    "pdf_to_pngs",
+    "recalculate",
+    "require_pdftoppm",
+    "require_soffice",
+]
+
+#: Default timeout, in seconds, for one LibreOffice / pdftoppm run.
+DEFAULT_TIMEOUT: float = 120.0
+
+#: Output format -> (file extension, LibreOffice export filter name).
+_SPREADSHEET_FILTERS: dict[str, tuple[str, str]] = {
+    "xlsx": ("xlsx", "Calc MS Excel 2007 XML"),
+    "ods": ("ods", "calc8"),
+}
+_PDF_FILTER = "calc_pdf_Export"
+
+#: ``registrymodifications.xcu`` seeded into every private profile.
+#: 0 = RECALC_ALWAYS, 1 = RECALC_NEVER (LibreOffice default), 2 = RECALC_ASK.
+RECALC_XCU = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" \
+xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+_INSTALL_HINT = "LibreOffice (soffice) is not installed; apt-get install libreoffice-calc-nogui"
+_PDFTOPPM_HINT = "pdftoppm is not installed; apt-get install poppler-utils"
+_REQUIRE_ENV = "KPI_REQUIRE_LIBREOFFICE"
+
+# Places soffice lives when it is not on PATH.
+_SOFFICE_CANDIDATES: tuple[str, ...] = (
+    "/usr/lib/libreoffice/program/soffice",
+    "/usr/local/lib/libreoffice/program/soffice",
+    "/opt/libreoffice/program/soffice",
+    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+)
+
+
+class LibreOfficeError(RuntimeError):
+    """An external rendering tool (soffice or pdftoppm) failed or timed out.
+
+    Attributes:
+        cmd: The command line that was run (empty if nothing was run).
+        returncode: The exit status, or ``None`` on timeout / not started.
+        stdout: What the tool printed on stdout.
+        stderr: What the tool printed on stderr.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cmd: Sequence[str] = (),
+        returncode: int | None = None,
+        stdout: str = "",
+        stderr: str = "",
+    ) -> None:
+        self.cmd: list[str] = list(cmd)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        details = [message]
+        if self.cmd:
+            details.append(f"command: {subprocess.list2cmdline(self.cmd)}")
+        if returncode is not None:
+            details.append(f"exit status: {returncode}")
+        if stdout.strip():
+            details.append(f"stdout: {stdout.strip()}")
+        if stderr.strip():
+            details.append(f"stderr: {stderr.strip()}")
+        super().__init__("\n".join(details))
+
+
+# --------------------------------------------------------------------------
+# Locating the tools
+# --------------------------------------------------------------------------
+
+
+def find_soffice() -> str | None:
+    """Return the path of the LibreOffice executable, or ``None``.
+
+    Looks for ``soffice`` then ``libreoffice`` on ``PATH``, then in a few
+    usual install locations.
+    """
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    for candidate in _SOFFICE_CANDIDATES:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def find_pdftoppm() -> str | None:
+    """Return the path of poppler's ``pdftoppm``, or ``None``."""
+    return shutil.which("pdftoppm")
+
+
+def _require(found: str | None, hint: str) -> str:
+    """Return *found*, or skip (or fail, if ``KPI_REQUIRE_LIBREOFFICE=1``) the test."""
+    import pytest  # lazy: only test code needs pytest
+
+    if found:
+        return found
+    if os.environ.get(_REQUIRE_ENV) == "1":
+        pytest.fail(f"{hint} ({_REQUIRE_ENV}=1 makes this a failure)", pytrace=False)
+    pytest.skip(hint)
+    raise AssertionError("unreachable")  # pragma: no cover - pytest.skip raises
+
+
+def require_soffice() -> str:
+    """Pytest helper: path of ``soffice``, or skip the calling test.
+
+    If the environment variable ``KPI_REQUIRE_LIBREOFFICE=1`` is set (e.g. in
+    CI images that must have LibreOffice), a missing ``soffice`` fails the test
+    instead of skipping it.
+    """
+    return _require(find_soffice(), _INSTALL_HINT)
+
+
+def require_pdftoppm() -> str:
+    """Pytest helper like :func:`require_soffice`, for poppler's ``pdftoppm``."""
+    return _require(find_pdftoppm(), _PDFTOPPM_HINT)
+
+
+# --------------------------------------------------------------------------
+# Running soffice
+# --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _private_profile() -> Iterator[str]:
+    """Create a throw-away LibreOffice user profile; yield its ``file://`` URL.
+
+    The profile is pre-seeded with :data:`RECALC_XCU` and deleted afterwards.
+    """
+    root = Path(tempfile.mkdtemp(prefix="kpi-lo-profile-"))
+    try:
+        user = root / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
+        yield root.as_uri()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(cmd: Sequence[str], *, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
+    """Run *cmd* in its own process group; kill the whole group on timeout.
+
+    ``soffice`` is a launcher (shell script + oosplash) that spawns
+    ``soffice.bin``; killing only the direct child would leave the real
+    office process running, so the group is killed instead.
+    """
+    env = dict(os.environ)
+    env.setdefault("HOME", tempfile.gettempdir())
+    try:
+        proc = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise LibreOfficeError(f"{what}: could not start: {exc}", cmd=cmd) from exc
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        raise LibreOfficeError(
+            f"{what}: timed out after {timeout:g} s", cmd=cmd, stdout=stdout, stderr=stderr
+        ) from None
+    except BaseException:  # e.g. KeyboardInterrupt: do not leave soffice behind
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def _convert(
+    src: Path,
+    dst: Path,
+    *,
+    ext: str,
+    filter_name: str,
+    timeout: float,
+    soffice: str | None,
+) -> Path:
+    """Convert *src* with ``soffice --convert-to`` and atomically move it to *dst*.
+
+    *src* is first copied into a private work directory (created next to
+    *dst* so that the final :func:`os.replace` stays on one file system),
+    so LibreOffice's ``.~lock`` files never appear beside the caller's file
+    and two workers may convert the same source concurrently.
+    """
+    src = Path(src).absolute()
+    dst = Path(dst).absolute()
+    if not src.is_file():
+        raise FileNotFoundError(f"no such workbook: {src}")
+    exe = soffice or find_soffice()
+    if exe is None:
+        raise LibreOfficeError(_INSTALL_HINT)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+
+    work = Path(tempfile.mkdtemp(prefix=".kpi-lo-", dir=dst.parent))
+    try:
+        indir = work / "in"
+        outdir = work / "out"
+        indir.mkdir()
+        outdir.mkdir()
+        # Keep the suffix: LibreOffice picks the import filter from it.
+        local_src = indir / f"input{src.suffix.lower() or '.xlsx'}"
+        shutil.copyfile(src, local_src)
+        produced = outdir / f"{local_src.stem}.{ext}"
+
+        with _private_profile() as profile_url:
+            cmd = [
+                exe,
+                f"-env:UserInstallation={profile_url}",
+                "--headless",
+                "--invisible",
+                "--norestore",
+                "--nologo",
+                "--nodefault",
+                "--nolockcheck",
+                "--convert-to",
+                f"{ext}:{filter_name}",
+                "--outdir",
+                str(outdir),
+                str(local_src),
+            ]
+            result = _run(cmd, timeout=timeout, what=f"LibreOffice conversion of {src}")
+
+        # soffice exits 0 even when it could not load or export the document,
+        # so the produced file is the real success criterion.
+        if result.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
+            raise LibreOfficeError(
+                f"LibreOffice failed to convert {src} to {ext}",
+                cmd=cmd,
+                returncode=result.returncode,
+                stdout=result.stdout,
+                stderr=result.stderr,
+            )
+        os.replace(produced, dst)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dst
+
+
+def recalculate(
+    src: Path,
+    dst: Path,
+    *,
+    fmt: str = "xlsx",
+    timeout: float = DEFAULT_TIMEOUT,
+    soffice: str | None = None,
+) -> Path:
+    """Recalculate every formula of *src* with LibreOffice and save to *dst*.
+
+    LibreOffice is started headless with a fresh private profile that forces
+    a full recalculation on load (``OOXMLRecalcMode`` = ``ODFRecalcMode`` = 0),
+    so the cached values in *dst* are LibreOffice's own results, whatever
+    (missing or stale) values *src* carried.  *dst* is written atomically
+    (temporary file in the same directory + :func:`os.replace`); *src* and
+    *dst* may be the same path.
+
+    Args:
+        src: Input workbook (``.xlsx``, ``.ods``, ...).
+        dst: Output path.
+        fmt: ``"xlsx"`` ("Calc MS Excel 2007 XML" filter) or ``"ods"``.
+        timeout: Seconds before LibreOffice is killed.
+        soffice: Explicit executable; default :func:`find_soffice`.
+
+    Returns:
+        *dst* as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: Unknown *fmt*.
+        FileNotFoundError: *src* does not exist.
+        LibreOfficeError: LibreOffice is missing, failed or timed out.
+    """
+    try:
+        ext, filter_name = _SPREADSHEET_FILTERS[fmt]
+    except KeyError:
+        known = ", ".join(sorted(_SPREADSHEET_FILTERS))
+        raise ValueError(f"unsupported format {fmt!r}; expected one of: {known}") from None
+    return _convert(
+        Path(src), Path(dst), ext=ext, filter_name=filter_name, timeout=timeout, soffice=soffice
+    )
+
+
+def convert_to_pdf(
+    src: Path,
+    dst: Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    soffice: str | None = None,
+) -> Path:
+    """Render workbook *src* to PDF *dst* (``calc_pdf_Export``), recalculating first.
+
+    Uses the same private, recalc-forcing profile as :func:`recalculate`, so
+    the PDF shows freshly computed values.  *dst* is written atomically.
+
+    Raises:
+        FileNotFoundError: *src* does not exist.
+        LibreOfficeError: LibreOffice is missing, failed or timed out.
+    """
+    return _convert(
+        Path(src), Path(dst), ext="pdf", filter_name=_PDF_FILTER, timeout=timeout, soffice=soffice
+    )
+
+
+def _page_number(path: Path) -> int:
+    """Page number of a ``pdftoppm`` output file named ``<prefix>-<n>.png``."""
+    return int(path.stem.rsplit("-", 1)[1])
+
+
+def pdf_to_pngs(
+    pdf: Path,
+    out_prefix: Path,
+    dpi: int = 80,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Path]:
+    """Rasterise every page of *pdf* with ``pdftoppm -png``.
+
+    Pages are written as ``<out_prefix>-<n>.png`` (pdftoppm zero-pads ``n``
+    when the document has 10 or more pages).  Rendering happens in a private
+    directory, so the returned list holds exactly this call's pages, in page
+    order, never leftovers of an earlier run.
+
+    Raises:
+        FileNotFoundError: *pdf* does not exist.
+        LibreOfficeError: ``pdftoppm`` is missing, failed, timed out or
+            produced no page.
+    """
+    pdf = Path(pdf).absolute()
+    out_prefix = Path(out_prefix).absolute()
+    if not pdf.is_file():
+        raise FileNotFoundError(f"no such PDF: {pdf}")
+    exe = find_pdftoppm()
+    if exe is None:
+        raise LibreOfficeError(_PDFTOPPM_HINT)
+    out_dir = out_prefix.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    work = Path(tempfile.mkdtemp(prefix=".kpi-ppm-", dir=out_dir))
+    try:
+        cmd = [exe, "-png", "-r", str(int(dpi)), str(pdf), str(work / "page")]
+        result = _run(cmd, timeout=timeout, what=f"pdftoppm of {pdf}")
+        pages = sorted(work.glob("page-*.png"), key=_page_number)
+        if result.returncode != 0 or not pages:
+            raise LibreOfficeError(
+                f"pdftoppm failed to render {pdf}",
+                cmd=cmd,
+                returncode=result.returncode,
+                stdout=result.stdout,
+                stderr=result.stderr,
+            )
+        outputs: list[Path] = []
+        for page in pages:
+            target = out_dir / f"{out_prefix.name}-{page.name.removeprefix('page-')}"
+            os.replace(page, target)
+            outputs.append(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return outputs
