@@ -84,7 +84,9 @@ def _show(d: Decimal) -> str:
     return format_number(d)
 
 
-def check_value(ind: Indicator, role: str, period: Period, raw: object) -> tuple[Decimal | None, list[Finding]]:
+def check_value(
+    ind: Indicator, role: str, period: Period, raw: object
+) -> tuple[Decimal | None, list[Finding]]:
     """Parse one input and apply the per-value rules (sign, whole number, size, stage)."""
     spec = ind.input(role)
     value, notes = parse_count(raw)
@@ -131,7 +133,15 @@ def check_indicator(
     if ind.kind == "growth":
         prev = values.get("previous")
         if prev is not None and prev == 0:
-            out.append(finding("zero_denominator", indicator=ind.id, input="previous", period=period.id, label=ind.input("previous").label))
+            out.append(
+                finding(
+                    "zero_denominator",
+                    indicator=ind.id,
+                    input="previous",
+                    period=period.id,
+                    label=ind.input("previous").label,
+                )
+            )
     return values, out
 
 
@@ -144,7 +154,15 @@ def _ratio_rules(ind: Indicator, period: Period, values: Mapping[str, Decimal | 
     num_spec, den_spec = ind.input("numerator"), ind.input("denominator")
     out = []
     if den is not None and den == 0:
-        out.append(finding("zero_denominator", indicator=ind.id, input="denominator", period=period.id, label=den_spec.label))
+        out.append(
+            finding(
+                "zero_denominator",
+                indicator=ind.id,
+                input="denominator",
+                period=period.id,
+                label=den_spec.label,
+            )
+        )
     if num is not None and den is not None and num > den:
         out.append(
             finding(
@@ -209,11 +227,17 @@ _OPS = {
 }
 
 
-def _plan_rules(plan: Plan, period: Period, values: Mapping[str, Mapping[str, Decimal | None]]) -> list[Finding]:
+def _plan_rules(
+    plan: Plan, period: Period, values: Mapping[str, Mapping[str, Decimal | None]]
+) -> list[Finding]:
     out = []
     for rule in plan.rules:
         left = values.get(rule.left[0], {}).get(rule.left[1])
-        right = rule.right if isinstance(rule.right, Decimal) else values.get(rule.right[0], {}).get(rule.right[1])
+        right = (
+            rule.right
+            if isinstance(rule.right, Decimal)
+            else values.get(rule.right[0], {}).get(rule.right[1])
+        )
         if left is None or right is None or _OPS[rule.op](left, right):
             continue
         out.append(

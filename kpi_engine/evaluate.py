@@ -159,7 +159,9 @@ def evaluate(
                 found = [f for f in found if f.code not in ("missing", "incomplete")]
             parsed[period.id][ind.id] = values
             ev.findings += found
-            comp = computation(ind, period, plan.options, roc_year=year, target=target_for(ind, targets), labels=labels)
+            comp = computation(
+                ind, period, plan.options, roc_year=year, target=target_for(ind, targets), labels=labels
+            )
             ev.results.append(_result(plan, comp, values, year, assessed))
     ev.findings += check_across(plan, parsed)
     ev.scores = scores(plan, ev.results)
@@ -185,7 +187,9 @@ def _indicator(plan: Plan, ind_id: str, raw: Mapping[str, object]) -> Indicator:
     return ind
 
 
-def _result(plan: Plan, comp: Computation, values: dict[str, Decimal | None], year: int, assessed: bool) -> IndicatorResult:
+def _result(
+    plan: Plan, comp: Computation, values: dict[str, Decimal | None], year: int, assessed: bool
+) -> IndicatorResult:
     ind, period, labels = comp.indicator, comp.period, comp.labels
     cells = comp.run(dict(values))
     if not assessed:  # e.g. volunteers are recruited and counted only at year end

@@ -11,22 +11,58 @@ Severity = Literal["error", "warning"]
 #: Codes are stable: tools and staff instructions refer to them.
 CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "missing": ("warning", "{label}尚未填寫", "{label} is not filled in yet"),
-    "incomplete": ("error", "{label}未填寫，本指標無法計算", "{label} is empty, so the indicator cannot be computed"),
+    "incomplete": (
+        "error",
+        "{label}未填寫，本指標無法計算",
+        "{label} is empty, so the indicator cannot be computed",
+    ),
     "text": ("error", "{label}不是數字：「{raw}」", "{label} is not a number: {raw!r}"),
-    "fullwidth_digits": ("warning", "{label}含全形數字「{raw}」，已視為 {value}", "{label} has full-width digits {raw!r}; read as {value}"),
-    "thousands_separator": ("warning", "{label}含千分位符號「{raw}」，已視為 {value}", "{label} has thousands separators {raw!r}; read as {value}"),
-    "whitespace": ("warning", "{label}前後有空白「{raw}」，已視為 {value}", "{label} has surrounding spaces {raw!r}; read as {value}"),
-    "text_number": ("warning", "{label}存成文字「{raw}」，已視為 {value}", "{label} is stored as text {raw!r}; read as {value}"),
+    "fullwidth_digits": (
+        "warning",
+        "{label}含全形數字「{raw}」，已視為 {value}",
+        "{label} has full-width digits {raw!r}; read as {value}",
+    ),
+    "thousands_separator": (
+        "warning",
+        "{label}含千分位符號「{raw}」，已視為 {value}",
+        "{label} has thousands separators {raw!r}; read as {value}",
+    ),
+    "whitespace": (
+        "warning",
+        "{label}前後有空白「{raw}」，已視為 {value}",
+        "{label} has surrounding spaces {raw!r}; read as {value}",
+    ),
+    "text_number": (
+        "warning",
+        "{label}存成文字「{raw}」，已視為 {value}",
+        "{label} is stored as text {raw!r}; read as {value}",
+    ),
     "negative": ("error", "{label}不可為負數：{value}", "{label} cannot be negative: {value}"),
     "non_integer": ("error", "{label}須為整數：{value}", "{label} must be a whole number: {value}"),
     "too_large": ("error", "{label}數值過大：{value}", "{label} is implausibly large: {value}"),
     "boolean": ("error", "{label}不可為是非值：{raw}", "{label} cannot be a TRUE/FALSE value: {raw}"),
     "date": ("error", "{label}不可為日期：{raw}", "{label} cannot be a date: {raw}"),
     "excel_error": ("error", "{label}為錯誤值 {raw}", "{label} holds the error value {raw}"),
-    "numerator_gt_denominator": ("error", "{label}（{value}）大於{other_label}（{other}）", "{label} ({value}) exceeds {other_label} ({other})"),
-    "zero_denominator": ("error", "{label}為 0，比率無法計算", "{label} is 0, so the ratio cannot be computed"),
-    "half_gt_full": ("error", "{label}：{period_name}（{value}）大於{other_period}（{other}），累計數不應減少", "{label}: {period_name} ({value}) exceeds {other_period} ({other}); a running total cannot fall"),
-    "stage_out_of_range": ("error", "{label}須為 0 至 {other} 的階段編號：{value}", "{label} must be a stage number from 0 to {other}: {value}"),
+    "numerator_gt_denominator": (
+        "error",
+        "{label}（{value}）大於{other_label}（{other}）",
+        "{label} ({value}) exceeds {other_label} ({other})",
+    ),
+    "zero_denominator": (
+        "error",
+        "{label}為 0，比率無法計算",
+        "{label} is 0, so the ratio cannot be computed",
+    ),
+    "half_gt_full": (
+        "error",
+        "{label}：{period_name}（{value}）大於{other_period}（{other}），累計數不應減少",
+        "{label}: {period_name} ({value}) exceeds {other_period} ({other}); a running total cannot fall",
+    ),
+    "stage_out_of_range": (
+        "error",
+        "{label}須為 0 至 {other} 的階段編號：{value}",
+        "{label} must be a stage number from 0 to {other}: {value}",
+    ),
     "rule": ("error", "{message_zh}", "{message_en}"),
 }
 

@@ -134,14 +134,23 @@ def computation(
         proj = call("ROUND", value * year_days / elapsed, opts.decimals)
         steps.append(("projection", if_(cmp("=", value, BLANK), BLANK, proj)))
         basis = Ref("projection")
-    steps.append(("achieved", if_(cmp("=", value, BLANK), BLANK, if_(cmp(op, value, target.value), labels.met, labels.not_met))))
+    steps.append(
+        (
+            "achieved",
+            if_(cmp("=", value, BLANK), BLANK, if_(cmp(op, value, target.value), labels.met, labels.not_met)),
+        )
+    )
     steps.append(("rate", if_(cmp("=", basis, BLANK), BLANK, rate_expr(basis, ind, target, opts))))
     rate = Ref("rate")
     lights = opts.lights
     light = if_(
         cmp("=", rate, BLANK),
         labels.white,
-        if_(cmp(">=", rate, lights.green), labels.green, if_(cmp(">=", rate, lights.yellow), labels.yellow, labels.red)),
+        if_(
+            cmp(">=", rate, lights.green),
+            labels.green,
+            if_(cmp(">=", rate, lights.yellow), labels.yellow, labels.red),
+        ),
     )
     steps.append(("light", light))
     if factor:

@@ -47,7 +47,19 @@ DEFAULT_PERIODS = [
 ]
 # Placeholders every analysis sentence may use, besides the indicator's input roles.
 SENTENCE_FIELDS = frozenset(
-    {"end", "year", "period", "name", "value", "target", "verdict", "rate", "projection", "outlook", "stage_label"}
+    {
+        "end",
+        "year",
+        "period",
+        "name",
+        "value",
+        "target",
+        "verdict",
+        "rate",
+        "projection",
+        "outlook",
+        "stage_label",
+    }
 )
 
 
@@ -98,7 +110,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), [PlanIssue("", None, "無法讀取檔案", f"cannot read: {exc}")])
+        raise PlanError(str(path), [PlanIssue("", None, "無法讀取檔案", f"cannot read: {exc}")]) from None
     return parse_plan(text, source=str(path))
 
 
@@ -110,7 +122,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise PlanError(source, [PlanIssue("", line, "YAML 語法錯誤", f"YAML syntax: {exc}")])
+        raise PlanError(source, [PlanIssue("", line, "YAML 語法錯誤", f"YAML syntax: {exc}")]) from None
     if not isinstance(data, dict):
         raise PlanError(source, [PlanIssue("", 1, "計畫檔須為對照表", "a plan must be a mapping")])
 
@@ -189,7 +201,9 @@ class _Builder:
 
     def build(self, source: str) -> Plan:
         d = self.data
-        periods = tuple(self.period(p, ("periods", i)) for i, p in enumerate(d.get("periods") or DEFAULT_PERIODS))
+        periods = tuple(
+            self.period(p, ("periods", i)) for i, p in enumerate(d.get("periods") or DEFAULT_PERIODS)
+        )
         self.unique([p.id for p in periods], "periods", "期別代碼")
         period_ids = {p.id for p in periods}
         opts = d.get("options", {})
@@ -219,7 +233,9 @@ class _Builder:
             known = {i.id for i in indicators}
             for ind_id in s["entries"]:
                 if ind_id not in known:
-                    self.issue(("sample", "entries", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}")
+                    self.issue(
+                        ("sample", "entries", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}"
+                    )
             sample = Sample(s["year"], s["period"], s.get("targets", "current"), s["entries"])
         return Plan(
             id=d["id"],
@@ -279,20 +295,32 @@ class _Builder:
     def indicator(self, raw: dict, path: tuple, goal_id: str, period_ids: set[str]) -> Indicator:
         kind = raw["kind"]
         target = self.target(raw["target"], (*path, "target"))
-        prev = self.target(raw["previous_target"], (*path, "previous_target")) if "previous_target" in raw else None
+        prev = (
+            self.target(raw["previous_target"], (*path, "previous_target"))
+            if "previous_target" in raw
+            else None
+        )
         polarity = raw.get("polarity")
         implied = None
         if target and target.op:
             implied = "lower" if "<" in target.op else "higher"
         if polarity and implied and polarity != implied:
-            self.issue((*path, "polarity"), "方向與目標值符號不一致", f"polarity {polarity} contradicts target {target.printed}")
+            self.issue(
+                (*path, "polarity"),
+                "方向與目標值符號不一致",
+                f"polarity {polarity} contradicts target {target.printed}",
+            )
         polarity = polarity or implied or "higher"
         for name, t in (("target", target), ("previous_target", prev)):
             if t is None:
                 continue
             if t.percent != (kind in PERCENT_KINDS):
                 want = "須加 %" if kind in PERCENT_KINDS else "不可加 %"
-                self.issue((*path, name), f"{kind} 指標目標值{want}", f"{kind} target must {'' if kind in PERCENT_KINDS else 'not '}be a percentage")
+                self.issue(
+                    (*path, name),
+                    f"{kind} 指標目標值{want}",
+                    f"{kind} target must {'' if kind in PERCENT_KINDS else 'not '}be a percentage",
+                )
             if t.op == "<" and t.value == 0:
                 self.issue((*path, name), "目標值不可為 <0", "target <0 can never be met")
         roles = KIND_ROLES[kind]
@@ -304,13 +332,22 @@ class _Builder:
                 f"{kind} needs inputs {', '.join(roles)}, got {', '.join(inputs_raw)}",
             )
         inputs = tuple(
-            InputSpec(role, inputs_raw[role]["label"], inputs_raw[role]["unit"], inputs_raw[role].get("cumulative", True))
+            InputSpec(
+                role,
+                inputs_raw[role]["label"],
+                inputs_raw[role]["unit"],
+                inputs_raw[role].get("cumulative", True),
+            )
             for role in roles
             if role in inputs_raw
         )
         stages = tuple(Stage(s["label"], Decimal(str(s["percent"]))) for s in raw.get("stages", []))
         if (kind == "milestone") != bool(stages):
-            self.issue((*path, "stages"), "僅 milestone 指標須列出階段", "stages are required for, and only for, milestone")
+            self.issue(
+                (*path, "stages"),
+                "僅 milestone 指標須列出階段",
+                "stages are required for, and only for, milestone",
+            )
         sentence = raw.get("sentence")
         if sentence:
             self.check_sentence(sentence, set(roles), (*path, "sentence"))
@@ -346,7 +383,11 @@ class _Builder:
             return
         allowed = SENTENCE_FIELDS | roles | {f"{r}_{x}" for r in roles for x in ("unit", "label")}
         for f in sorted(fields - allowed):
-            self.issue(path, f"句型中有未知欄位 {{{f}}}", f"unknown placeholder {{{f}}}; allowed: {', '.join(sorted(allowed))}")
+            self.issue(
+                path,
+                f"句型中有未知欄位 {{{f}}}",
+                f"unknown placeholder {{{f}}}; allowed: {', '.join(sorted(allowed))}",
+            )
 
     def rule(self, raw: dict, path: tuple, indicators: list[Indicator]) -> Rule | None:
         known = {(i.id, s.role) for i in indicators for s in i.inputs}
@@ -360,10 +401,22 @@ class _Builder:
 
         left = ref(raw["left"], "left")
         right: tuple[str, str] | Decimal | None
-        right = Decimal(str(raw["right"])) if isinstance(raw["right"], (int, float)) else ref(raw["right"], "right")
+        right = (
+            Decimal(str(raw["right"]))
+            if isinstance(raw["right"], (int, float))
+            else ref(raw["right"], "right")
+        )
         if left is None or right is None:
             return None
-        return Rule(raw["id"], left, raw["op"], right, raw.get("severity", "error"), raw["message_zh"], raw["message_en"])
+        return Rule(
+            raw["id"],
+            left,
+            raw["op"],
+            right,
+            raw.get("severity", "error"),
+            raw["message_zh"],
+            raw["message_en"],
+        )
 
     def work_plans(self, raw: list[dict]) -> tuple[WorkPlan, ...]:
         return tuple(

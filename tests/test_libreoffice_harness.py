@@ -88,9 +88,7 @@ def inject_cached_values(path: Path, values: dict[str, str]) -> None:
         if info.filename == sheet:
             xml = data.decode("utf-8")
             for ref, value in values.items():
-                pattern = (
-                    rf'(<c r="{ref}"(?:\s[^>]*)?>)(<f>[^<]*</f>)(?:<v\s*/>|<v>[^<]*</v>)?(</c>)'
-                )
+                pattern = rf'(<c r="{ref}"(?:\s[^>]*)?>)(<f>[^<]*</f>)(?:<v\s*/>|<v>[^<]*</v>)?(</c>)'
                 xml, count = re.subn(pattern, rf"\g<1>\g<2><v>{value}</v>\g<3>", xml)
                 assert count == 1, f"formula cell {ref} not found in {sheet}"
             data = xml.encode("utf-8")
@@ -208,10 +206,7 @@ def test_parallel_recalculations_use_distinct_profiles(soffice: str, tmp_path: P
     }
     srcs = {k: build_kpi_workbook(tmp_path / f"{k}.xlsx", a, t) for k, (a, t, *_) in jobs.items()}
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {
-            k: pool.submit(lo.recalculate, src, tmp_path / f"{k}.out.xlsx")
-            for k, src in srcs.items()
-        }
+        futures = {k: pool.submit(lo.recalculate, src, tmp_path / f"{k}.out.xlsx") for k, src in srcs.items()}
         results = {k: f.result(timeout=300) for k, f in futures.items()}
     for key, (_, _, rate, light) in jobs.items():
         assert values(results[key], "C1", "F1", sheet=SHEET) == [rate, light], key

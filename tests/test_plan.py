@@ -13,18 +13,72 @@ from kpi_engine.plan_loader import default_plan_path
 
 # Part 2 of the seed, row by row: goal, goal weight, indicator, weight, code, method, formula, 107 target.
 PART2 = [
-    ("推動本處志願服務工作", 15, "每年志工人數成長比例", 15, 1, "統計數據", "(今年志工總人數-去年志工總人數)/去年志工總人數*100%", "8%"),
-    ("強化採購專業智識，有效提升本府採購效益", 40, "本府採購專業人員基礎班訓練及格率", 15, 1, "統計數據", "取得證照人數/受訓總人數*100%", "83%"),
-    ("強化採購專業智識，有效提升本府採購效益", 40, "電子領標達成率", 10, 1, "統計數據", "提供電子領標案件數/招標採購案件數*100%", "100%"),
-    ("強化採購專業智識，有效提升本府採購效益", 40, "流廢標下降率", 15, 1, "統計數據", "流廢標列管件數/招標總件數*100%", "11.5%"),
-    ("提供洽公市民及同仁安全的辦公環境，確保辦公人員洽公安全無虞", 15, "每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數", 15, 1, "統計數據", "每年有關反映公共安全之缺失件數", "≤120"),
+    (
+        "推動本處志願服務工作",
+        15,
+        "每年志工人數成長比例",
+        15,
+        1,
+        "統計數據",
+        "(今年志工總人數-去年志工總人數)/去年志工總人數*100%",
+        "8%",
+    ),
+    (
+        "強化採購專業智識，有效提升本府採購效益",
+        40,
+        "本府採購專業人員基礎班訓練及格率",
+        15,
+        1,
+        "統計數據",
+        "取得證照人數/受訓總人數*100%",
+        "83%",
+    ),
+    (
+        "強化採購專業智識，有效提升本府採購效益",
+        40,
+        "電子領標達成率",
+        10,
+        1,
+        "統計數據",
+        "提供電子領標案件數/招標採購案件數*100%",
+        "100%",
+    ),
+    (
+        "強化採購專業智識，有效提升本府採購效益",
+        40,
+        "流廢標下降率",
+        15,
+        1,
+        "統計數據",
+        "流廢標列管件數/招標總件數*100%",
+        "11.5%",
+    ),
+    (
+        "提供洽公市民及同仁安全的辦公環境，確保辦公人員洽公安全無虞",
+        15,
+        "每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數",
+        15,
+        1,
+        "統計數據",
+        "每年有關反映公共安全之缺失件數",
+        "≤120",
+    ),
 ]
 PREVIOUS_TARGETS = ["7%", "82%", "100%", "12%", "≤135"]
 
 
 def test_part2_transcribed(plan):
     rows = [
-        (plan.goal_of(i.id).name, plan.goal_of(i.id).weight, i.name, i.weight, i.system, i.method, i.formula, i.target.printed)
+        (
+            plan.goal_of(i.id).name,
+            plan.goal_of(i.id).weight,
+            i.name,
+            i.weight,
+            i.system,
+            i.method,
+            i.formula,
+            i.target.printed,
+        )
         for i in plan.indicators
     ]
     assert rows == PART2
@@ -43,7 +97,13 @@ def test_part2_rows_are_in_the_seed(seed_text):
 
 def test_part3_items_and_owners(plan, seed_text):
     assert [w.name for w in plan.work_plans] == [
-        "國際事務", "機要業務", "一般事務行政管理", "廳舍管理業務", "公共關係業務", "文書及檔案管理業務", "採購管理業務",
+        "國際事務",
+        "機要業務",
+        "一般事務行政管理",
+        "廳舍管理業務",
+        "公共關係業務",
+        "文書及檔案管理業務",
+        "採購管理業務",
     ]
     assert [len(w.items) for w in plan.work_plans] == [2, 3, 5, 4, 4, 5, 3]
     flat = re.sub(r"<[^>]+>", "", seed_text)
@@ -125,7 +185,9 @@ def test_semantic_errors_all_reported_with_lines():
         parse_plan(text, "broken.yaml")
     by_path = {i.path: i for i in exc.value.issues}
     assert by_path["goals[1].indicators[0].target"].line == _line_of(text, "target: 八十三%")
-    assert by_path["goals[2].indicators[0].polarity"].line == _line_of(text, "polarity: lower\n        target: ≥120")
+    assert by_path["goals[2].indicators[0].polarity"].line == _line_of(
+        text, "polarity: lower\n        target: ≥120"
+    )
     assert "{bogus}" in by_path["goals[0].indicators[0].sentence"].message_zh
 
 

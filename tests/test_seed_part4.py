@@ -26,7 +26,13 @@ def test_procurement_pass_rate_89_05(seed_eval):
 
 def test_e_tender_100(seed_eval):
     r = seed_eval.result("e_tender_rate", "H1")
-    assert (r.value, r.target, r.achieved, r.achievement_rate, r.light) == (Decimal(100), "100%", True, 100, "green")
+    assert (r.value, r.target, r.achieved, r.achievement_rate, r.light) == (
+        Decimal(100),
+        "100%",
+        True,
+        100,
+        "green",
+    )
 
 
 def test_failed_tender_7_47_lower_is_better(seed_eval):

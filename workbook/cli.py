@@ -42,10 +42,18 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     ev = Evaluation(plan)
     warning = ev.weight_warning()
     if args.json:
-        print(json.dumps({"ok": True, "plan": plan.id, "fingerprint": plan.fingerprint, "weight_warning": warning}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"ok": True, "plan": plan.id, "fingerprint": plan.fingerprint, "weight_warning": warning},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return EXIT_OK
     print(f"計畫檔正確 / plan OK: {plan.title}（{plan.id}）")
-    print(f"  目標 {len(plan.goals)} 項、指標 {len(plan.indicators)} 項、重要施政計畫項目 {sum(len(w.items) for w in plan.work_plans)} 項")
+    print(
+        f"  目標 {len(plan.goals)} 項、指標 {len(plan.indicators)} 項、重要施政計畫項目 {sum(len(w.items) for w in plan.work_plans)} 項"
+    )
     print(f"  指紋 fingerprint: {plan.fingerprint[:16]}…")
     if warning:
         print(f"  注意 / note: {warning['message_zh']} / {warning['message_en']}")
@@ -60,12 +68,27 @@ def cmd_compute(args: argparse.Namespace) -> int:
     targets = args.targets or doc.get("targets", "current")
     year = args.year or doc.get("year")
     if targets not in ("current", "previous"):
-        raise UsageError(f"targets 須為 current 或 previous / targets must be current or previous: {targets!r}")
+        raise UsageError(
+            f"targets 須為 current 或 previous / targets must be current or previous: {targets!r}"
+        )
     ev = evaluate(plan, entries, targets=targets, year=year)
     if args.json:
         print(json.dumps(ev.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_evaluation(ev)
+    return EXIT_FINDINGS if ev.has_errors else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``kpi demo [DIR]``: the embedded plan's sample counts, calculated and printed."""
+    from kpi_engine import sample_entries
+
+    plan = load_plan(None)
+    sample = plan.sample
+    assert sample is not None, "the embedded plan carries sample data"
+    ev = evaluate(plan, sample_entries(plan), targets=sample.targets, year=sample.year)
+    print(f"{plan.agency} 上({sample.year})年度實施狀況及成果概述 — 範例數據")
+    print_evaluation(ev)
     return EXIT_FINDINGS if ev.has_errors else EXIT_OK
 
 
@@ -88,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--year", type=int, help="數據所屬民國年度 / ROC year of the counts")
     compute.add_argument("--json", action="store_true")
     compute.set_defaults(func=cmd_compute)
+    demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
+    demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -344,9 +344,7 @@ def recalculate(
     except KeyError:
         known = ", ".join(sorted(_SPREADSHEET_FILTERS))
         raise ValueError(f"unsupported format {fmt!r}; expected one of: {known}") from None
-    return _convert(
-        Path(src), Path(dst), ext=ext, filter_name=filter_name, timeout=timeout, soffice=soffice
-    )
+    return _convert(Path(src), Path(dst), ext=ext, filter_name=filter_name, timeout=timeout, soffice=soffice)
 
 
 def convert_to_pdf(

@@ -5,7 +5,12 @@ from __future__ import annotations
 from kpi_engine.evaluate import Evaluation
 from kpi_engine.narrative import number_text
 
-LIGHT_STYLE = {"green": ("綠燈", "green"), "yellow": ("黃燈", "yellow"), "red": ("紅燈", "red"), "white": ("白燈", "dim")}
+LIGHT_STYLE = {
+    "green": ("綠燈", "green"),
+    "yellow": ("黃燈", "yellow"),
+    "red": ("紅燈", "red"),
+    "white": ("白燈", "dim"),
+}
 
 
 def print_evaluation(ev: Evaluation) -> None:
@@ -20,7 +25,15 @@ def print_evaluation(ev: Evaluation) -> None:
         if not rows:
             continue
         table = Table(title=f"{plan.agency} 達成情形（{period.name}）", show_lines=True)
-        for col in ("策略績效目標", "衡量指標", "原訂目標值", "實際值", "達成率", "燈號", "績效衡量暨達成情形分析"):
+        for col in (
+            "策略績效目標",
+            "衡量指標",
+            "原訂目標值",
+            "實際值",
+            "達成率",
+            "燈號",
+            "績效衡量暨達成情形分析",
+        ):
             table.add_column(col, overflow="fold")
         for r in rows:
             ind = plan.indicator(r.indicator)
@@ -42,7 +55,9 @@ def print_evaluation(ev: Evaluation) -> None:
         for f in ev.findings:
             where = f" [{f.sheet}!{f.cell}]" if f.sheet else ""
             colour = "red" if f.severity == "error" else "yellow"
-            console.print(f"  [{colour}]{f.severity}[/{colour}] {f.code}{where}: {f.message_zh} / {f.message_en}")
+            console.print(
+                f"  [{colour}]{f.severity}[/{colour}] {f.code}{where}: {f.message_zh} / {f.message_en}"
+            )
     warning = ev.weight_warning()
     if warning:
         console.print(f"[dim]{warning['message_zh']}[/dim]")
