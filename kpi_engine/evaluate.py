@@ -151,11 +151,13 @@ def evaluate(
     for period_key, by_indicator in entries.items():
         period = _period(plan, period_key)
         parsed[period.id] = {}
+        # A period with nothing entered at all is simply not reported yet: no "missing" noise.
+        reported = any(not _blank(v) for raw in by_indicator.values() for v in raw.values())
         for ind_id, raw in by_indicator.items():
             ind = _indicator(plan, ind_id, raw)
             assessed = not ind.assessed_in or period.id in ind.assessed_in
             values, found = check_indicator(ind, period, raw)
-            if not assessed:
+            if not assessed or not reported:
                 found = [f for f in found if f.code not in ("missing", "incomplete")]
             parsed[period.id][ind.id] = values
             ev.findings += found
@@ -166,6 +168,10 @@ def evaluate(
     ev.findings += check_across(plan, parsed)
     ev.scores = scores(plan, ev.results)
     return ev
+
+
+def _blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
 
 
 def _period(plan: Plan, key: str) -> Period:

@@ -64,6 +64,26 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "{label} must be a stage number from 0 to {other}: {value}",
     ),
     "rule": ("error", "{message_zh}", "{message_en}"),
+    "progress_range": (
+        "error",
+        "{label}須為 0 至 100 的整數：{value}",
+        "{label} must be a whole number from 0 to 100: {value}",
+    ),
+    "formula_restored": (
+        "warning",
+        "{sheet}!{cell} 的公式遭覆寫，已還原",
+        "the formula in {sheet}!{cell} was overwritten and has been restored",
+    ),
+    "formula_overwritten": (
+        "error",
+        "{sheet}!{cell} 的公式遭覆寫，請執行計算以還原",
+        "the formula in {sheet}!{cell} was overwritten; run calculate to restore it",
+    ),
+    "result_mismatch": (
+        "error",
+        "{sheet}!{cell} 顯示的結果與計算不符，公式可能遭覆寫，請改用原範本",
+        "{sheet}!{cell} does not show the computed result; its formula may have been overwritten",
+    ),
 }
 
 

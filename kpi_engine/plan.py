@@ -238,6 +238,7 @@ class Plan:
     sample: Sample | None
     fingerprint: str
     source: str = ""
+    text: str = ""  # the plan file as written, so a workbook can carry its own plan
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -144,7 +144,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     if issues:
         raise PlanError(source, issues)
     builder = _Builder(data, line_of)
-    plan = builder.build(source)
+    plan = replace(builder.build(source), text=text)
     if builder.issues:
         raise PlanError(source, builder.issues)
     return plan

@@ -15,6 +15,7 @@ from typing import Any
 from kpi_engine import EntriesError, PlanError, evaluate, load_plan
 from kpi_engine.evaluate import Evaluation
 
+from .files import WorkbookFileError
 from .report import print_evaluation
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -79,17 +80,87 @@ def cmd_compute(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if ev.has_errors else EXIT_OK
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """``kpi demo [DIR]``: the embedded plan's sample counts, calculated and printed."""
-    from kpi_engine import sample_entries
+def _scope(
+    plan_path: str | None,
+    *,
+    unit: str = "",
+    owner: str | None = None,
+    period: str | None = None,
+    year: int | None = None,
+):
+    from .layout import Scope
 
-    plan = load_plan(None)
-    sample = plan.sample
-    assert sample is not None, "the embedded plan carries sample data"
-    ev = evaluate(plan, sample_entries(plan), targets=sample.targets, year=sample.year)
-    print(f"{plan.agency} 上({sample.year})年度實施狀況及成果概述 — 範例數據")
-    print_evaluation(ev)
-    return EXIT_FINDINGS if ev.has_errors else EXIT_OK
+    plan = load_plan(plan_path)
+    if owner and owner not in plan.owners:
+        raise UsageError(f"承辦單位不存在 / unknown owner {owner!r} (known: {', '.join(plan.owners)})")
+    period_id = None
+    if period:
+        try:
+            period_id = plan.period(period).id
+        except KeyError:
+            raise UsageError(f"期別不存在 / unknown period {period!r}") from None
+    if year not in (None, plan.year, plan.year - 1):
+        raise UsageError(
+            f"年度須為 {plan.year} 或 {plan.year - 1} / year must be {plan.year} or {plan.year - 1}"
+        )
+    return Scope(plan, owner=owner, period_id=period_id, unit=unit, data_year=year)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """``kpi template [PLAN] -o FILE``: build the workbook staff fill in."""
+    from .builder import write_template
+
+    scope = _scope(args.plan, unit=args.unit or "", owner=args.owner, period=args.period, year=args.year)
+    path = write_template(scope, args.output)
+    print(f"已產生填報工作簿 / template written: {path}")
+    return EXIT_OK
+
+
+def _calculate(path: str, plans: list[str], *, write: bool, output: str | None = None):
+    from .bookio import FileBook
+    from .calculate import calculate
+
+    book = FileBook(path)
+    outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
+    if write:
+        book.save(output or path)
+    return outcome
+
+
+def _print_outcome(outcome, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        outcome.evaluation.findings = outcome.findings
+        print_evaluation(outcome.evaluation)
+        for name in outcome.restored:
+            print(f"已還原公式 / formula restored: {name}")
+    return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
+
+
+def cmd_calculate(args: argparse.Namespace) -> int:
+    """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
+    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output)
+    return _print_outcome(outcome, args.json)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``kpi check FILE``: the same checks as calculate, read-only."""
+    outcome = _calculate(args.file, args.plan or [], write=False)
+    return _print_outcome(outcome, args.json)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
+    from .demo import run_demo
+
+    outcome, blank, filled = run_demo(Path(args.dir))
+    print(f"{outcome.scope.plan.agency} 上({outcome.scope.year})年度實施狀況及成果概述 — 範例數據")
+    outcome.evaluation.findings = outcome.findings
+    print_evaluation(outcome.evaluation)
+    print(f"空白範本 / blank template: {blank}")
+    print(f"計算後工作簿 / calculated workbook: {filled}")
+    return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--year", type=int, help="數據所屬民國年度 / ROC year of the counts")
     compute.add_argument("--json", action="store_true")
     compute.set_defaults(func=cmd_compute)
+    template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
+    template.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    template.add_argument("-o", "--output", required=True, help="輸出 .xlsx / output file")
+    template.add_argument("--unit", help="填報單位 / reporting unit")
+    template.add_argument("--owner", help="承辦單位：只含該單位的指標 / only this section's indicators")
+    template.add_argument("--period", help="期別：上半年 或 全年度 / only this period")
+    template.add_argument(
+        "--year", type=int, help="數據年度（上年度則以上年度目標值）/ ROC year of the counts"
+    )
+    template.set_defaults(func=cmd_template)
+
+    for name, func, text in (
+        ("calculate", cmd_calculate, "檢核並計算工作簿 / check and calculate a workbook"),
+        ("check", cmd_check, "只檢核不寫入 / check only, read-only"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("file", help="填報工作簿 .xlsx / workbook")
+        cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
+        cmd.add_argument("--json", action="store_true")
+        if name == "calculate":
+            cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
+        cmd.set_defaults(func=func)
+
     demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
     demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")
     demo.set_defaults(func=cmd_demo)
@@ -127,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except PlanError as exc:
         print(exc, file=sys.stderr)
-    except (EntriesError, UsageError) as exc:
+    except (EntriesError, UsageError, WorkbookFileError) as exc:
         print(f"錯誤 / error: {exc}", file=sys.stderr)
     return EXIT_UNUSABLE
 

@@ -1,0 +1,121 @@
+"""The small workbook interface that ``calculate`` works through.
+
+Two adapters implement it: :class:`FileBook` (openpyxl, for files) here, and the
+xlwings adapter for live Excel.  I/O is batched: a sheet is read once as a grid,
+and every write is one rectangular block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from openpyxl import load_workbook
+from openpyxl.cell.cell import MergedCell
+from openpyxl.utils import column_index_from_string, get_column_letter
+
+from .files import WorkbookFileError, save_atomic
+
+Grid = list[list[Any]]
+_ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def parse_address(address: str) -> tuple[int, int]:
+    """``$B$7`` → (7, 2): 1-based row and column of a single-cell address."""
+    m = _ADDRESS.match(address.replace("$", "").split(":")[0].upper())
+    if not m:
+        raise ValueError(f"not a cell address: {address}")
+    return int(m.group(2)), column_index_from_string(m.group(1))
+
+
+def cell_address(row: int, col: int) -> str:
+    """(7, 2) → ``B7``."""
+    return f"{get_column_letter(col)}{row}"
+
+
+class Book(Protocol):
+    """What ``calculate`` needs from a workbook, whatever holds it."""
+
+    def sheet_names(self) -> list[str]:
+        """Names of all sheets, in order."""
+
+    def names(self) -> dict[str, tuple[str, int, int]]:
+        """Workbook-scoped defined names that point at one cell: name → (sheet, row, col)."""
+
+    def grid(self, sheet: str) -> Grid:
+        """The sheet's values from A1 to the end of its used range (one read)."""
+
+    def formulas(self, sheet: str) -> Grid | None:
+        """The sheet's formulas as a grid, or None when the adapter cannot read them."""
+
+    def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+        """Write a rectangular block of values with its top-left at (row, col)."""
+
+
+class FileBook:
+    """A workbook file opened with openpyxl (formulas as text, inputs as typed)."""
+
+    can_restore_formulas = True
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.wb = load_workbook(self.path, rich_text=False)
+        except Exception as exc:  # openpyxl raises many types for a bad file
+            raise WorkbookFileError(
+                "無法開啟活頁簿，檔案可能已損毀或不是 Excel 檔",
+                f"cannot open the workbook; it may be damaged or not an .xlsx file ({type(exc).__name__}: {exc})",
+                path=self.path,
+            ) from exc
+        self._grids: dict[str, Grid] = {}
+
+    def sheet_names(self) -> list[str]:
+        return list(self.wb.sheetnames)
+
+    def names(self) -> dict[str, tuple[str, int, int]]:
+        out: dict[str, tuple[str, int, int]] = {}
+        for name, dn in self.wb.defined_names.items():
+            try:
+                dests = list(dn.destinations)
+            except Exception:  # a name that refers to #REF! or a formula
+                continue
+            if len(dests) == 1:
+                sheet, address = dests[0]
+                try:
+                    out[name] = (sheet, *parse_address(address))
+                except ValueError:
+                    continue
+        return out
+
+    def grid(self, sheet: str) -> Grid:
+        if sheet not in self._grids:
+            ws = self.wb[sheet]
+            self._grids[sheet] = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+        return self._grids[sheet]
+
+    def formulas(self, sheet: str) -> Grid | None:
+        return self.grid(sheet)  # openpyxl without data_only gives formula text
+
+    def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+        ws = self.wb[sheet]
+        for r, line in enumerate(values):
+            for c, v in enumerate(line):
+                cell = ws.cell(row + r, col + c)
+                if isinstance(cell, MergedCell):
+                    continue
+                cell.value = v
+        self._grids.pop(sheet, None)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Save atomically, to ``path`` or over the opened file."""
+        return save_atomic(self.wb, Path(path) if path else self.path)
+
+
+def value_at(book: Book, sheet: str, row: int, col: int) -> Any:
+    """One cell's value out of the sheet's grid (None outside the used range)."""
+    grid = book.grid(sheet)
+    if row - 1 < len(grid) and col - 1 < len(grid[row - 1]):
+        return grid[row - 1][col - 1]
+    return None

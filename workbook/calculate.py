@@ -1,0 +1,392 @@
+"""Calculate a filled workbook: read inputs by name, run the engine, write results.
+
+The same :func:`calculate` serves ``kpi calculate`` (a file through openpyxl) and the
+Excel button (live Excel through xlwings).  It never writes an input cell; it writes
+the analysis sentences, check statuses, the findings table and a status line, each
+as few rectangular blocks as the layout allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from kpi_engine import Evaluation, Finding, Plan, PlanError, evaluate, parse_plan
+from kpi_engine.checks import parse_count
+from kpi_engine.findings import finding
+
+from . import layout as L
+from .bookio import Book, cell_address
+from .files import WorkbookFileError
+from .formulas import result_formulas
+
+Cell = tuple[str, int, int]  # (sheet, row, col)
+
+
+@dataclass
+class Outcome:
+    """What a calculation found and did."""
+
+    scope: L.Scope
+    evaluation: Evaluation
+    findings: list[Finding]
+    restored: list[str] = field(default_factory=list)  # defined names whose formula was put back
+    blocks: list[tuple[str, int, int, list[list[Any]]]] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        """True when any finding has severity error."""
+        return any(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the evaluation's shape with located findings and restored formulas."""
+        out = self.evaluation.to_dict()
+        out["findings"] = [f.to_dict() for f in self.findings]
+        out["restored_formulas"] = self.restored
+        out["workbook"] = {
+            "unit": self.scope.unit,
+            "owner": self.scope.owner,
+            "period": self.scope.period_id,
+            "year": self.scope.year,
+        }
+        return out
+
+
+def read_meta(book: Book) -> dict[str, Any]:
+    """The very hidden metadata sheet as a dict (``plan_text`` joined)."""
+    if L.SHEET_META not in book.sheet_names():
+        raise WorkbookFileError(
+            "這不是本系統產生的填報工作簿（找不到系統資料）",
+            "not a KPI Workbook template (its metadata sheet is missing)",
+            sheet=L.SHEET_META,
+        )
+    meta: dict[str, Any] = {}
+    text: list[str] = []
+    for line in book.grid(L.SHEET_META):
+        if not line or line[0] is None:
+            continue
+        key = str(line[0])
+        value = line[1] if len(line) > 1 else None
+        if key == "plan_text":
+            text.append(str(value or ""))
+        else:
+            meta[key] = value
+    meta["plan_text"] = "".join(text)
+    if meta.get("product") != L.PRODUCT:
+        raise WorkbookFileError(
+            "這不是本系統產生的填報工作簿", "not a KPI Workbook template", sheet=L.SHEET_META
+        )
+    return meta
+
+
+def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict[str, Any]]:
+    """Find the workbook's plan (a given one with its fingerprint, else the one it carries)."""
+    meta = read_meta(book)
+    fingerprint = str(meta.get("plan_fingerprint") or "")
+    plan = next((p for p in plans if p.fingerprint == fingerprint), None)
+    if plan is None:
+        try:
+            plan = parse_plan(meta["plan_text"], source="(workbook)")
+        except PlanError as exc:
+            raise WorkbookFileError(
+                "工作簿內的計畫資料無法讀取",
+                f"the plan stored in the workbook is unreadable: {exc}",
+                sheet=L.SHEET_META,
+            ) from exc
+        if plan.fingerprint != fingerprint:
+            raise WorkbookFileError(
+                "工作簿內的計畫資料與指紋不符（可能遭修改），請重新下載範本",
+                "the plan stored in the workbook does not match its fingerprint; download the template again",
+                sheet=L.SHEET_META,
+            )
+    year = int(meta.get("data_year") or plan.year)
+    scope = L.Scope(
+        plan,
+        owner=str(meta.get("owner") or "") or None,
+        period_id=str(meta.get("period") or "") or None,
+        unit=str(meta.get("unit") or ""),
+        data_year=year,
+    )
+    return scope, meta
+
+
+def _locate(names: dict[str, Cell], wanted: Iterable[str]) -> dict[str, Cell]:
+    missing = [n for n in wanted if n not in names]
+    if missing:
+        shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 個" if len(missing) > 5 else "")
+        raise WorkbookFileError(
+            f"找不到必要的儲存格名稱：{shown}。工作表可能被刪除、更名或名稱被修改，請以原範本重新填寫",
+            f"required defined names are missing: {', '.join(missing[:5])}"
+            f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}; a sheet or name was deleted or renamed",
+        )
+    return {n: names[n] for n in wanted}
+
+
+def _digest(raw: dict[str, Any]) -> str:
+    blob = json.dumps({k: repr(v) for k, v in sorted(raw.items())}, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _roc_stamp(iso: str) -> str:
+    t = datetime.fromisoformat(iso)
+    return f"{t.year - 1911}年{t.month}月{t.day}日 {t:%H:%M}"
+
+
+def _same(shown: Any, expected: Any) -> bool:
+    """Does a computed cell show what the engine computed?"""
+    if expected in ("", None):
+        return shown in ("", None)
+    if isinstance(expected, Decimal):
+        try:
+            return abs(Decimal(str(shown)) - expected) < Decimal("1e-9")
+        except Exception:
+            return False
+    return str(shown) == str(expected)
+
+
+def _normal_formula(text: Any) -> str:
+    return str(text or "").replace(" ", "").replace("$", "").upper()
+
+
+def calculate(
+    book: Book, *, plans: Iterable[Plan] = (), write: bool = True, now: datetime | None = None
+) -> Outcome:
+    """Check and calculate ``book``; write results into it unless ``write`` is False.
+
+    Raises :class:`WorkbookFileError` when the workbook cannot be used at all.
+    """
+    scope, meta = resolve_scope(book, plans)
+    names = book.names()
+    inputs = {name: (ind, p, role) for ind, p, role, name in scope.input_names()}
+    text_inputs = [L.notes_name(i, p) for i in scope.indicators for p in scope.periods]
+    progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
+    text_inputs += [L.progress_text_name(item, p) for item in scope.items for p in scope.periods]
+    formulas = result_formulas(scope)
+    outputs = [
+        n
+        for i in scope.indicators
+        for p in scope.periods
+        for n in (L.status_name(i, p), L.sentence_name(i, p))
+    ]
+    where = _locate(
+        names,
+        [
+            *inputs,
+            *text_inputs,
+            *(n for _, _, n in progress),
+            *formulas,
+            *outputs,
+            L.FINDINGS_NAME,
+            L.STATUS_NAME,
+        ],
+    )
+
+    def value(name: str) -> Any:
+        sheet, row, col = where[name]
+        grid = book.grid(sheet)
+        return grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
+
+    raw = {name: value(name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
+    entries: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, (ind, p, role) in inputs.items():
+        entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
+    ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year)  # type: ignore[arg-type]
+
+    located: list[Finding] = []
+    by_key = {(ind.id, p.id, role): name for name, (ind, p, role) in inputs.items()}
+    for f in ev.findings:
+        name = by_key.get((f.indicator, f.period, f.input))  # type: ignore[arg-type]
+        sheet, row, col = where[name] if name else (None, 0, 0)
+        located.append(f.at(sheet, cell_address(row, col) if sheet else None))
+    located += _progress_findings(progress, raw, where)
+
+    outcome = Outcome(scope, ev, located)
+    _check_results(book, scope, ev, formulas, where, outcome, write)
+    if write:
+        _write_results(book, scope, ev, outcome, where, meta, _digest(raw), now)
+    return outcome
+
+
+def _progress_findings(progress, raw, where) -> list[Finding]:
+    out = []
+    for item, p, name in progress:
+        value, notes = parse_count(raw[name])
+        sheet, row, col = where[name]
+        label = f"{item.name}執行進度"
+        found = [
+            finding(code, indicator=item.id, input="progress", period=p.id, label=label, **fields)
+            for code, fields in notes
+        ]
+        if value is not None and not (0 <= value <= 100):
+            found.append(
+                finding(
+                    "progress_range",
+                    indicator=item.id,
+                    input="progress",
+                    period=p.id,
+                    label=label,
+                    value=value,
+                )
+            )
+        out += [f.at(sheet, cell_address(row, col)) for f in found]
+    return out
+
+
+def _check_results(
+    book: Book, scope: L.Scope, ev: Evaluation, formulas: dict[str, str], where, outcome: Outcome, write: bool
+) -> None:
+    """Every result cell must hold its formula (files) or show the engine's value (live)."""
+    results = {(r.indicator, r.period): r for r in ev.results}
+    for name, formula in formulas.items():
+        sheet, row, col = where[name]
+        grid = book.formulas(sheet)
+        ind_id, period_id, step = _split_result_name(scope, name)
+        if grid is not None:
+            held = grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
+            if _normal_formula(held) == _normal_formula(formula):
+                continue
+            code = (
+                "formula_restored"
+                if write and getattr(book, "can_restore_formulas", False)
+                else "formula_overwritten"
+            )
+            if code == "formula_restored":
+                book.write(sheet, row, col, [[formula]])
+                outcome.restored.append(name)
+        else:
+            shown = book.grid(sheet)[row - 1][col - 1] if row - 1 < len(book.grid(sheet)) else None
+            expected = results[(ind_id, period_id)].cells.get(step)
+            if _same(shown, expected):
+                continue
+            code = "result_mismatch"
+        f = finding(
+            code, indicator=ind_id, input=step, period=period_id, cell=cell_address(row, col), sheet=sheet
+        )
+        outcome.findings.append(f.at(sheet, cell_address(row, col)))
+
+
+def _split_result_name(scope: L.Scope, name: str) -> tuple[str, str, str]:
+    for ind in scope.indicators:
+        for p in scope.periods:
+            prefix = L.result_name(ind, p, "")
+            if name.startswith(prefix):
+                return ind.id, p.id, name[len(prefix) :]
+    raise KeyError(name)
+
+
+def _status_text(findings: list[Finding], light: str) -> str:
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if errors or warnings:
+        return f"錯誤 {errors} 項、警告 {warnings} 項（見檢核結果）"
+    return "尚未填寫" if light == "white" else "無誤"
+
+
+def block_writes(cells: dict[Cell, Any]) -> list[tuple[str, int, int, list[list[Any]]]]:
+    """Group single-cell writes into as few rectangular blocks as possible.
+
+    Runs of adjacent columns in a row become one row; rows with the same column
+    span on consecutive lines stack into one block.  Only the given cells are
+    covered, so nothing else (an input in between) is ever written.
+    """
+    rows: dict[tuple[str, int], list[int]] = {}
+    for sheet, row, col in sorted(cells):
+        rows.setdefault((sheet, row), []).append(col)
+    runs: list[tuple[str, int, int, int]] = []  # sheet, row, first col, last col
+    for (sheet, row), cols in rows.items():
+        start = prev = cols[0]
+        for c in [*cols[1:], None]:
+            if c is not None and c == prev + 1:
+                prev = c
+                continue
+            runs.append((sheet, row, start, prev))
+            if c is not None:
+                start = prev = c
+    blocks: list[tuple[str, int, int, int, int]] = []  # sheet, top, bottom, first, last
+    for sheet, row, first, last in sorted(runs, key=lambda r: (r[0], r[2], r[3], r[1])):
+        if blocks and blocks[-1][0] == sheet and blocks[-1][2] == row - 1 and blocks[-1][3:] == (first, last):
+            blocks[-1] = (sheet, blocks[-1][1], row, first, last)
+        else:
+            blocks.append((sheet, row, row, first, last))
+    return [
+        (
+            sheet,
+            top,
+            first,
+            [[cells[(sheet, r, c)] for c in range(first, last + 1)] for r in range(top, bottom + 1)],
+        )
+        for sheet, top, bottom, first, last in blocks
+    ]
+
+
+def _write_results(
+    book: Book,
+    scope: L.Scope,
+    ev: Evaluation,
+    outcome: Outcome,
+    where,
+    meta: dict,
+    digest: str,
+    now: datetime | None,
+) -> None:
+    cells: dict[Cell, Any] = {}
+    for r in ev.results:
+        ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
+        mine = [f for f in outcome.findings if f.indicator == r.indicator and f.period == r.period]
+        cells[where[L.status_name(ind, p)]] = _status_text(mine, r.light)
+        cells[where[L.sentence_name(ind, p)]] = r.sentence
+    sheet, row, col = where[L.FINDINGS_NAME]
+    for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
+        for j, v in enumerate(line):
+            cells[(sheet, row + i, col + j)] = v
+
+    stamp = str(meta.get("calculated_at") or "")
+    if meta.get("input_digest") != digest or not stamp:
+        stamp = (now or datetime.now()).replace(microsecond=0).isoformat()
+    errors = sum(f.severity == "error" for f in outcome.findings)
+    warnings = len(outcome.findings) - errors
+    cells[where[L.STATUS_NAME]] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
+        "。請依「檢核結果」修正後再計算。" if errors else "。"
+    )
+    meta_rows = {str(v[0]): i + 1 for i, v in enumerate(book.grid(L.SHEET_META)) if v and v[0] is not None}
+    cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
+    cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp
+    outcome.blocks = block_writes(cells)
+    for sheet, row, col, values in outcome.blocks:
+        book.write(sheet, row, col, values)
+
+
+def _findings_rows(plan: Plan, findings: list[Finding]) -> list[list[Any]]:
+    """The findings table: exactly FINDINGS_CAPACITY rows, blank-padded, so old rows clear."""
+    period_names = {p.id: p.name for p in plan.periods}
+    rows: list[list[Any]] = []
+    cap = L.FINDINGS_CAPACITY
+    shown = findings if len(findings) <= cap else findings[: cap - 1]
+    for n, f in enumerate(shown, start=1):
+        severity = "錯誤" if f.severity == "error" else "警告"
+        rows.append(
+            [
+                n,
+                severity,
+                f.code,
+                f.sheet or "",
+                f.cell or "",
+                period_names.get(f.period or "", f.period or ""),
+                f.message_zh,
+                f.message_en,
+            ]
+        )
+    if len(findings) > cap:
+        rest = len(findings) - len(shown)
+        rows.append(
+            ["…", "", "", "", "", "", f"另有 {rest} 項未列出，請先修正上列問題", f"{rest} more not shown"]
+        )
+    if not rows:
+        rows.append(["", "", "", "", "", "", "無檢核問題", "no findings"])
+    rows += [[None] * 8 for _ in range(cap - len(rows))]
+    return rows

@@ -1,0 +1,43 @@
+"""``kpi demo``: the embedded plan's template, filled with its sample counts, calculated."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from kpi_engine import load_plan
+
+from . import layout as L
+from .bookio import FileBook
+from .builder import write_template
+from .calculate import Outcome, calculate
+
+
+def fill(book: FileBook, scope: L.Scope, entries: dict) -> None:
+    """Type counts into a template's input cells, found by defined name, as staff would."""
+    names = book.names()
+    for period_key, by_indicator in entries.items():
+        period = scope.plan.period(period_key)
+        for ind_id, values in by_indicator.items():
+            ind = scope.plan.indicator(ind_id)
+            for role, value in values.items():
+                sheet, row, col = names[L.input_name(ind, period, role)]
+                book.write(sheet, row, col, [[value]])
+
+
+def run_demo(folder: Path) -> tuple[Outcome, Path, Path]:
+    """Build the sample-year template, fill the sample counts, calculate; return both files."""
+    plan = load_plan(None)
+    sample = plan.sample
+    if sample is None:  # pragma: no cover - the embedded plan carries one
+        raise ValueError("the embedded plan has no sample data")
+    folder.mkdir(parents=True, exist_ok=True)
+    scope = L.Scope(plan, unit=plan.agency, period_id=plan.period(sample.period).id, data_year=sample.year)
+    blank = write_template(scope, folder / f"{plan.id}_{sample.year}_範本.xlsx")
+    filled = folder / f"{plan.id}_{sample.year}_{plan.period(sample.period).name}_已計算.xlsx"
+    shutil.copyfile(blank, filled)
+    book = FileBook(filled)
+    fill(book, scope, {sample.period: sample.entries})
+    outcome = calculate(book)
+    book.save()
+    return outcome, blank, filled

@@ -1,0 +1,60 @@
+"""Reading and writing workbook files safely.
+
+A file is never half-written: we save to a temporary file in the same folder and
+then replace the target in one step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from openpyxl import Workbook
+
+
+class WorkbookFileError(Exception):
+    """A workbook file that cannot be read or written; messages in zh-TW and English."""
+
+    def __init__(
+        self,
+        message_zh: str,
+        message_en: str,
+        *,
+        path: str | Path | None = None,
+        sheet: str | None = None,
+        cell: str | None = None,
+    ):
+        self.message_zh, self.message_en = message_zh, message_en
+        self.path = str(path) if path is not None else None
+        self.sheet, self.cell = sheet, cell
+        where = " ".join(x for x in (self.path, f"[{sheet}]" if sheet else None, cell) if x)
+        super().__init__(f"{where}: {message_zh} / {message_en}" if where else f"{message_zh} / {message_en}")
+
+
+def save_atomic(wb: Workbook, path: Path) -> Path:
+    """Save ``wb`` to ``path`` via a temporary file and :func:`os.replace`.
+
+    On any failure the previous file at ``path`` is untouched and the temporary
+    file is removed.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise WorkbookFileError(
+                f"無法儲存檔案（原檔未變更）：{exc.strerror or exc}",
+                f"cannot save (the original is unchanged): {exc}",
+                path=path,
+            ) from exc
+        raise
+    return path

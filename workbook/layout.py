@@ -1,0 +1,135 @@
+"""Where things live in a KPI workbook: sheet names, defined names and metadata keys.
+
+Every reader finds cells through the workbook-scoped defined names built here,
+never by fixed address, so rows a clerk inserts break nothing.  Names are derived
+from plan ids, so the plan alone says which names a workbook must have.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kpi_engine.plan import Indicator, Period, Plan, PlanItem
+
+TEMPLATE_VERSION = "1"
+PRODUCT = "kpi-workbook"
+
+SHEET_GUIDE = "填表說明"
+SHEET_KPI = "關鍵績效指標"
+SHEET_ITEMS = "重要施政計畫"
+SHEET_SUMMARY = "達成情形"
+SHEET_FINDINGS = "檢核結果"
+SHEET_META = "_kpi"  # very hidden: plan id, fingerprint, plan text, unit, period
+
+#: Rows reserved on the findings sheet; more findings than this are summarised.
+FINDINGS_CAPACITY = 200
+#: Metadata keys in the very hidden sheet, in order.
+META_KEYS = (
+    "product",
+    "template_version",
+    "plan_id",
+    "plan_fingerprint",
+    "data_year",
+    "targets",
+    "unit",
+    "owner",
+    "period",
+    "input_digest",
+    "calculated_at",
+)
+PLAN_TEXT_CHUNK = 30000  # an Excel cell holds at most 32,767 characters
+
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def indicator_sheet(plan: Plan, ind: Indicator) -> str:
+    """The sheet name of one indicator: ``二-1 本府採購專業人員…`` (≤ 31 characters)."""
+    goal = plan.goal_of(ind.id)
+    position = goal.indicators.index(ind) + 1
+    name = _BAD_SHEET_CHARS.sub("", f"{goal.number or goal.id}-{position} {ind.name}")
+    return name[:31]
+
+
+def input_name(ind: Indicator, period: Period, role: str) -> str:
+    """Defined name of an input cell."""
+    return f"IN_{ind.id}_{period.id}_{role}"
+
+
+def result_name(ind: Indicator, period: Period, step: str) -> str:
+    """Defined name of a result cell (a step of the computation)."""
+    return f"OUT_{ind.id}_{period.id}_{step}"
+
+
+def sentence_name(ind: Indicator, period: Period) -> str:
+    """Defined name of the generated analysis sentence."""
+    return f"TXT_{ind.id}_{period.id}"
+
+
+def notes_name(ind: Indicator, period: Period) -> str:
+    """Defined name of staff's own notes (an input cell)."""
+    return f"NOTE_{ind.id}_{period.id}"
+
+
+def status_name(ind: Indicator, period: Period) -> str:
+    """Defined name of the check status of one indicator and period."""
+    return f"CHK_{ind.id}_{period.id}"
+
+
+def progress_name(item: PlanItem, period: Period) -> str:
+    """Defined name of a Part 3 item's 執行進度 (0–100) input."""
+    return f"PROG_{item.id}_{period.id}"
+
+
+def progress_text_name(item: PlanItem, period: Period) -> str:
+    """Defined name of a Part 3 item's 執行情形 text input."""
+    return f"DESC_{item.id}_{period.id}"
+
+
+FINDINGS_NAME = "KPI_FINDINGS"  # the first row of the findings table
+STATUS_NAME = "KPI_STATUS"  # the workbook-level status line on the guide sheet
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one workbook holds: the plan, and optionally one section and one period."""
+
+    plan: Plan
+    owner: str | None = None
+    period_id: str | None = None
+    unit: str = ""
+    data_year: int | None = None  # ROC year of the counts; default the plan's year
+
+    @property
+    def year(self) -> int:
+        """ROC year whose calendar and targets apply."""
+        return self.data_year or self.plan.year
+
+    @property
+    def targets(self) -> str:
+        """``previous`` when the counts are last year's (as in the plan's Part 4)."""
+        return "previous" if self.year == self.plan.year - 1 else "current"
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        """Indicators this workbook holds."""
+        return tuple(i for i in self.plan.indicators if self.owner in (None, i.owner))
+
+    @property
+    def periods(self) -> tuple[Period, ...]:
+        """Periods this workbook holds."""
+        return tuple(p for p in self.plan.periods if self.period_id in (None, p.id))
+
+    @property
+    def items(self) -> tuple[PlanItem, ...]:
+        """Part 3 items this workbook holds (the owner's work plan, or all)."""
+        return tuple(item for w in self.plan.work_plans if self.owner in (None, w.name) for item in w.items)
+
+    def input_names(self) -> list[tuple[Indicator, Period, str, str]]:
+        """Every count input: (indicator, period, role, defined name)."""
+        return [
+            (ind, p, spec.role, input_name(ind, p, spec.role))
+            for ind in self.indicators
+            for p in self.periods
+            for spec in ind.inputs
+        ]
