@@ -163,7 +163,7 @@ def _ratio_rules(ind: Indicator, period: Period, values: Mapping[str, Decimal | 
                 label=den_spec.label,
             )
         )
-    if num is not None and den is not None and num > den:
+    if num is not None and den is not None and den != 0 and num > den:  # 0 is reported above
         out.append(
             finding(
                 "numerator_gt_denominator",

@@ -96,16 +96,24 @@ def projection_factor(ind: Indicator, period: Period, roc_year: int) -> tuple[in
 
 
 def rate_expr(basis: Expr, ind: Indicator, target: Target, opts: Options) -> Expr:
-    """達成率: actual/target×100 (higher is better) or target/actual×100 (lower), capped."""
+    """達成率: actual/target×100 (higher is better) or target/actual×100 (lower), capped.
+
+    A missed target is capped just below 100 (99.99 at 2 decimals), so that neither a
+    strict target (``<120`` with 120) nor rounding (99.999 → 100.00) shows 100 and a
+    green light beside 未達成.
+    """
     cap, d = opts.cap, opts.decimals
     t = target.value
     op = target.comparator(ind.polarity)
+    full = min(cap, Decimal(100))
+    below = min(cap, Decimal(100) - Decimal(1).scaleb(-d))  # the largest rate under 100
+    met = cmp(op, basis, t)
     if ind.polarity == "higher":
-        if t == 0:  # any non-negative value meets a zero target
-            return if_(cmp(">=", basis, 0), min(cap, Decimal(100)), 0)
-        return call("ROUND", call("MAX", 0, call("MIN", cap, basis * 100 / t)), d)
-    shortfall = call("ROUND", call("MAX", 0, call("MIN", cap, call("MAX", t, 0) * 100 / basis)), d)
-    return if_(cmp(op, basis, t), min(cap, Decimal(100)), shortfall)
+        if t == 0:  # a zero target cannot be divided by: met → 100, missed → 0
+            return if_(met, full, 0)
+        return call("ROUND", call("MAX", 0, call("MIN", if_(met, cap, below), basis * 100 / t)), d)
+    shortfall = call("ROUND", call("MAX", 0, call("MIN", below, call("MAX", t, 0) * 100 / basis)), d)
+    return if_(met, full, shortfall)
 
 
 def computation(

@@ -29,13 +29,16 @@ from .styles import (
     HEADER_FILL,
     HEADING,
     LABEL_FILL,
+    LEFT,
     RESULT_FILL,
     SMALL,
     TITLE,
     WRAP,
+    WRAP_MID,
     input_cell,
     light_rules,
     page_setup,
+    row_height,
     style,
 )
 
@@ -174,15 +177,23 @@ class _Builder:
 
     def kpi_table(self) -> None:
         s = self.scope
-        ws = self.sheet(L.SHEET_KPI, [6, 26, 6, 30, 8, 10, 34, 12], landscape=True)
+        widths = [6, 28, 6, 34, 8, 10, 40, 12]
+        ws = self.sheet(L.SHEET_KPI, widths, landscape=True)
         self.title(ws, "關鍵績效指標", 8)
         style(ws.cell(2, 1, self.subtitle()), align=CENTER, border=False)
         ws.merge_cells("A2:H2")
-        self.header(
-            ws,
-            3,
-            ["策略績效目標", "", "衡量指標", "", "評估體制", "評估方式", "衡量標準", f"{s.year}年年度目標值"],
-        )
+        labels = [
+            "策略績效目標",
+            "",
+            "衡量指標",
+            "",
+            "評估體制",
+            "評估方式",
+            "衡量標準",
+            f"{s.year}年年度目標值",
+        ]
+        self.header(ws, 3, labels)
+        ws.row_dimensions[3].height = 34
         ws.merge_cells("A3:B3")
         ws.merge_cells("C3:D3")
         row = 4
@@ -191,6 +202,7 @@ class _Builder:
             if not inds:
                 continue
             first = row
+            goal_text = f"{goal.name}({number_text(goal.weight)}%)"
             for ind in inds:
                 target = target_for(ind, s.targets).printed
                 cells = [
@@ -202,22 +214,31 @@ class _Builder:
                     target,
                 ]
                 for col, v in enumerate(cells, start=3):
-                    style(ws.cell(row, col, v), align=CENTER if col in (3, 5, 6, 8) else WRAP)
+                    style(ws.cell(row, col, v), align=CENTER if col in (3, 5, 6, 8) else WRAP_MID)
+                ws.row_dimensions[row].height = row_height(
+                    [(str(v), widths[col - 1]) for col, v in enumerate(cells, start=3)]
+                )
                 row += 1
             style(ws.cell(first, 1, goal.number), align=CENTER)
-            style(ws.cell(first, 2, f"{goal.name}({number_text(goal.weight)}%)"), align=CENTER)
+            style(ws.cell(first, 2, goal_text), align=CENTER)
+            for r in range(first, row):  # borders on the merged goal cells
+                style(ws.cell(r, 1), align=CENTER)
+                style(ws.cell(r, 2), align=CENTER)
+            goal_height = row_height([(goal_text, widths[1])])
+            spread = sum(ws.row_dimensions[r].height for r in range(first, row))
+            if goal_height > spread:
+                ws.row_dimensions[row - 1].height += goal_height - spread
             if row - 1 > first:
                 ws.merge_cells(start_row=first, start_column=1, end_row=row - 1, end_column=1)
                 ws.merge_cells(start_row=first, start_column=2, end_row=row - 1, end_column=2)
-        row += 1
-        style(ws.cell(row, 1, "註：評估體制之數字代號意義如下："), font=SMALL, border=False)
-        for code, meaning in sorted(self.plan.evaluation_systems.items()):
+        notes = ["註：評估體制之數字代號意義如下："] + [
+            f"{code}.{meaning}" + ("" if meaning.endswith("。") else "。")
+            for code, meaning in sorted(self.plan.evaluation_systems.items())
+        ]
+        for text in notes:
             row += 1
-            style(
-                ws.cell(row, 1, f"{code}.{meaning}。" if not meaning.endswith("。") else f"{code}.{meaning}"),
-                font=SMALL,
-                border=False,
-            )
+            style(ws.cell(row, 1, text), font=SMALL, border=False, align=LEFT)
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
 
     def indicator(self, ind: Indicator) -> None:
         s, plan = self.scope, self.plan
@@ -339,6 +360,7 @@ class _Builder:
         for p in periods:
             labels += [f"{p.name}執行進度（%）", f"{p.name}執行情形"]
         self.header(ws, 2, labels)
+        ws.row_dimensions[2].height = 34
         row = 3
         for w in self.plan.work_plans:
             for item in w.items:
@@ -366,7 +388,9 @@ class _Builder:
                     ws.cell(row, col + 1).alignment = WRAP
                     self.define(L.progress_text_name(item, p), ws, row, col + 1)
                     col += 2
-                ws.row_dimensions[row].height = min(400, 15 * (1 + len(content) // 45))
+                ws.row_dimensions[row].height = min(
+                    409, row_height([(content, 60 / 0.85), (item.name, 24)], 13)
+                )
                 row += 1
 
     def summary(self) -> None:
@@ -381,6 +405,7 @@ class _Builder:
                 font=HEADING,
                 border=False,
             )
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=7)
             row += 1
             self.header(
                 ws,
@@ -413,7 +438,9 @@ class _Builder:
                     cell = ws.cell(row, col, v)
                     fmt = self.decimals_fmt if col in (4, 5) else None
                     style(cell, align=CENTER if col in (3, 4, 5, 6) else WRAP, fmt=fmt)
-                ws.row_dimensions[row].height = 75
+                ws.row_dimensions[row].height = max(
+                    75, row_height([(str(values[0]), 20), (str(values[1]), 24)])
+                )
                 row += 1
             light_rules(ws, f"F{first_light}:F{row - 1}", LIGHT_TEXTS)
             row += 1

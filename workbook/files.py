@@ -43,6 +43,8 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent or ".")
     os.close(fd)
     try:
+        # mkstemp makes the file private (0600); give it the mode the target had, or the umask's.
+        os.chmod(tmp, _mode_for(path))
         wb.save(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -58,3 +60,12 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
             ) from exc
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

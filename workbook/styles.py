@@ -20,6 +20,8 @@ LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # pale yellow: "type here"
 RESULT_FILL = PatternFill("solid", fgColor="E2EFDA")
 WRAP = Alignment(wrap_text=True, vertical="top")
+WRAP_MID = Alignment(wrap_text=True, vertical="center")
+LEFT = Alignment(horizontal="left", vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 UNLOCKED = Protection(locked=False)
 
@@ -75,3 +77,16 @@ def page_setup(ws: Worksheet, *, landscape: bool = False) -> None:
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.oddFooter.center.text = "&A　第 &P 頁，共 &N 頁"
+
+
+def row_height(cells: list[tuple[str, float]], line: float = 16.0) -> float:
+    """A row height that shows wrapped text in full: CJK characters take two width units."""
+    lines = 1
+    for text, width in cells:
+        per_line = max(1, int(width - 1))
+        count = sum(
+            max(1, -(-int(sum(2 if ord(ch) > 0x2E80 else 1.1 for ch in part)) // per_line))
+            for part in text.split("\n")
+        )
+        lines = max(lines, count)
+    return line * lines + 6
