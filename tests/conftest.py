@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# xlwings reads its licence when first imported: the remote engine (the button's test
+# path) needs this set before any test imports xlwings. PolyForm Noncommercial terms
+# cover use by a government institution.
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 import pytest
 

@@ -12,14 +12,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from openpyxl import load_workbook
-from openpyxl.cell.cell import MergedCell
-from openpyxl.utils import column_index_from_string, get_column_letter
-
-from .files import WorkbookFileError, save_atomic
+from .files import WorkbookFileError
 
 Grid = list[list[Any]]
 _ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+# Column letters by hand (not openpyxl.utils): importing openpyxl costs the Excel
+# button ~0.2 s, and the live path never needs it.
+def _column_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _column_letters(col: int) -> str:
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def parse_address(address: str) -> tuple[int, int]:
@@ -27,12 +40,12 @@ def parse_address(address: str) -> tuple[int, int]:
     m = _ADDRESS.match(address.replace("$", "").split(":")[0].upper())
     if not m:
         raise ValueError(f"not a cell address: {address}")
-    return int(m.group(2)), column_index_from_string(m.group(1))
+    return int(m.group(2)), _column_index(m.group(1))
 
 
 def cell_address(row: int, col: int) -> str:
     """(7, 2) → ``B7``."""
-    return f"{get_column_letter(col)}{row}"
+    return f"{_column_letters(col)}{row}"
 
 
 class Book(Protocol):
@@ -60,6 +73,8 @@ class FileBook:
     can_restore_formulas = True
 
     def __init__(self, path: str | Path):
+        from openpyxl import load_workbook
+
         self.path = Path(path)
         try:
             self.wb = load_workbook(self.path, rich_text=False)
@@ -99,6 +114,8 @@ class FileBook:
         return self.grid(sheet)  # openpyxl without data_only gives formula text
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+        from openpyxl.cell.cell import MergedCell
+
         ws = self.wb[sheet]
         for r, line in enumerate(values):
             for c, v in enumerate(line):
@@ -110,6 +127,8 @@ class FileBook:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Save atomically, to ``path`` or over the opened file."""
+        from .files import save_atomic
+
         return save_atomic(self.wb, Path(path) if path else self.path)
 
 

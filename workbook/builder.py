@@ -56,6 +56,15 @@ LIGHT_TEXTS = {
     "red": ZH_LABELS.red,
     "white": ZH_LABELS.white,
 }
+#: zh-TW install steps of the ribbon add-in; README.md repeats them.
+ADDIN_STEPS = (
+    "安裝 Python 3.10 以上版本（python.org 下載，安裝時勾選「Add python.exe to PATH」）。",
+    "開啟「命令提示字元」，執行 pip install kpi-workbook（或資訊單位提供的安裝檔）。",
+    "關閉 Excel 後執行 kpi addin install，系統會將 macros.xlam 放入 Excel 的啟動資料夾（XLSTART）。",
+    "重新開啟 Excel，功能區出現「績效指標」索引標籤與「計算」按鈕；如出現安全性警告，請按「啟用內容」。",
+    "以電子郵件收到的工作簿會在「受保護的檢視」開啟，請先按「啟用編輯」，再按「計算」。",
+    "無法安裝的電腦，可將工作簿寄回彙整窗口，由窗口以 kpi calculate 代為計算。",
+)
 KIND_TEXT = {"ratio": "比率", "growth": "成長率", "count": "件數（累計）", "milestone": "完成工作項目"}
 POLARITY_TEXT = {"higher": "越高越好", "lower": "越低越好"}
 
@@ -167,6 +176,14 @@ class _Builder:
         row = 4
         for mark, text in lines:
             style(ws.cell(row, 1, mark), border=False)
+            style(ws.cell(row, 2, text), border=False)
+            row += 1
+        row += 1
+        style(ws.cell(row, 1, "安裝「計算」按鈕（Windows，每部電腦只需一次）"), font=HEADING, border=False)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+        row += 1
+        for n, text in enumerate(ADDIN_STEPS, start=1):
+            style(ws.cell(row, 1, f"{n}."), border=False)
             style(ws.cell(row, 2, text), border=False)
             row += 1
         row += 1

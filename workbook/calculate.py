@@ -128,7 +128,11 @@ def _locate(names: dict[str, Cell], wanted: Iterable[str]) -> dict[str, Cell]:
 
 
 def _digest(raw: dict[str, Any]) -> str:
-    blob = json.dumps({k: repr(v) for k, v in sorted(raw.items())}, ensure_ascii=False)
+    def canonical(v: Any) -> str:
+        # Excel (COM) reports every number as a float, files as int: 187.0 and 187 are the same entry.
+        return repr(int(v)) if isinstance(v, float) and v.is_integer() else repr(v)
+
+    blob = json.dumps({k: canonical(v) for k, v in sorted(raw.items())}, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -366,6 +370,7 @@ def _findings_rows(plan: Plan, findings: list[Finding]) -> list[list[Any]]:
     period_names = {p.id: p.name for p in plan.periods}
     rows: list[list[Any]] = []
     cap = L.FINDINGS_CAPACITY
+    findings = sorted(findings, key=lambda f: f.severity != "error")  # errors first, else plan order
     shown = findings if len(findings) <= cap else findings[: cap - 1]
     for n, f in enumerate(shown, start=1):
         severity = "錯誤" if f.severity == "error" else "警告"

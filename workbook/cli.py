@@ -163,6 +163,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
 
 
+def cmd_addin(args: argparse.Namespace) -> int:
+    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in."""
+    from macros.addin import AddinError, build_addin, install_addin
+
+    try:
+        if args.addin_command == "build":
+            path = build_addin(Path(args.output))
+            print(f"已產生增益集 / add-in built: {path}")
+        else:
+            path = install_addin()
+            print(f"已安裝增益集，請重新啟動 Excel / add-in installed (restart Excel): {path}")
+    except AddinError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kpi``."""
     parser = argparse.ArgumentParser(prog="kpi", description="績效指標填報工作簿 KPI Workbook")
@@ -204,6 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
         cmd.set_defaults(func=func)
+
+    addin = sub.add_parser("addin", help="Excel 計算按鈕增益集 / the Excel ribbon add-in")
+    addin_sub = addin.add_subparsers(dest="addin_command", required=True)
+    build = addin_sub.add_parser("build", help="產生 macros.xlam / build the add-in")
+    build.add_argument("-o", "--output", default=".", help="輸出資料夾 / output folder")
+    build.set_defaults(func=cmd_addin)
+    install = addin_sub.add_parser("install", help="安裝到 Excel 啟動資料夾 / install into XLSTART")
+    install.set_defaults(func=cmd_addin)
 
     demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
     demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")

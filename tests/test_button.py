@@ -1,0 +1,337 @@
+"""The 「計算」 button, through xlwings' own remote engine and the real add-in file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from openpyxl import load_workbook
+
+from kpi_engine import load_plan
+from workbook import layout as L
+from workbook.bookio import FileBook
+from workbook.builder import write_template
+from workbook.calculate import calculate
+from workbook.demo import fill
+from workbook.libreoffice import recalculate, require_soffice
+
+NOW = dt.datetime(2026, 7, 10, 9, 30)
+INPUT_PREFIXES = ("IN_", "NOTE_", "PROG_", "DESC_")
+
+
+def _filled(tmp: Path, plan=None, entries=None, year=106, period="H1") -> tuple[Path, L.Scope]:
+    plan = plan or load_plan()
+    scope = L.Scope(plan, period_id=period, unit="秘書處", data_year=year)
+    path = write_template(scope, tmp / "filled.xlsx")
+    book = FileBook(path)
+    fill(book, scope, entries or {plan.sample.period: plan.sample.entries})
+    ind = plan.indicators[1]
+    book.write(*book.names()[L.notes_name(ind, scope.periods[0])], [["另辦理進階班1班。"]])
+    book.save()
+    return path, scope
+
+
+def _cells(path: Path) -> dict[tuple[str, str], object]:
+    wb = load_workbook(path)
+    return {
+        (ws.title, c.coordinate): (None if c.value == "" else c.value)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value not in (None, "")
+    }
+
+
+def _input_cells(path: Path) -> dict[str, object]:
+    book = FileBook(path)
+    return {
+        n: book.grid(s)[r - 1][c - 1] if r - 1 < len(book.grid(s)) else None
+        for n, (s, r, c) in book.names().items()
+        if n.startswith(INPUT_PREFIXES)
+    }
+
+
+def _run_button(payload: dict):
+    import xlwings as xw
+
+    import macros
+
+    book = xw.Book(json=payload)
+    message = macros.calculate(book, now=NOW)
+    return message, book.json()["actions"]
+
+
+def _touched(actions: list[dict], payload: dict) -> set[tuple[int, int, int]]:
+    out = set()
+    for a in actions:
+        if a["func"] == "setValues":
+            for i in range(a["row_count"]):
+                for j in range(a["column_count"]):
+                    out.add((a["sheet_position"], a["start_row"] + i, a["start_column"] + j))
+    return out
+
+
+def _input_positions(payload: dict) -> set[tuple[int, int, int]]:
+    from workbook.bookio import parse_address
+
+    out = set()
+    for n in payload["names"]:
+        if n["name"].startswith(INPUT_PREFIXES):
+            row, col = parse_address(n["address"])
+            out.add((n["sheet_index"], row - 1, col - 1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def seed_case(tmp_path_factory):
+    require_soffice()
+    from tests_support import payload_from_file
+
+    tmp = tmp_path_factory.mktemp("button")
+    path, scope = _filled(tmp)
+    payload = payload_from_file(path)
+    return tmp, path, scope, payload
+
+
+def test_button_equals_kpi_calculate(seed_case):
+    from tests_support import apply_actions
+
+    tmp, path, scope, payload = seed_case
+    # File path: what `kpi calculate` does.
+    cli_out = tmp / "cli.xlsx"
+    shutil.copyfile(path, cli_out)
+    book = FileBook(cli_out)
+    outcome = calculate(book, now=NOW)
+    book.save()
+    # Button path: the same file as Excel would send it, through xlwings' engine.
+    message, actions = _run_button(payload)
+    button_out = tmp / "button.xlsx"
+    alerts = apply_actions(path, actions, button_out)
+
+    assert alerts == [message]
+    assert message == "計算完成：錯誤 0 項、警告 2 項。"
+    assert _cells(button_out) == _cells(cli_out)
+    assert _input_cells(button_out) == _input_cells(path) == _input_cells(cli_out)
+    sentence = FileBook(button_out)
+    sheet, row, col = sentence.names()[L.sentence_name(scope.plan.indicators[1], scope.periods[0])]
+    assert sentence.grid(sheet)[row - 1][col - 1] == (
+        "截至6月30日止，參訓人數210人，取得及格證書187人，及格率89.05%(187人/210人)，達原訂目標值，達成率100%。"
+    )
+    assert [f.code for f in outcome.findings] == ["missing", "missing"]
+
+
+def test_button_never_touches_inputs_and_is_batched(seed_case):
+    _tmp, _path, _scope, payload = seed_case
+    _, actions = _run_button(payload)
+    assert not _touched(actions, payload) & _input_positions(payload)
+    writes = [a for a in actions if a["func"] == "setValues"]
+    # One block per sheet at most: indicator sheets, findings, guide status, metadata.
+    assert len(writes) <= len(payload["sheets"])
+    assert {a["func"] for a in actions} == {"setValues", "alert"}
+    assert len([a for a in actions if a["func"] == "alert"]) == 1
+
+
+def test_action_count_does_not_grow_with_inputs(tmp_path):
+    require_soffice()
+    from plan_factory import indicator, make_plan
+    from tests_support import payload_from_file
+
+    kinds = ["ratio", "growth", "count", "milestone"]
+    targets = {"ratio": "80%", "growth": "5%", "count": "≤100", "milestone": "100%"}
+    plan = make_plan(*(indicator(f"k{i}", kinds[i % 4], targets[kinds[i % 4]], weight=1) for i in range(40)))
+    entries = {"H1": {ind.id: dict.fromkeys((s.role for s in ind.inputs), 3) for ind in plan.indicators}}
+    path, _scope = _filled(tmp_path, plan=plan, entries=entries, year=107, period=None)
+    payload = payload_from_file(path)
+    _, actions = _run_button(payload)
+    writes = [a for a in actions if a["func"] == "setValues"]
+    per_sheet: dict[int, int] = {}
+    for a in writes:
+        per_sheet[a["sheet_position"]] = per_sheet.get(a["sheet_position"], 0) + 1
+    assert max(per_sheet.values()) == 1
+    assert len(writes) <= len(payload["sheets"])
+    assert not _touched(actions, payload) & _input_positions(payload)
+
+
+def _only_alert(actions: list[dict]) -> str:
+    assert [a["func"] for a in actions] == ["alert"], [a["func"] for a in actions]
+    return actions[0]["args"][0]
+
+
+def test_text_in_a_count_is_reported_not_written(seed_case, tmp_path):
+    from tests_support import payload_from_file
+
+    _, path, scope, _ = seed_case
+    bad = tmp_path / "bad.xlsx"
+    shutil.copyfile(path, bad)
+    book = FileBook(bad)
+    ind = scope.plan.indicator("failed_tender_rate")
+    sheet, row, col = book.names()[L.input_name(ind, scope.periods[0], "numerator")]
+    book.write(sheet, row, col, [["約48件"]])
+    book.save()
+    payload = payload_from_file(bad)
+    message, actions = _run_button(payload)
+    assert message.startswith("計算完成：錯誤 1 項")
+    assert "請依「檢核結果」工作表修正" in message
+    assert not _touched(actions, payload) & _input_positions(payload)
+    out = tmp_path / "out.xlsx"
+    from tests_support import apply_actions
+
+    apply_actions(bad, actions, out)
+    findings = FileBook(out).grid(L.SHEET_FINDINGS)
+    first = findings[2]
+    assert first[1:5] == ["錯誤", "text", sheet, f"C{row}"]
+    assert first[6] == "流廢標列管件數不是數字：「約48件」"
+
+
+def test_deleted_sheet_gives_a_message_and_no_writes(seed_case):
+    _, _, scope, payload = seed_case
+    gone = L.indicator_sheet(scope.plan, scope.plan.indicator("e_tender_rate"))
+    index = [s["name"] for s in payload["sheets"]].index(gone)
+    broken = dict(payload)
+    broken["sheets"] = [s for s in payload["sheets"] if s["name"] != gone]
+    # Excel drops names whose sheet is gone, and shifts the sheet indexes after it.
+    broken["names"] = [
+        {**n, "sheet_index": n["sheet_index"] - (n["sheet_index"] > index)}
+        for n in payload["names"]
+        if n["sheet_index"] != index
+    ]
+    message = _only_alert(_run_button(broken)[1])
+    assert message.startswith("無法計算：找不到必要的儲存格名稱：IN_e_tender_rate_H1_numerator")
+    assert "kpi-workbook.log" in message
+
+
+def test_renamed_defined_name_gives_a_message_and_no_writes(seed_case):
+    _, _, _, payload = seed_case
+    broken = dict(payload)
+    broken["names"] = [
+        {**n, "name": "IN_safety_defects_H1_cnt"} if n["name"] == "IN_safety_defects_H1_count" else n
+        for n in payload["names"]
+    ]
+    message = _only_alert(_run_button(broken)[1])
+    assert "IN_safety_defects_H1_count" in message
+    assert "Traceback" not in message
+
+
+def test_foreign_workbook_gives_a_message(seed_case):
+    _, _, _, payload = seed_case
+    broken = {
+        **payload,
+        "names": [],
+        "sheets": [{"name": "Sheet1", "pictures": [], "tables": [], "values": [["hello"]]}],
+    }
+    message = _only_alert(_run_button(broken)[1])
+    assert message.startswith("無法計算：這不是本系統產生的填報工作簿")
+
+
+def test_unexpected_error_is_logged_not_shown(seed_case, monkeypatch):
+    import macros
+    import workbook.calculate
+
+    _, _, _, payload = seed_case
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(workbook.calculate, "calculate", boom)
+    message = _only_alert(_run_button(payload)[1])
+    assert "未預期的錯誤" in message and "Traceback" not in message
+    assert "simulated bug" in macros.log_path().read_text(encoding="utf-8")
+
+
+# -- the add-in file -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def addin(tmp_path_factory):
+    from macros.addin import build_addin
+
+    return build_addin(tmp_path_factory.mktemp("addin"), interpreter=r"C:\Python311\python.exe")
+
+
+def test_addin_is_a_valid_zip_with_xlwings_vba(addin):
+    from macros.addin import template_path
+
+    with zipfile.ZipFile(addin) as z, zipfile.ZipFile(template_path()) as t:
+        assert z.testzip() is None
+        assert z.read("xl/vbaProject.bin") == t.read("xl/vbaProject.bin")
+        assert sorted(z.namelist()) == sorted(t.namelist())
+    assert addin.name == "macros.xlam"  # RunMain imports the module named after the file
+
+
+def test_addin_ribbon_calls_only_runmain(addin):
+    with zipfile.ZipFile(addin) as z:
+        root = ElementTree.fromstring(z.read("customUI/customUI.xml"))
+    ns = "{http://schemas.microsoft.com/office/2006/01/customui}"
+    buttons = list(root.iter(f"{ns}button"))
+    assert [b.get("label") for b in buttons] == ["計算"]
+    assert buttons[0].get("size") == "large"
+    assert {b.get("onAction") for b in buttons} == {"RibbonMyAddin.RunMain"}
+    actions = {el.get(attr) for el in root.iter() for attr in el.attrib if attr.startswith("on")}
+    assert actions == {"RibbonMyAddin.RunMain"}
+    assert [t.get("label") for t in root.iter(f"{ns}tab")] == ["績效指標"]
+
+
+def _conf(path: Path) -> list[list]:
+    # openpyxl refuses add-ins; python-calamine reads the .xlam as Excel would show it.
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    assert wb.sheet_names == ["myaddin.conf"]
+    return wb.get_sheet_by_name("myaddin.conf").to_python()
+
+
+def test_addin_config_sheet_holds_the_interpreter(addin):
+    rows = _conf(addin)
+    assert rows[0] == ["Interpreter_Win", r"C:\Python311\python.exe"]
+    assert rows[1] == ["Interpreter_Mac", r"C:\Python311\python.exe"]
+    assert [r[0] for r in rows[2:9]] == [
+        "PYTHONPATH",
+        "Conda Path",
+        "Conda Env",
+        "UDF Modules",
+        "Debug UDFs",
+        "Use UDF Server",
+        "Show Console",
+    ]
+
+
+def test_kpi_addin_build_uses_this_python(tmp_path):
+    done = subprocess.run(["kpi", "addin", "build", "-o", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = _conf(tmp_path / "macros.xlam")
+    assert Path(rows[0][1]).resolve() == Path(sys.executable).resolve()
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="checks the no-Excel path")
+def test_kpi_addin_install_without_excel_is_a_clear_error(tmp_path):
+    done = subprocess.run(["kpi", "addin", "install"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "本機沒有 Microsoft Excel" in done.stderr and "Excel is not available" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_import_macros_stays_light():
+    code = "import sys, macros; bad = [m for m in ('pandas', 'openpyxl') if m in sys.modules]; print(bad)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_recalculated_values_feed_the_payload(seed_case, tmp_path):
+    # The payload carries what Excel shows: formula cells hold computed values, not formulas.
+    _, _path, scope, payload = seed_case
+    sheet_index = {s["name"]: i for i, s in enumerate(payload["sheets"])}
+    ind = scope.plan.indicator("procurement_pass_rate")
+    name = next(n for n in payload["names"] if n["name"] == L.result_name(ind, scope.periods[0], "value"))
+    from workbook.bookio import parse_address
+
+    row, col = parse_address(name["address"])
+    values = payload["sheets"][name["sheet_index"]]["values"]
+    assert values[row - 1][col - 1] == 89.05
+    assert sheet_index[L.SHEET_META] == len(payload["sheets"]) - 1
+    assert recalculate  # the helper used LibreOffice, the only engine that computes here

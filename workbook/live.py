@@ -1,0 +1,54 @@
+"""The live-Excel adapter: the :class:`~workbook.bookio.Book` interface over an ``xw.Book``.
+
+Only operations that both xlwings engines support are used: desktop Excel (COM) and
+xlwings' remote engine (the VBA client's JSON payload).  That means reading values
+and writing values; formulas are never read or written, so an overwritten result
+formula is detected by its value instead (``result_mismatch``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .bookio import Grid
+
+
+class LiveBook:
+    """An open workbook in Excel, reached through xlwings. One read per sheet, one write per block."""
+
+    can_restore_formulas = False
+
+    def __init__(self, book: Any):
+        self.book = book
+        self._grids: dict[str, Grid] = {}
+
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.book.sheets]
+
+    def names(self) -> dict[str, tuple[str, int, int]]:
+        out: dict[str, tuple[str, int, int]] = {}
+        for name in self.book.names:
+            try:
+                rng = name.refers_to_range
+            except Exception:  # a name pointing at #REF! or at a constant
+                continue
+            if rng is None or rng.shape != (1, 1):
+                continue
+            out[name.name] = (rng.sheet.name, rng.row, rng.column)
+        return out
+
+    def grid(self, sheet: str) -> Grid:
+        if sheet not in self._grids:
+            ws = self.book.sheets[sheet]
+            last = ws.used_range.last_cell
+            # Anchor at A1 (COM's used range may start later) so grid[r-1][c-1] is cell (r, c).
+            values = ws.range((1, 1), (last.row, last.column)).options(ndim=2).value
+            self._grids[sheet] = [list(row) for row in values]
+        return self._grids[sheet]
+
+    def formulas(self, sheet: str) -> Grid | None:
+        return None  # the remote engine cannot read formulas
+
+    def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+        self.book.sheets[sheet].range((row, col)).value = [list(line) for line in values]
