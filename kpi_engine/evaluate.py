@@ -145,12 +145,21 @@ def evaluate(
     sets the calendar for mid-year projections.  ``targets="previous"`` assesses
     against last year's targets, as Part 4 of a plan does.
     """
-    year = year or plan.year
+    year = _year(year or plan.year)
+    if targets not in ("current", "previous"):
+        raise EntriesError(
+            f"targets 須為 current 或 previous / targets must be current or previous: {targets!r}"
+        )
     ev = Evaluation(plan)
     parsed: dict[str, dict[str, dict[str, Decimal | None]]] = {}
-    for period_key, by_indicator in entries.items():
+    for period_key, by_indicator in _mapping(entries, "entries").items():
         period = _period(plan, period_key)
+        if period.id in parsed:
+            raise EntriesError(f"期別重複 / period given twice: {period.id}/{period.name}")
         parsed[period.id] = {}
+        by_indicator = _mapping(by_indicator, str(period_key))
+        for ind_id, raw in by_indicator.items():
+            _mapping(raw, f"{period_key}.{ind_id}")
         # A period with nothing entered at all is simply not reported yet: no "missing" noise.
         reported = any(not _blank(v) for raw in by_indicator.values() for v in raw.values())
         for ind_id, raw in by_indicator.items():
@@ -168,6 +177,19 @@ def evaluate(
     ev.findings += check_across(plan, parsed)
     ev.scores = scores(plan, ev.results)
     return ev
+
+
+def _year(year: object) -> int:
+    if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 300:
+        raise EntriesError(f"年度須為民國年（例如 106）/ year must be an ROC year such as 106: {year!r}")
+    return year
+
+
+def _mapping(value: object, where: str) -> Mapping:
+    """Entries are nested mappings; anything else is unusable input, not a crash."""
+    if not isinstance(value, Mapping):
+        raise EntriesError(f"{where}: 須為對照表 / must be a mapping, got {value!r}")
+    return value
 
 
 def _blank(raw: object) -> bool:

@@ -120,7 +120,8 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
     """Round like Excel's ROUND: half away from zero, at ``places`` decimals."""
     quantum = Decimal(1).scaleb(-places)
     with localcontext() as ctx:
-        ctx.prec = _PRECISION
+        # Enough digits for the rounded result, however large (else quantize raises).
+        ctx.prec = max(_PRECISION, value.adjusted() + places + 2)
         return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
@@ -239,7 +240,9 @@ def _call(e: Call, env: Mapping[str, Value]) -> Value:
 
 def format_number(d: Decimal) -> str:
     """Plain decimal text without exponent or trailing zeros (``12.50`` → ``12.5``)."""
-    text = format(d.normalize(), "f")
+    with localcontext() as ctx:
+        ctx.prec = max(_PRECISION, len(d.as_tuple().digits))  # normalize() must not round
+        text = format(d.normalize(), "f")
     return "0" if text in ("-0", "") else text
 
 

@@ -79,6 +79,19 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "{sheet}!{cell} 的公式遭覆寫，請執行計算以還原",
         "the formula in {sheet}!{cell} was overwritten; run calculate to restore it",
     ),
+    "no_data": ("warning", "工作簿未填寫任何數據", "the workbook holds no counts"),
+    "unusable": ("error", "{message_zh}", "{message_en}"),
+    "not_calculated": ("warning", "本工作簿尚未計算", "this workbook has not been calculated yet"),
+    "stale": (
+        "warning",
+        "填報數據於上次計算後已變更，工作簿顯示的結果不是最新，請重新計算",
+        "counts changed after the last calculate; the results shown are out of date",
+    ),
+    "tampered": (
+        "error",
+        "{sheet}!{cell} 的結果與依填報數據重新計算者不符（結果遭修改）",
+        "{sheet}!{cell} differs from the result recomputed from the counts (edited result)",
+    ),
     "result_mismatch": (
         "error",
         "{sheet}!{cell} 顯示的結果與計算不符，公式可能遭覆寫，請改用原範本",

@@ -67,7 +67,15 @@ def test_parse_lenient_text(raw, value, codes):
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [(0, D(0)), (63, D(63)), (-3, D(-3)), (2.5, D("2.5")), (0.1, D("0.1")), (D("7"), D(7)), (10**13, D(10**13))],
+    [
+        (0, D(0)),
+        (63, D(63)),
+        (-3, D(-3)),
+        (2.5, D("2.5")),
+        (0.1, D("0.1")),
+        (D("7"), D(7)),
+        (10**13, D(10**13)),
+    ],
 )
 def test_parse_numbers_pass_through(raw, value):
     # Sign, whole number and size are judged per indicator, not here.
@@ -145,7 +153,13 @@ def test_parse_not_a_count(raw, code):
         ),
         (-3, "negative", "error", f"{DEFECTS}不可為負數：-3", f"{DEFECTS} cannot be negative: -3"),
         (2.5, "non_integer", "error", f"{DEFECTS}須為整數：2.5", f"{DEFECTS} must be a whole number: 2.5"),
-        (True, "boolean", "error", f"{DEFECTS}不可為是非值：True", f"{DEFECTS} cannot be a TRUE/FALSE value: True"),
+        (
+            True,
+            "boolean",
+            "error",
+            f"{DEFECTS}不可為是非值：True",
+            f"{DEFECTS} cannot be a TRUE/FALSE value: True",
+        ),
         (
             date(2018, 6, 30),
             "date",
@@ -209,6 +223,20 @@ def test_value_that_is_read_is_used(plan):
 def test_unreadable_value_leaves_the_result_blank(plan, raw):
     r = evaluate(plan, {"FY": {"safety_defects": {"count": raw}}}).result("safety_defects", "FY")
     assert (r.value, r.achievement_rate, r.light) == (None, None, "white")
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [(10**40, "1" + "0" * 40), ("9" * 40, "9" * 40), (1e300, "1" + "0" * 300)],
+)
+def test_absurdly_large_values_are_reported_not_crashed_on(plan, raw, shown):
+    # Far beyond Decimal's default 28 digits (a pasted ID number, Excel's 1E+300).
+    ev = evaluate(plan, {"FY": {"safety_defects": {"count": raw}}})
+    [f] = [f for f in ev.findings if f.code == "too_large"]
+    assert f.message_zh == f"{DEFECTS}數值過大：{shown}"  # the number as typed, not rounded
+    r = ev.result("safety_defects", "FY")
+    assert r.value == D(shown) and r.achievement_rate == 0  # 120×100/huge → 0.00
+    assert ev.has_errors
 
 
 def test_several_problems_in_one_value(plan):
@@ -339,7 +367,15 @@ def test_milestone_stage_checks():
     plan = make_plan(indicator("m", "milestone", "100%"))
     ev = evaluate(plan, {"FY": {"m": {"stage": 1.5}}})
     assert [fields(f) for f in ev.findings] == [
-        ("non_integer", "error", "m", "stage", "FY", "m.stage須為整數：1.5", "m.stage must be a whole number: 1.5")
+        (
+            "non_integer",
+            "error",
+            "m",
+            "stage",
+            "FY",
+            "m.stage須為整數：1.5",
+            "m.stage must be a whole number: 1.5",
+        )
     ]
     ev = evaluate(plan, {"FY": {"m": {"stage": -1}}})
     assert [(f.code, f.message_en) for f in ev.findings] == [
@@ -354,7 +390,9 @@ def test_milestone_stage_checks():
 
 
 def test_half_year_above_full_year_for_a_running_total(plan):
-    ev = evaluate(plan, {"上半年": {"safety_defects": {"count": 70}}, "全年度": {"safety_defects": {"count": 65}}})
+    ev = evaluate(
+        plan, {"上半年": {"safety_defects": {"count": 70}}, "全年度": {"safety_defects": {"count": 65}}}
+    )
     [f] = ev.findings
     assert fields(f) == (
         "half_gt_full",
@@ -440,7 +478,10 @@ def rules_plan():
 
 def test_plan_rules_fire_with_their_severity_and_messages():
     plan = rules_plan()
-    assert [(r.id, r.severity) for r in plan.rules] == [("passed_within_trained", "warning"), ("few_cases", "error")]
+    assert [(r.id, r.severity) for r in plan.rules] == [
+        ("passed_within_trained", "warning"),
+        ("few_cases", "error"),
+    ]
     ev = evaluate(plan, {"H1": {"a": {"numerator": 60, "denominator": 1500}, "b": {"count": 45}}})
     assert [fields(f) for f in ev.findings] == [
         (

@@ -31,6 +31,7 @@ def one(ind: dict, entry: dict, *, period: str = "FY", year: int | None = None, 
 # every kind × every polarity
 # ---------------------------------------------------------------------------
 
+# fmt: off
 KIND_POLARITY_CASES = [
     # (id, kind, target, polarity, entry, value, achieved, rate, light)
     # ratio, higher: 187×100/210 = 89.047… → 89.05 ≥ 80; 89.05×100/80 = 111.3 → capped 100.
@@ -64,6 +65,7 @@ KIND_POLARITY_CASES = [
     # milestone, lower: stage 1 → 25 ≤ 50, met → 100.
     ("m_lo_met", "milestone", "≤50%", "lower", {"stage": 1}, "25", True, "100", "green"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
@@ -199,7 +201,9 @@ def test_default_lights(count, rate, light):
 )
 def test_custom_light_thresholds(count, light):
     # Plan lights green ≥ 95, yellow ≥ 80: count×100/100 is the rate itself.
-    r, _ = one(indicator("c", "count", "100"), {"count": count}, options={"lights": {"green": 95, "yellow": 80}})
+    r, _ = one(
+        indicator("c", "count", "100"), {"count": count}, options={"lights": {"green": 95, "yellow": 80}}
+    )
     assert r.light == light
 
 
@@ -261,9 +265,7 @@ def test_growth_negative_rate_clamps_to_zero():
 )
 def test_zero_target_higher_is_better(current, value, achieved, rate):
     # A target of 0% cannot be divided by: met → 100, missed → 0 (cap 120 does not apply).
-    r, _ = one(
-        indicator("g", "growth", "0%"), {"current": current, "previous": 100}, options={"cap": 120}
-    )
+    r, _ = one(indicator("g", "growth", "0%"), {"current": current, "previous": 100}, options={"cap": 120})
     assert (r.value, r.achieved, r.achievement_rate) == (D(value), achieved, D(rate))
 
 

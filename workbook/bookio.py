@@ -126,8 +126,16 @@ class FileBook:
         self._grids.pop(sheet, None)
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Save atomically, to ``path`` or over the opened file."""
+        """Save atomically, to ``path`` or over the opened file.
+
+        The metadata sheet is made very hidden again: LibreOffice saves it as merely
+        hidden, which anyone could unhide from the menu.
+        """
         from .files import save_atomic
+        from .layout import SHEET_META
+
+        if SHEET_META in self.wb.sheetnames:
+            self.wb[SHEET_META].sheet_state = "veryHidden"
 
         return save_atomic(self.wb, Path(path) if path else self.path)
 

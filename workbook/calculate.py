@@ -37,6 +37,7 @@ class Outcome:
     findings: list[Finding]
     restored: list[str] = field(default_factory=list)  # defined names whose formula was put back
     blocks: list[tuple[str, int, int, list[list[Any]]]] = field(default_factory=list)
+    state: str = ""  # never | current | stale: the inputs against the last calculate
 
     @property
     def has_errors(self) -> bool:
@@ -190,12 +191,7 @@ def calculate(
         ],
     )
 
-    def value(name: str) -> Any:
-        sheet, row, col = where[name]
-        grid = book.grid(sheet)
-        return grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
-
-    raw = {name: value(name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
+    raw = {name: _cell(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (ind, p, role) in inputs.items():
         entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
@@ -210,9 +206,15 @@ def calculate(
     located += _progress_findings(progress, raw, where)
 
     outcome = Outcome(scope, ev, located)
-    _check_results(book, scope, ev, formulas, where, outcome, write)
+    digest = _digest(raw)
+    recorded = str(meta.get("input_digest") or "")
+    state = "never" if not recorded else ("current" if recorded == digest else "stale")
+    outcome.state = state
+    _check_results(book, scope, ev, formulas, where, outcome, write=write, state=state)
     if write:
-        _write_results(book, scope, ev, outcome, where, meta, _digest(raw), now)
+        _write_results(book, scope, ev, outcome, where, meta, digest, now)
+    else:
+        _check_submitted(book, scope, ev, where, outcome, state)
     return outcome
 
 
@@ -241,11 +243,35 @@ def _progress_findings(progress, raw, where) -> list[Finding]:
     return out
 
 
+def _cell(book: Book, where: dict[str, Cell], name: str) -> Any:
+    sheet, row, col = where[name]
+    grid = book.grid(sheet)
+    return grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
+
+
 def _check_results(
-    book: Book, scope: L.Scope, ev: Evaluation, formulas: dict[str, str], where, outcome: Outcome, write: bool
+    book: Book,
+    scope: L.Scope,
+    ev: Evaluation,
+    formulas: dict[str, str],
+    where: dict[str, Cell],
+    outcome: Outcome,
+    *,
+    write: bool,
+    state: str,
 ) -> None:
-    """Every result cell must hold its formula (files) or show the engine's value (live)."""
+    """Every result cell must hold its formula, or show what the engine computes.
+
+    A file read with openpyxl is checked by formula text (and repaired when writing).
+    A workbook seen only through values (live Excel, or a submission read with
+    calamine) is checked by value: live, a wrong value means an overwritten formula;
+    in a submission it means the results were edited (``tampered``) unless the
+    inputs changed since the last calculate (``state == "stale"``), which is
+    reported once instead.
+    """
     results = {(r.indicator, r.period): r for r in ev.results}
+    restore = write and getattr(book, "can_restore_formulas", False)
+    blank_unknown = getattr(book, "blank_results_are_unknown", False)
     for name, formula in formulas.items():
         sheet, row, col = where[name]
         grid = book.formulas(sheet)
@@ -254,24 +280,52 @@ def _check_results(
             held = grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
             if _normal_formula(held) == _normal_formula(formula):
                 continue
-            code = (
-                "formula_restored"
-                if write and getattr(book, "can_restore_formulas", False)
-                else "formula_overwritten"
-            )
-            if code == "formula_restored":
+            code = "formula_restored" if restore else "formula_overwritten"
+            if restore:
                 book.write(sheet, row, col, [[formula]])
                 outcome.restored.append(name)
         else:
-            shown = book.grid(sheet)[row - 1][col - 1] if row - 1 < len(book.grid(sheet)) else None
-            expected = results[(ind_id, period_id)].cells.get(step)
-            if _same(shown, expected):
+            shown = _cell(book, where, name)
+            if (shown is None and blank_unknown) or _same(
+                shown, results[(ind_id, period_id)].cells.get(step)
+            ):
                 continue
-            code = "result_mismatch"
+            if write:
+                code = "result_mismatch"
+            elif state == "current":
+                code = "tampered"
+            else:
+                continue  # stale or never calculated: reported once by _check_submitted
         f = finding(
             code, indicator=ind_id, input=step, period=period_id, cell=cell_address(row, col), sheet=sheet
         )
         outcome.findings.append(f.at(sheet, cell_address(row, col)))
+
+
+def _check_submitted(
+    book: Book, scope: L.Scope, ev: Evaluation, where: dict[str, Cell], outcome: Outcome, state: str
+) -> None:
+    """Read-only checks of what a workbook claims: was it calculated, and since its last input?"""
+    sheet, row, col = where[L.STATUS_NAME]
+    here = (sheet, cell_address(row, col))
+    if state != "current":
+        code = "not_calculated" if state == "never" else "stale"
+        outcome.findings.append(finding(code, indicator=None, input=None, period=None).at(*here))
+        return
+    for r in ev.results:
+        ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
+        name = L.sentence_name(ind, p)
+        if _cell(book, where, name) != r.sentence:
+            s, rr, cc = where[name]
+            f = finding(
+                "tampered",
+                indicator=r.indicator,
+                input="sentence",
+                period=r.period,
+                sheet=s,
+                cell=cell_address(rr, cc),
+            )
+            outcome.findings.append(f.at(s, cell_address(rr, cc)))
 
 
 def _split_result_name(scope: L.Scope, name: str) -> tuple[str, str, str]:

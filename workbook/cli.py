@@ -179,6 +179,32 @@ def cmd_addin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    """``kpi collect PATH... -o SUMMARY.xlsx``: read, recompute, classify and consolidate."""
+    from .collect import collect, rich_progress
+    from .summary import write_csv, write_summary
+
+    plans = [load_plan(p) for p in args.plan] if args.plan else None
+    coll = collect(args.paths, plans, progress=rich_progress)
+    write_summary(coll, args.output)
+    if args.csv:
+        write_csv(coll, args.csv)
+    if args.json:
+        print(json.dumps(coll.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from collections import Counter
+
+        from kpi_engine.consolidate import STATUSES
+
+        counts = Counter(s.status for s in coll.submissions)
+        print(f"收件 {len(coll.submissions)} 個檔案 / files read: {len(coll.submissions)}")
+        for status, label in STATUSES.items():
+            if counts[status]:
+                print(f"  {label} ({status}): {counts[status]}")
+        print(f"彙總 {len(coll.rows)} 筆 / rows: {len(coll.rows)} → {args.output}")
+    return EXIT_FINDINGS if any(s.status == "errors" for s in coll.submissions) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kpi``."""
     parser = argparse.ArgumentParser(prog="kpi", description="績效指標填報工作簿 KPI Workbook")
@@ -228,6 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_addin)
     install = addin_sub.add_parser("install", help="安裝到 Excel 啟動資料夾 / install into XLSTART")
     install.set_defaults(func=cmd_addin)
+
+    coll = sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks")
+    coll.add_argument("paths", nargs="+", help="工作簿、資料夾、.zip、.eml、.msg")
+    coll.add_argument("-o", "--output", required=True, help="彙總工作簿 .xlsx / summary workbook")
+    coll.add_argument(
+        "--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)"
+    )
+    coll.add_argument("--csv", help="另存 CSV 的資料夾 / also write CSV files here")
+    coll.add_argument("--json", action="store_true")
+    coll.set_defaults(func=cmd_collect)
 
     demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
     demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")

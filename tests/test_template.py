@@ -1,0 +1,597 @@
+"""The template workbook staff fill in, read back with openpyxl exactly as saved.
+
+Every assertion reads the saved .xlsx (no mocks): sheets and their order, the Part 2
+table, input cells (unlocked, validated, named), protection, result formulas,
+conditional formats, print setup, fonts, the very hidden metadata, and the scopes
+``kpi template`` offers (``--owner``, ``--period``, ``--year``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.worksheet.protection import hash_password
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kpi_engine import parse_plan
+from workbook import layout as L
+from workbook.builder import write_template
+from workbook.formulas import result_formulas
+
+REPO = Path(__file__).resolve().parents[1]
+PROCUREMENT = ("procurement_pass_rate", "e_tender_rate", "failed_tender_rate")
+PROCUREMENT_ITEMS = (
+    "1. 落實採購專業人員專職化",
+    "2. 提升本府整體採購效率",
+    "3. 運用管考及督導機制，確保本府採購品質",
+)
+INPUT_PREFIXES = ("IN_", "NOTE_", "PROG_", "DESC_")
+SEED_SHEETS = [
+    "填表說明",
+    "關鍵績效指標",
+    "一-1 每年志工人數成長比例",
+    "二-1 本府採購專業人員基礎班訓練及格率",
+    "二-2 電子領標達成率",
+    "二-3 流廢標下降率",
+    "三-1 每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數",
+    "重要施政計畫",
+    "達成情形",
+    "檢核結果",
+    "_kpi",
+]
+
+
+def load_genplan():
+    """bench/genplan.py, loaded by path so the checkout need not be importable."""
+    spec = importlib.util.spec_from_file_location("kpi_bench_genplan", REPO / "bench" / "genplan.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def kpi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("kpi") or shutil.which("kpi", path=str(Path(sys.executable).parent))
+    assert exe, "the kpi console script is not installed: pip install -e ."
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [exe, *args], cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    return proc
+
+
+# ---------------------------------------------------------------------------
+# reading a saved workbook
+# ---------------------------------------------------------------------------
+
+
+def cell_of(wb, name: str):
+    """The one cell a workbook-scoped defined name points at."""
+    dests = list(wb.defined_names[name].destinations)
+    assert len(dests) == 1, (name, dests)
+    sheet, ref = dests[0]
+    return wb[sheet][ref.replace("$", "")]
+
+
+def named_cells(wb) -> dict[str, tuple[str, str]]:
+    """Every defined name → (sheet, coordinate)."""
+    out = {}
+    for name, dn in wb.defined_names.items():
+        ((sheet, ref),) = list(dn.destinations)
+        out[name] = (sheet, ref.replace("$", ""))
+    return out
+
+
+def meta_of(wb) -> dict:
+    ws = wb[L.SHEET_META]
+    meta: dict = {}
+    text = []
+    for key, value in ws.iter_rows(min_col=1, max_col=2, values_only=True):
+        if key == "plan_text":
+            text.append(value)
+        elif key is not None:
+            meta[key] = value
+    meta["plan_text"] = "".join(text)
+    return meta
+
+
+def validations_at(ws: Worksheet, coordinate: str) -> list:
+    return [dv for dv in ws.data_validations.dataValidation if coordinate in dv.sqref]
+
+
+def row_values(ws: Worksheet) -> list[tuple]:
+    return [tuple(r) for r in ws.iter_rows(values_only=True)]
+
+
+def indicator_sheets(wb) -> list[str]:
+    fixed = {L.SHEET_GUIDE, L.SHEET_KPI, L.SHEET_ITEMS, L.SHEET_SUMMARY, L.SHEET_FINDINGS, L.SHEET_META}
+    return [s for s in wb.sheetnames if s not in fixed]
+
+
+# ---------------------------------------------------------------------------
+# fixtures: templates built once per module
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(plan, tmp_path_factory):
+    """Build (and cache) a template for a scope; returns (scope, path, loaded workbook)."""
+    folder = tmp_path_factory.mktemp("templates")
+    cache: dict = {}
+
+    def make(**kw):
+        key = tuple(sorted((k, v.fingerprint if k == "plan" else v) for k, v in kw.items()))
+        if key not in cache:
+            the_plan = kw.pop("plan", plan)
+            scope = L.Scope(the_plan, **kw)
+            path = write_template(scope, folder / f"t{len(cache)}.xlsx")
+            cache[key] = (scope, path, load_workbook(path))
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def full(built, plan):
+    """The whole plan, 107 (current targets), both periods."""
+    return built(unit="臺中市政府秘書處")
+
+
+# ---------------------------------------------------------------------------
+# sheets
+# ---------------------------------------------------------------------------
+
+
+def test_sheets_present_in_order(full, plan):
+    scope, _, wb = full
+    expected = [
+        L.SHEET_GUIDE,
+        L.SHEET_KPI,
+        *(L.indicator_sheet(plan, ind) for ind in plan.indicators),
+        L.SHEET_ITEMS,
+        L.SHEET_SUMMARY,
+        L.SHEET_FINDINGS,
+        L.SHEET_META,
+    ]
+    assert wb.sheetnames == expected == SEED_SHEETS
+    assert wb[L.SHEET_META].sheet_state == "veryHidden"
+    assert [ws.title for ws in wb.worksheets if ws.sheet_state != "visible"] == [L.SHEET_META]
+    assert wb.active.title == L.SHEET_GUIDE
+    assert all(len(name) <= 31 for name in wb.sheetnames)
+
+
+def test_guide_has_status_line(full):
+    _, _, wb = full
+    status = cell_of(wb, L.STATUS_NAME)
+    assert status.parent.title == L.SHEET_GUIDE
+    assert status.value == "尚未計算 / not calculated yet"
+    findings = cell_of(wb, L.FINDINGS_NAME)
+    assert (findings.parent.title, findings.coordinate) == (L.SHEET_FINDINGS, "A3")
+    header = [c.value for c in findings.parent[2]]
+    assert header == ["序號", "嚴重度", "代碼", "工作表", "儲存格", "期別", "說明", "Message"]
+
+
+# ---------------------------------------------------------------------------
+# Part 2: 關鍵績效指標
+# ---------------------------------------------------------------------------
+
+
+def test_kpi_sheet_carries_part2_rows(full):
+    _, _, wb = full
+    ws = wb[L.SHEET_KPI]
+    rows = row_values(ws)
+    assert rows[2] == (
+        "策略績效目標",
+        None,
+        "衡量指標",
+        None,
+        "評估體制",
+        "評估方式",
+        "衡量標準",
+        "107年年度目標值",
+    )
+    body = {r[3]: r for r in rows[3:8]}
+    assert list(body) == [
+        "每年志工人數成長比例(15%)",
+        "本府採購專業人員基礎班訓練及格率(15%)",
+        "電子領標達成率(10%)",
+        "流廢標下降率(15%)",
+        "每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數(15%)",
+    ]
+    assert body["流廢標下降率(15%)"][2:] == (
+        "三",
+        "流廢標下降率(15%)",
+        1,
+        "統計數據",
+        "流廢標列管件數/招標總件數*100%",
+        "11.5%",
+    )
+    assert [r[7] for r in body.values()] == ["8%", "83%", "100%", "11.5%", "≤120"]
+    assert all(r[4] == 1 and r[5] == "統計數據" for r in body.values())
+    # The goal with its weight heads its three indicators in one merged cell.
+    goal_row = next(
+        i for i, r in enumerate(rows, start=1) if r[1] == "強化採購專業智識，有效提升本府採購效益(40%)"
+    )
+    assert rows[goal_row - 1][0] == "二"
+    assert rows[goal_row - 1][3] == "本府採購專業人員基礎班訓練及格率(15%)"
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    assert f"B{goal_row}:B{goal_row + 2}" in merged
+    assert f"A{goal_row}:A{goal_row + 2}" in merged
+    assert "推動本處志願服務工作(15%)" in [r[1] for r in rows]
+    notes = [r[0] for r in rows if isinstance(r[0], str) and r[0][:2] in ("註：", "1.", "5.")]
+    assert notes[0] == "註：評估體制之數字代號意義如下："
+    assert notes[1] == "1.指實際評估作業係運用既有之組織架構進行。"
+
+
+def test_indicator_sheet_definition(full):
+    _, _, wb = full
+    ws = wb["二-3 流廢標下降率"]
+    labels = {r[0]: r[1] for r in row_values(ws) if r[0] is not None}
+    assert ws["A1"].value == "流廢標下降率"
+    assert labels["策略績效目標"] == "二 強化採購專業智識，有效提升本府採購效益(40%)"
+    assert labels["權重"] == "15%"
+    assert labels["評估體制"] == "1（指實際評估作業係運用既有之組織架構進行）"
+    assert labels["衡量標準"] == "流廢標列管件數/招標總件數*100%"
+    assert labels["107年年度目標值"] == "11.5%"
+    assert labels["計算方式"] == "比率，越低越好"
+    assert labels["承辦單位"] == "採購管理業務"
+    header = next(r for r in row_values(ws) if r[0] == "填報數據")
+    assert header == ("填報數據", "單位", "上半年（截至6月30日）", "全年度（截至12月31日）")
+
+
+# ---------------------------------------------------------------------------
+# input cells
+# ---------------------------------------------------------------------------
+
+
+def test_every_count_input_is_unlocked_validated_and_named(full):
+    scope, _, wb = full
+    inputs = scope.input_names()
+    assert len(inputs) == 2 * (2 + 2 + 2 + 2 + 1)  # two periods × nine counts
+    for ind, _p, role, name in inputs:
+        dn = wb.defined_names[name]  # workbook-scoped: in the workbook's names …
+        assert dn.localSheetId is None
+        cell = cell_of(wb, name)
+        assert all(name not in ws.defined_names for ws in wb.worksheets)  # … not a sheet's
+        assert cell.protection.locked is False, name
+        dvs = validations_at(cell.parent, cell.coordinate)
+        assert len(dvs) == 1, name
+        dv = dvs[0]
+        assert (dv.type, dv.operator, dv.formula1) == ("whole", "greaterThanOrEqual", "0"), name
+        assert dv.showErrorMessage and dv.showInputMessage and dv.errorStyle == "stop"
+        assert dv.allow_blank
+        label, unit = ind.input(role).label, ind.input(role).unit
+        assert dv.prompt == f"請輸入{label}（{unit}），為 0 以上的整數。"
+        assert dv.promptTitle == label
+        assert dv.error == "請輸入 0 以上的整數 / enter a whole number ≥ 0"
+        assert dv.errorTitle == "輸入錯誤"
+        assert cell.value is None
+        assert cell.number_format == "0"
+
+
+def test_notes_and_plan_items_are_unlocked_named_inputs(full):
+    scope, _, wb = full
+    for ind in scope.indicators:
+        for p in scope.periods:
+            cell = cell_of(wb, L.notes_name(ind, p))
+            assert cell.protection.locked is False
+            assert cell.number_format == "@"  # staff text stays text
+            assert cell.parent.title == L.indicator_sheet(scope.plan, ind)
+    assert len(scope.items) == 26
+    for item in scope.items:
+        for p in scope.periods:
+            prog = cell_of(wb, L.progress_name(item, p))
+            desc = cell_of(wb, L.progress_text_name(item, p))
+            assert prog.parent.title == desc.parent.title == L.SHEET_ITEMS
+            assert prog.protection.locked is False and desc.protection.locked is False
+            (dv,) = validations_at(prog.parent, prog.coordinate)
+            assert (dv.type, dv.operator, dv.formula1, dv.formula2) == ("whole", "between", "0", "100")
+            assert dv.showErrorMessage and dv.prompt == "執行進度，0 至 100 的整數（%）"
+            assert desc.number_format == "@"
+
+
+def test_every_other_cell_is_locked(full):
+    _, _, wb = full
+    names = named_cells(wb)
+    inputs = {where for name, where in names.items() if name.startswith(INPUT_PREFIXES)}
+    unlocked = set()
+    for ws in wb.worksheets:
+        assert ws.protection.sheet is True, ws.title
+        for row in ws.iter_rows(min_row=1, max_row=ws.max_row + 2, max_col=ws.max_column + 2):
+            for cell in row:
+                if not cell.protection.locked:
+                    unlocked.add((ws.title, cell.coordinate))
+    assert unlocked == inputs
+    # nothing named other than inputs is unlocked: results, sentences, status, findings
+    for name, (sheet, coord) in names.items():
+        if not name.startswith(INPUT_PREFIXES):
+            assert wb[sheet][coord].protection.locked is True, name
+
+
+def test_protection_without_password_by_default(full):
+    _, _, wb = full
+    for ws in wb.worksheets:
+        assert ws.protection.sheet is True
+        assert not ws.protection.password, ws.title
+        if ws.sheet_state == "visible":  # staff may resize rows and columns
+            assert ws.protection.formatColumns is False and ws.protection.formatRows is False
+
+
+def test_protection_password_from_the_plan(built, plan):
+    text = plan.text.replace("password: null", "password: 'kpi-107'", 1)
+    assert text != plan.text
+    pw_plan = parse_plan(text, source="pw.yaml")
+    assert pw_plan.options.password == "kpi-107"
+    _, _, wb = built(plan=pw_plan)
+    for ws in wb.worksheets:
+        if ws.sheet_state == "visible":
+            assert ws.protection.sheet is True
+            assert ws.protection.password == hash_password("kpi-107"), ws.title
+
+
+# ---------------------------------------------------------------------------
+# result cells
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kw", [{}, {"period_id": "H1", "data_year": 106}, {"owner": "廳舍管理業務"}])
+def test_result_cells_hold_the_engine_formulas(built, kw):
+    scope, _, wb = built(**kw)
+    formulas = result_formulas(scope)
+    assert formulas
+    for name, formula in formulas.items():
+        cell = cell_of(wb, name)
+        assert cell.value == formula, name
+        assert cell.protection.locked is True
+    # and no result cell is named that the scope does not compute
+    out_names = {n for n in wb.defined_names if n.startswith("OUT_")}
+    assert out_names == set(formulas)
+
+
+def test_result_formulas_refer_to_inputs_by_name(full):
+    scope, _, wb = full
+    f = cell_of(wb, "OUT_procurement_pass_rate_H1_value").value
+    assert f.startswith("=")
+    assert "IN_procurement_pass_rate_H1_numerator" in f and "IN_procurement_pass_rate_H1_denominator" in f
+    assert "$" not in f  # no fixed address: inserted rows break nothing
+
+
+def test_summary_sheet_refers_to_results_by_name(full):
+    scope, _, wb = full
+    ws = wb[L.SHEET_SUMMARY]
+    rows = row_values(ws)
+    assert rows[1][0] == "107年1月1日至6月30日止"
+    line = next(r for r in rows if r[1] == "流廢標下降率(15%)")
+    assert line[2:7] == (
+        "11.5%",
+        "=OUT_failed_tender_rate_H1_value",
+        "=OUT_failed_tender_rate_H1_rate",
+        "=OUT_failed_tender_rate_H1_light",
+        '=TXT_failed_tender_rate_H1&IF(NOTE_failed_tender_rate_H1="","",CHAR(10)&NOTE_failed_tender_rate_H1)',
+    )
+
+
+def test_light_cells_have_conditional_formatting(full):
+    scope, _, wb = full
+    expected = {'"綠燈"': "63BE7B", '"黃燈"': "FFEB84", '"紅燈"': "F8696B", '"白燈"': "FFFFFF"}
+
+    def rules_at(ws: Worksheet, coord: str) -> dict:
+        found = {}
+        for cf in ws.conditional_formatting:
+            if coord in cf.sqref:
+                for rule in cf.rules:
+                    assert rule.type == "cellIs" and rule.operator == "equal"
+                    found[rule.formula[0]] = rule.dxf.fill.bgColor.rgb[-6:]
+        return found
+
+    lights = [n for n in result_formulas(scope) if n.endswith("_light")]
+    assert len(lights) == 10
+    for name in lights:
+        cell = cell_of(wb, name)
+        assert rules_at(cell.parent, cell.coordinate) == expected, name
+    ws = wb[L.SHEET_SUMMARY]
+    light_cells = [c for row in ws.iter_rows() for c in row if str(c.value).endswith("_light")]
+    assert len(light_cells) == 10
+    for cell in light_cells:
+        assert rules_at(ws, cell.coordinate) == expected, cell.coordinate
+
+
+# ---------------------------------------------------------------------------
+# look and print
+# ---------------------------------------------------------------------------
+
+
+def test_print_setup_a4_fit_to_width(full):
+    _, _, wb = full
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        assert int(ws.page_setup.paperSize) == 9, ws.title
+        assert int(ws.page_setup.fitToWidth) == 1
+        assert int(ws.page_setup.fitToHeight) == 0
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    landscape = {ws.title for ws in wb.worksheets if ws.page_setup.orientation == "landscape"}
+    assert landscape == {L.SHEET_KPI, L.SHEET_ITEMS, L.SHEET_SUMMARY, L.SHEET_FINDINGS}
+
+
+def test_font_is_biaukai(full):
+    _, _, wb = full
+    names = named_cells(wb)
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None:
+                    assert cell.font.name == "標楷體", (ws.title, cell.coordinate)
+    for name, (sheet, coord) in names.items():  # empty cells staff type into too
+        assert wb[sheet][coord].font.name == "標楷體", name
+
+
+# ---------------------------------------------------------------------------
+# metadata
+# ---------------------------------------------------------------------------
+
+
+def test_meta_sheet(built, plan):
+    scope, _, wb = built(unit="秘書處", owner="採購管理業務", period_id="H1", data_year=106)
+    meta = meta_of(wb)
+    assert meta["product"] == L.PRODUCT == "kpi-workbook"
+    assert meta["template_version"] == L.TEMPLATE_VERSION
+    assert meta["plan_id"] == "taichung_secretariat_107"
+    assert meta["plan_fingerprint"] == plan.fingerprint
+    assert len(plan.fingerprint) == 64
+    assert meta["data_year"] == 106
+    assert meta["targets"] == "previous"
+    assert meta["unit"] == "秘書處"
+    assert meta["owner"] == "採購管理業務"
+    assert meta["period"] == "H1"
+    assert meta["input_digest"] in ("", None) and meta["calculated_at"] in ("", None)
+    assert meta["plan_text"] == plan.text
+    assert parse_plan(meta["plan_text"]).fingerprint == plan.fingerprint
+    keys = [r[0] for r in wb[L.SHEET_META].iter_rows(values_only=True)]
+    assert keys[: len(L.META_KEYS)] == list(L.META_KEYS)
+
+
+def test_meta_sheet_whole_plan(full, plan):
+    _, _, wb = full
+    meta = meta_of(wb)
+    assert meta["data_year"] == 107 and meta["targets"] == "current"
+    assert meta["owner"] in ("", None) and meta["period"] in ("", None)
+    assert meta["unit"] == "臺中市政府秘書處"
+
+
+# ---------------------------------------------------------------------------
+# kpi template scopes, through the installed command
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cli_templates(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    made = {}
+    for key, args in {
+        "owner": ["--owner", "採購管理業務"],
+        "period": ["--period", "上半年"],
+        "y106": ["--year", "106"],
+        "y107": ["--year", "107"],
+    }.items():
+        proc = kpi("template", "-o", f"{key}.xlsx", *args, cwd=folder)
+        assert proc.returncode == 0, proc.stderr
+        assert f"已產生填報工作簿 / template written: {key}.xlsx" in proc.stdout
+        made[key] = load_workbook(folder / f"{key}.xlsx")
+    return made
+
+
+def test_owner_template_holds_only_that_section(cli_templates, plan):
+    wb = cli_templates["owner"]
+    assert indicator_sheets(wb) == [
+        "二-1 本府採購專業人員基礎班訓練及格率",
+        "二-2 電子領標達成率",
+        "二-3 流廢標下降率",
+    ]
+    ins = {n for n in wb.defined_names if n.startswith("IN_")}
+    assert {n.split("_H1_")[0].split("_FY_")[0][3:] for n in ins} == set(PROCUREMENT)
+    assert len(ins) == 3 * 2 * 2
+    kpi_rows = [r for r in row_values(wb[L.SHEET_KPI])[3:] if r[3]]
+    assert [r[3] for r in kpi_rows] == [
+        "本府採購專業人員基礎班訓練及格率(15%)",
+        "電子領標達成率(10%)",
+        "流廢標下降率(15%)",
+    ]
+    items = [r for r in row_values(wb[L.SHEET_ITEMS])[2:] if r[0]]
+    assert [r[0] for r in items] == ["採購管理業務"] * 3
+    assert tuple(r[1] for r in items) == PROCUREMENT_ITEMS
+    assert len([n for n in wb.defined_names if n.startswith("PROG_")]) == 3 * 2
+    summary = [r[1] for r in row_values(wb[L.SHEET_SUMMARY]) if r[1] and r[1].endswith("%)")]
+    assert len(summary) == 3 * 2
+    assert "承辦單位：採購管理業務" in wb[L.SHEET_GUIDE]["A2"].value
+    assert meta_of(wb)["owner"] == "採購管理業務"
+
+
+def test_period_template_holds_only_h1(cli_templates):
+    wb = cli_templates["period"]
+    for prefix in ("IN_", "OUT_", "TXT_", "CHK_", "NOTE_", "PROG_", "DESC_"):
+        names = [n for n in wb.defined_names if n.startswith(prefix)]
+        assert names, prefix
+        assert all("_H1" in n and "_FY" not in n for n in names), prefix
+    assert len([n for n in wb.defined_names if n.startswith("IN_")]) == 9
+    ws = wb["二-1 本府採購專業人員基礎班訓練及格率"]
+    header = next(r for r in row_values(ws) if r[0] == "填報數據")
+    assert header == ("填報數據", "單位", "上半年（截至6月30日）")
+    assert ws.max_column == 3
+    summary_heads = [r[0] for r in row_values(wb[L.SHEET_SUMMARY]) if r[0] and "月" in str(r[0])]
+    assert summary_heads == ["107年1月1日至6月30日止"]
+    assert meta_of(wb)["period"] == "H1"
+
+
+@pytest.mark.parametrize(
+    ("key", "year", "failed", "defects", "targets"),
+    [("y106", 106, "12%", "≤135", "previous"), ("y107", 107, "11.5%", "≤120", "current")],
+)
+def test_year_chooses_the_targets(cli_templates, key, year, failed, defects, targets):
+    wb = cli_templates[key]
+    rows = row_values(wb[L.SHEET_KPI])
+    assert rows[2][7] == f"{year}年年度目標值"
+    by_name = {r[3]: r[7] for r in rows[3:8]}
+    assert by_name["流廢標下降率(15%)"] == failed
+    assert by_name["每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數(15%)"] == defects
+    for sheet, target in (
+        ("二-3 流廢標下降率", failed),
+        ("三-1 每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數", defects),
+    ):
+        labels = {r[0]: r[1:] for r in row_values(wb[sheet]) if r[0]}
+        assert labels[f"{year}年年度目標值"][0] == target
+        assert labels["年度目標值"][1:] == (target, target)
+    meta = meta_of(wb)
+    assert (meta["data_year"], meta["targets"]) == (year, targets)
+    # the target is inside the rate formula, not only printed
+    number = defects.lstrip("≤")
+    assert number in cell_of(wb, "OUT_safety_defects_FY_rate").value
+
+
+def test_template_rejects_unknown_scope(tmp_path):
+    proc = kpi("template", "-o", "x.xlsx", "--owner", "不存在業務", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "承辦單位不存在" in proc.stderr and "unknown owner" in proc.stderr
+    proc = kpi("template", "-o", "x.xlsx", "--year", "105", cwd=tmp_path)
+    assert proc.returncode == 2 and "year must be" in proc.stderr
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+# ---------------------------------------------------------------------------
+# a large generated plan
+# ---------------------------------------------------------------------------
+
+
+def test_generated_200_indicator_template(built):
+    gen = load_genplan()
+    big = gen.generated_plan(200)
+    scope, _, wb = built(plan=big)
+    sheets = indicator_sheets(wb)
+    assert len(sheets) == 200 and len(set(sheets)) == 200
+    assert len(wb.sheetnames) == 206
+    ins = scope.input_names()
+    for ind, _p, role, name in ins:
+        cell = cell_of(wb, name)
+        assert cell.protection.locked is False
+        (dv,) = validations_at(cell.parent, cell.coordinate)
+        if ind.kind == "milestone":
+            assert (dv.type, dv.formula1) == ("list", '"0,1,2,3,4"')
+        else:
+            assert (dv.type, dv.operator, dv.formula1) == ("whole", "greaterThanOrEqual", "0")
+        assert dv.showErrorMessage
+    formulas = result_formulas(scope)
+    assert {n for n in wb.defined_names if n.startswith("OUT_")} == set(formulas)
+    for name in list(formulas)[::37]:
+        assert cell_of(wb, name).value == formulas[name]
+    meta = meta_of(wb)
+    assert meta["plan_fingerprint"] == big.fingerprint
+    assert meta["plan_text"] == big.text and len(big.text) > L.PLAN_TEXT_CHUNK  # stored in chunks

@@ -1,0 +1,83 @@
+"""A fast, read-only :class:`~workbook.bookio.Book` over python-calamine.
+
+python-calamine reads cell values (the values Excel last computed) several times
+faster than openpyxl, but knows nothing of defined names; those come from the
+workbook part (``xl/workbook.xml``), parsed with defusedxml.  The file is read from
+bytes, so email attachments are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+from defusedxml import ElementTree
+
+from .bookio import Grid, parse_address
+from .files import WorkbookFileError
+
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
+
+
+class CalamineBook:
+    """A workbook held in memory, read with python-calamine (values only)."""
+
+    can_restore_formulas = False
+    #: openpyxl-saved files carry no computed values: an empty result cell is "unknown".
+    blank_results_are_unknown = True
+
+    def __init__(self, data: bytes, name: str = "<workbook>"):
+        from python_calamine import CalamineWorkbook
+
+        self.name = name
+        try:
+            self._names = _defined_names(data)
+            self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except WorkbookFileError:
+            raise
+        except Exception as exc:  # calamine and zipfile raise many types for a bad file
+            raise WorkbookFileError(
+                "無法開啟活頁簿，檔案可能已損毀或不是 Excel 檔",
+                f"cannot open the workbook; it may be damaged or not an .xlsx file ({type(exc).__name__})",
+                path=name,
+            ) from exc
+        self._grids: dict[str, Grid] = {}
+
+    def sheet_names(self) -> list[str]:
+        return list(self.wb.sheet_names)
+
+    def names(self) -> dict[str, tuple[str, int, int]]:
+        return dict(self._names)
+
+    def grid(self, sheet: str) -> Grid:
+        if sheet not in self._grids:
+            ws = self.wb.get_sheet_by_name(sheet)
+            rows = ws.to_python(skip_empty_area=False)
+            # calamine gives "" for empty cells; the Book interface says None.
+            self._grids[sheet] = [[None if v == "" else v for v in row] for row in rows]
+        return self._grids[sheet]
+
+    def formulas(self, sheet: str) -> Grid | None:
+        return None
+
+    def write(self, sheet: str, row: int, col: int, values: Any) -> None:
+        raise TypeError("CalamineBook is read-only")
+
+
+def _defined_names(data: bytes) -> dict[str, tuple[str, int, int]]:
+    """Workbook-scoped single-cell defined names from ``xl/workbook.xml``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        root = ElementTree.fromstring(z.read("xl/workbook.xml"))
+    out: dict[str, tuple[str, int, int]] = {}
+    for dn in root.iterfind("m:definedNames/m:definedName", _NS):
+        if dn.get("localSheetId") is not None or not dn.text:
+            continue
+        m = _REF.match(dn.text.strip())
+        if not m:
+            continue
+        sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+        out[dn.get("name", "")] = (sheet, *parse_address(m.group(3)))
+    return out

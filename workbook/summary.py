@@ -1,0 +1,244 @@
+"""The coordinator's summary workbook and CSV exports of a :class:`~workbook.collect.Collection`."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from kpi_engine.consolidate import STATUSES
+
+from .collect import Collection
+from .files import atomic_text, save_atomic
+from .styles import (
+    CENTER,
+    HEADER_FILL,
+    HEADING,
+    LIGHT_COLOURS,
+    TITLE,
+    WRAP,
+    light_rules,
+    page_setup,
+    style,
+)
+
+LIGHT_TEXT = {"green": "綠燈", "yellow": "黃燈", "red": "紅燈", "white": "白燈"}
+YES_NO = {True: "是", False: "否", None: ""}
+ACHIEVED = {True: "達成", False: "未達成", None: ""}
+
+SUMMARY_COLUMNS = [
+    ("填報單位", 16, "unit"),
+    ("承辦單位", 14, "owner"),
+    ("期別", 8, "period"),
+    ("策略績效目標", 24, "goal"),
+    ("衡量指標", 28, "indicator"),
+    ("填報數據1", 16, "input1_label"),
+    ("數值1", 9, "input1"),
+    ("填報數據2", 16, "input2_label"),
+    ("數值2", 9, "input2"),
+    ("實際值", 9, "value"),
+    ("目標值", 9, "target"),
+    ("達成情形", 9, "achieved"),
+    ("達成率（%）", 10, "achievement_rate"),
+    ("燈號", 8, "light"),
+    ("落後風險", 9, "at_risk"),
+    ("檔案", 40, "file"),
+]
+
+
+def _table_sheet(
+    wb: Workbook, title: str, heading: str, columns: list[tuple[str, int]], rows: list[list[Any]]
+) -> Worksheet:
+    ws = wb.create_sheet(title)
+    for i, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    page_setup(ws, landscape=True)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+    style(ws.cell(1, 1, heading), font=TITLE, align=CENTER, border=False)
+    ws.row_dimensions[1].height = 28
+    for col, (label, _) in enumerate(columns, start=1):
+        style(ws.cell(2, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
+    for r, line in enumerate(rows, start=3):
+        for c, v in enumerate(line, start=1):
+            style(ws.cell(r, c, v), align=WRAP)
+    ws.freeze_panes = "A3"
+    if rows:
+        ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(rows) + 2}"
+    return ws
+
+
+def build_summary(coll: Collection) -> Workbook:
+    """The summary workbook: 彙總, 達成情形, 檢核, 檔案 and a chart."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    records = coll.table()
+    lines = []
+    for rec in records:
+        line = []
+        for _, _, key in SUMMARY_COLUMNS:
+            v = rec.get(key)
+            if key == "light":
+                v = LIGHT_TEXT[v]
+            elif key == "achieved":
+                v = ACHIEVED[v]
+            elif key == "at_risk":
+                v = YES_NO[v]
+            line.append(v)
+        lines.append(line)
+    ws = _table_sheet(wb, "彙總", "績效指標填報彙總", [(c, w) for c, w, _ in SUMMARY_COLUMNS], lines)
+    light_col = get_column_letter([k for _, _, k in SUMMARY_COLUMNS].index("light") + 1)
+    if lines:
+        light_rules(ws, f"{light_col}3:{light_col}{len(lines) + 2}", LIGHT_TEXT)
+
+    part4 = [
+        [
+            rec["unit"],
+            rec["period"],
+            rec["goal"],
+            rec["indicator"],
+            rec["target"],
+            rec["value"],
+            rec["achievement_rate"],
+            LIGHT_TEXT[rec["light"]],
+            rec["sentence"],
+        ]
+        for rec in records
+    ]
+    ws = _table_sheet(
+        wb,
+        "達成情形",
+        "實施狀況及成果概述",
+        [
+            ("填報單位", 14),
+            ("期別", 8),
+            ("策略績效目標", 22),
+            ("衡量指標", 26),
+            ("原訂目標值", 10),
+            ("實際值", 9),
+            ("達成率（%）", 10),
+            ("燈號", 8),
+            ("績效衡量暨達成情形分析", 60),
+        ],
+        part4,
+    )
+    if part4:
+        light_rules(ws, f"H3:H{len(part4) + 2}", LIGHT_TEXT)
+
+    severity = {"error": "錯誤", "warning": "警告"}
+    _table_sheet(
+        wb,
+        "檢核",
+        "檢核結果",
+        [
+            ("檔案", 40),
+            ("嚴重度", 8),
+            ("代碼", 20),
+            ("工作表", 26),
+            ("儲存格", 8),
+            ("說明", 50),
+            ("Message", 50),
+        ],
+        [
+            [s.source, severity[f.severity], f.code, f.sheet or "", f.cell or "", f.message_zh, f.message_en]
+            for s, f in coll.findings
+        ],
+    )
+    _table_sheet(
+        wb,
+        "檔案",
+        "收件檔案",
+        [
+            ("檔案", 44),
+            ("分類", 16),
+            ("說明", 44),
+            ("填報單位", 14),
+            ("承辦單位", 14),
+            ("計算時間", 18),
+            ("SHA-256", 66),
+        ],
+        [
+            [s.source, STATUSES[s.status], s.reason, s.unit, s.owner, s.calculated_at, s.sha256]
+            for s in coll.submissions
+        ],
+    )
+    _chart(wb, records)
+    return wb
+
+
+def _chart(wb: Workbook, records: list[dict]) -> None:
+    """Achievement rate per unit × indicator against the 100% line, as a bar chart."""
+    ws = wb.create_sheet("圖表")
+    page_setup(ws, landscape=True)
+    ws.column_dimensions["A"].width = 40
+    for col, label in enumerate(("指標（單位／期別）", "達成率（%）", "目標（100%）"), start=1):
+        style(ws.cell(1, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
+    rated = [r for r in records if r["achievement_rate"] is not None]
+    for row, rec in enumerate(rated, start=2):
+        ws.cell(row, 1, f"{rec['indicator']}（{rec['unit']}／{rec['period']}）")
+        ws.cell(row, 2, rec["achievement_rate"])
+        ws.cell(row, 3, 100)
+    if not rated:
+        return
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = "各指標達成率"
+    chart.y_axis.title = "達成率（%）"
+    chart.y_axis.scaling.min = 0
+    chart.height = max(8, 0.8 * len(rated))
+    chart.width = 24
+    data = Reference(ws, min_col=2, max_col=3, min_row=1, max_row=len(rated) + 1)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(rated) + 1))
+    chart.series[0].graphicalProperties.solidFill = LIGHT_COLOURS["green"][0]
+    chart.series[1].graphicalProperties.solidFill = "A6A6A6"
+    ws.add_chart(chart, "E2")
+
+
+def write_summary(coll: Collection, path: str | Path) -> Path:
+    """Build the summary workbook and save it atomically."""
+    return save_atomic(build_summary(coll), Path(path))
+
+
+def neutralise(value: Any) -> Any:
+    """Stop a text cell from being read as a formula when the CSV is opened in Excel."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def write_csv(coll: Collection, folder: str | Path) -> list[Path]:
+    """Write 彙總.csv, 檢核.csv and 檔案.csv as UTF-8 with BOM (Excel reads Chinese correctly)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "彙總.csv": coll.table(),
+        "檢核.csv": [{"file": s.source, **f.to_dict()} for s, f in coll.findings],
+        "檔案.csv": [
+            {
+                "file": s.source,
+                "status": s.status,
+                "status_zh": STATUSES[s.status],
+                "reason": s.reason,
+                "unit": s.unit,
+                "owner": s.owner,
+                "calculated_at": s.calculated_at,
+                "sha256": s.sha256,
+            }
+            for s in coll.submissions
+        ],
+    }
+    out = []
+    for name, records in tables.items():
+        fields = list(dict.fromkeys(k for rec in records for k in rec)) or ["file"]
+        with atomic_text(folder / name, encoding="utf-8-sig", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            for rec in records:
+                writer.writerow({k: neutralise(v) for k, v in rec.items()})
+        out.append(folder / name)
+    return out
