@@ -59,6 +59,8 @@ def _parse_text(raw: str) -> tuple[Decimal | None, list[tuple[str, dict]]]:
         return None, []
     if stripped.upper() in EXCEL_ERRORS:
         return None, [("excel_error", {"raw": stripped})]
+    if stripped.startswith("="):  # openpyxl shows a typed formula as its text
+        return None, [("formula_in_input", {"raw": stripped})]
     text = stripped
     if text != raw:
         notes.append(("whitespace", {}))

@@ -37,6 +37,11 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "{label}存成文字「{raw}」，已視為 {value}",
         "{label} is stored as text {raw!r}; read as {value}",
     ),
+    "formula_in_input": (
+        "error",
+        "{label}請直接輸入數字，不要輸入公式：「{raw}」",
+        "{label} holds a formula {raw!r}; type the number itself",
+    ),
     "negative": ("error", "{label}不可為負數：{value}", "{label} cannot be negative: {value}"),
     "non_integer": ("error", "{label}須為整數：{value}", "{label} must be a whole number: {value}"),
     "too_large": ("error", "{label}數值過大：{value}", "{label} is implausibly large: {value}"),
@@ -78,6 +83,21 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "error",
         "{sheet}!{cell} 的公式遭覆寫，請執行計算以還原",
         "the formula in {sheet}!{cell} was overwritten; run calculate to restore it",
+    ),
+    "merged_input": (
+        "error",
+        "{label}所在的儲存格被合併，請取消合併後重新填寫",
+        "the cell of {label} is inside merged cells; unmerge it and type the value again",
+    ),
+    "protection_restored": (
+        "warning",
+        "工作表「{sheet}」的保護被取消，已重新啟用",
+        "sheet protection of {sheet!r} was removed and has been restored",
+    ),
+    "vba_present": (
+        "warning",
+        "活頁簿含有巨集（VBA），本系統不會執行；請以不含巨集的 .xlsx 繳交",
+        "the workbook contains VBA macros; they are never run, submit a macro-free .xlsx",
     ),
     "no_data": ("warning", "工作簿未填寫任何數據", "the workbook holds no counts"),
     "unusable": ("error", "{message_zh}", "{message_en}"),

@@ -7,6 +7,7 @@ and every write is one rectangular block.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,10 +58,10 @@ class Book(Protocol):
     def names(self) -> dict[str, tuple[str, int, int]]:
         """Workbook-scoped defined names that point at one cell: name → (sheet, row, col)."""
 
-    def grid(self, sheet: str) -> Grid:
-        """The sheet's values from A1 to the end of its used range (one read)."""
+    def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
+        """The sheet's values from A1 to (rows, cols), or to the end of its used range (one read)."""
 
-    def formulas(self, sheet: str) -> Grid | None:
+    def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         """The sheet's formulas as a grid, or None when the adapter cannot read them."""
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
@@ -75,16 +76,25 @@ class FileBook:
     def __init__(self, path: str | Path):
         from openpyxl import load_workbook
 
+        from .guard import inspect
+
         self.path = Path(path)
         try:
-            self.wb = load_workbook(self.path, rich_text=False)
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise WorkbookFileError(
+                f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=self.path
+            ) from exc
+        self.info = inspect(data, str(self.path))  # before any parser sees the bytes
+        try:
+            self.wb = load_workbook(io.BytesIO(data), rich_text=False, keep_vba=self.info.has_vba)
         except Exception as exc:  # openpyxl raises many types for a bad file
             raise WorkbookFileError(
                 "無法開啟活頁簿，檔案可能已損毀或不是 Excel 檔",
                 f"cannot open the workbook; it may be damaged or not an .xlsx file ({type(exc).__name__}: {exc})",
                 path=self.path,
             ) from exc
-        self._grids: dict[str, Grid] = {}
+        self._grids: dict[tuple, Grid] = {}
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheetnames)
@@ -104,14 +114,33 @@ class FileBook:
                     continue
         return out
 
-    def grid(self, sheet: str) -> Grid:
-        if sheet not in self._grids:
+    def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
+        key = (sheet, rows, cols)
+        if key not in self._grids:
             ws = self.wb[sheet]
-            self._grids[sheet] = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-        return self._grids[sheet]
+            self._grids[key] = [
+                list(r)
+                for r in ws.iter_rows(min_row=1, min_col=1, max_row=rows, max_col=cols, values_only=True)
+            ]
+        return self._grids[key]
 
-    def formulas(self, sheet: str) -> Grid | None:
-        return self.grid(sheet)  # openpyxl without data_only gives formula text
+    def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
+        return self.grid(sheet, rows, cols)  # openpyxl without data_only gives formula text
+
+    def restore_protection(self) -> list[str]:
+        """Protect again every form sheet whose protection was removed; return their names."""
+        from .layout import SHEET_META
+
+        fixed = []
+        for ws in self.wb.worksheets:
+            if ws.title != SHEET_META and not ws.protection.sheet:
+                ws.protection.sheet = True
+                fixed.append(ws.title)
+        return fixed
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged ranges as (min_row, min_col, max_row, max_col)."""
+        return [(m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges]
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
         from openpyxl.cell.cell import MergedCell
@@ -123,7 +152,7 @@ class FileBook:
                 if isinstance(cell, MergedCell):
                     continue
                 cell.value = v
-        self._grids.pop(sheet, None)
+        self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
 
     def save(self, path: str | Path | None = None) -> Path:
         """Save atomically, to ``path`` or over the opened file.
@@ -140,9 +169,8 @@ class FileBook:
         return save_atomic(self.wb, Path(path) if path else self.path)
 
 
-def value_at(book: Book, sheet: str, row: int, col: int) -> Any:
-    """One cell's value out of the sheet's grid (None outside the used range)."""
-    grid = book.grid(sheet)
-    if row - 1 < len(grid) and col - 1 < len(grid[row - 1]):
+def at(grid: Grid | None, row: int, col: int) -> Any:
+    """One cell's value out of a grid (None outside it)."""
+    if grid is not None and row - 1 < len(grid) and col - 1 < len(grid[row - 1]):
         return grid[row - 1][col - 1]
     return None

@@ -21,7 +21,7 @@ from kpi_engine.checks import parse_count
 from kpi_engine.findings import finding
 
 from . import layout as L
-from .bookio import Book, cell_address
+from .bookio import Book, at, cell_address
 from .files import WorkbookFileError
 from .formulas import result_formulas
 
@@ -85,9 +85,21 @@ def read_meta(book: Book) -> dict[str, Any]:
     return meta
 
 
+def check_version(meta: dict[str, Any]) -> None:
+    """Refuse a workbook made by another template version: its layout may differ."""
+    version = str(meta.get("template_version"))
+    if version != L.TEMPLATE_VERSION:
+        raise WorkbookFileError(
+            f"範本版本 {version} 與目前版本 {L.TEMPLATE_VERSION} 不同，請下載新範本後重新填寫",
+            f"template version {version} differs from the current {L.TEMPLATE_VERSION}; use the new template",
+            sheet=L.SHEET_META,
+        )
+
+
 def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict[str, Any]]:
     """Find the workbook's plan (a given one with its fingerprint, else the one it carries)."""
     meta = read_meta(book)
+    check_version(meta)
     fingerprint = str(meta.get("plan_fingerprint") or "")
     plan = next((p for p in plans if p.fingerprint == fingerprint), None)
     if plan is None:
@@ -116,8 +128,9 @@ def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict
     return scope, meta
 
 
-def _locate(names: dict[str, Cell], wanted: Iterable[str]) -> dict[str, Cell]:
-    missing = [n for n in wanted if n not in names]
+def _locate(names: dict[str, Cell], wanted: list[str], sheets: list[str]) -> Located:
+    """Where each required name points; refuse missing, dangling or colliding names."""
+    missing = [n for n in wanted if n not in names or names[n][0] not in sheets]
     if missing:
         shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 個" if len(missing) > 5 else "")
         raise WorkbookFileError(
@@ -125,7 +138,18 @@ def _locate(names: dict[str, Cell], wanted: Iterable[str]) -> dict[str, Cell]:
             f"required defined names are missing: {', '.join(missing[:5])}"
             f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}; a sheet or name was deleted or renamed",
         )
-    return {n: names[n] for n in wanted}
+    seen: dict[Cell, str] = {}
+    for n in wanted:
+        other = seen.setdefault(names[n], n)
+        if other != n:
+            sheet, row, col = names[n]
+            raise WorkbookFileError(
+                f"儲存格名稱 {n} 與 {other} 指向同一儲存格，名稱可能被修改，請以原範本重新填寫",
+                f"defined names {n} and {other} point at the same cell; a name was redirected",
+                sheet=sheet,
+                cell=cell_address(row, col),
+            )
+    return Located({n: names[n] for n in wanted})
 
 
 def _digest(raw: dict[str, Any]) -> str:
@@ -189,6 +213,7 @@ def calculate(
             L.FINDINGS_NAME,
             L.STATUS_NAME,
         ],
+        book.sheet_names(),
     )
 
     raw = {name: _cell(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
@@ -204,6 +229,7 @@ def calculate(
         sheet, row, col = where[name] if name else (None, 0, 0)
         located.append(f.at(sheet, cell_address(row, col) if sheet else None))
     located += _progress_findings(progress, raw, where)
+    located += _layout_findings(book, scope, inputs, where, restore=write)
 
     outcome = Outcome(scope, ev, located)
     digest = _digest(raw)
@@ -216,6 +242,35 @@ def calculate(
     else:
         _check_submitted(book, scope, ev, where, outcome, state)
     return outcome
+
+
+def _layout_findings(
+    book: Book, scope: L.Scope, inputs: dict, where: Located, *, restore: bool
+) -> list[Finding]:
+    """Damage to the form itself: merged inputs, removed protection, macros."""
+    out: list[Finding] = []
+    merged = getattr(book, "merged", None)
+    if merged is not None:
+        ranges = {sheet: merged(sheet) for sheet in where.extent}
+        for name, (ind, p, role) in inputs.items():
+            sheet, row, col = where[name]
+            if any(r1 <= row <= r2 and c1 <= col <= c2 for r1, c1, r2, c2 in ranges[sheet]):
+                f = finding(
+                    "merged_input", indicator=ind.id, input=role, period=p.id, label=ind.input(role).label
+                )
+                out.append(f.at(*where.address(name)))
+    fix = getattr(book, "restore_protection", None)
+    if restore and fix is not None:
+        for sheet in fix():
+            out.append(
+                finding("protection_restored", indicator=None, input=None, period=None, sheet=sheet).at(
+                    sheet, None
+                )
+            )
+    info = getattr(book, "info", None)
+    if info is not None and info.has_vba:
+        out.append(finding("vba_present", indicator=None, input=None, period=None))
+    return out
 
 
 def _progress_findings(progress, raw, where) -> list[Finding]:
@@ -243,10 +298,29 @@ def _progress_findings(progress, raw, where) -> list[Finding]:
     return out
 
 
-def _cell(book: Book, where: dict[str, Cell], name: str) -> Any:
+class Located(dict):
+    """Defined name → (sheet, row, col), with the extent each sheet is read to.
+
+    Sheets are read only as far as the farthest named cell, so a stray value in
+    a far corner of a sheet costs nothing.
+    """
+
+    def __init__(self, where: dict[str, Cell]):
+        super().__init__(where)
+        self.extent: dict[str, tuple[int, int]] = {}
+        for sheet, row, col in where.values():
+            r, c = self.extent.get(sheet, (0, 0))
+            self.extent[sheet] = (max(r, row), max(c, col))
+
+    def address(self, name: str) -> tuple[str, str]:
+        """(sheet, ``B7``) of a named cell."""
+        sheet, row, col = self[name]
+        return sheet, cell_address(row, col)
+
+
+def _cell(book: Book, where: Located, name: str) -> Any:
     sheet, row, col = where[name]
-    grid = book.grid(sheet)
-    return grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
+    return at(book.grid(sheet, *where.extent[sheet]), row, col)
 
 
 def _check_results(
@@ -274,10 +348,10 @@ def _check_results(
     blank_unknown = getattr(book, "blank_results_are_unknown", False)
     for name, formula in formulas.items():
         sheet, row, col = where[name]
-        grid = book.formulas(sheet)
+        grid = book.formulas(sheet, *where.extent[sheet])
         ind_id, period_id, step = _split_result_name(scope, name)
         if grid is not None:
-            held = grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
+            held = at(grid, row, col)
             if _normal_formula(held) == _normal_formula(formula):
                 continue
             code = "formula_restored" if restore else "formula_overwritten"

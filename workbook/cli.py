@@ -121,6 +121,12 @@ def _calculate(path: str, plans: list[str], *, write: bool, output: str | None =
     from .calculate import calculate
 
     book = FileBook(path)
+    if write and book.info.has_vba:
+        raise WorkbookFileError(
+            "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
+            "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
+            path=path,
+        )
     outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
     if write:
         book.save(output or path)

@@ -32,7 +32,10 @@ class CalamineBook:
     def __init__(self, data: bytes, name: str = "<workbook>"):
         from python_calamine import CalamineWorkbook
 
+        from .guard import inspect
+
         self.name = name
+        self.info = inspect(data, name)  # before any parser sees the bytes
         try:
             self._names = _defined_names(data)
             self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -52,16 +55,23 @@ class CalamineBook:
     def names(self) -> dict[str, tuple[str, int, int]]:
         return dict(self._names)
 
-    def grid(self, sheet: str) -> Grid:
+    def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
         if sheet not in self._grids:
             ws = self.wb.get_sheet_by_name(sheet)
-            rows = ws.to_python(skip_empty_area=False)
             # calamine gives "" for empty cells; the Book interface says None.
-            self._grids[sheet] = [[None if v == "" else v for v in row] for row in rows]
-        return self._grids[sheet]
+            self._grids[sheet] = [
+                [None if v == "" else v for v in row] for row in ws.to_python(skip_empty_area=False)
+            ]
+        grid = self._grids[sheet]
+        return [row[:cols] for row in grid[:rows]] if rows or cols else grid
 
-    def formulas(self, sheet: str) -> Grid | None:
+    def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return None
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged ranges as (min_row, min_col, max_row, max_col)."""
+        ranges = self.wb.get_sheet_by_name(sheet).merged_cell_ranges or []
+        return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
 
     def write(self, sheet: str, row: int, col: int, values: Any) -> None:
         raise TypeError("CalamineBook is read-only")

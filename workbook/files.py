@@ -7,6 +7,7 @@ then replace the target in one step.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
     file is removed.
     """
     path = Path(path)
+    check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent or ".")
     os.close(fd)
     try:
@@ -56,13 +58,33 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
+            full = exc.errno == errno.ENOSPC
             raise WorkbookFileError(
-                f"無法儲存檔案（原檔未變更）：{exc.strerror or exc}",
+                "磁碟空間不足，無法儲存（原檔未變更）"
+                if full
+                else f"無法儲存檔案（原檔未變更）：{exc.strerror or exc}",
                 f"cannot save (the original is unchanged): {exc}",
                 path=path,
             ) from exc
         raise
     return path
+
+
+def check_writable(path: Path) -> None:
+    """Refuse to replace a read-only file, or one that Excel or LibreOffice has open."""
+    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise WorkbookFileError(
+                "檔案正由 Excel 或其他程式開啟中，請先關閉後再試",
+                "the file is open in Excel or another program (a lock file exists); close it and try again",
+                path=path,
+            )
+    if path.exists() and not path.stat().st_mode & 0o222:
+        raise WorkbookFileError(
+            "檔案為唯讀，無法寫入；請取消唯讀或以 -o 另存新檔",
+            "the file is read-only; clear the read-only flag or save elsewhere with -o",
+            path=path,
+        )
 
 
 def _mode_for(path: Path) -> int:

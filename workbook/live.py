@@ -21,7 +21,7 @@ class LiveBook:
 
     def __init__(self, book: Any):
         self.book = book
-        self._grids: dict[str, Grid] = {}
+        self._grids: dict[tuple, Grid] = {}
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.book.sheets]
@@ -38,16 +38,19 @@ class LiveBook:
             out[name.name] = (rng.sheet.name, rng.row, rng.column)
         return out
 
-    def grid(self, sheet: str) -> Grid:
-        if sheet not in self._grids:
+    def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
+        key = (sheet, rows, cols)
+        if key not in self._grids:
             ws = self.book.sheets[sheet]
-            last = ws.used_range.last_cell
+            if rows is None or cols is None:
+                last = ws.used_range.last_cell
+                rows, cols = rows or last.row, cols or last.column
             # Anchor at A1 (COM's used range may start later) so grid[r-1][c-1] is cell (r, c).
-            values = ws.range((1, 1), (last.row, last.column)).options(ndim=2).value
-            self._grids[sheet] = [list(row) for row in values]
-        return self._grids[sheet]
+            values = ws.range((1, 1), (rows, cols)).options(ndim=2).value
+            self._grids[key] = [list(row) for row in values]
+        return self._grids[key]
 
-    def formulas(self, sheet: str) -> Grid | None:
+    def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return None  # the remote engine cannot read formulas
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
