@@ -324,7 +324,11 @@ class _Builder:
                     cell.value = "—"
                     continue
                 cell.value = formula_text(ind, p, comps[p.id], step)
-                fmt = self.decimals_fmt if step in ("value", "projection", "rate") else None
+                fmt = {
+                    "value": self.value_fmt(ind),
+                    "projection": self.decimals_fmt,
+                    "rate": self.decimals_fmt,
+                }.get(step)
                 style(cell, fill=RESULT_FILL, align=CENTER, fmt=fmt)
                 self.define(L.result_name(ind, p, step), ws, row, col)
                 if step == "light":
@@ -414,53 +418,62 @@ class _Builder:
         s = self.scope
         ws = self.sheet(L.SHEET_SUMMARY, [20, 24, 10, 10, 10, 8, 60], landscape=True)
         self.title(ws, f"{self.plan.agency}　{s.year}年度實施狀況及成果概述", 7)
+        labels = [
+            "策略績效目標",
+            "衡量指標",
+            "原訂目標值",
+            "實際值",
+            "達成率（%）",
+            "燈號",
+            "績效衡量暨達成情形分析",
+        ]
         row = 2
         for p in s.periods:
             start, end = p.dates(s.year)
-            style(
-                ws.cell(row, 1, f"{s.year}年{start.month}月{start.day}日至{end.month}月{end.day}日止"),
-                font=HEADING,
-                border=False,
-            )
+            heading = f"{s.year}年{start.month}月{start.day}日至{end.month}月{end.day}日止"
+            style(ws.cell(row, 1, heading), font=HEADING, border=False, align=LEFT)
             ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=7)
-            row += 1
-            self.header(
-                ws,
-                row,
-                [
-                    "策略績效目標",
-                    "衡量指標",
-                    "原訂目標值",
-                    "實際值",
-                    "達成率（%）",
-                    "燈號",
-                    "績效衡量暨達成情形分析",
-                ],
-            )
-            row += 1
+            ws.row_dimensions[row].height = 22
+            self.header(ws, row + 1, labels)
+            ws.row_dimensions[row + 1].height = 34
+            row += 2
             first_light = row
-            for ind in s.indicators:
-                goal = self.plan.goal_of(ind.id)
-                target = target_for(ind, s.targets)
-                values = [
-                    f"{goal.number} {goal.name}({number_text(goal.weight)}%)",
-                    f"{ind.name}({number_text(ind.weight)}%)",
-                    target.printed,
-                    f"={L.result_name(ind, p, 'value')}",
-                    f"={L.result_name(ind, p, 'rate')}",
-                    f"={L.result_name(ind, p, 'light')}",
-                    f'={L.sentence_name(ind, p)}&IF({L.notes_name(ind, p)}="","",CHAR(10)&{L.notes_name(ind, p)})',
-                ]
-                for col, v in enumerate(values, start=1):
-                    cell = ws.cell(row, col, v)
-                    fmt = self.decimals_fmt if col in (4, 5) else None
-                    style(cell, align=CENTER if col in (3, 4, 5, 6) else WRAP, fmt=fmt)
-                ws.row_dimensions[row].height = max(
-                    75, row_height([(str(values[0]), 20), (str(values[1]), 24)])
-                )
-                row += 1
+            for goal in self.plan.goals:
+                inds = [i for i in goal.indicators if i in s.indicators]
+                if not inds:
+                    continue
+                goal_text = f"{goal.number} {goal.name}({number_text(goal.weight)}%)"
+                first = row
+                for ind in inds:
+                    self.summary_row(ws, row, goal_text if row == first else None, ind, p)
+                    row += 1
+                if row - 1 > first:  # one goal cell over its indicators, as the plan prints it
+                    ws.merge_cells(start_row=first, start_column=1, end_row=row - 1, end_column=1)
             light_rules(ws, f"F{first_light}:F{row - 1}", LIGHT_TEXTS)
             row += 1
+
+    def summary_row(self, ws: Worksheet, row: int, goal_text: str | None, ind: Indicator, p) -> None:
+        target = target_for(ind, self.scope.targets)
+        notes = L.notes_name(ind, p)
+        values = [
+            goal_text,
+            f"{ind.name}({number_text(ind.weight)}%)",
+            target.printed,
+            f"={L.result_name(ind, p, 'value')}",
+            f"={L.result_name(ind, p, 'rate')}",
+            f"={L.result_name(ind, p, 'light')}",
+            f'={L.sentence_name(ind, p)}&IF({notes}="","",CHAR(10)&{notes})',
+        ]
+        for col, v in enumerate(values, start=1):
+            fmt = self.value_fmt(ind) if col == 4 else self.decimals_fmt if col == 5 else None
+            style(ws.cell(row, col, v), align=CENTER if col in (3, 4, 5, 6) else WRAP_MID, fmt=fmt)
+        ws.row_dimensions[row].height = max(
+            75, row_height([(str(values[0] or ""), 20), (str(values[1]), 24)])
+        )
+
+    def value_fmt(self, ind: Indicator) -> str:
+        """Counts print as whole numbers; percentages with the plan's decimals."""
+        return "#,##0" if ind.kind == "count" else self.decimals_fmt
 
     def findings(self) -> None:
         ws = self.sheet(L.SHEET_FINDINGS, [6, 8, 22, 28, 10, 12, 60, 50], landscape=True)
