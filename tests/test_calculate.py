@@ -537,7 +537,8 @@ def _tampered_plan(path: Path) -> None:
 
 
 UNUSABLE = {
-    "text_file": (_text_file, "無法開啟活頁簿，檔案可能已損毀或不是 Excel 檔", "cannot open the workbook"),
+    # the wording of this one is the file guard's; it names Excel in both languages
+    "text_file": (_text_file, "Excel", "workbook"),
     "no_meta": (
         _without_meta,
         "這不是本系統產生的填報工作簿（找不到系統資料）",
@@ -566,6 +567,9 @@ def test_exit_2_for_an_unusable_file(seed_done, tmp_path, case, command):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert proc.stderr.startswith("錯誤 / error: ")
+    zh_part, _, en_part = proc.stderr.removeprefix("錯誤 / error: ").rpartition(" / ")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh_part), proc.stderr  # a zh-TW message …
+    assert en_part.isascii() and len(en_part.split()) >= 3, proc.stderr  # … then an English one
     assert zh in proc.stderr and en in proc.stderr
     assert "壞檔.xlsx" in proc.stderr or case != "text_file"
     assert path.read_bytes() == data
@@ -647,14 +651,6 @@ def test_failed_save_to_a_directory_exits_2(seed_done, tmp_path):
     assert list((tmp_path / "out.xlsx").iterdir()) == []
 
 
-MISSING_DIR_BUG = (
-    "workbook/files.py save_atomic: tempfile.mkstemp(dir=path.parent) runs before the try, so a "
-    "missing target folder raises a bare FileNotFoundError instead of WorkbookFileError "
-    "(the CLI then prints a traceback and exits 1)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=MISSING_DIR_BUG)
 def test_save_into_a_missing_folder_is_a_workbook_file_error(seed_done, tmp_path):
     before, _, _ = seed_done
     path = tmp_path / "a.xlsx"
@@ -668,7 +664,6 @@ def test_save_into_a_missing_folder_is_a_workbook_file_error(seed_done, tmp_path
         assert folder_files(tmp_path) == {"a.xlsx"}
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_DIR_BUG)
 def test_calculate_into_a_missing_folder_exits_2(seed_done, tmp_path):
     before, _, _ = seed_done
     src = tmp_path / "a.xlsx"
@@ -681,19 +676,25 @@ def test_calculate_into_a_missing_folder_exits_2(seed_done, tmp_path):
     assert "無法儲存檔案" in proc.stderr
 
 
+def test_indicator_name_with_an_apostrophe(tmp_path):
+    from kpi_engine import parse_plan
+
+    text = load_genplan().generated_plan_yaml(4, 1).replace("電子領標案件比率第1項", "Children's 滿意度", 1)
+    plan = parse_plan(text)
+    scope = L.Scope(plan, period_id="H1")
+    path = write_template(scope, tmp_path / "a.xlsx")
+    assert "1-1 Children's 滿意度" in load_workbook(path).sheetnames
+    book = FileBook(path)
+    fill(book, scope, {"H1": {"k001": {"numerator": 1, "denominator": 2}}})
+    outcome = calculate(book, plans=[plan])
+    assert outcome.evaluation.result("k001", "H1").value == 50
+
+
 # ---------------------------------------------------------------------------
 # look of what calculate writes
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "workbook/builder.py _Builder.findings styles only A3; calculate writes findings rows 3–202 "
-        "into unstyled cells, so they print in Calibri without borders or wrapping, unlike the "
-        "標楷體 of every other sheet"
-    ),
-)
 def test_findings_rows_use_the_house_font(seed_done):
     _, after, _ = seed_done
     ws = load_workbook(after)[L.SHEET_FINDINGS]
@@ -797,7 +798,7 @@ def test_generated_plan_write_blocks_are_few(genplan, tmp_path):
     book = FileBook(write_template(scope, tmp_path / "t200.xlsx"))
     entries = {p.id: genplan.generated_entries(plan, p.id) for p in plan.periods}
     fill(book, scope, entries)
-    outcome = calculate(book, now=T1)
+    outcome = calculate(book, plans=[plan], now=T1)
     assert outcome.findings == []
     sheetnames = book.sheet_names()
     assert len(sheetnames) == 206
@@ -806,7 +807,10 @@ def test_generated_plan_write_blocks_are_few(genplan, tmp_path):
     names = book.names()
     ev = evaluate(plan, entries)
     for r in ev.results[::23]:
-        for name, expected in ((f"TXT_{r.indicator}_{r.period}", r.sentence), (f"CHK_{r.indicator}_{r.period}", "無誤")):
+        for name, expected in (
+            (f"TXT_{r.indicator}_{r.period}", r.sentence),
+            (f"CHK_{r.indicator}_{r.period}", "無誤"),
+        ):
             sheet, row, col = names[name]
             assert book.grid(sheet)[row - 1][col - 1] == expected
 
@@ -814,20 +818,37 @@ def test_generated_plan_write_blocks_are_few(genplan, tmp_path):
 def test_more_findings_than_the_table_holds(genplan, tmp_path):
     plan = genplan.generated_plan(80, 8)
     scope = L.Scope(plan)
-    template = write_template(scope, tmp_path / "t80.xlsx")
-    entries = {p.id: {i.id: {s.role: "x" for s in i.inputs} for i in plan.indicators} for p in plan.periods}
-    path = make_filled(template, scope, tmp_path, entries, name="text.xlsx")
-    outcome = run(path)
+    path = write_template(scope, tmp_path / "t80.xlsx")
+    book = FileBook(path)
+    fill(
+        book,
+        scope,
+        {p.id: {i.id: {s.role: "x" for s in i.inputs} for i in plan.indicators} for p in plan.periods},
+    )
+    outcome = calculate(book, plans=[plan])
+    book.save()
     n = len(outcome.findings)
     assert n == 2 * sum(len(i.inputs) for i in plan.indicators) > L.FINDINGS_CAPACITY
     assert {f.code for f in outcome.findings} == {"text"}
-    _assert_blocks_bounded(outcome, load_workbook(path, read_only=True).sheetnames)
-    rows = findings_table(path)
+    _assert_blocks_bounded(outcome, book.sheet_names())
+    wb = load_workbook(path)
+    rows = [r for r in wb[L.SHEET_FINDINGS].iter_rows(min_row=3, max_col=8, values_only=True) if any(r)]
     assert len(rows) == L.FINDINGS_CAPACITY
     assert rows[-2][0] == L.FINDINGS_CAPACITY - 1
     rest = n - (L.FINDINGS_CAPACITY - 1)
-    assert rows[-1] == ("…", None, None, None, None, None, f"另有 {rest} 項未列出，請先修正上列問題", f"{rest} more not shown")
-    assert by_name(path)[L.STATUS_NAME].endswith(f"計算：錯誤 {n} 項、警告 0 項。請依「檢核結果」修正後再計算。")
+    assert rows[-1] == (
+        "…",
+        None,
+        None,
+        None,
+        None,
+        None,
+        f"另有 {rest} 項未列出，請先修正上列問題",
+        f"{rest} more not shown",
+    )
+    ((sheet, ref),) = list(wb.defined_names[L.STATUS_NAME].destinations)
+    status = wb[sheet][ref.replace("$", "")].value
+    assert status.endswith(f"計算：錯誤 {n} 項、警告 0 項。請依「檢核結果」修正後再計算。")
 
 
 def test_sample_entries_helper_matches_the_plan(plan):

@@ -150,7 +150,7 @@ def full(built, plan):
 
 
 def test_sheets_present_in_order(full, plan):
-    scope, _, wb = full
+    _, _, wb = full
     expected = [
         L.SHEET_GUIDE,
         L.SHEET_KPI,
@@ -356,7 +356,7 @@ def test_result_cells_hold_the_engine_formulas(built, kw):
 
 
 def test_result_formulas_refer_to_inputs_by_name(full):
-    scope, _, wb = full
+    _, _, wb = full
     f = cell_of(wb, "OUT_procurement_pass_rate_H1_value").value
     assert f.startswith("=")
     assert "IN_procurement_pass_rate_H1_numerator" in f and "IN_procurement_pass_rate_H1_denominator" in f
@@ -364,7 +364,7 @@ def test_result_formulas_refer_to_inputs_by_name(full):
 
 
 def test_summary_sheet_refers_to_results_by_name(full):
-    scope, _, wb = full
+    _, _, wb = full
     ws = wb[L.SHEET_SUMMARY]
     rows = row_values(ws)
     assert rows[1][0] == "107年1月1日至6月30日止"
@@ -441,7 +441,7 @@ def test_font_is_biaukai(full):
 
 
 def test_meta_sheet(built, plan):
-    scope, _, wb = built(unit="秘書處", owner="採購管理業務", period_id="H1", data_year=106)
+    _, _, wb = built(unit="秘書處", owner="採購管理業務", period_id="H1", data_year=106)
     meta = meta_of(wb)
     assert meta["product"] == L.PRODUCT == "kpi-workbook"
     assert meta["template_version"] == L.TEMPLATE_VERSION
@@ -566,6 +566,20 @@ def test_template_rejects_unknown_scope(tmp_path):
     assert not (tmp_path / "x.xlsx").exists()
 
 
+def test_template_into_a_missing_folder_exits_2(tmp_path):
+    proc = subprocess.run(
+        [shutil.which("kpi") or "kpi", "template", "-o", "沒有這個資料夾/t.xlsx"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr[-300:]
+    assert proc.returncode == 2
+    assert "無法儲存檔案" in proc.stderr
+
+
 # ---------------------------------------------------------------------------
 # a large generated plan
 # ---------------------------------------------------------------------------
@@ -579,7 +593,7 @@ def test_generated_200_indicator_template(built):
     assert len(sheets) == 200 and len(set(sheets)) == 200
     assert len(wb.sheetnames) == 206
     ins = scope.input_names()
-    for ind, _p, role, name in ins:
+    for ind, _p, _role, name in ins:
         cell = cell_of(wb, name)
         assert cell.protection.locked is False
         (dv,) = validations_at(cell.parent, cell.coordinate)

@@ -108,6 +108,7 @@ class FileBook:
                 continue
             if len(dests) == 1:
                 sheet, address = dests[0]
+                sheet = sheet.replace("''", "'")  # openpyxl leaves a quoted name's '' doubled
                 try:
                     out[name] = (sheet, *parse_address(address))
                 except ValueError:

@@ -480,7 +480,10 @@ class _Builder:
         self.title(ws, "檢核結果", 8)
         self.header(ws, 2, ["序號", "嚴重度", "代碼", "工作表", "儲存格", "期別", "說明", "Message"])
         self.define(L.FINDINGS_NAME, ws, 3, 1)
-        style(ws.cell(3, 1, "尚未計算 / not calculated yet"), border=False)
+        for row in range(3, 3 + L.FINDINGS_CAPACITY):  # calculate writes values only: style the rows now
+            for col in range(1, 9):
+                style(ws.cell(row, col), align=CENTER if col in (1, 2, 5, 6) else WRAP)
+        ws.cell(3, 1, "尚未計算 / not calculated yet")
 
     def meta(self) -> None:
         ws = self.wb.create_sheet(L.SHEET_META)

@@ -45,9 +45,10 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
     """
     path = Path(path)
     check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent or ".")
-    os.close(fd)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent or ".")
+        os.close(fd)
         # mkstemp makes the file private (0600); give it the mode the target had, or the umask's.
         os.chmod(tmp, _mode_for(path))
         wb.save(tmp)
@@ -55,8 +56,9 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(exc, OSError):
             full = exc.errno == errno.ENOSPC
             raise WorkbookFileError(
@@ -100,7 +102,13 @@ def _mode_for(path: Path) -> int:
 def atomic_text(path: Path, **open_args) -> Iterator:
     """Open a text file for writing that appears at ``path`` only once fully written."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent or ".")
+    check_writable(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"無法寫入檔案：{exc.strerror or exc}", f"cannot write the file: {exc}", path=path
+        ) from exc
     os.close(fd)
     try:
         os.chmod(tmp, _mode_for(path))
