@@ -86,6 +86,29 @@ def _show(d: Decimal) -> str:
     return format_number(d)
 
 
+#: Lenient readings a spreadsheet formula cannot make: ISNUMBER() is false for text.
+TEXT_READINGS = frozenset({"text_number", "whitespace", "fullwidth_digits", "thousands_separator"})
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def as_cell_number(raw: object) -> Decimal | None:
+    """The number a spreadsheet formula sees in a cell: numbers, and dates as serials.
+
+    Text (even "187"), booleans and errors are not numbers to ``ISNUMBER``.
+    """
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, (int, Decimal)):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        return Decimal(repr(raw)) if raw == raw and abs(raw) != float("inf") else None
+    if isinstance(raw, (datetime, date)):
+        moment = raw if isinstance(raw, datetime) else datetime(raw.year, raw.month, raw.day)
+        delta = moment.replace(tzinfo=None) - _EXCEL_EPOCH
+        return Decimal(delta.days) + Decimal(delta.seconds) / Decimal(86400)
+    return None
+
+
 def check_value(
     ind: Indicator, role: str, period: Period, raw: object
 ) -> tuple[Decimal | None, list[Finding]]:

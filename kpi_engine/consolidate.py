@@ -47,11 +47,6 @@ class Submission:
     results: list[IndicatorResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
-    @property
-    def key(self) -> tuple:
-        """What makes two submissions the same report: plan, unit, section, period, year."""
-        return (self.plan_id, self.unit, self.owner, self.period, self.year)
-
     def classify(self) -> None:
         """ok / warnings / errors from the findings of a readable, known submission."""
         if any(f.severity == "error" for f in self.findings):
@@ -74,44 +69,40 @@ class Row:
     result: IndicatorResult
 
 
-def resolve_duplicates(subs: list[Submission]) -> None:
-    """Mark all but the last-calculated submission of each report as duplicate.
+def consolidate(subs: list[Submission], plans: Iterable[Plan]) -> list[Row]:
+    """The consolidated rows, one per unit × indicator × period, in plan order.
 
-    "Last" is the recorded calculation time; ties go to the file read later.
-    """
-    groups: dict[tuple, list[int]] = {}
-    for i, s in enumerate(subs):
-        if s.status in COUNTED:
-            groups.setdefault(s.key, []).append(i)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        winner = max(members, key=lambda i: (subs[i].calculated_at, i))
-        for i in members:
-            if i != winner:
-                subs[i].status = "duplicate"
-                subs[
-                    i
-                ].reason = f"同一單位、期別另有較新的檔案：{subs[winner].source} / superseded by {subs[winner].source}"
-
-
-def rows(subs: Iterable[Submission], plans: Iterable[Plan]) -> list[Row]:
-    """Consolidated rows of the counted submissions, in plan order.
-
+    When several counted submissions report the same unit, indicator and period,
+    the one calculated last wins (ties go to the file read later).  A submission
+    none of whose rows survive is marked ``duplicate`` and names its successor.
     Workbooks filled separately by different sections (``--owner``) of one unit
-    simply contribute their own indicators, so together they cover the plan.
+    hold different indicators, so together they make one picture of the unit.
     """
-    order = {}
+    best: dict[tuple, tuple[tuple[str, int], int, IndicatorResult]] = {}
+    for i, s in enumerate(subs):
+        if s.status not in COUNTED:
+            continue
+        for r in s.results:
+            key = (s.plan_id, s.unit, s.year, r.period, r.indicator)
+            rank = (s.calculated_at, i)
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, i, r)
+    winners: dict[int, set[tuple]] = {}
+    for key, (_, i, _) in best.items():
+        winners.setdefault(i, set()).add(key)
+    for i, s in enumerate(subs):
+        if s.status in COUNTED and s.results and i not in winners:
+            key = (s.plan_id, s.unit, s.year, s.results[0].period, s.results[0].indicator)
+            later = subs[best[key][1]].source
+            s.status = "duplicate"
+            s.reason = f"同一單位、期別另有較新的檔案：{later} / superseded by {later}"
+    order: dict[tuple, int] = {}
     for plan in plans:
-        for n, ind in enumerate(plan.indicators):
-            order[(plan.id, ind.id)] = n
-        for n, p in enumerate(plan.periods):
-            order[(plan.id, "period", p.id)] = n
+        order.update({(plan.id, ind.id): n for n, ind in enumerate(plan.indicators)})
+        order.update({(plan.id, "period", p.id): n for n, p in enumerate(plan.periods)})
     out = [
-        Row(s.plan_id, s.unit, s.owner, s.year or 0, s.source, r)
-        for s in subs
-        if s.status in COUNTED
-        for r in s.results
+        Row(subs[i].plan_id, subs[i].unit, subs[i].owner, subs[i].year or 0, subs[i].source, r)
+        for _, i, r in best.values()
     ]
     out.sort(
         key=lambda r: (

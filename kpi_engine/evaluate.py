@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from .checks import check_across, check_indicator
+from .checks import TEXT_READINGS, as_cell_number, check_across, check_indicator
 from .expr import Value, round_half_up
-from .findings import Finding
+from .findings import Finding, finding
 from .measures import ZH_LABELS, Computation, Labels, computation
 from .narrative import sentence
 from .plan import Indicator, Period, Plan, Target
@@ -138,12 +138,17 @@ def evaluate(
     targets: Literal["current", "previous"] = "current",
     year: int | None = None,
     labels: Labels = ZH_LABELS,
+    cells: bool = False,
 ) -> Evaluation:
     """Check and compute every indicator present in ``entries``.
 
     ``year`` is the ROC year the counts belong to (default: the plan's year); it
     sets the calendar for mid-year projections.  ``targets="previous"`` assesses
     against last year's targets, as Part 4 of a plan does.
+
+    ``cells=True`` computes from the values as a spreadsheet's formulas see them
+    (text such as "187" is no number there), so results equal the workbook's own
+    formulas; a count stored as text is then an error, not a warning.
     """
     year = _year(year or plan.year)
     if targets not in ("current", "previous"):
@@ -169,6 +174,9 @@ def evaluate(
             if not assessed or not reported:
                 found = [f for f in found if f.code not in ("missing", "incomplete")]
             parsed[period.id][ind.id] = values
+            if cells:
+                values = {spec.role: as_cell_number(raw.get(spec.role)) for spec in ind.inputs}
+                found = _text_is_an_error(ind, period, raw, found)
             ev.findings += found
             comp = computation(
                 ind, period, plan.options, roc_year=year, target=target_for(ind, targets), labels=labels
@@ -177,6 +185,30 @@ def evaluate(
     ev.findings += check_across(plan, parsed)
     ev.scores = scores(plan, ev.results)
     return ev
+
+
+def _text_is_an_error(
+    ind: Indicator, period: Period, raw: Mapping[str, object], found: list[Finding]
+) -> list[Finding]:
+    """In a workbook, a count stored as text cannot be computed: one error per such input."""
+    out, seen = [], set()
+    for f in found:
+        if f.code not in TEXT_READINGS:
+            out.append(f)
+        elif f.input not in seen:
+            seen.add(f.input)
+            label = ind.input(f.input).label if f.input else ""
+            out.append(
+                finding(
+                    "number_as_text",
+                    indicator=ind.id,
+                    input=f.input,
+                    period=period.id,
+                    label=label,
+                    raw=raw.get(f.input or ""),
+                )
+            )
+    return out
 
 
 def _year(year: object) -> int:

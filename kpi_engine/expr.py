@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
 Value = Decimal | str | bool | None
 """A cell value as the evaluator sees it: number, text, boolean, or None for blank."""
@@ -125,6 +125,21 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
         return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+def excel_round(value: Decimal, places: int) -> Decimal:
+    """ROUND as Excel and LibreOffice compute it.
+
+    They hold doubles and round the number as it displays to 15 significant
+    digits, so 32.77499999999997499… (from counts near 10¹²) rounds to 32.78
+    there.  Below that precision this is exactly :func:`round_half_up`.
+    """
+    if value == 0:
+        return round_half_up(value, places)
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        shown = value.quantize(Decimal(1).scaleb(value.adjusted() - 14), rounding=ROUND_HALF_EVEN)
+    return round_half_up(shown, places)
+
+
 def _num(v: Value, fn: str) -> Decimal:
     if isinstance(v, bool):
         return Decimal(int(v))
@@ -218,7 +233,7 @@ def _call(e: Call, env: Mapping[str, Value]) -> Value:
     if fn == "NOT":
         return not _truth(vals[0])
     if fn == "ROUND":
-        return round_half_up(_num(vals[0], fn), int(_num(vals[1], fn)))
+        return excel_round(_num(vals[0], fn), int(_num(vals[1], fn)))
     if fn == "INT":
         return _num(vals[0], fn).to_integral_value(rounding="ROUND_FLOOR")
     if fn == "MIN":

@@ -42,6 +42,11 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "{label}請直接輸入數字，不要輸入公式：「{raw}」",
         "{label} holds a formula {raw!r}; type the number itself",
     ),
+    "number_as_text": (
+        "error",
+        "{label}存成文字「{raw}」，Excel 無法計算；請刪除後重新輸入數字",
+        "{label} is stored as text {raw!r}, which Excel cannot compute; delete it and type the number",
+    ),
     "negative": ("error", "{label}不可為負數：{value}", "{label} cannot be negative: {value}"),
     "non_integer": ("error", "{label}須為整數：{value}", "{label} must be a whole number: {value}"),
     "too_large": ("error", "{label}數值過大：{value}", "{label} is implausibly large: {value}"),

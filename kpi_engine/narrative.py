@@ -1,7 +1,7 @@
 """The standard analysis sentence (績效衡量暨達成情形分析) of each indicator.
 
 The plan gives the phrase; the numbers come from the engine.  Staff's own notes are
-kept separately and printed after the generated sentence (:func:`combine`).
+kept in their own cell; the workbook prints them after the generated sentence.
 """
 
 from __future__ import annotations
@@ -80,8 +80,3 @@ def sentence(
         fields["stage_label"] = ind.stages[index - 1].label if index >= 1 else "尚未開始"
     template = ind.sentence or DEFAULT_SENTENCES[ind.kind]
     return template.format(**fields)
-
-
-def combine(generated: str, notes: str | None) -> str:
-    """The printed analysis: the generated sentence, then staff's own text if any."""
-    return "\n".join(x for x in (generated, (notes or "").strip()) if x)

@@ -85,6 +85,32 @@ def recalc_all(paths: Iterable[Path], soffice: str) -> dict[Path, Path]:
         return dict(zip(srcs, pool.map(one, srcs), strict=True))
 
 
+class Values:
+    """The values a workbook file holds (LibreOffice's results), read once, read-only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+        try:
+            self.where = defined_cells(wb)
+            self.grids = {
+                ws.title: [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+                for ws in wb.worksheets
+            }
+        finally:
+            wb.close()
+
+    def at(self, sheet: str, address: str) -> Any:
+        """The value of one cell (None outside the used range)."""
+        row, col = parse_address(address)
+        grid = self.grids[sheet]
+        return grid[row - 1][col - 1] if row - 1 < len(grid) and col - 1 < len(grid[row - 1]) else None
+
+    def named(self, name: str) -> Any:
+        """The value of the cell a defined name points at."""
+        return self.at(*self.where[name])
+
+
 def to_decimal(v: Any) -> Decimal | None:
     """A number LibreOffice wrote (int or float) as the Decimal it prints as."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -122,14 +148,16 @@ def summary_references(template: Path) -> list[tuple[str, str, str]]:
     Returns (address, formula, kind) where kind is ``out`` (``=OUT_…``) or ``text``
     (the sentence joined with staff's notes).
     """
-    wb = openpyxl.load_workbook(template)
-    ws = wb[L.SHEET_SUMMARY]
-    out: list[tuple[str, str, str]] = []
-    for row in ws.iter_rows():
-        for cell in row:
-            v = cell.value
-            if isinstance(v, str) and v.startswith("=OUT_"):
-                out.append((cell.coordinate, v, "out"))
-            elif isinstance(v, str) and v.startswith("=TXT_"):
-                out.append((cell.coordinate, v, "text"))
-    return out
+    wb = openpyxl.load_workbook(template, read_only=True)
+    try:
+        out: list[tuple[str, str, str]] = []
+        for row in wb[L.SHEET_SUMMARY].iter_rows(min_row=1, min_col=1):
+            for cell in row:
+                v = cell.value
+                if isinstance(v, str) and v.startswith("=OUT_"):
+                    out.append((cell.coordinate, v, "out"))
+                elif isinstance(v, str) and v.startswith("=TXT_"):
+                    out.append((cell.coordinate, v, "text"))
+        return out
+    finally:
+        wb.close()

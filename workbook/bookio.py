@@ -71,8 +71,6 @@ class Book(Protocol):
 class FileBook:
     """A workbook file opened with openpyxl (formulas as text, inputs as typed)."""
 
-    can_restore_formulas = True
-
     def __init__(self, path: str | Path):
         from openpyxl import load_workbook
 
@@ -128,6 +126,11 @@ class FileBook:
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return self.grid(sheet, rows, cols)  # openpyxl without data_only gives formula text
 
+    def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
+        """Put a result formula back into its cell."""
+        self.wb[sheet].cell(row, col).value = formula
+        self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
+
     def restore_protection(self) -> list[str]:
         """Protect again every form sheet whose protection was removed; return their names."""
         from .layout import SHEET_META
@@ -153,6 +156,8 @@ class FileBook:
                 if isinstance(cell, MergedCell):
                     continue
                 cell.value = v
+                if isinstance(v, str) and v.startswith("="):
+                    cell.data_type = "s"  # a value, never a formula: text like "=HYPERLINK(…)" stays text
         self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
 
     def save(self, path: str | Path | None = None) -> Path:

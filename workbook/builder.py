@@ -504,7 +504,9 @@ class _Builder:
         }
         for row, key in enumerate(L.META_KEYS, start=1):
             ws.cell(row, 1, key)
-            ws.cell(row, 2, values[key])
+            cell = ws.cell(row, 2, values[key])
+            if isinstance(values[key], str) and values[key].startswith("="):
+                cell.data_type = "s"  # a unit named "=…" is text, not a formula
         text = self.plan.text
         chunks = [text[i : i + L.PLAN_TEXT_CHUNK] for i in range(0, len(text), L.PLAN_TEXT_CHUNK)]
         for i, chunk in enumerate(chunks, start=len(L.META_KEYS) + 1):

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -154,8 +154,13 @@ def _locate(names: dict[str, Cell], wanted: list[str], sheets: list[str]) -> Loc
 
 def _digest(raw: dict[str, Any]) -> str:
     def canonical(v: Any) -> str:
-        # Excel (COM) reports every number as a float, files as int: 187.0 and 187 are the same entry.
-        return repr(int(v)) if isinstance(v, float) and v.is_integer() else repr(v)
+        # The same entry reads differently by reader: Excel (COM) gives 187.0 where files give 187,
+        # and python-calamine gives date(…) where openpyxl gives a midnight datetime(…).
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        elif isinstance(v, datetime) and v.time() == time():
+            v = v.date()
+        return repr(v)
 
     blob = json.dumps({k: canonical(v) for k, v in sorted(raw.items())}, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -220,7 +225,7 @@ def calculate(
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (ind, p, role) in inputs.items():
         entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
-    ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year)  # type: ignore[arg-type]
+    ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year, cells=True)  # type: ignore[arg-type]
 
     located: list[Finding] = []
     by_key = {(ind.id, p.id, role): name for name, (ind, p, role) in inputs.items()}
@@ -344,7 +349,7 @@ def _check_results(
     reported once instead.
     """
     results = {(r.indicator, r.period): r for r in ev.results}
-    restore = write and getattr(book, "can_restore_formulas", False)
+    restore_formula = getattr(book, "restore_formula", None) if write else None
     blank_unknown = getattr(book, "blank_results_are_unknown", False)
     for name, formula in formulas.items():
         sheet, row, col = where[name]
@@ -354,9 +359,9 @@ def _check_results(
             held = at(grid, row, col)
             if _normal_formula(held) == _normal_formula(formula):
                 continue
-            code = "formula_restored" if restore else "formula_overwritten"
-            if restore:
-                book.write(sheet, row, col, [[formula]])
+            code = "formula_restored" if restore_formula else "formula_overwritten"
+            if restore_formula:
+                restore_formula(sheet, row, col, formula)
                 outcome.restored.append(name)
         else:
             shown = _cell(book, where, name)

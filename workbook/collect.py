@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine import Plan, load_plan
-from kpi_engine.consolidate import Row, Submission, resolve_duplicates, rows
+from kpi_engine.consolidate import Row, Submission, consolidate
 from kpi_engine.findings import Finding, finding
 
 from . import layout as L
@@ -288,8 +288,7 @@ def collect(
         stream = progress(stream)
     for label, data in stream:
         coll.submissions.append(read_submission(label, data, plans))
-    resolve_duplicates(coll.submissions)
-    coll.rows = rows(coll.submissions, plans)
+    coll.rows = consolidate(coll.submissions, plans)
     return coll
 
 

@@ -25,7 +25,6 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
 class CalamineBook:
     """A workbook held in memory, read with python-calamine (values only)."""
 
-    can_restore_formulas = False
     #: openpyxl-saved files carry no computed values: an empty result cell is "unknown".
     blank_results_are_unknown = True
 

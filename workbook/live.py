@@ -17,8 +17,6 @@ from .bookio import Grid
 class LiveBook:
     """An open workbook in Excel, reached through xlwings. One read per sheet, one write per block."""
 
-    can_restore_formulas = False
-
     def __init__(self, book: Any):
         self.book = book
         self._grids: dict[tuple, Grid] = {}
@@ -54,4 +52,8 @@ class LiveBook:
         return None  # the remote engine cannot read formulas
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
-        self.book.sheets[sheet].range((row, col)).value = [list(line) for line in values]
+        # Excel reads a written "=…" as a formula; the apostrophe prefix keeps it text.
+        block = [
+            ["'" + v if isinstance(v, str) and v.startswith("=") else v for v in line] for line in values
+        ]
+        self.book.sheets[sheet].range((row, col)).value = block

@@ -65,7 +65,10 @@ def _table_sheet(
         style(ws.cell(2, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
     for r, line in enumerate(rows, start=3):
         for c, v in enumerate(line, start=1):
-            style(ws.cell(r, c, v), align=WRAP)
+            cell = ws.cell(r, c, v)
+            if isinstance(v, str) and v.startswith("="):
+                cell.data_type = "s"  # submitted text is never a live formula here
+            style(cell, align=WRAP)
     ws.freeze_panes = "A3"
     if rows:
         ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(rows) + 2}"
