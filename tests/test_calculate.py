@@ -9,12 +9,8 @@ the saved .xlsx again; nothing is mocked except one failing save.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +18,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+from cli_support import kpi, load_genplan
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -44,28 +41,6 @@ INPUT_PREFIXES = ("IN_", "NOTE_", "PROG_", "DESC_")
 T1 = datetime(2018, 7, 10, 9, 30, 15)
 T2 = datetime(2018, 7, 11, 14, 5, 0)
 T3 = datetime(2018, 7, 12, 8, 0, 0)
-
-
-def load_genplan():
-    """bench/genplan.py, loaded by path so the checkout need not be importable."""
-    spec = importlib.util.spec_from_file_location("kpi_bench_genplan", REPO / "bench" / "genplan.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def kpi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    exe = shutil.which("kpi") or shutil.which("kpi", path=str(Path(sys.executable).parent))
-    assert exe, "the kpi console script is not installed: pip install -e ."
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(
-        [exe, *args], cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=180
-    )
-
-
-# ---------------------------------------------------------------------------
-# building, filling and reading workbooks
-# ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

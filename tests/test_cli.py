@@ -7,22 +7,13 @@ prove that the embedded plan ships inside the installed package.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import kpi, kpi_executable
 
 from kpi_engine.plan_loader import default_plan_path
-
-
-def kpi_executable() -> str:
-    found = shutil.which("kpi") or shutil.which("kpi", path=str(Path(sys.executable).parent))
-    assert found, "the kpi console script is not installed: pip install -e ."
-    return found
-
 
 KPI = kpi_executable()
 
@@ -50,22 +41,6 @@ INDICATOR_KEYS = {
     "sentence",
 }
 FINDING_KEYS = {"code", "severity", "indicator", "input", "sheet", "cell", "message_zh", "message_en"}
-
-
-def kpi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``kpi ARGS`` in ``cwd``; the checkout is kept off the import path."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [KPI, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-    )
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return proc
 
 
 def write(path: Path, text: str) -> Path:

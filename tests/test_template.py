@@ -8,14 +8,12 @@ conditional formats, print setup, fonts, the very hidden metadata, and the scope
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import kpi, load_genplan
 from openpyxl import load_workbook
 from openpyxl.worksheet.protection import hash_password
 from openpyxl.worksheet.worksheet import Worksheet
@@ -46,30 +44,6 @@ SEED_SHEETS = [
     "檢核結果",
     "_kpi",
 ]
-
-
-def load_genplan():
-    """bench/genplan.py, loaded by path so the checkout need not be importable."""
-    spec = importlib.util.spec_from_file_location("kpi_bench_genplan", REPO / "bench" / "genplan.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def kpi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    exe = shutil.which("kpi") or shutil.which("kpi", path=str(Path(sys.executable).parent))
-    assert exe, "the kpi console script is not installed: pip install -e ."
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [exe, *args], cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120
-    )
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return proc
-
-
-# ---------------------------------------------------------------------------
-# reading a saved workbook
-# ---------------------------------------------------------------------------
 
 
 def cell_of(wb, name: str):
