@@ -1,0 +1,358 @@
+"""Benchmark: ``kpi collect`` against a naive pandas loop and the python-calamine floor.
+
+    python bench/collect.py              # N = 1000 returned workbooks
+    python bench/collect.py --n 200      # a quick run
+    python bench/collect.py --profile    # also where collect spends its time
+
+N distinct files are made from a few distinct filled workbooks (the real template,
+typed counts, calculated, saved by openpyxl, so formula cells carry no cached
+values; see ``tests/collect_corpus.py``); each copy gets its own unit name, written
+into the workbook's shared strings, so every file is a different submission.
+
+Timed, as the median of ``--runs`` runs each:
+
+1. ``workbook.collect.collect`` on the folder (read, check, recompute, classify);
+2. naive: ``pandas.read_excel(path, sheet_name=None)`` on every file (openpyxl, today's
+   default engine; also shown with ``engine="calamine"``);
+3. floor: python-calamine reading every cell of every sheet of every file.
+
+Peak memory of one collect pass is measured in a child process (``ru_maxrss``, and
+``tracemalloc`` in a second child).  Targets: collect ≥ 5× faster than naive, and
+within 2× of the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the corpus generator lives beside the tests
+
+TARGET_NAIVE = 5.0  # collect at least this many times faster than naive
+TARGET_FLOOR = 2.0  # collect at most this many times slower than the floor
+
+
+# -- generating N submissions ----------------------------------------------------------------
+
+
+def _bases(folder: Path) -> list[tuple[Path, str]]:
+    """A few distinct filled workbooks, each with a placeholder unit name to replace."""
+    from collect_corpus import (
+        change_after_calculate,
+        make_workbook,
+        scoped_entries,
+        unit_counts,
+        v_approx,
+        v_missing,
+    )
+
+    from kpi_engine import load_plan
+    from workbook import layout as L
+
+    plan = load_plan()
+    at = datetime(2018, 7, 2, 9, 0)
+    cases = [  # (period, owner, year, variant, calculated)
+        ("H1", None, 107, None, True),
+        ("FY", None, 107, None, True),
+        (None, None, 106, None, True),
+        ("FY", "採購管理業務", 107, None, True),
+        ("H1", None, 107, v_missing, True),
+        ("H1", None, 107, v_approx, True),
+        ("FY", None, 107, None, False),
+        ("FY", None, 107, "stale", True),
+    ]
+    out = []
+    for k, (period, owner, year, variant, calculated) in enumerate(cases):
+        unit = f"UNITPLACEHOLDER{k:02d}"
+        scope = L.Scope(plan, owner=owner, period_id=period, unit=unit, data_year=year)
+        entries = scoped_entries(scope, unit_counts(f"base{k}", year))
+        after = None
+        if variant == "stale":
+            after = change_after_calculate(entries, "FY", "safety_defects", "count", 999)
+        elif variant is not None:
+            entries, _ = variant(entries, period or "H1")
+        path = folder / f"base{k:02d}.xlsx"
+        make_workbook(
+            path, scope, entries, calculated_at=at + timedelta(hours=k) if calculated else None, after=after
+        )
+        out.append((path, unit))
+    return out
+
+
+def retarget(data: bytes, old: str, new: str) -> bytes:
+    """The workbook with the text ``old`` (the unit's placeholder) replaced by ``new`` everywhere.
+
+    The placeholder is unique, so a plain replace in every XML part (shared strings or
+    inline strings, whichever the writer used) renames the unit and nothing else.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    found = 0
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.endswith(".xml") and old.encode() in body:
+                found += 1
+                body = body.replace(old.encode(), new.encode("utf-8"))
+            dst.writestr(info, body)
+    assert found, f"{old} is nowhere in the workbook"
+    return buf.getvalue()
+
+
+def generate(folder: Path, n: int) -> tuple[list[Path], int]:
+    """N distinct submissions in ``folder``; returns them and how many distinct bases."""
+    stage = folder.parent / f"{folder.name}-bases"
+    stage.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = [(p.read_bytes(), unit) for p, unit in _bases(stage)]
+    shutil.rmtree(stage)
+    files = []
+    for i in range(n):
+        data, unit = bases[i % len(bases)]
+        path = folder / f"{i:05d}_受測單位{i:05d}.xlsx"
+        path.write_bytes(retarget(data, unit, f"受測單位{i:05d}"))
+        files.append(path)
+    return files, len(bases)
+
+
+# -- the three readers ----------------------------------------------------------------------
+
+
+def run_collect(folder: Path):
+    from workbook.collect import collect
+
+    return collect([folder])
+
+
+def run_naive(files: list[Path], engine: str = "openpyxl") -> None:
+    import pandas as pd
+
+    for path in files:
+        pd.read_excel(path, sheet_name=None, engine=engine)
+
+
+def run_floor(files: list[Path]) -> None:
+    from python_calamine import CalamineWorkbook
+
+    for path in files:
+        wb = CalamineWorkbook.from_path(str(path))
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+# -- memory, in a child process --------------------------------------------------------------
+
+
+def child(folder: Path, mode: str) -> None:
+    """Run one collect pass and print its memory as JSON (called in a fresh process)."""
+    import workbook.collect  # noqa: F401 - imports counted in the baseline
+    from kpi_engine import load_plan
+
+    load_plan()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if mode == "tracemalloc":
+        import tracemalloc
+
+        tracemalloc.start()
+        coll = run_collect(folder)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(json.dumps({"tracemalloc_peak": peak, "files": len(coll.submissions)}))
+    else:
+        coll = run_collect(folder)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"baseline_kb": base, "maxrss_kb": peak, "files": len(coll.submissions)}))
+
+
+def memory(folder: Path, mode: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, "--dir", str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- where collect spends its time -------------------------------------------------------------
+
+
+def breakdown(files: list[Path]) -> list[tuple[str, float]]:
+    """Seconds per workbook of each step of read_submission, measured step by step."""
+    from kpi_engine import evaluate, load_plan
+    from workbook.calculate import calculate, read_meta
+    from workbook.fastread import CalamineBook, _defined_names
+    from workbook.formulas import result_formulas
+    from workbook.guard import inspect
+
+    plans = [load_plan()]
+    steps: Counter[str] = Counter()
+
+    def step(name: str, fn: Callable, *args, **kw):
+        t = time.perf_counter()
+        out = fn(*args, **kw)
+        steps[name] += time.perf_counter() - t
+        return out
+
+    for path in files:
+        data = step("read bytes", path.read_bytes)
+        step("sha256", lambda d=data: hashlib.sha256(d).hexdigest())
+        step("guard.inspect (zip + every XML part)", inspect, data, str(path))
+        step("_defined_names (workbook.xml)", _defined_names, data)
+        book = step("CalamineBook (guard + names + open)", CalamineBook, data, str(path))
+        step("read_meta (_kpi sheet)", read_meta, book)
+        outcome = step("calculate(write=False)", calculate, book, plans=plans, write=False)
+        step("  of which result_formulas (text unused)", result_formulas, outcome.scope)
+        entries: dict = {}
+        for r in outcome.evaluation.results:
+            entries.setdefault(r.period, {})[r.indicator] = dict(r.inputs)
+        scope = outcome.scope
+        step(
+            "  of which evaluate (engine)",
+            evaluate,
+            scope.plan,
+            entries,
+            targets=scope.targets,
+            year=scope.year,
+        )
+    n = len(files)
+    return [(k, v / n) for k, v in steps.items()]
+
+
+def profile(folder: Path, top: int = 15) -> str:
+    from kpi_engine import load_plan
+    from workbook.collect import collect
+
+    plans = [load_plan()]
+    pr = cProfile.Profile()
+    pr.enable()
+    collect([folder], plans)
+    pr.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(pr, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    text = out.getvalue()
+    return text[text.find("ncalls") :]
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="number of submissions (default 1000)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each reader (median)")
+    parser.add_argument("--naive-runs", type=int, help="runs of the slow naive loop (default --runs)")
+    parser.add_argument("--dir", help="work folder (default: a temporary one, removed)")
+    parser.add_argument("--profile", action="store_true", help="also profile collect")
+    parser.add_argument("--child", choices=["rss", "tracemalloc"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(Path(args.dir), args.child)
+        return 0
+    warnings.simplefilter("ignore")  # pandas' notice about its future default engine
+
+    work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="kpi-bench-collect-"))
+    folder = work / "returned"
+    if folder.exists():
+        shutil.rmtree(folder)
+    try:
+        t = time.perf_counter()
+        files, bases = generate(folder, args.n)
+        made = time.perf_counter() - t
+        n = len(files)
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"kpi collect benchmark — Python {platform.python_version()}, {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, load average {load}"
+        )
+        print(
+            f"  {n} distinct workbooks from {bases} filled bases (unit names varied; saved by openpyxl, "
+            f"so formula cells carry no cached values), made in {made:.1f} s"
+        )
+        size = sum(p.stat().st_size for p in files)
+        print(f"  {size / n / 1024:.0f} KiB per file; files read from the page cache (warm-up pass first)")
+
+        run_floor(files[:20])
+        run_collect(folder)  # warm-up: imports, plan, page cache
+        run_naive(files[:5])
+
+        c_med, c_all = timed(lambda: run_collect(folder), args.runs)
+        coll = run_collect(folder)
+        statuses = Counter(s.status for s in coll.submissions)
+        naive_runs = args.naive_runs or args.runs
+        n_med, n_all = timed(lambda: run_naive(files), naive_runs)
+        nc_med, nc_all = timed(lambda: run_naive(files, "calamine"), args.runs)
+        f_med, f_all = timed(lambda: run_floor(files), args.runs)
+
+        def line(name: str, med: float, all_: list[float]) -> None:
+            runs = ", ".join(f"{x:.2f}" for x in all_)
+            print(f"  {name:<34} {med / n * 1000:8.2f} ms/workbook   median of {len(all_)} [{runs}] s")
+
+        print()
+        line("collect", c_med, c_all)
+        line("naive pandas.read_excel (openpyxl)", n_med, n_all)
+        line("pandas.read_excel engine=calamine", nc_med, nc_all)
+        line("floor: calamine, every cell", f_med, f_all)
+        print(f"  collect found: {dict(statuses)}; {len(coll.rows)} rows")
+        print()
+        ratio_naive, ratio_floor = n_med / c_med, c_med / f_med
+        ok_naive, ok_floor = ratio_naive >= TARGET_NAIVE, ratio_floor <= TARGET_FLOOR
+        print(
+            f"  naive / collect = {ratio_naive:5.2f}×   target ≥ {TARGET_NAIVE:g}×   {'met' if ok_naive else 'MISSED'}"
+        )
+        print(
+            f"  collect / floor = {ratio_floor:5.2f}×   target ≤ {TARGET_FLOOR:g}×   {'met' if ok_floor else 'MISSED'}"
+        )
+        rss = memory(folder, "rss")
+        traced = memory(folder, "tracemalloc")
+        print(
+            f"  peak memory of a collect pass (child process): maxrss {rss['maxrss_kb'] / 1024:.0f} MiB "
+            f"(after imports {rss['baseline_kb'] / 1024:.0f} MiB, +{(rss['maxrss_kb'] - rss['baseline_kb']) / 1024:.0f} MiB); "
+            f"tracemalloc peak {traced['tracemalloc_peak'] / 1048576:.1f} MiB"
+        )
+        if args.profile or not (ok_naive and ok_floor):
+            print("\n  where collect spends its time, per workbook (each step timed alone):")
+            for name, sec in breakdown(files[: min(n, 200)]):
+                print(f"    {name:<44} {sec * 1000:7.2f} ms")
+            print("\n  cProfile of one collect pass, top functions by own time:")
+            print(re.sub(r"(?m)^", "    ", profile(folder)))
+    finally:
+        if not args.dir:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
