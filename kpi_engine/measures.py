@@ -8,6 +8,7 @@ the workbook writes the very same steps as Excel formulas.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -116,6 +117,7 @@ def rate_expr(basis: Expr, ind: Indicator, target: Target, opts: Options) -> Exp
     return if_(met, full, shortfall)
 
 
+@functools.lru_cache(maxsize=4096)  # every argument is frozen; collect computes the same ones over and over
 def computation(
     ind: Indicator,
     period: Period,

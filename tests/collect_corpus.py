@@ -585,7 +585,7 @@ class _Builder:
         self.file(f"{folder}/106年度_秘書處第一科.xlsx", **kw("秘書處第一科", 0, variants=(v_half_gt_full,)))
         self.expects[f"{folder}/106年度_秘書處第一科.xlsx"].status = "errors"
         self.file(f"{folder}/106年度_秘書處第二科.xlsx", **kw("秘書處第二科", 1, variants=(v_h1_only,)))
-        for n, unit in enumerate(UNITS[2:5], start=2):
+        for n, unit in [*enumerate(UNITS[2:5], start=2), (3, "秘書處研考室")]:
             self.file(f"{folder}/106年度_{unit}.xlsx", **kw(unit, n))
 
         mname = "106年度填報_公關科_國際科.msg"
@@ -698,13 +698,13 @@ class _Builder:
         self.other("空白.xlsx", b"", "unreadable")
         good = (self.root / "107上半年_秘書處第一科.xlsx").read_bytes()
         self.other("107上半年_秘書處廳舍科_損毀.xlsx", good[: len(good) // 2], "unreadable")
-        # Excel's lock file, left beside an open workbook in a shared folder
-        owner = "承辦人".encode("utf-16-le")
-        self.other(
-            "~$107上半年_秘書處第一科.xlsx", bytes([6]) + owner.ljust(164, b"\x00")[:164], "unreadable"
-        )
-        # not submissions: never read
-        for name, data in (("說明.txt", "請於期限內寄回。".encode()), ("Thumbs.db", b"\x00" * 64)):
+        # not submissions: never read (an Excel lock file is left beside a workbook someone has open)
+        lock = bytes([6]) + "承辦人".encode("utf-16-le").ljust(164, b"\x00")[:164]
+        for name, data in (
+            ("說明.txt", "請於期限內寄回。".encode()),
+            ("Thumbs.db", b"\x00" * 64),
+            ("~$107上半年_秘書處第一科.xlsx", lock),
+        ):
             (self.root / name).write_bytes(data)
             self.ignored.append(name)
 

@@ -129,6 +129,8 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes | Exc
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
+                if child.name.startswith("~$"):  # Excel's lock file of a workbook someone has open
+                    continue
                 if child.is_file() and child.suffix.lower() in WORKBOOK_SUFFIXES + CONTAINER_SUFFIXES:
                     yield from _from_file(child)
         else:

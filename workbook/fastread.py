@@ -46,7 +46,8 @@ class CalamineBook:
                 f"cannot open the workbook; it may be damaged or not an .xlsx file ({type(exc).__name__})",
                 path=name,
             ) from exc
-        self._grids: dict[str, Grid] = {}
+        self._grids: dict[Any, Grid] = {}
+        self._sheets: dict[str, Any] = {}
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheet_names)
@@ -54,22 +55,28 @@ class CalamineBook:
     def names(self) -> dict[str, tuple[str, int, int]]:
         return dict(self._names)
 
+    def _sheet(self, sheet: str) -> Any:
+        if sheet not in self._sheets:
+            self._sheets[sheet] = self.wb.get_sheet_by_name(sheet)
+        return self._sheets[sheet]
+
     def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
-        if sheet not in self._grids:
-            ws = self.wb.get_sheet_by_name(sheet)
-            # calamine gives "" for empty cells; the Book interface says None.
-            self._grids[sheet] = [
-                [None if v == "" else v for v in row] for row in ws.to_python(skip_empty_area=False)
-            ]
-        grid = self._grids[sheet]
-        return [row[:cols] for row in grid[:rows]] if rows or cols else grid
+        key = (sheet, rows, cols)
+        if key not in self._grids:
+            if sheet not in self._grids:
+                # calamine gives "" for empty cells; the Book interface says None.
+                values = self._sheet(sheet).to_python(skip_empty_area=False)
+                self._grids[sheet] = [[None if v == "" else v for v in row] for row in values]
+            whole = self._grids[sheet]
+            self._grids[key] = [row[:cols] for row in whole[:rows]] if rows or cols else whole
+        return self._grids[key]
 
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return None
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (min_row, min_col, max_row, max_col)."""
-        ranges = self.wb.get_sheet_by_name(sheet).merged_cell_ranges or []
+        ranges = self._sheet(sheet).merged_cell_ranges or []
         return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
 
     def write(self, sheet: str, row: int, col: int, values: Any) -> None:

@@ -30,8 +30,24 @@ def formula_text(ind: Indicator, period: Period, comp: Computation, step: str) -
     return "=" + to_excel(dict(comp.steps)[step], ref)
 
 
+_FORMULAS: dict[tuple, dict[str, str]] = {}
+
+
 def result_formulas(scope: L.Scope) -> dict[str, str]:
-    """Defined name → formula for every result cell the scope's workbook holds."""
+    """Defined name → formula for every result cell the scope's workbook holds.
+
+    Cached per plan fingerprint and scope: collect asks for the same few scopes
+    for every file it reads.
+    """
+    key = (scope.plan.fingerprint, scope.owner, scope.period_id, scope.year)
+    if key not in _FORMULAS:
+        if len(_FORMULAS) > 256:
+            _FORMULAS.clear()
+        _FORMULAS[key] = _render(scope)
+    return _FORMULAS[key]
+
+
+def _render(scope: L.Scope) -> dict[str, str]:
     out: dict[str, str] = {}
     for ind in scope.indicators:
         for period in scope.periods:

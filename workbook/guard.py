@@ -129,11 +129,11 @@ def _check_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None
 def _check_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None) -> None:
     """The area from A1 to the farthest cell (or declared dimension) must stay small."""
     body = archive.read(info)
-    rows = cols = 0
-    for pattern in (_DIMENSION, _CELL_REF):
-        for m in pattern.finditer(body):
-            cols = max(cols, _col(m.group(1)))
-            rows = max(rows, int(m.group(2)))
+    refs = _DIMENSION.findall(body) + _CELL_REF.findall(body)
+    if not refs:
+        return
+    rows = max(int(r) for _, r in refs)
+    cols = _col(max((c for c, _ in refs), key=lambda c: (len(c), c)))
     if rows * cols > MAX_CELLS:
         raise _refuse(
             f"工作表 {info.filename} 範圍過大（{rows} 列 × {cols} 欄），不像填報工作簿",
