@@ -31,6 +31,8 @@ HEAD_BYTES = 1024
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+_WIDE = re.compile(rb' r="[A-Z]{3}[0-9]')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
 
 
@@ -129,7 +131,14 @@ def _check_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None
 def _check_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None) -> None:
     """The area from A1 to the farthest cell (or declared dimension) must stay small."""
     body = archive.read(info)
-    refs = _DIMENSION.findall(body) + _CELL_REF.findall(body)
+    # Fast path: rows from the few <row> tags, and no cell beyond column ZZ (702) — then the
+    # area is bounded without looking at every cell.  Otherwise scan every cell reference.
+    dims = _DIMENSION.findall(body)
+    rows = max([int(r) for r in _ROW.findall(body)] + [int(r) for _, r in dims], default=0)
+    cols = max([_col(c) for c, _ in dims], default=0)
+    if rows * max(cols, 702) <= MAX_CELLS and not _WIDE.search(body):
+        return
+    refs = dims + _CELL_REF.findall(body)
     if not refs:
         return
     rows = max(int(r) for _, r in refs)
