@@ -107,6 +107,7 @@ def consolidate(subs: list[Submission], plans: Iterable[Plan]) -> list[Row]:
     out.sort(
         key=lambda r: (
             r.plan_id,
+            r.year,
             r.unit,
             order.get((r.plan_id, "period", r.result.period), 0),
             order.get((r.plan_id, r.result.indicator), 0),

@@ -716,5 +716,7 @@ def build_corpus(root: Path) -> Corpus:
 
 def relative_label(source: str, root: Path) -> str:
     """A collected source label relative to the corpus root."""
-    prefix = str(root) + "/"
-    return source[len(prefix) :] if source.startswith(prefix) else source
+    for prefix in (str(root) + "/", root.name + "/"):  # a file given by path, or found in the folder given
+        if source.startswith(prefix):
+            return source[len(prefix) :]
+    return source

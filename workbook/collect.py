@@ -128,17 +128,18 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes | Exc
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            # Labels name the folder given and the path inside it: short, and still unambiguous.
+            top = path.resolve().name
             for child in sorted(path.rglob("*")):
                 if child.name.startswith("~$"):  # Excel's lock file of a workbook someone has open
                     continue
                 if child.is_file() and child.suffix.lower() in WORKBOOK_SUFFIXES + CONTAINER_SUFFIXES:
-                    yield from _from_file(child)
+                    yield from _from_file(child, f"{top}/{child.relative_to(path).as_posix()}")
         else:
-            yield from _from_file(path)
+            yield from _from_file(path, str(path))
 
 
-def _from_file(path: Path) -> Iterator[tuple[str, bytes | Exception]]:
-    label = str(path)
+def _from_file(path: Path, label: str) -> Iterator[tuple[str, bytes | Exception]]:
     try:
         data = path.read_bytes()
     except OSError as exc:

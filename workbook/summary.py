@@ -24,6 +24,7 @@ from .styles import (
     WRAP,
     light_rules,
     page_setup,
+    row_height,
     style,
 )
 
@@ -32,6 +33,7 @@ YES_NO = {True: "是", False: "否", None: ""}
 ACHIEVED = {True: "達成", False: "未達成", None: ""}
 
 SUMMARY_COLUMNS = [
+    ("年度", 6, "year"),
     ("填報單位", 16, "unit"),
     ("承辦單位", 14, "owner"),
     ("期別", 8, "period"),
@@ -47,7 +49,7 @@ SUMMARY_COLUMNS = [
     ("達成率（%）", 10, "achievement_rate"),
     ("燈號", 8, "light"),
     ("落後風險", 9, "at_risk"),
-    ("檔案", 40, "file"),
+    ("檔案", 34, "file"),
 ]
 
 
@@ -69,7 +71,12 @@ def _table_sheet(
             if isinstance(v, str) and v.startswith("="):
                 cell.data_type = "s"  # submitted text is never a live formula here
             style(cell, align=WRAP)
+        ws.row_dimensions[r].height = row_height(
+            [(str(v or ""), w) for v, (_, w) in zip(line, columns, strict=True)]
+        )
+    ws.row_dimensions[2].height = row_height([(label, w) for label, w in columns])
     ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"  # the header on every printed page
     if rows:
         ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(rows) + 2}"
     return ws
@@ -100,6 +107,7 @@ def build_summary(coll: Collection) -> Workbook:
 
     part4 = [
         [
+            rec["year"],
             rec["unit"],
             rec["period"],
             rec["goal"],
@@ -117,6 +125,7 @@ def build_summary(coll: Collection) -> Workbook:
         "達成情形",
         "實施狀況及成果概述",
         [
+            ("年度", 6),
             ("填報單位", 14),
             ("期別", 8),
             ("策略績效目標", 22),
@@ -130,7 +139,7 @@ def build_summary(coll: Collection) -> Workbook:
         part4,
     )
     if part4:
-        light_rules(ws, f"H3:H{len(part4) + 2}", LIGHT_TEXT)
+        light_rules(ws, f"I3:I{len(part4) + 2}", LIGHT_TEXT)
 
     severity = {"error": "錯誤", "warning": "警告"}
     _table_sheet(
@@ -138,16 +147,28 @@ def build_summary(coll: Collection) -> Workbook:
         "檢核",
         "檢核結果",
         [
-            ("檔案", 40),
-            ("嚴重度", 8),
-            ("代碼", 20),
-            ("工作表", 26),
-            ("儲存格", 8),
-            ("說明", 50),
-            ("Message", 50),
+            ("檔案", 34),
+            ("檔案分類", 12),
+            ("嚴重度", 7),
+            ("代碼", 18),
+            ("工作表", 22),
+            ("儲存格", 7),
+            ("期別", 7),
+            ("說明", 44),
+            ("Message", 44),
         ],
         [
-            [s.source, severity[f.severity], f.code, f.sheet or "", f.cell or "", f.message_zh, f.message_en]
+            [
+                s.source,
+                STATUSES[s.status],
+                severity[f.severity],
+                f.code,
+                f.sheet or "",
+                f.cell or "",
+                period_name(coll, s, f.period),
+                f.message_zh,
+                f.message_en,
+            ]
             for s, f in coll.findings
         ],
     )
@@ -156,13 +177,13 @@ def build_summary(coll: Collection) -> Workbook:
         "檔案",
         "收件檔案",
         [
-            ("檔案", 44),
-            ("分類", 16),
+            ("檔案", 40),
+            ("分類", 14),
             ("說明", 44),
             ("填報單位", 14),
             ("承辦單位", 14),
             ("計算時間", 18),
-            ("SHA-256", 66),
+            ("SHA-256", 34),
         ],
         [
             [s.source, STATUSES[s.status], s.reason, s.unit, s.owner, s.calculated_at, s.sha256]
@@ -173,33 +194,66 @@ def build_summary(coll: Collection) -> Workbook:
     return wb
 
 
+def period_name(coll: Collection, sub, period_id: str | None) -> str:
+    """The period's name (上半年) in the submission's plan, or its id."""
+    plan = next((p for p in coll.plans if p.id == sub.plan_id), None)
+    if plan is None or not period_id:
+        return period_id or ""
+    try:
+        return plan.period(period_id).name
+    except KeyError:
+        return period_id
+
+
 def _chart(wb: Workbook, records: list[dict]) -> None:
-    """Achievement rate per unit × indicator against the 100% line, as a bar chart."""
+    """Mean 達成率 over the units, per indicator, one bar chart per year and period.
+
+    The 100% line is the target every indicator's 達成率 is measured against.
+    """
     ws = wb.create_sheet("圖表")
     page_setup(ws, landscape=True)
-    ws.column_dimensions["A"].width = 40
-    for col, label in enumerate(("指標（單位／期別）", "達成率（%）", "目標（100%）"), start=1):
-        style(ws.cell(1, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
-    rated = [r for r in records if r["achievement_rate"] is not None]
-    for row, rec in enumerate(rated, start=2):
-        ws.cell(row, 1, f"{rec['indicator']}（{rec['unit']}／{rec['period']}）")
-        ws.cell(row, 2, rec["achievement_rate"])
-        ws.cell(row, 3, 100)
-    if not rated:
-        return
-    chart = BarChart()
-    chart.type = "bar"
-    chart.title = "各指標達成率"
-    chart.y_axis.title = "達成率（%）"
-    chart.y_axis.scaling.min = 0
-    chart.height = max(8, 0.8 * len(rated))
-    chart.width = 24
-    data = Reference(ws, min_col=2, max_col=3, min_row=1, max_row=len(rated) + 1)
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(rated) + 1))
-    chart.series[0].graphicalProperties.solidFill = LIGHT_COLOURS["green"][0]
-    chart.series[1].graphicalProperties.solidFill = "A6A6A6"
-    ws.add_chart(chart, "E2")
+    for col, width in zip("ABCD", (44, 12, 10, 8), strict=True):
+        ws.column_dimensions[col].width = width
+    groups: dict[tuple, dict[str, list[float]]] = {}
+    for rec in records:
+        if rec["achievement_rate"] is not None:
+            by_ind = groups.setdefault((rec["year"], rec["period"]), {})
+            by_ind.setdefault(rec["indicator"], []).append(rec["achievement_rate"])
+    row, anchor = 1, 1
+    for (year, period), by_ind in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] != "上半年")):
+        style(
+            ws.cell(
+                row, 1, f"{year}年度 {period}：各指標平均達成率（{max(map(len, by_ind.values()))} 個單位）"
+            ),
+            font=HEADING,
+            border=False,
+        )
+        header = row + 1
+        for col, label in enumerate(("衡量指標", "平均達成率（%）", "目標（%）", "單位數"), start=1):
+            style(ws.cell(header, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
+        ws.row_dimensions[header].height = 34
+        for i, (name, rates) in enumerate(by_ind.items(), start=header + 1):
+            style(ws.cell(i, 1, name))
+            style(ws.cell(i, 2, round(sum(rates) / len(rates), 2)), align=CENTER)
+            style(ws.cell(i, 3, 100), align=CENTER)
+            style(ws.cell(i, 4, len(rates)), align=CENTER)
+        last = header + len(by_ind)
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = f"{year}年度 {period} 各指標平均達成率"
+        chart.x_axis.scaling.orientation = "maxMin"  # first indicator on top, as in the table
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+        chart.y_axis.title = "達成率（%）"
+        chart.height, chart.width = max(6, 1.2 * len(by_ind) + 3), 22
+        chart.add_data(
+            Reference(ws, min_col=2, max_col=3, min_row=header, max_row=last), titles_from_data=True
+        )
+        chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=last))
+        chart.series[0].graphicalProperties.solidFill = LIGHT_COLOURS["green"][0]
+        chart.series[1].graphicalProperties.solidFill = "A6A6A6"
+        ws.add_chart(chart, f"F{anchor}")
+        row = max(last + 2, row + int(chart.height * 2) + 2)
+        anchor = row
 
 
 def write_summary(coll: Collection, path: str | Path) -> Path:
