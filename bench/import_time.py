@@ -1,0 +1,67 @@
+"""Import cost of the Excel button's path, as ratios against bare Python on this machine.
+
+Runs ``python -X importtime`` in fresh processes (medians of N runs) for:
+
+* the baseline: ``python -c pass``;
+* ``import macros``: what Excel's RunMain pays before ``main()`` runs;
+* ``import macros`` plus the modules the click loads (``workbook.calculate``,
+  ``workbook.live`` and xlwings): the whole button path;
+* for scale, ``import pandas``, which must stay off that path.
+
+Usage: ``python bench/import_time.py [-n 7]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = {
+    "python -c pass (baseline)": "pass",
+    "import macros": "import macros",
+    "button path (macros + calculate + live + xlwings)": (
+        "import macros; macros.keep_pandas_out(); import workbook.calculate, workbook.live, xlwings"
+    ),
+    "same, had main() not kept pandas out": "import macros, workbook.calculate, workbook.live, xlwings",
+    "import pandas (for scale; never on the button path)": "import pandas",
+}
+
+
+def measure(code: str, runs: int) -> tuple[float, float, bool]:
+    """Median wall seconds, median self-reported import µs, and whether pandas was imported."""
+    walls, imports, pandas = [], [], False
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+        )
+        walls.append(time.perf_counter() - start)
+        cumulative = [int(m.group(1)) for m in re.finditer(r"\|\s+(\d+) \| [^\n]*\n", done.stderr)]
+        top = [
+            int(m.group(1))
+            for m in re.finditer(r"\|\s+(\d+) \| (\S+)\n", done.stderr)
+            if "." not in m.group(2)
+        ]
+        imports.append(sum(top) if top else sum(cumulative))
+        pandas = pandas or re.search(r"\|\s+pandas\n", done.stderr) is not None
+    return statistics.median(walls), statistics.median(imports) / 1e6, pandas
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=7)
+    args = parser.parse_args()
+    rows = {name: measure(code, args.runs) for name, code in CASES.items()}
+    base = rows["python -c pass (baseline)"][0]
+    print(f"median of {args.runs} fresh processes each; ratios against the baseline's wall time")
+    print(f"{'case':54} {'wall s':>8} {'imports s':>10} {'× baseline':>11}  pandas?")
+    for name, (wall, imports, pandas) in rows.items():
+        print(f"{name:54} {wall:8.3f} {imports:10.3f} {wall / base:11.2f}  {'yes' if pandas else 'no'}")
+
+
+if __name__ == "__main__":
+    main()
