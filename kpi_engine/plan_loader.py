@@ -41,6 +41,8 @@ from .plan import (
 )
 
 DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
+#: A plan is a few dozen kilobytes; a megabyte is far beyond any real one.
+MAX_PLAN_CHARS = 1_000_000
 SCHEMA_NAME = "plan.schema.json"
 DEFAULT_PERIODS = [
     {"id": "H1", "name": "上半年", "start": "01-01", "end": "06-30"},
@@ -117,7 +119,24 @@ def load_plan(path: str | Path | None = None) -> Plan:
 
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Parse plan YAML text; see :func:`load_plan`."""
+    if len(text) > MAX_PLAN_CHARS:
+        raise PlanError(
+            source, [PlanIssue("", None, "計畫檔過大", f"a plan file is at most {MAX_PLAN_CHARS} characters")]
+        )
     try:
+        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FAST_LOADER)):
+            # Plans never need anchors and aliases, and aliases can expand a few bytes into gigabytes.
+            raise PlanError(
+                source,
+                [
+                    PlanIssue(
+                        "",
+                        None,
+                        "計畫檔不可使用 YAML 別名（*）",
+                        "YAML aliases (*name) are not allowed in a plan",
+                    )
+                ],
+            )
         data = yaml.load(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -131,7 +150,10 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     def line_of(path: tuple) -> int | None:
         # Only a plan with mistakes needs line numbers: compose the node tree on first use.
         if not composed:
-            composed.append(yaml.compose(text, Loader=yaml.SafeLoader))
+            try:
+                composed.append(yaml.compose(text, Loader=_FAST_LOADER))
+            except yaml.YAMLError:  # the same parser loaded it, but never fail over a line number
+                composed.append(None)
         return _line_of(composed[0], path)
 
     issues = [
@@ -139,7 +161,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             _dotted(err.absolute_path),
             line_of(tuple(err.absolute_path)),
             "格式不符",
-            err.message,
+            err.message if len(err.message) <= 300 else err.message[:300] + "…",
         )
         for err in sorted(
             _validator().iter_errors(data),

@@ -896,7 +896,6 @@ CASES: list[Case] = [
         "cell_rich_markup",
         "[/red]",
         "console markup '[/red]' typed into a count",
-        xfail={"check": RICH_MARKUP, "calculate": RICH_MARKUP},
     ),
     Case(
         "cell_progress_text",
@@ -935,7 +934,6 @@ CASES: list[Case] = [
         refused(*MISSING_NAMES),
         "errors",
         MISSING_NAMES[0],
-        xfail={"names_file": NO_FILE_NAME},
     ),
     Case(
         "wb_sheet_deleted",
@@ -946,7 +944,6 @@ CASES: list[Case] = [
         refused(*MISSING_NAMES),
         "errors",
         MISSING_NAMES[0],
-        xfail={"names_file": NO_FILE_NAME},
     ),
     Case(
         "wb_sheets_reordered",
@@ -987,7 +984,6 @@ CASES: list[Case] = [
         refused(*MISSING_NAMES, NUMERATOR),
         "errors",
         NUMERATOR,
-        xfail={"names_file": NO_FILE_NAME},
     ),
     Case(
         "wb_name_redirected",
@@ -998,7 +994,6 @@ CASES: list[Case] = [
         refused("指向同一儲存格", "point at the same cell", where=DEN_CELL),
         "errors",
         "指向同一儲存格",
-        xfail={"names_file": NO_FILE_NAME},
     ),
     Case(
         "wb_result_overwritten",
@@ -1050,7 +1045,6 @@ CASES: list[Case] = [
         refused("範本版本 0", "template version 0"),
         "outdated",
         "範本版本 0",
-        xfail={"names_file": NO_FILE_NAME, "collect": OUTDATED_ZH_ONLY},
     ),
     Case(
         "wb_plan_yaml_alias_bomb",
@@ -1060,12 +1054,6 @@ CASES: list[Case] = [
         refused("工作簿內的計畫資料無法讀取", "the plan stored in the workbook is unreadable"),
         refused("工作簿內的計畫資料無法讀取", "the plan stored in the workbook is unreadable"),
         "ok",  # collect computes with its own plan, found by fingerprint; it never parses the text
-        xfail={
-            "check": PLAN_ALIAS_BOMB,
-            "calculate": PLAN_ALIAS_BOMB,
-            "button": PLAN_ALIAS_BOMB,
-            "names_file": NO_FILE_NAME,
-        },
     ),
     Case(
         "wb_plan_text_tab",
@@ -1075,12 +1063,6 @@ CASES: list[Case] = [
         refused("工作簿內的計畫資料無法讀取", "the plan stored in the workbook is unreadable"),
         refused("工作簿內的計畫資料無法讀取", "the plan stored in the workbook is unreadable"),
         "ok",  # collect computes with its own plan, found by fingerprint
-        xfail={
-            "check": PLAN_TAB,
-            "calculate": PLAN_TAB,
-            "button": PLAN_TAB,
-            "names_file": PLAN_TAB,
-        },
     ),
     Case(
         "wb_meta_sheet_deleted",
@@ -1091,7 +1073,6 @@ CASES: list[Case] = [
         refused("找不到系統資料", "metadata sheet is missing"),
         "foreign",
         "找不到系統資料",
-        xfail={"names_file": NO_FILE_NAME},
     ),
     Case(
         "wb_foreign_workbook",
@@ -1102,7 +1083,6 @@ CASES: list[Case] = [
         refused("這不是本系統產生的填報工作簿", "not a KPI Workbook template"),
         "foreign",
         "這不是本系統產生的填報工作簿",
-        xfail={"names_file": NO_FILE_NAME},
     ),
     # -- file level ----------------------------------------------------------------------
     _unreadable(
@@ -1119,46 +1099,27 @@ CASES: list[Case] = [
     ),
     _unreadable(
         "file_bad_crc",
-        "a part whose CRC does not match its data",
+        "a part whose CRC does not match its data (the guard reads every part to its end)",
         bad_crc,
-        CANNOT_OPEN,
-        xfail={"collect": PARTIAL_CRC},
+        ("檔案不完整或已損毀", "damaged"),
     ),
     _unreadable(
         "file_deflate_damaged",
         "a byte of a sheet's compressed data changed so that it no longer inflates",
         deflate_damaged,
         ("檔案不完整或已損毀", "damaged"),
-        xfail={
-            "check": GUARD_ZLIB,
-            "calculate": GUARD_ZLIB,
-            "names_file": GUARD_ZLIB,
-            "collect": CALAMINE_LAZY_ERRORS + "; " + GUARD_ZLIB,
-        },
     ),
     _unreadable(
         "file_unknown_compression",
         "a sheet part whose compression method is 99 (not one zip readers know)",
         header_edit(method=99),
         ("檔案不完整或已損毀", "damaged"),
-        xfail={
-            "check": GUARD_ZLIB,
-            "calculate": GUARD_ZLIB,
-            "names_file": GUARD_ZLIB,
-            "collect": CALAMINE_LAZY_ERRORS + "; " + GUARD_ZLIB,
-        },
     ),
     _unreadable(
         "file_zip_encrypted_member",
         "a sheet part flagged as zip-encrypted",
         header_edit(flag=0x1),
         ("檔案不完整或已損毀", "damaged"),
-        xfail={
-            "check": GUARD_ZLIB,
-            "calculate": GUARD_ZLIB,
-            "names_file": GUARD_ZLIB,
-            "collect": CALAMINE_LAZY_ERRORS + "; " + GUARD_ZLIB,
-        },
     ),
     _unreadable("file_csv_renamed", "a CSV renamed to .xlsx", csv_file, (*NOT_WORKBOOK, "CSV")),
     _unreadable(
@@ -1201,10 +1162,9 @@ CASES: list[Case] = [
         ok(),
         ok(),
         "unreadable",
-        "無法開啟活頁簿",
+        "工作表內容損毀",  # openpyxl stops at the declared size; calamine reads on and fails
         button="ok",
         button_source="base",
-        xfail={"bounded": GUARD_UNBOUNDED_READ, "collect": CALAMINE_LAZY_ERRORS},
     ),
     _unreadable(
         "file_billion_laughs",
@@ -1221,28 +1181,26 @@ CASES: list[Case] = [
     Case(
         "file_dtd_after_padding",
         "file",
-        "billion laughs after a 2,000-byte comment, beyond the guard's first 1,024 bytes",
+        "billion laughs after a 2,000-byte comment (the guard scans the whole first megabyte)",
         dtd_in_sheet(LAUGHS, entity=b"&lol9;", pad=b"<!--" + b"-x" * 1000 + b"-->"),
-        refused(*CANNOT_OPEN),
-        refused(*CANNOT_OPEN),
+        refused(*DTD),
+        refused(*DTD),
         "unreadable",
         "",
         button="refused:這不是本系統產生的填報工作簿",
         button_source="unopenable",
-        xfail={"collect": CALAMINE_LAZY_ERRORS},
     ),
     Case(
         "file_dtd_utf16",
         "file",
-        "billion laughs in a sheet part encoded as UTF-16 (the guard looks for ASCII <!DOCTYPE)",
+        "billion laughs in a sheet part encoded as UTF-16 (the guard looks for UTF-16 markers too)",
         dtd_in_sheet(LAUGHS, entity=b"&lol9;", utf16=True),
-        refused(*CANNOT_OPEN),
-        refused(*CANNOT_OPEN),
+        refused(*DTD),
+        refused(*DTD),
         "unreadable",
         "",
         button="refused:這不是本系統產生的填報工作簿",
         button_source="unopenable",
-        xfail={"collect": CALAMINE_LAZY_ERRORS},
     ),
     _unreadable(
         "file_huge_dimension",

@@ -103,19 +103,12 @@ def test_arbitrary_bytes_are_a_plan_or_a_plan_error(data, tmp_path):
 # -- the known escapes, deterministically -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="workbook/guard.py inspect: zlib.error escapes (see hostile_corpus.GUARD_ZLIB)"
-)
 def test_damaged_deflate_stream_is_a_workbook_file_error(seed_bytes, tmp_path):
     data = damaged_deflate(seed_bytes)
     with pytest.raises(WorkbookFileError):
         read_with_filebook(data, tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workbook/fastread.py: calamine errors escape (see hostile_corpus.CALAMINE_LAZY_ERRORS)",
-)
 def test_undefined_entity_is_a_workbook_file_error_for_calamine(seed_bytes, tmp_path):
     data = undefined_entity(seed_bytes)
     with pytest.raises(WorkbookFileError):
@@ -124,7 +117,6 @@ def test_undefined_entity_is_a_workbook_file_error_for_calamine(seed_bytes, tmp_
         read_with_calamine(data)
 
 
-@pytest.mark.xfail(strict=True, reason="kpi_engine/plan_loader.py: see hostile_corpus.PLAN_TAB")
 def test_a_tab_libyaml_accepts_is_a_plan_error():
     from kpi_engine import PlanError, parse_plan
 

@@ -375,11 +375,6 @@ def test_refusals_name_the_file_sheet_and_cell(case: Case, runs, corpus, tmp_pat
             assert sheet in run.err and cell in run.err, (command, run.err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workbook/report.py print_evaluation prints a sheet-level finding (protection_restored, "
-    "cell None) as '[填表說明!None]': the location should be '[填表說明]'",
-)
 def test_sheet_level_findings_name_the_sheet_without_a_cell(runs):
     found = _findings(runs["calculate:wb_protection_removed"].out)
     assert found and all(where and not where.endswith("!None") for _, _, where, _ in found), found
@@ -448,7 +443,6 @@ REMOTE_ISO_STAMP = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=REMOTE_ISO_STAMP)
 def test_button_on_a_calculated_workbook(base_payload):
     message, _ = _press(base_payload)
     assert message.startswith("計算完成："), message
@@ -547,7 +541,6 @@ def test_collect_never_stops_on_the_rest_of_the_corpus(corpus, tmp_path):
     assert (tmp_path / "summary.xlsx").exists()
 
 
-@pytest.mark.xfail(strict=True, reason=CALAMINE_LAZY_ERRORS)
 def test_collect_never_stops_on_the_whole_corpus(corpus, tmp_path):
     run, report = _collect(corpus, tmp_path, [corpus.cases])
     expected = {p.name for p in corpus.cases.rglob("*") if _submission(p)}

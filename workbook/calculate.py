@@ -167,7 +167,7 @@ def _digest(raw: dict[str, Any]) -> str:
 
 
 def _roc_stamp(iso: str) -> str:
-    t = datetime.fromisoformat(iso)
+    t = datetime.fromisoformat(str(iso))
     return f"{t.year - 1911}年{t.month}月{t.day}日 {t:%H:%M}"
 
 
@@ -484,7 +484,8 @@ def _write_results(
 
     stamp = str(meta.get("calculated_at") or "")
     if meta.get("input_digest") != digest or not stamp:
-        stamp = (now or datetime.now()).replace(microsecond=0).isoformat()
+        # A space, not "T": xlwings' remote engine mistakes "YYYY-MM-DDTHH:MM:SS" text for a date and fails.
+        stamp = (now or datetime.now()).replace(microsecond=0).isoformat(sep=" ")
     errors = sum(f.severity == "error" for f in outcome.findings)
     warnings = len(outcome.findings) - errors
     cells[where[L.STATUS_NAME]] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (

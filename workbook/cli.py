@@ -127,7 +127,14 @@ def _calculate(path: str, plans: list[str], *, write: bool, output: str | None =
             "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
             path=path,
         )
-    outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
+    try:
+        outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
+    except WorkbookFileError as exc:
+        if exc.path is not None:
+            raise
+        raise WorkbookFileError(
+            exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+        ) from exc
     if write:
         book.save(output or path)
     return outcome

@@ -27,7 +27,7 @@ from kpi_engine.findings import Finding, finding
 from . import layout as L
 from .calculate import calculate, read_meta
 from .fastread import CalamineBook
-from .files import WorkbookFileError
+from .files import DamagedFileError, WorkbookFileError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 CONTAINER_SUFFIXES = (".zip", ".eml", ".msg")
@@ -220,6 +220,16 @@ def _from_msg(label: str, path: Path) -> Iterator[tuple[str, bytes | Exception]]
 
 def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
     """Read, recompute and classify one submitted workbook. Never raises for a bad file."""
+    try:
+        return _read_submission(label, data, plans)
+    except Exception as exc:  # a last resort: one bad file must never stop a collect
+        sub = Submission(label, hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else "", 0)
+        sub.status = "unreadable"
+        sub.reason = f"無法讀取（{type(exc).__name__}）/ cannot read: {type(exc).__name__}: {exc}"[:500]
+        return sub
+
+
+def _read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
     if isinstance(data, Exception):
         return Submission(label, "", 0, "unreadable", f"無法讀取 / cannot read: {data}")
     sub = Submission(label, hashlib.sha256(data).hexdigest(), len(data))
@@ -231,18 +241,20 @@ def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> S
     try:
         meta = read_meta(book)
     except WorkbookFileError as exc:
-        sub.status, sub.reason = "foreign", f"{exc.message_zh} / {exc.message_en}"
+        sub.status = "unreadable" if isinstance(exc, DamagedFileError) else "foreign"
+        sub.reason = f"{exc.message_zh} / {exc.message_en}"
         return sub
     sub.plan_id = str(meta.get("plan_id") or "")
     sub.fingerprint = str(meta.get("plan_fingerprint") or "")
     sub.unit, sub.owner = str(meta.get("unit") or ""), str(meta.get("owner") or "")
-    sub.period, sub.calculated_at = str(meta.get("period") or ""), str(meta.get("calculated_at") or "")
+    sub.period = str(meta.get("period") or "")
+    # Stamps were once written with "T"; a spreadsheet may also hand one back as a datetime.
+    sub.calculated_at = str(meta.get("calculated_at") or "").replace("T", " ")
     plan = next((p for p in plans if p.fingerprint == sub.fingerprint), None)
     if str(meta.get("template_version")) != L.TEMPLATE_VERSION:
-        sub.status, sub.reason = (
-            "outdated",
-            f"範本版本 {meta.get('template_version')}，現行 {L.TEMPLATE_VERSION}",
-        )
+        version = meta.get("template_version")
+        sub.status = "outdated"
+        sub.reason = f"範本版本 {version}，現行 {L.TEMPLATE_VERSION} / template version {version}, current {L.TEMPLATE_VERSION}"
         return sub
     if plan is None:
         known = any(p.id == sub.plan_id for p in plans)

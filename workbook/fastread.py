@@ -16,7 +16,7 @@ from typing import Any
 from defusedxml import ElementTree
 
 from .bookio import Grid, parse_address
-from .files import WorkbookFileError
+from .files import DamagedFileError, WorkbookFileError
 
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
@@ -57,15 +57,28 @@ class CalamineBook:
 
     def _sheet(self, sheet: str) -> Any:
         if sheet not in self._sheets:
-            self._sheets[sheet] = self.wb.get_sheet_by_name(sheet)
+            self._sheets[sheet] = self._calamine(sheet, lambda: self.wb.get_sheet_by_name(sheet))
         return self._sheets[sheet]
+
+    def _calamine(self, sheet: str, read: Any) -> Any:
+        """calamine parses lazily: a damaged part surfaces only when a sheet is read."""
+        try:
+            return read()
+        except Exception as exc:  # python-calamine's XmlError, CalamineError, …
+            raise DamagedFileError(
+                "工作表內容損毀，無法讀取",
+                f"the sheet cannot be read; the file is damaged ({type(exc).__name__})",
+                path=self.name,
+                sheet=sheet,
+            ) from exc
 
     def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
         key = (sheet, rows, cols)
         if key not in self._grids:
             if sheet not in self._grids:
                 # calamine gives "" for empty cells; the Book interface says None.
-                values = self._sheet(sheet).to_python(skip_empty_area=False)
+                ws = self._sheet(sheet)
+                values = self._calamine(sheet, lambda: ws.to_python(skip_empty_area=False))
                 self._grids[sheet] = [[None if v == "" else v for v in row] for row in values]
             whole = self._grids[sheet]
             self._grids[key] = [row[:cols] for row in whole[:rows]] if rows or cols else whole
@@ -76,7 +89,8 @@ class CalamineBook:
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (min_row, min_col, max_row, max_col)."""
-        ranges = self._sheet(sheet).merged_cell_ranges or []
+        ws = self._sheet(sheet)
+        ranges = self._calamine(sheet, lambda: ws.merged_cell_ranges) or []
         return [(a[0] + 1, a[1] + 1, b[0] + 1, b[1] + 1) for a, b in ranges]
 
     def write(self, sheet: str, row: int, col: int, values: Any) -> None:

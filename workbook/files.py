@@ -37,6 +37,10 @@ class WorkbookFileError(Exception):
         super().__init__(f"{where}: {message_zh} / {message_en}" if where else f"{message_zh} / {message_en}")
 
 
+class DamagedFileError(WorkbookFileError):
+    """A workbook whose contents are damaged (as opposed to a sound file that is not ours)."""
+
+
 def save_atomic(wb: Workbook, path: Path) -> Path:
     """Save ``wb`` to ``path`` via a temporary file and :func:`os.replace`.
 

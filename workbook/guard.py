@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from .files import WorkbookFileError
@@ -25,8 +26,22 @@ MAX_RATIO = 200
 MAX_PARTS = 5000
 #: Rows × columns of the area a sheet's cells span.
 MAX_CELLS = 2_000_000
-#: Bytes of each XML part inspected for a DTD (it must precede the root element).
-HEAD_BYTES = 1024
+#: Parts are inflated this much at a time, so an understated size cannot exhaust memory.
+CHUNK_BYTES = 1024 * 1024
+#: Bytes carried from one chunk to the next so a cell reference split between them is seen.
+OVERLAP = 128
+_DTD_MARKERS = tuple(
+    text.encode(enc) for text in ("<!DOCTYPE", "<!ENTITY") for enc in ("ascii", "utf-16-le", "utf-16-be")
+)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
@@ -81,7 +96,7 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         raise _refuse(
             "檔案不完整或已損毀（壓縮格式錯誤）", f"the file is truncated or damaged ({exc})", name
         ) from exc
@@ -108,44 +123,61 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
         )
     try:
         for info in infos:
-            if info.filename.endswith((".xml", ".rels", ".vml")):
-                _check_xml(archive, info, name)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # bad CRC, truncated member
-        raise _refuse("檔案不完整或已損毀", f"the file is damaged ({exc})", name) from exc
+            _check_part(archive, info, name)
+    except _ZIP_ERRORS as exc:  # bad CRC, truncated or damaged member, unknown method, encrypted member
+        raise _refuse(
+            "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
+        ) from exc
     return PackageInfo("xl/vbaProject.bin" in names, len(infos), total)
 
 
-def _check_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None) -> None:
+def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None) -> None:
+    """Read one part to its end in bounded chunks: that verifies its CRC and real size.
+
+    XML parts must not declare a DTD; sheet parts must not span an absurd area.
+    """
+    is_xml = info.filename.endswith((".xml", ".rels", ".vml"))
+    sheet = is_xml and info.filename.startswith("xl/worksheets/")
+    extent = _Extent()
+    seen = 0
+    tail = b""
     with archive.open(info) as fh:
-        head = fh.read(HEAD_BYTES)
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        while chunk := fh.read(CHUNK_BYTES):
+            seen += len(chunk)
+            if seen > info.file_size:  # zipfile stops at the declared size; this is belt and braces
+                raise _refuse("檔案內容大小與宣告不符", f"part {info.filename} is larger than declared", name)
+            # A DTD must precede the root element, so it sits in the first chunk, in any encoding;
+            # text content would carry "&lt;!DOCTYPE", never the markup itself.
+            if is_xml and seen == len(chunk) and any(marker in chunk for marker in _DTD_MARKERS):
+                raise _refuse(
+                    f"檔案內容 {info.filename} 含有不允許的 XML 宣告（DTD），拒絕開啟",
+                    f"part {info.filename} declares a DTD (entity expansion or external entities)",
+                    name,
+                )
+            if sheet:
+                extent.scan(tail + chunk)
+                tail = chunk[-OVERLAP:]
+    if sheet and extent.cells() > MAX_CELLS:
         raise _refuse(
-            f"檔案內容 {info.filename} 含有不允許的 XML 宣告（DTD），拒絕開啟",
-            f"part {info.filename} declares a DTD (entity expansion or external entities)",
+            f"工作表 {info.filename} 範圍過大（{extent.rows} 列 × {extent.cols} 欄），不像填報工作簿",
+            f"sheet part {info.filename} spans {extent.rows} rows × {extent.cols} columns, far beyond any form",
             name,
         )
-    if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-        _check_extent(archive, info, name)
 
 
-def _check_extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None) -> None:
-    """The area from A1 to the farthest cell (or declared dimension) must stay small."""
-    body = archive.read(info)
-    # Fast path: rows from the few <row> tags, and no cell beyond column ZZ (702) — then the
-    # area is bounded without looking at every cell.  Otherwise scan every cell reference.
-    dims = _DIMENSION.findall(body)
-    rows = max([int(r) for r in _ROW.findall(body)] + [int(r) for _, r in dims], default=0)
-    cols = max([_col(c) for c, _ in dims], default=0)
-    if rows * max(cols, 702) <= MAX_CELLS and not _WIDE.search(body):
-        return
-    refs = dims + _CELL_REF.findall(body)
-    if not refs:
-        return
-    rows = max(int(r) for _, r in refs)
-    cols = _col(max((c for c, _ in refs), key=lambda c: (len(c), c)))
-    if rows * cols > MAX_CELLS:
-        raise _refuse(
-            f"工作表 {info.filename} 範圍過大（{rows} 列 × {cols} 欄），不像填報工作簿",
-            f"sheet part {info.filename} spans {rows} rows × {cols} columns, far beyond any form",
-            name,
-        )
+class _Extent:
+    """The farthest row and column a sheet part mentions, gathered chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.rows = self.cols = 0
+
+    def scan(self, body: bytes) -> None:
+        dims = _DIMENSION.findall(body)
+        refs = dims + (_CELL_REF.findall(body) if _WIDE.search(body) else [])
+        self.rows = max([self.rows, *(int(r) for r in _ROW.findall(body)), *(int(r) for _, r in dims)])
+        if refs:
+            self.cols = max(self.cols, _col(max((c for c, _ in refs), key=lambda c: (len(c), c))))
+
+    def cells(self) -> int:
+        # Without a cell beyond column ZZ the width is at most 702.
+        return self.rows * max(self.cols, 702)

@@ -16,6 +16,7 @@ LIGHT_STYLE = {
 def print_evaluation(ev: Evaluation) -> None:
     """Print the Part 4 layout and the findings to the terminal."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -47,17 +48,16 @@ def print_evaluation(ev: Evaluation) -> None:
                 f"{number_text(r.value)}{unit}" if r.value is not None else "—",
                 f"{number_text(r.achievement_rate)}%" if r.achievement_rate is not None else "—",
                 f"[{style}]{label}[/{style}]",
-                r.sentence,
+                escape(r.sentence),
             )
         console.print(table)
     if ev.findings:
         console.print("[bold]檢核結果 / findings[/bold]")
         for f in ev.findings:
-            where = f" [{f.sheet}!{f.cell}]" if f.sheet else ""
+            where = f" [{f.sheet}!{f.cell}]" if f.cell else f" [{f.sheet}]" if f.sheet else ""
             colour = "red" if f.severity == "error" else "yellow"
-            console.print(
-                f"  [{colour}]{f.severity}[/{colour}] {f.code}{where}: {f.message_zh} / {f.message_en}"
-            )
+            text = escape(f"{f.code}{where}: {f.message_zh} / {f.message_en}")  # cell text is not markup
+            console.print(f"  [{colour}]{f.severity}[/{colour}] {text}")
     warning = ev.weight_warning()
     if warning:
         console.print(f"[dim]{warning['message_zh']}[/dim]")
