@@ -16,9 +16,8 @@ import random
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
 from kpi_engine import Plan, parse_plan
+from kpi_engine.plan_loader import dump_plan
 
 KINDS = ("ratio", "growth", "count", "milestone")
 OWNERS = tuple(
@@ -154,9 +153,7 @@ def generated_plan_data(indicators: int = 200, goals: int = 20, *, year: int = 1
 
 def generated_plan_yaml(indicators: int = 200, goals: int = 20, *, year: int = 107) -> str:
     """:func:`generated_plan_data` as plan-file YAML text."""
-    return yaml.safe_dump(
-        generated_plan_data(indicators, goals, year=year), allow_unicode=True, sort_keys=False
-    )
+    return dump_plan(generated_plan_data(indicators, goals, year=year))
 
 
 def generated_plan(indicators: int = 200, goals: int = 20, *, year: int = 107) -> Plan:

@@ -186,6 +186,18 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(plan_schema())
 
 
+class _PlanDumper(yaml.SafeDumper):
+    """Writes plans as a clerk would: no anchors or aliases (the loader refuses them)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_plan(data: dict) -> str:
+    """Plan data as plan-file YAML text (UTF-8 characters kept, keys in the given order)."""
+    return yaml.dump(data, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False)
+
+
 def _dotted(path: Any) -> str:
     out = ""
     for part in path:

@@ -35,6 +35,7 @@ from openpyxl import Workbook
 from plan_factory import indicator, plan_yaml
 
 from kpi_engine import Plan, default_plan_path, load_plan, parse_plan
+from kpi_engine.plan_loader import dump_plan
 from workbook import layout as L
 from workbook.bookio import FileBook, cell_address
 from workbook.builder import write_template
@@ -359,7 +360,7 @@ def outdated_plan() -> Plan:
     """The embedded plan with one target changed: same id, different fingerprint."""
     doc = yaml.safe_load(default_plan_path().read_text(encoding="utf-8"))
     doc["goals"][1]["indicators"][0]["target"] = "85%"
-    return parse_plan(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), source="old.yaml")
+    return parse_plan(dump_plan(doc), source="old.yaml")
 
 
 def custom_plan_text() -> str:

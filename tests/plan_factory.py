@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from kpi_engine import Plan, parse_plan
+from kpi_engine.plan_loader import dump_plan
 
 ROLES = {
     "ratio": ("numerator", "denominator"),
@@ -84,7 +83,7 @@ def plan_yaml(*indicators: dict, options: dict | None = None, rules: list[dict] 
         data["options"] = options
     if rules is not None:
         data["rules"] = rules
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return dump_plan(data)
 
 
 def make_plan(*indicators: dict, options: dict | None = None, rules: list[dict] | None = None) -> Plan:

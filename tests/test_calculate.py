@@ -189,7 +189,7 @@ def test_seed_statuses(seed_done):
     }
     assert values[L.STATUS_NAME] == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 2 項。"
     m = meta(after)
-    assert m["calculated_at"] == "2018-07-10T09:30:15"
+    assert m["calculated_at"] == "2018-07-10 09:30:15"
     assert len(m["input_digest"]) == 64
 
 
@@ -363,7 +363,7 @@ def test_calculating_twice_gives_the_same_workbook(plan, seed_scope, seed_templa
     assert {k: v for k, v in diff.items() if v[0] != v[1]} == {}
     assert first.findings == second.findings
     assert first.blocks == second.blocks
-    assert meta(path)["calculated_at"] == "2018-07-10T09:30:15"  # inputs unchanged: stamp kept
+    assert meta(path)["calculated_at"] == "2018-07-10 09:30:15"  # inputs unchanged: stamp kept
 
     # A changed input is a new calculation: new digest, new stamp.
     old_digest = meta(path)["input_digest"]
@@ -372,7 +372,7 @@ def test_calculating_twice_gives_the_same_workbook(plan, seed_scope, seed_templa
     book.save()
     run(path, now=T3)
     m = meta(path)
-    assert m["calculated_at"] == "2018-07-12T08:00:00"
+    assert m["calculated_at"] == "2018-07-12 08:00:00"
     assert m["input_digest"] != old_digest
     assert by_name(path)[L.STATUS_NAME].startswith("已於 107年7月12日 08:00 計算")
 

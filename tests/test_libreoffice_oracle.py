@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from helpers_workbook import Values, build_filled, recalc_all, same_value, summary_references
 
 from kpi_engine import Plan, evaluate, parse_plan
@@ -34,6 +33,7 @@ from kpi_engine import expr as X
 from kpi_engine.checks import check_indicator
 from kpi_engine.measures import Computation
 from kpi_engine.plan import Indicator, Options, Period
+from kpi_engine.plan_loader import dump_plan
 from workbook import layout as L
 from workbook import libreoffice as lo
 from workbook.formulas import formula_text, indicator_computation
@@ -430,7 +430,7 @@ def generated_plan(year: int, options: dict) -> Plan:
         "options": options,
         "goals": goals,
     }
-    return parse_plan(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), source="generated.yaml")
+    return parse_plan(dump_plan(data), source="generated.yaml")
 
 
 def _truth(v: X.Value) -> bool:
