@@ -752,17 +752,22 @@ def _text_case(cid: str, value: str, summary: str, **extra) -> Case:
     )
 
 
-def _text_number_case(cid: str, name: str, value: str, summary: str, cell=NUM_CELL) -> Case:
-    """A number typed as text: the engine could read it, the workbook's formulas cannot (ISNUMBER)."""
+def _cell_case(cid: str, name: str, value: object, summary: str, code: str, cell=NUM_CELL) -> Case:
+    """One odd value typed into an input: ``code`` is an error at that cell (``check`` also sees it stale)."""
     return Case(
         cid,
         "cell",
         summary,
         set_input(name, value),
-        errors("number_as_text", "stale", where=cell),
-        errors("number_as_text", where=cell),
+        errors(code, "stale", where=cell),
+        errors(code, where=cell),
         "errors",
     )
+
+
+def _text_number_case(cid: str, name: str, value: str, summary: str, cell=NUM_CELL) -> Case:
+    """A number typed as text: the engine could read it, the workbook's formulas cannot (ISNUMBER)."""
+    return _cell_case(cid, name, value, summary, "number_as_text", cell)
 
 
 def _error_value_case(cid: str, value: str) -> Case:
@@ -805,51 +810,13 @@ CASES: list[Case] = [
     ),
     _text_number_case("cell_spaces", NUMERATOR, " 48 ", "leading and trailing spaces「 48 」"),
     _text_number_case("cell_number_as_text", NUMERATOR, "48", "a number stored as text"),
-    Case(
-        "cell_negative",
-        "cell",
-        "a negative count",
-        set_input(NUMERATOR, -48),
-        errors("negative", "stale", where=NUM_CELL),
-        errors("negative", where=NUM_CELL),
-        "errors",
+    _cell_case("cell_negative", NUMERATOR, -48, "a negative count", "negative"),
+    _cell_case("cell_decimal", NUMERATOR, 48.5, "a decimal count 48.5", "non_integer"),
+    _cell_case(
+        "cell_huge_number", DENOMINATOR, 1e15, "a huge count 1e15 as the denominator", "too_large", DEN_CELL
     ),
-    Case(
-        "cell_decimal",
-        "cell",
-        "a decimal count 48.5",
-        set_input(NUMERATOR, 48.5),
-        errors("non_integer", "stale", where=NUM_CELL),
-        errors("non_integer", where=NUM_CELL),
-        "errors",
-    ),
-    Case(
-        "cell_huge_number",
-        "cell",
-        "a huge count 1e15 as the denominator",
-        set_input(DENOMINATOR, 1e15),
-        errors("too_large", "stale", where=DEN_CELL),
-        errors("too_large", where=DEN_CELL),
-        "errors",
-    ),
-    Case(
-        "cell_boolean",
-        "cell",
-        "TRUE in a count",
-        set_input(NUMERATOR, True),
-        errors("boolean", "stale", where=NUM_CELL),
-        errors("boolean", where=NUM_CELL),
-        "errors",
-    ),
-    Case(
-        "cell_date",
-        "cell",
-        "a date in a count",
-        set_input(NUMERATOR, dt.datetime(2018, 6, 30)),
-        errors("date", "stale", where=NUM_CELL),
-        errors("date", where=NUM_CELL),
-        "errors",
-    ),
+    _cell_case("cell_boolean", NUMERATOR, True, "TRUE in a count", "boolean"),
+    _cell_case("cell_date", NUMERATOR, dt.datetime(2018, 6, 30), "a date in a count", "date"),
     _error_value_case("cell_error_div0", "#DIV/0!"),
     _error_value_case("cell_error_ref", "#REF!"),
     _error_value_case("cell_error_value", "#VALUE!"),
@@ -883,14 +850,12 @@ CASES: list[Case] = [
         errors("merged_input", "incomplete", where=NUM_CELL),
         "errors",
     ),
-    Case(
+    _cell_case(
         "cell_cleared_after_calculate",
-        "cell",
+        NUMERATOR,
+        None,
         "a count cleared after the workbook was calculated",
-        set_input(NUMERATOR, None),
-        errors("incomplete", "stale", where=NUM_CELL),
-        errors("incomplete", where=NUM_CELL),
-        "errors",
+        "incomplete",
     ),
     _text_case(
         "cell_rich_markup",
