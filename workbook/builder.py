@@ -350,6 +350,8 @@ class _Builder:
                     cell.alignment = WRAP
                 else:
                     style(cell, align=CENTER if name_of is L.status_name else WRAP)
+                    if name_of is L.status_name:
+                        cell.value = "尚未計算"
                 self.define(name_of(ind, p), ws, row, col)
             ws.row_dimensions[row].height = height
             row += 1
