@@ -28,11 +28,22 @@ MAX_PARTS = 5000
 MAX_CELLS = 2_000_000
 #: Parts are inflated this much at a time, so an understated size cannot exhaust memory.
 CHUNK_BYTES = 1024 * 1024
+#: Where a sheet part's <dimension> may stand: before the cells, near the start.
+DIMENSION_WINDOW = 64 * 1024
 #: Bytes carried from one chunk to the next so a cell reference split between them is seen.
 OVERLAP = 128
 _DTD_MARKERS = tuple(
     text.encode(enc) for text in ("<!DOCTYPE", "<!ENTITY") for enc in ("ascii", "utf-16-le", "utf-16-be")
 )
+
+
+def _has_dtd(chunk: bytes) -> bool:
+    # Plain substring tests run at memchr speed; "<!" (or its UTF-16 forms) gates the rest.
+    if b"<!" not in chunk and b"<\x00!" not in chunk and b"\x00<\x00!" not in chunk:
+        return False
+    return any(marker in chunk for marker in _DTD_MARKERS)
+
+
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
     OSError,
@@ -46,7 +57,7 @@ _ZIP_ERRORS = (
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+_BIG_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{4,7})"')
 _WIDE = re.compile(rb' r="[A-Z]{3}[0-9]')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
 
@@ -148,14 +159,14 @@ def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | Non
                 raise _refuse("檔案內容大小與宣告不符", f"part {info.filename} is larger than declared", name)
             # A DTD must precede the root element, so it sits in the first chunk, in any encoding;
             # text content would carry "&lt;!DOCTYPE", never the markup itself.
-            if is_xml and seen == len(chunk) and any(marker in chunk for marker in _DTD_MARKERS):
+            if is_xml and seen == len(chunk) and _has_dtd(chunk):
                 raise _refuse(
                     f"檔案內容 {info.filename} 含有不允許的 XML 宣告（DTD），拒絕開啟",
                     f"part {info.filename} declares a DTD (entity expansion or external entities)",
                     name,
                 )
             if sheet:
-                extent.scan(tail + chunk)
+                extent.scan(tail + chunk, first=seen == len(chunk))
                 tail = chunk[-OVERLAP:]
     if sheet and extent.cells() > MAX_CELLS:
         raise _refuse(
@@ -171,10 +182,15 @@ class _Extent:
     def __init__(self) -> None:
         self.rows = self.cols = 0
 
-    def scan(self, body: bytes) -> None:
-        dims = _DIMENSION.findall(body)
+    def scan(self, body: bytes, first: bool) -> None:
+        # The dimension element precedes sheetData; any r="…" (a row's or a cell's, whatever the
+        # attribute order or namespace prefix) gives a row number.
+
+        found = _DIMENSION.search(body, 0, DIMENSION_WINDOW) if first else None
+        dims = [found.groups()] if found else []
         refs = dims + (_CELL_REF.findall(body) if _WIDE.search(body) else [])
-        self.rows = max([self.rows, *(int(r) for r in _ROW.findall(body)), *(int(r) for _, r in dims)])
+        # Rows below 1000 cannot reach MAX_CELLS below column ZZ, so only 4-digit rows are read.
+        self.rows = max([self.rows, 999, *map(int, _BIG_ROW.findall(body)), *(int(r) for _, r in dims)])
         if refs:
             self.cols = max(self.cols, _col(max((c for c, _ in refs), key=lambda c: (len(c), c))))
 
