@@ -39,9 +39,6 @@ class Labels:
 ZH_LABELS = Labels()
 EN_LABELS = Labels("Green", "Yellow", "Red", "White", "Met", "Not met", "Yes", "No")
 
-#: Result steps in the order they are computed; later steps refer to earlier ones.
-STEP_NAMES = ("value", "projection", "achieved", "rate", "light", "at_risk")
-
 
 @dataclass(frozen=True)
 class Computation:
