@@ -10,7 +10,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +73,42 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
                 path=path,
             ) from exc
         raise
+    return path
+
+
+def check_output_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """Refuse an output path that must never be replaced; return it as a Path.
+
+    An output never replaces an input, nor anything that is not a regular file:
+    a symlink (it would redirect the write), a directory, or a device such as
+    ``/dev/null`` (which ``os.replace`` would swap for a regular file when run as root).
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise WorkbookFileError(
+            "輸出檔為捷徑（符號連結），為避免覆寫其他檔案，請指定一般檔案路徑",
+            "the output is a symbolic link; give the path of a regular file",
+            path=path,
+        )
+    if path.is_dir():
+        raise WorkbookFileError(
+            "輸出路徑是資料夾，請指定檔案名稱", "the output is a directory; give a file name", path=path
+        )
+    if path.exists() and not path.is_file():
+        raise WorkbookFileError(
+            "輸出路徑不是一般檔案（例如裝置），不會覆寫",
+            "the output is not a regular file (a device or pipe); it will not be replaced",
+            path=path,
+        )
+    if path.exists():
+        for source in inputs:
+            with contextlib.suppress(OSError):
+                if os.path.samefile(source, path):
+                    raise WorkbookFileError(
+                        "輸出檔與輸入檔相同，為避免覆蓋收到的檔案，請另取檔名",
+                        "the output is one of the inputs; choose another name so no input is overwritten",
+                        path=path,
+                    )
     return path
 
 
