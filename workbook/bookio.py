@@ -7,9 +7,11 @@ and every write is one rectangular block.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,7 +67,22 @@ class Book(Protocol):
         """The sheet's formulas as a grid, or None when the adapter cannot read them."""
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
-        """Write a rectangular block of values with its top-left at (row, col)."""
+        """Write a rectangular block of values with its top-left at (row, col).
+
+        Only called inside :meth:`unprotected` for the sheet: a live client refuses
+        writes to locked cells of a protected sheet, exactly as desktop Excel does.
+        """
+
+    def unprotected(self, sheets: Iterable[str], password: str | None) -> AbstractContextManager[None]:
+        """Lift the protection of ``sheets`` for the block, then restore it exactly.
+
+        Every sheet is unprotected (with ``password``, the plan's) before anything is
+        written; if one cannot be (the clerk protected it with a password of their own,
+        or the client refuses), the sheets already unprotected are protected again and
+        :class:`WorkbookFileError` names the sheet, so nothing is half-written.  On
+        exit each sheet is protected again with the options it had (selection of
+        locked and unlocked cells, formatting rights, password).
+        """
 
 
 class FileBook:
@@ -160,6 +177,20 @@ class FileBook:
                     cell.data_type = "s"  # a value, never a formula: text like "=HYPERLINK(…)" stays text
         self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
 
+    @contextlib.contextmanager
+    def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
+        """openpyxl ignores protection when writing, so nothing is lifted; but a sheet the
+        clerk protected with a password of their own is refused, as a live client would."""
+        from openpyxl.worksheet.protection import hash_password
+
+        expected = hash_password(password) if password else None
+        for sheet in sheets:
+            protection = self.wb[sheet].protection
+            held = protection.password or None
+            if protection.sheet and held is not None and held != expected:
+                raise foreign_password_error(sheet)
+        yield
+
     def save(self, path: str | Path | None = None) -> Path:
         """Save atomically, to ``path`` or over the opened file.
 
@@ -173,6 +204,16 @@ class FileBook:
             self.wb[SHEET_META].sheet_state = "veryHidden"
 
         return save_atomic(self.wb, Path(path) if path else self.path)
+
+
+def foreign_password_error(sheet: str) -> WorkbookFileError:
+    """The message for a sheet protected with a password other than the plan's."""
+    return WorkbookFileError(
+        f"工作表「{sheet}」已被設定其他保護密碼，無法寫入計算結果。請先取消該工作表的保護（校閱 → 取消保護工作表）後再按「計算」；結果未寫入",
+        f"sheet {sheet!r} is protected with a password other than the template's, so results cannot be "
+        "written; unprotect it (Review → Unprotect Sheet) and calculate again. Nothing was written",
+        sheet=sheet,
+    )
 
 
 def at(grid: Grid | None, row: int, col: int) -> Any:

@@ -495,8 +495,9 @@ def _write_results(
     cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
     cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp
     outcome.blocks = block_writes(cells)
-    for sheet, row, col, values in outcome.blocks:
-        book.write(sheet, row, col, values)
+    with book.unprotected(sorted({b[0] for b in outcome.blocks}), scope.plan.options.password):
+        for sheet, row, col, values in outcome.blocks:
+            book.write(sheet, row, col, values)
 
 
 def _findings_rows(plan: Plan, findings: list[Finding]) -> list[list[Any]]:
