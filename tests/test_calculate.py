@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
 from kpi_engine import evaluate, sample_entries
+import workbook.files
 from workbook import layout as L
 from workbook.bookio import FileBook
 from workbook.builder import write_template
@@ -594,7 +595,7 @@ def test_failed_save_keeps_the_original(seed_done, tmp_path, monkeypatch):
     data = path.read_bytes()
     written = []
 
-    def failing_save(self, filename):
+    def failing_save(content, filename):
         with open(filename, "wb") as fh:  # half a file, then the disk fills up
             fh.write(b"PK\x03\x04 partial")
         written.append(Path(filename))
@@ -602,7 +603,7 @@ def test_failed_save_keeps_the_original(seed_done, tmp_path, monkeypatch):
 
     book = FileBook(path)
     calculate(book)
-    monkeypatch.setattr(Workbook, "save", failing_save)
+    monkeypatch.setattr(workbook.files, "write_content", failing_save)
     with pytest.raises(WorkbookFileError) as err:
         book.save()
     assert "原檔未變更" in err.value.message_zh and "the original is unchanged" in err.value.message_en

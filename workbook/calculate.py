@@ -266,7 +266,7 @@ def _layout_findings(
                 out.append(f.at(*where.address(name)))
     fix = getattr(book, "restore_protection", None)
     if restore and fix is not None:
-        for sheet in fix():
+        for sheet in fix(product_sheets(scope, book), scope.plan.options.password):
             out.append(
                 finding("protection_restored", indicator=None, input=None, period=None, sheet=sheet).at(
                     sheet, None
@@ -276,6 +276,13 @@ def _layout_findings(
     if info is not None and info.has_vba:
         out.append(finding("vba_present", indicator=None, input=None, period=None))
     return out
+
+
+def product_sheets(scope: L.Scope, book: Book) -> list[str]:
+    """The sheets of ``book`` that the template made (not the metadata sheet, not staff's own)."""
+    ours = {L.SHEET_GUIDE, L.SHEET_KPI, L.SHEET_ITEMS, L.SHEET_SUMMARY, L.SHEET_FINDINGS}
+    ours |= {L.indicator_sheet(scope.plan, ind) for ind in scope.indicators}
+    return [s for s in book.sheet_names() if s in ours]
 
 
 def _progress_findings(progress, raw, where) -> list[Finding]:
