@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from kpi_engine import evaluate, sample_entries
 import workbook.files
+from kpi_engine import evaluate, sample_entries
 from workbook import layout as L
 from workbook.bookio import FileBook
 from workbook.builder import write_template
