@@ -222,14 +222,15 @@ class FileBook:
                 raise foreign_password_error(sheet)
         yield
 
-    def save(self, path: str | Path | None = None) -> Path:
+    def save(self, path: str | Path | None = None, *, unchanged_since: FileState | None = None) -> Path:
         """Save atomically, to ``path`` or over the opened file.
 
         Only the recorded edits are applied to the original bytes
         (:func:`workbook.ooxml.patch_package`): every other part and cell stays as
         it was.  The metadata sheet is made very hidden again (LibreOffice saves it
         as merely hidden, which anyone could unhide from the menu).  Saving over the
-        opened file is refused if it changed on disk since it was read.
+        opened file is refused if it changed on disk since it was read; saving to
+        another ``path`` is refused if it changed since ``unchanged_since``.
 
         Only when the package cannot be patched cell by cell (a product sheet had to
         be recreated, or a layout beyond the patcher) is the whole workbook rewritten
@@ -239,9 +240,10 @@ class FileBook:
         from .layout import SHEET_META
         from .ooxml import Edits, PatchError, patch_package
 
-        target = Path(path) if path else self.path
+        # Over the opened file through a symlink: replace the file it points at, not the link.
+        target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)
         same = target == self.path or _same_file(target, self.path)
-        guard = self.state if same else None
+        guard = self.state if same else unchanged_since
         edits = self.edits
         if SHEET_META in self.wb.sheetnames and self.wb[SHEET_META].sheet_state != "veryHidden":
             edits.sheet_states[SHEET_META] = "veryHidden"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from typing import Any
 from kpi_engine import EntriesError, PlanError, evaluate, load_plan
 from kpi_engine.evaluate import Evaluation
 
+from .cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
 from .files import WorkbookFileError
 from .report import print_evaluation
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader went away
 
 
 class UsageError(Exception):
@@ -98,7 +101,11 @@ def _scope(
         try:
             period_id = plan.period(period).id
         except KeyError:
-            raise UsageError(f"期別不存在 / unknown period {period!r}") from None
+            zh = "、".join(f"{p.name}（{p.id}）" for p in plan.periods)
+            en = ", ".join(f"{p.name} ({p.id})" for p in plan.periods)
+            raise UsageError(
+                f"期別不存在：{period!r}，可選：{zh} / unknown period {period!r}; choose from: {en}"
+            ) from None
     if year not in (None, plan.year, plan.year - 1):
         raise UsageError(
             f"年度須為 {plan.year} 或 {plan.year - 1} / year must be {plan.year} or {plan.year - 1}"
@@ -109,57 +116,84 @@ def _scope(
 def cmd_template(args: argparse.Namespace) -> int:
     """``kpi template [PLAN] -o FILE``: build the workbook staff fill in."""
     from .builder import write_template
+    from .files import check_output_target
 
+    target = check_output_target(args.output)
+    if target.exists() and not args.force:
+        raise WorkbookFileError(
+            "檔案已存在，為免覆蓋已填寫的工作簿，未寫入；請另取檔名，或加上 --force 覆寫",
+            "the file already exists and was not overwritten (it may hold filled counts); "
+            "choose another name or add --force",
+            path=target,
+        )
     scope = _scope(args.plan, unit=args.unit or "", owner=args.owner, period=args.period, year=args.year)
-    path = write_template(scope, args.output)
+    path = write_template(scope, target)
     print(f"已產生填報工作簿 / template written: {path}")
     return EXIT_OK
 
 
 def _calculate(path: str, plans: list[str], *, write: bool, output: str | None = None):
+    """Check (and with ``write`` calculate and save) one workbook file; (outcome, book, saved)."""
+    import contextlib
+
     from .bookio import FileBook
     from .calculate import calculate
+    from .files import FileState, check_output_target, target_lock
 
-    book = FileBook(path)
-    if write and book.info.has_vba:
-        raise WorkbookFileError(
-            "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
-            "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
-            path=path,
-        )
-    try:
-        outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
-    except WorkbookFileError as exc:
-        if exc.path is not None:
-            raise
-        raise WorkbookFileError(
-            exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
-        ) from exc
-    if write:
-        book.save(output or path)
-    return outcome
+    source = Path(path)
+    target = check_output_target(output, [source]) if write and output else source
+    # The lock keeps a second kpi/button run off the file; FileState catches a save from
+    # Excel or LibreOffice made while we worked (advisory locks do not stop those).
+    with target_lock(target) if write else contextlib.nullcontext():
+        target_state = FileState.of(target) if write and output else None
+        book = FileBook(path)
+        if write and book.info.has_vba:
+            raise WorkbookFileError(
+                "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
+                "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
+                path=path,
+            )
+        try:
+            outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
+        except WorkbookFileError as exc:
+            if exc.path is not None:
+                raise
+            raise WorkbookFileError(
+                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+            ) from exc
+        saved = book.save(output, unchanged_since=target_state) if write else None
+    return outcome, book, saved
 
 
-def _print_outcome(outcome, as_json: bool) -> int:
+def _print_outcome(outcome, as_json: bool, book=None, saved: Path | None = None) -> int:
+    notes = list(getattr(book, "save_notes", []))
     if as_json:
-        print(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        out = outcome.to_dict()
+        if saved is not None:
+            out["saved"] = str(saved)
+        out["notes"] = [{"message_zh": zh, "message_en": en} for zh, en in notes]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         outcome.evaluation.findings = outcome.findings
         print_evaluation(outcome.evaluation)
         for name in outcome.restored:
             print(f"已還原公式 / formula restored: {name}")
+        for zh, en in notes:
+            print(f"注意 / note: {zh} / {en}", file=sys.stderr)
+        if saved is not None:
+            print(f"已儲存 / saved: {saved}")
     return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
 
 
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
-    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output)
-    return _print_outcome(outcome, args.json)
+    outcome, book, saved = _calculate(args.file, args.plan or [], write=True, output=args.output)
+    return _print_outcome(outcome, args.json, book, saved)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``kpi check FILE``: the same checks as calculate, read-only."""
-    outcome = _calculate(args.file, args.plan or [], write=False)
+    outcome, _, _ = _calculate(args.file, args.plan or [], write=False)
     return _print_outcome(outcome, args.json)
 
 
@@ -167,7 +201,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
     from .demo import run_demo
 
-    outcome, blank, filled = run_demo(Path(args.dir))
+    folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"「{folder}」已存在且不是資料夾，請指定資料夾 / {str(folder)!r} exists and is not a folder; give a folder"
+        )
+    outcome, blank, filled = run_demo(folder)
     print(f"{outcome.scope.plan.agency} 上({outcome.scope.year})年度實施狀況及成果概述 — 範例數據")
     outcome.evaluation.findings = outcome.findings
     print_evaluation(outcome.evaluation)
@@ -220,7 +259,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kpi``."""
-    parser = argparse.ArgumentParser(prog="kpi", description="績效指標填報工作簿 KPI Workbook")
+    parser = KpiArgumentParser(
+        prog="kpi",
+        description="績效指標填報工作簿 KPI Workbook",
+        epilog="檔名以「-」開頭時請放在 -- 之後 / put a file name that starts with '-' after --",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     plan = sub.add_parser("plan", help="計畫檔工具 / plan file tools")
@@ -240,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
     template.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     template.add_argument("-o", "--output", required=True, help="輸出 .xlsx / output file")
+    template.add_argument(
+        "--force", action="store_true", help="覆寫已存在的檔案 / overwrite an existing file"
+    )
     template.add_argument("--unit", help="填報單位 / reporting unit")
     template.add_argument("--owner", help="承辦單位：只含該單位的指標 / only this section's indicators")
     template.add_argument("--period", help="期別：上半年 或 全年度 / only this period")
@@ -284,19 +330,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def _error_json(exc: Exception) -> str:
+    error: dict[str, Any] = {"code": "unusable", "message": str(exc)}
+    for key in ("message_zh", "message_en", "path", "sheet", "cell"):
+        if getattr(exc, key, None) is not None:
+            error[key] = getattr(exc, key)
+    return json.dumps({"ok": False, "error": error}, ensure_ascii=False, indent=2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``kpi`` command; returns the exit code."""
+    """Run the ``kpi`` command; returns the exit code. Never lets a traceback reach staff."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):  # Windows consoles default to a legacy code page
             stream.reconfigure(encoding="utf-8", errors="replace")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(argv)
+    parser = build_parser()
     try:
-        return int(args.func(args))
-    except PlanError as exc:
-        print(exc, file=sys.stderr)
-    except (EntriesError, UsageError, WorkbookFileError) as exc:
-        print(f"錯誤 / error: {exc}", file=sys.stderr)
-    return EXIT_UNUSABLE
+        try:
+            args = parser.parse_args(argv)
+        except ArgumentUsageError as exc:
+            hint = dash_file_hint(argv, parser)
+            if as_json:
+                print(_error_json(exc))
+            else:
+                print(exc.usage.rstrip(), file=sys.stderr)
+                print(f"錯誤 / error: {exc}", file=sys.stderr)
+                if hint:
+                    print(f"提示 / hint: {hint}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        try:
+            code = int(args.func(args))
+            sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
+            return code
+        except PlanError as exc:
+            if as_json:
+                print(_error_json(exc))
+            else:
+                print(exc, file=sys.stderr)
+        except (EntriesError, UsageError, WorkbookFileError) as exc:
+            if as_json:
+                print(_error_json(exc))
+            else:
+                print(f"錯誤 / error: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+        return EXIT_UNUSABLE
+    except BrokenPipeError:
+        # The reader went away (kpi … | head): stop quietly, as Unix tools do, and keep
+        # Python from failing again while flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover
