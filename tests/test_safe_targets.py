@@ -215,7 +215,9 @@ def test_help_and_errors_are_zh_tw_first(tmp_path):
     proc = kpi("--help", cwd=tmp_path)
     assert proc.returncode == 0
     assert proc.stdout.startswith("用法 / usage: kpi")
-    assert "選項 / options" in proc.stdout and "顯示說明後結束 / show this help message and exit" in proc.stdout
+    assert (
+        "選項 / options" in proc.stdout and "顯示說明後結束 / show this help message and exit" in proc.stdout
+    )
     proc = kpi("calculate", cwd=tmp_path)
     assert proc.returncode == 2
     assert "錯誤 / error: 缺少必要的參數：file / the following arguments are required: file" in proc.stderr
@@ -226,7 +228,10 @@ def test_help_and_errors_are_zh_tw_first(tmp_path):
 def test_an_invalid_period_lists_the_choices(tmp_path):
     proc = kpi("template", "-o", "a.xlsx", "--period", "第三季", cwd=tmp_path)
     assert proc.returncode == 2
-    assert "可選：上半年（H1）、全年度（FY）" in proc.stderr and "choose from: 上半年 (H1), 全年度 (FY)" in proc.stderr
+    assert (
+        "可選：上半年（H1）、全年度（FY）" in proc.stderr
+        and "choose from: 上半年 (H1), 全年度 (FY)" in proc.stderr
+    )
     assert not (tmp_path / "a.xlsx").exists()
 
 
