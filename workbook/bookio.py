@@ -188,6 +188,30 @@ class FileBook:
                 fixed.append(ws.title)
         return fixed
 
+    def rebuild_sheets(self, scope, sheets: Iterable[str]) -> None:
+        """Recreate deleted product sheets (填表說明, 檢核結果) from the template, names and all.
+
+        A new sheet is a new package part, which the cell patcher does not add, so the
+        workbook is then saved whole by openpyxl; :meth:`save` says so in ``save_notes``.
+        """
+        from .builder import _Builder
+        from .layout import SHEET_GUIDE, SHEET_META
+
+        builder = _Builder(self.wb, scope)
+        for sheet in sheets:
+            if sheet in self.wb.sheetnames:  # present but its names are gone: rebuild it whole
+                self.wb.remove(self.wb[sheet])
+            (builder.guide if sheet == SHEET_GUIDE else builder.findings)()
+            ws = self.wb[sheet]
+            # The guide goes first; the findings sheet last before the metadata sheet.
+            meta_at = self.wb.sheetnames.index(SHEET_META) if SHEET_META in self.wb.sheetnames else None
+            position = (
+                0 if sheet == SHEET_GUIDE else (meta_at if meta_at is not None else len(self.wb.sheetnames))
+            )
+            self.wb.move_sheet(ws, position - self.wb.sheetnames.index(ws.title))
+            self.rebuilt.append(sheet)
+        self._grids = {}
+
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (min_row, min_col, max_row, max_col)."""
         return [(m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges]

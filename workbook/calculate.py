@@ -21,6 +21,7 @@ from kpi_engine.checks import parse_count
 from kpi_engine.findings import finding
 
 from . import layout as L
+from . import repairs
 from .bookio import Book, at, cell_address
 from .files import WorkbookFileError
 from .formulas import result_formulas
@@ -38,6 +39,7 @@ class Outcome:
     restored: list[str] = field(default_factory=list)  # defined names whose formula was put back
     blocks: list[tuple[str, int, int, list[list[Any]]]] = field(default_factory=list)
     state: str = ""  # never | current | stale: the inputs against the last calculate
+    repairs: dict[Cell, Any] = field(default_factory=dict)  # edited form cells to restore (targets)
 
     @property
     def has_errors(self) -> bool:
@@ -117,7 +119,8 @@ def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict
                 "the plan stored in the workbook does not match its fingerprint; download the template again",
                 sheet=L.SHEET_META,
             )
-    year = int(meta.get("data_year") or plan.year)
+    year = repairs.data_year(book, meta, plan.year)
+    repairs.check_calculated_at(book, meta)
     scope = L.Scope(
         plan,
         owner=str(meta.get("owner") or "") or None,
@@ -196,6 +199,17 @@ def calculate(
     """
     scope, meta = resolve_scope(book, plans)
     names = book.names()
+    gone = repairs.missing_sheets(book, names)
+    rebuild = getattr(book, "rebuild_sheets", None)
+    lost: set[str] = set()  # names of deleted sheets: not read, not written
+    if gone and write and rebuild is not None:
+        rebuild(scope, gone)  # the file is then saved whole, with a note that says so
+        names = book.names()
+        sheet_notes = repairs.sheet_findings(gone, "sheet_recreated")
+    else:
+        sheet_notes = repairs.sheet_findings(gone, "sheet_missing")
+        lost = {n for sheet in gone for n in repairs.REBUILDABLE[sheet]}
+    workbook_names = [n for n in (L.FINDINGS_NAME, L.STATUS_NAME) if n not in lost]
     inputs = {name: (ind, p, role) for ind, p, role, name in scope.input_names()}
     text_inputs = [L.notes_name(i, p) for i in scope.indicators for p in scope.periods]
     progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
@@ -215,8 +229,7 @@ def calculate(
             *(n for _, _, n in progress),
             *formulas,
             *outputs,
-            L.FINDINGS_NAME,
-            L.STATUS_NAME,
+            *workbook_names,
         ],
         book.sheet_names(),
     )
@@ -235,16 +248,28 @@ def calculate(
         located.append(f.at(sheet, cell_address(row, col) if sheet else None))
     located += _progress_findings(progress, raw, where)
     located += _layout_findings(book, scope, inputs, where, restore=write)
+    located += sheet_notes
 
-    outcome = Outcome(scope, ev, located)
+    def grid_of(sheet: str):
+        return book.grid(sheet, *where.extent[sheet]) if sheet in where.extent else book.grid(sheet)
+
     digest = _digest(raw)
     recorded = str(meta.get("input_digest") or "")
     state = "never" if not recorded else ("current" if recorded == digest else "stale")
+    product = set(product_sheets(scope, book))
+    located += repairs.copied_sheet_findings(book, scope, inputs, where, raw, product, grid_of)
+    target_notes, target_cells = repairs.target_repairs(book, scope, where, grid_of, write=write)
+    located += target_notes
+    if write:
+        located += repairs.analysis_findings(book, scope, ev, where, state, grid_of)
+
+    outcome = Outcome(scope, ev, located)
+    outcome.repairs = target_cells
     outcome.state = state
     _check_results(book, scope, ev, formulas, where, outcome, write=write, state=state)
     if write:
         _write_results(book, scope, ev, outcome, where, meta, digest, now)
-    else:
+    elif L.STATUS_NAME in where:
         _check_submitted(book, scope, ev, where, outcome, state)
     return outcome
 
@@ -478,16 +503,17 @@ def _write_results(
     digest: str,
     now: datetime | None,
 ) -> None:
-    cells: dict[Cell, Any] = {}
+    cells: dict[Cell, Any] = dict(outcome.repairs)
     for r in ev.results:
         ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
         mine = [f for f in outcome.findings if f.indicator == r.indicator and f.period == r.period]
         cells[where[L.status_name(ind, p)]] = _status_text(mine, r.light)
         cells[where[L.sentence_name(ind, p)]] = r.sentence
-    sheet, row, col = where[L.FINDINGS_NAME]
-    for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
-        for j, v in enumerate(line):
-            cells[(sheet, row + i, col + j)] = v
+    if L.FINDINGS_NAME in where:  # absent only when its sheet was deleted and could not be rebuilt
+        sheet, row, col = where[L.FINDINGS_NAME]
+        for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
+            for j, v in enumerate(line):
+                cells[(sheet, row + i, col + j)] = v
 
     stamp = str(meta.get("calculated_at") or "")
     if meta.get("input_digest") != digest or not stamp:
@@ -495,9 +521,11 @@ def _write_results(
         stamp = (now or datetime.now()).replace(microsecond=0).isoformat(sep=" ")
     errors = sum(f.severity == "error" for f in outcome.findings)
     warnings = len(outcome.findings) - errors
-    cells[where[L.STATUS_NAME]] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
+    status_cell = where.get(L.STATUS_NAME, ("", 0, 0))
+    cells[status_cell] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
         "。請依「檢核結果」修正後再計算。" if errors else "。"
     )
+    cells.pop(("", 0, 0), None)
     meta_rows = {str(v[0]): i + 1 for i, v in enumerate(book.grid(L.SHEET_META)) if v and v[0] is not None}
     cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
     cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp

@@ -441,10 +441,11 @@ class _SheetPatch:
             cell.set("t", "b")
             etree.SubElement(cell, self.tag("v")).text = "1" if value else "0"
             return
-        if isinstance(value, (dt.datetime, dt.date)):
-            from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, to_excel
-
-            value = to_excel(value, self.epoch or CALENDAR_WINDOWS_1900)
+        if isinstance(value, (dt.datetime, dt.date, dt.time)):
+            # An ISO date cell (t="d"): it stays a date whatever number format the cell's style has.
+            cell.set("t", "d")
+            etree.SubElement(cell, self.tag("v")).text = value.isoformat()
+            return
         if isinstance(value, (int, float)):
             etree.SubElement(cell, self.tag("v")).text = (
                 repr(value) if isinstance(value, float) else str(value)
