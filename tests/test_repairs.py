@@ -79,7 +79,7 @@ def test_a_deleted_product_sheet_is_rebuilt(base, tmp_path, sheet):
     wb = load_workbook(path)
     assert wb.sheetnames[0] == L.SHEET_GUIDE and wb.sheetnames[-2:] == [L.SHEET_FINDINGS, L.SHEET_META]
     assert wb[sheet].protection.sheet
-    findings_sheet, first = _where(wb, L.FINDINGS_NAME)
+    findings_sheet, _ = _where(wb, L.FINDINGS_NAME)
     rows = [r for r in wb[findings_sheet].iter_rows(min_row=3, max_col=8, values_only=True) if any(r)]
     assert any(r[2] == "sheet_recreated" for r in rows)
     status_sheet, ref = _where(wb, L.STATUS_NAME)
@@ -164,7 +164,7 @@ def test_counts_typed_into_a_copied_sheet_are_reported(base, tmp_path):
 
     def change(wb):
         copy = wb.copy_worksheet(wb[SHEET])  # "二-1 … Copy", as Excel's 建立複本
-        sheet, ref = _where(wb, NUM)
+        _, ref = _where(wb, NUM)
         copy[ref].value = 199
         copy_cells[copy.title] = ref
 

@@ -154,7 +154,7 @@ TARGET_LABEL = "年度目標值"
 
 
 def target_repairs(
-    book: Book, scope: L.Scope, where: dict[str, Cell], grid_of
+    book: Book, scope: L.Scope, where: dict[str, Cell], grid_of, *, write: bool = True
 ) -> tuple[list[Finding], dict[Cell, Any]]:
     """Edited target texts on the indicator sheets: findings, and the cells to restore.
 
