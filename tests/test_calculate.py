@@ -621,7 +621,7 @@ def test_failed_save_to_a_directory_exits_2(seed_done, tmp_path):
     proc = kpi("calculate", "a.xlsx", "-o", "out.xlsx", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "無法儲存檔案（原檔未變更）" in proc.stderr and "cannot save" in proc.stderr
+    assert "輸出路徑是資料夾" in proc.stderr and "the output is a directory" in proc.stderr
     assert src.read_bytes() == data
     assert folder_files(tmp_path) == {"a.xlsx", "out.xlsx"}
     assert list((tmp_path / "out.xlsx").iterdir()) == []

@@ -355,28 +355,25 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
         except ArgumentUsageError as exc:
             hint = dash_file_hint(argv, parser)
+            print(exc.usage.rstrip(), file=sys.stderr)
+            print(f"錯誤 / error: {exc}", file=sys.stderr)
+            if hint:
+                print(f"提示 / hint: {hint}", file=sys.stderr)
             if as_json:
                 print(_error_json(exc))
-            else:
-                print(exc.usage.rstrip(), file=sys.stderr)
-                print(f"錯誤 / error: {exc}", file=sys.stderr)
-                if hint:
-                    print(f"提示 / hint: {hint}", file=sys.stderr)
             return EXIT_UNUSABLE
         try:
             code = int(args.func(args))
             sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
             return code
         except PlanError as exc:
+            print(exc, file=sys.stderr)
             if as_json:
                 print(_error_json(exc))
-            else:
-                print(exc, file=sys.stderr)
         except (EntriesError, UsageError, WorkbookFileError) as exc:
-            if as_json:
+            print(f"錯誤 / error: {exc}", file=sys.stderr)
+            if as_json:  # stdout stays machine-readable; stderr keeps the message for people
                 print(_error_json(exc))
-            else:
-                print(f"錯誤 / error: {exc}", file=sys.stderr)
         sys.stdout.flush()
         return EXIT_UNUSABLE
     except BrokenPipeError:
