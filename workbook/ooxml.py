@@ -139,7 +139,21 @@ def escape_text(text: str) -> str:
 
 
 def patch_package(data: bytes, edits: Edits, *, epoch: dt.datetime | None = None) -> bytes:
-    """The package ``data`` with ``edits`` applied; every other member copied raw."""
+    """The package ``data`` with ``edits`` applied; every other member copied raw.
+
+    Raises :class:`PatchError` for any package this patcher cannot edit safely.
+    """
+    try:
+        return _patch(data, edits, epoch)
+    except PatchError:
+        raise
+    except (KeyError, ValueError, IndexError, zipfile.BadZipFile, etree.LxmlError) as exc:
+        # Damage openpyxl tolerated (a missing relationship part, an odd reference): the
+        # caller falls back to a full save rather than failing.
+        raise PatchError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _patch(data: bytes, edits: Edits, epoch: dt.datetime | None) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     members = {i.filename: i for i in src.infolist()}
     workbook_part = _office_document(src)
