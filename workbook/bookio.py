@@ -276,7 +276,7 @@ class FileBook:
         reason = "、".join(self.rebuilt)
         if not self.rebuilt:
             try:
-                content = patch_package(self.data, edits, epoch=self.wb.epoch) if edits else self.data
+                content = patch_package(self.data, edits) if edits else self.data
             except PatchError as exc:
                 reason = str(exc)
         if content is None:

@@ -138,13 +138,13 @@ def escape_text(text: str) -> str:
 # -- the package -----------------------------------------------------------------------------
 
 
-def patch_package(data: bytes, edits: Edits, *, epoch: dt.datetime | None = None) -> bytes:
+def patch_package(data: bytes, edits: Edits) -> bytes:
     """The package ``data`` with ``edits`` applied; every other member copied raw.
 
     Raises :class:`PatchError` for any package this patcher cannot edit safely.
     """
     try:
-        return _patch(data, edits, epoch)
+        return _patch(data, edits)
     except PatchError:
         raise
     except (KeyError, ValueError, IndexError, zipfile.BadZipFile, etree.LxmlError) as exc:
@@ -153,7 +153,7 @@ def patch_package(data: bytes, edits: Edits, *, epoch: dt.datetime | None = None
         raise PatchError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _patch(data: bytes, edits: Edits, epoch: dt.datetime | None) -> bytes:
+def _patch(data: bytes, edits: Edits) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     members = {i.filename: i for i in src.infolist()}
     workbook_part = _office_document(src)
@@ -167,7 +167,7 @@ def _patch(data: bytes, edits: Edits, epoch: dt.datetime | None) -> bytes:
         if sheet not in targets:
             raise PatchError(f"sheet {sheet!r} has no part")
         part = targets[sheet]
-        sheet_xml = _SheetPatch(src.read(part), epoch)
+        sheet_xml = _SheetPatch(src.read(part))
         formulas_changed |= sheet_xml.write_cells(edits.cells.get(sheet, {}))
         if sheet in edits.protect:
             sheet_xml.protect(edits.protect[sheet])
@@ -364,11 +364,10 @@ def _append(dst: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
 class _SheetPatch:
     """A sheet part being edited cell by cell."""
 
-    def __init__(self, xml: bytes, epoch: dt.datetime | None):
+    def __init__(self, xml: bytes):
         self.original = xml
         self.root = _parse(xml)
         self.ns = etree.QName(self.root).namespace or MAIN_NS
-        self.epoch = epoch
         data = self.root.find(self.tag("sheetData"))
         if data is None:
             data = etree.Element(self.tag("sheetData"))
