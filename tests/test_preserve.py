@@ -417,3 +417,13 @@ def test_patcher_escapes_control_characters():
     assert (
         root.find(f".//{{{MAIN_NS}}}c[@r='A2']").findtext(f".//{{{MAIN_NS}}}t") == "a_x0001_b _x005F_x0041_"
     )
+
+
+def test_patcher_refuses_to_overwrite_a_shared_formula_master():
+    """Other cells borrow a shared formula's text: FileBook.save then rewrites the file whole, with a note."""
+    from workbook.ooxml import PatchError
+
+    sheet = PREFIXED_SHEET.replace(b"<x:f>A1*2</x:f>", b'<x:f t="shared" ref="B3:C3" si="0">A1*2</x:f>')
+    with pytest.raises(PatchError, match="shared formula"):
+        patch_package(_tiny(sheet), Edits(cells={"S": {(3, 2): "over the master"}}))
+    patch_package(_tiny(sheet), Edits(cells={"S": {(3, 3): 1}}))  # a neighbour is fine
