@@ -427,3 +427,22 @@ def test_patcher_refuses_to_overwrite_a_shared_formula_master():
     with pytest.raises(PatchError, match="shared formula"):
         patch_package(_tiny(sheet), Edits(cells={"S": {(3, 2): "over the master"}}))
     patch_package(_tiny(sheet), Edits(cells={"S": {(3, 3): 1}}))  # a neighbour is fine
+
+
+def test_patcher_writes_dates_as_excel_does():
+    """A typed date: the serial number, in a clone of the cell's style with a date format."""
+    import datetime as dt
+
+    data = _tiny(PREFIXED_SHEET)
+    out = patch_package(
+        data, Edits(cells={"S": {(1, 1): dt.datetime(2018, 6, 30), (2, 1): dt.date(2018, 7, 1)}})
+    )
+    ws = load_workbook(io.BytesIO(out))["S"]
+    assert (ws["A1"].value, ws["A2"].value) == (dt.datetime(2018, 6, 30), dt.datetime(2018, 7, 1))
+    with zipfile.ZipFile(io.BytesIO(out)) as z:
+        styles = etree.fromstring(z.read("xl/styles.xml"))
+        root = etree.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    xfs = styles.find(f"{{{MAIN_NS}}}cellXfs")
+    assert xfs.get("count") == "5" and [x.get("numFmtId") for x in xfs][3:] == ["14", "14"]
+    a1 = root.find(f".//{{{MAIN_NS}}}c[@r='A1']")
+    assert (a1.get("s"), a1.findtext(f"{{{MAIN_NS}}}v")) == ("3", "43281")

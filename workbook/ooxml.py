@@ -25,6 +25,7 @@ entity resolution and network access off (the guard has already refused any DTD)
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import posixpath
@@ -123,6 +124,13 @@ def _split_ref(ref: str) -> tuple[int, int]:
     return int(m.group(2)), col
 
 
+def _number_text(value: int | float) -> str:
+    """A number as a cell's <v>: integers without ".0", other floats in their shortest round-trip form."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _row_number(text: str) -> int:
     if not text.isdigit():
         raise PatchError(f"row number {text!r}")
@@ -163,11 +171,12 @@ def _patch(data: bytes, edits: Edits) -> bytes:
 
     replaced: dict[str, bytes] = {}
     formulas_changed = False
+    styles = _DateStyles(src, workbook_part, rels_part, wb_root)
     for sheet in {*edits.cells, *edits.protect}:
         if sheet not in targets:
             raise PatchError(f"sheet {sheet!r} has no part")
         part = targets[sheet]
-        sheet_xml = _SheetPatch(src.read(part))
+        sheet_xml = _SheetPatch(src.read(part), styles)
         formulas_changed |= sheet_xml.write_cells(edits.cells.get(sheet, {}))
         if sheet in edits.protect:
             sheet_xml.protect(edits.protect[sheet])
@@ -193,6 +202,8 @@ def _patch(data: bytes, edits: Edits) -> bytes:
         replaced["[Content_Types].xml"] = _serialize(src.read("[Content_Types].xml"), ct_root)
     if wb_changed:
         replaced[workbook_part] = _serialize(src.read(workbook_part), wb_root)
+    if styles.changed:
+        replaced[styles.part] = _serialize(src.read(styles.part), styles.root)
 
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
@@ -361,10 +372,67 @@ def _append(dst: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
 # -- one sheet part --------------------------------------------------------------------------
 
 
+class _DateStyles:
+    """Date formats for date values, as Excel does when a date is typed into a General cell.
+
+    A date is stored as its serial number; what makes it a date is the cell's number
+    format.  The cell's own style (``<xf>`` in ``cellXfs``) is cloned once with a date
+    format (built-in 14, or 22 with a time) and appended; nothing else in styles changes.
+    """
+
+    DATE, DATETIME = "14", "22"
+
+    def __init__(self, src: zipfile.ZipFile, workbook_part: str, rels_part: str, wb_root):
+        self.src, self.changed, self.root = src, False, None
+        self.part = ""
+        for rel in _parse(src.read(rels_part)):
+            if rel.get("Type") == REL_NS + "/styles":
+                self.part = _resolve(workbook_part, rel.get("Target", ""))
+        pr = wb_root.find(f"{{{MAIN_NS}}}workbookPr")
+        self.date1904 = pr is not None and pr.get("date1904") in ("1", "true")
+        self._made: dict[tuple[str | None, str], str] = {}
+
+    def serial(self, value: dt.date | dt.datetime) -> float:
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, to_excel
+
+        return to_excel(value, CALENDAR_MAC_1904 if self.date1904 else CALENDAR_WINDOWS_1900)
+
+    def style_for(self, style: str | None, value: dt.date | dt.datetime) -> str:
+        """The index of the cell's style with a date format."""
+        fmt = self.DATETIME if isinstance(value, dt.datetime) and value.time() != dt.time() else self.DATE
+        key = (style, fmt)
+        if key in self._made:
+            return self._made[key]
+        if not self.part:
+            raise PatchError("no styles part for a date format")
+        if self.root is None:
+            self.root = _parse(self.src.read(self.part))
+        ns = etree.QName(self.root).namespace or MAIN_NS
+        xfs = self.root.find(f"{{{ns}}}cellXfs")
+        if xfs is None:
+            raise PatchError("styles without cellXfs")
+        items = list(xfs.iterchildren(f"{{{ns}}}xf"))
+        index = int(style or 0)
+        if index >= len(items):
+            raise PatchError(f"style index {index} beyond cellXfs")
+        if items[index].get("numFmtId") in (self.DATE, self.DATETIME):
+            self._made[key] = str(index)
+            return str(index)
+        clone = copy.deepcopy(items[index])
+        clone.set("numFmtId", fmt)
+        clone.set("applyNumberFormat", "1")
+        items[-1].addnext(clone)
+        xfs.set("count", str(len(items) + 1))
+        self.changed = True
+        self._made[key] = str(len(items))
+        return self._made[key]
+
+
 class _SheetPatch:
     """A sheet part being edited cell by cell."""
 
-    def __init__(self, xml: bytes):
+    def __init__(self, xml: bytes, styles: _DateStyles):
+        self.styles = styles
         self.original = xml
         self.root = _parse(xml)
         self.ns = etree.QName(self.root).namespace or MAIN_NS
@@ -454,15 +522,13 @@ class _SheetPatch:
             cell.set("t", "b")
             etree.SubElement(cell, self.tag("v")).text = "1" if value else "0"
             return
-        if isinstance(value, (dt.datetime, dt.date, dt.time)):
-            # An ISO date cell (t="d"): it stays a date whatever number format the cell's style has.
-            cell.set("t", "d")
-            etree.SubElement(cell, self.tag("v")).text = value.isoformat()
-            return
+        if isinstance(value, (dt.datetime, dt.date)):
+            # A serial number with a date format, as Excel stores a typed date (LibreOffice
+            # turns an ISO t="d" cell into a bare number in a General cell).
+            cell.set("s", self.styles.style_for(cell.get("s"), value))
+            value = self.styles.serial(value)
         if isinstance(value, (int, float)):
-            etree.SubElement(cell, self.tag("v")).text = (
-                repr(value) if isinstance(value, float) else str(value)
-            )
+            etree.SubElement(cell, self.tag("v")).text = _number_text(value)
             return
         text = escape_text(str(value))
         cell.set("t", "inlineStr")
