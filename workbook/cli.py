@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_sub = plan.add_subparsers(dest="plan_command", required=True)
     check = plan_sub.add_parser("check", help="檢查計畫檔 / validate a plan file")
     check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
-    check.add_argument("--json", action="store_true")
+    check.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     check.set_defaults(func=cmd_plan_check)
 
     compute = sub.add_parser("compute", help="以填報數據計算 / evaluate entered counts")
@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--entries", required=True, help="填報數據 YAML/JSON / entries file")
     compute.add_argument("--targets", choices=["current", "previous"], help="以本年度或上年度目標值評估")
     compute.add_argument("--year", type=int, help="數據所屬民國年度 / ROC year of the counts")
-    compute.add_argument("--json", action="store_true")
+    compute.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     compute.set_defaults(func=cmd_compute)
     template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
     template.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("file", help="填報工作簿 .xlsx / workbook")
         cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
-        cmd.add_argument("--json", action="store_true")
+        cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
         cmd.set_defaults(func=func)
@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)"
     )
     coll.add_argument("--csv", help="另存 CSV 的資料夾 / also write CSV files here")
-    coll.add_argument("--json", action="store_true")
+    coll.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     coll.set_defaults(func=cmd_collect)
 
     demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")

@@ -76,7 +76,7 @@ class KpiArgumentParser(argparse.ArgumentParser):
 
     def add_subparsers(self, **kwargs):  # type: ignore[override]
         kwargs.setdefault("title", "指令 / commands")
-        kwargs.setdefault("metavar", "指令 / COMMAND")
+        kwargs.setdefault("metavar", "COMMAND")
         return super().add_subparsers(**kwargs)
 
     def error(self, message: str) -> NoReturn:
