@@ -39,7 +39,23 @@ def _load_entries(path: Path) -> dict[str, Any]:
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
     """``kpi plan check [PLAN]``: validate a plan file and summarise it."""
-    plan = load_plan(args.plan)
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        if not args.json:
+            raise
+        issues = [
+            {
+                "code": i.code,
+                "path": i.path,
+                "line": i.line,
+                "message_zh": i.message_zh,
+                "message_en": i.message_en,
+            }
+            for i in exc.issues
+        ]
+        print(json.dumps({"ok": False, "source": exc.source, "issues": issues}, ensure_ascii=False, indent=2))
+        return EXIT_UNUSABLE
     ev = Evaluation(plan)
     warning = ev.weight_warning()
     if args.json:
