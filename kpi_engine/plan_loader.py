@@ -268,10 +268,61 @@ def _line_of(node: yaml.Node | None, path: tuple) -> int | None:
 
 
 def fingerprint(data: dict) -> str:
-    """A stable hash of a plan's definition (sample data excluded)."""
-    core = {k: v for k, v in data.items() if k != "sample"}
-    blob = json.dumps(core, ensure_ascii=False, sort_keys=True, default=str)
+    """A stable hash of a plan's definition (sample data excluded).
+
+    It hashes :func:`canonical` data, so the same plan written another way (a
+    default spelled out or left out, ``15`` or ``15.0``) keeps its fingerprint:
+    a plan that goes YAML → authoring workbook → YAML is still the same plan.
+    """
+    blob = json.dumps(canonical(data), ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+_OPTION_DEFAULTS = {"decimals": 2, "cap": 100, "password": None}
+_LIGHT_DEFAULTS = {"green": 100, "yellow": 90}
+
+
+def canonical(data: dict) -> dict:
+    """Plan data without sample, without values equal to their defaults, numbers normalised."""
+    core = _numbers({k: v for k, v in data.items() if k != "sample"})
+    opts = dict(core.get("options") or {})
+    lights = {k: v for k, v in (opts.pop("lights", None) or {}).items() if _LIGHT_DEFAULTS.get(k) != v}
+    opts = {k: v for k, v in opts.items() if k not in _OPTION_DEFAULTS or _OPTION_DEFAULTS[k] != v}
+    if lights:
+        opts["lights"] = lights
+    core["options"] = opts
+    defaults = Phrases()
+    core["phrases"] = {k: v for k, v in (core.get("phrases") or {}).items() if getattr(defaults, k, None) != v}
+    if core.get("periods") == _numbers(DEFAULT_PERIODS):
+        del core["periods"]
+    systems = {e["code"]: e["meaning"] for e in core.get("evaluation_systems") or [] if isinstance(e, dict)}
+    if all(DEFAULT_EVALUATION_SYSTEMS.get(c) == m for c, m in systems.items()):
+        core.pop("evaluation_systems", None)
+    for goal in core.get("goals") or []:
+        for ind in goal.get("indicators") or [] if isinstance(goal, dict) else []:
+            if not isinstance(ind, dict):
+                continue
+            for spec in (ind.get("inputs") or {}).values():
+                if isinstance(spec, dict) and spec.get("cumulative") is True:
+                    del spec["cumulative"]
+            for key in ("assessed_in", "needs_review"):
+                if ind.get(key) == []:
+                    del ind[key]
+    for key in ("options", "phrases", "rules", "work_plans", "overview", "needs_review"):
+        if core.get(key) in ({}, [], None):
+            core.pop(key, None)
+    return core
+
+
+def _numbers(value: Any) -> Any:
+    """A deep copy with whole floats as ints (a spreadsheet reads 15.0 back as 15)."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class _Builder:
