@@ -292,7 +292,9 @@ def canonical(data: dict) -> dict:
         opts["lights"] = lights
     core["options"] = opts
     defaults = Phrases()
-    core["phrases"] = {k: v for k, v in (core.get("phrases") or {}).items() if getattr(defaults, k, None) != v}
+    core["phrases"] = {
+        k: v for k, v in (core.get("phrases") or {}).items() if getattr(defaults, k, None) != v
+    }
     if core.get("periods") == _numbers(DEFAULT_PERIODS):
         del core["periods"]
     systems = {e["code"]: e["meaning"] for e in core.get("evaluation_systems") or [] if isinstance(e, dict)}

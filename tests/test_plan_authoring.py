@@ -93,7 +93,8 @@ def test_sheets_read_as_the_plan_document(tmp_path):
     assert rows[2] == (None, "電子領標達成率", 10, "100%", "比率", "越高越好")  # same goal: left blank
     assert rows[4][3:] == ("≤120", "件數", "越低越好")
     lists = {
-        next(iter(dv.sqref.ranges)).coord.split(":")[0].rstrip("0123456789"): dv.formula1 for dv in ws.data_validations.dataValidation
+        next(iter(dv.sqref.ranges)).coord.split(":")[0].rstrip("0123456789"): dv.formula1
+        for dv in ws.data_validations.dataValidation
     }
     kind_col = openpyxl.utils.get_column_letter(cols["計算方式"])
     assert lists[kind_col] == '"' + ",".join(KIND_LABELS.values()) + '"'
