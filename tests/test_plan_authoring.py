@@ -126,7 +126,7 @@ def seed_book(tmp_path_factory) -> Path:
         ("計算方式", 4, "比例", "schema", "L4", "not one of"),
         ("權重（%）", 5, "十", "schema", "F5", "must be a number"),
         ("權重（%）", 5, 12, "goal_weight", "C4", "differs"),
-        ("填報數據二", 4, None, "schema", "S4", "label"),
+        ("填報數據二", 4, None, "schema", "T4", "label"),
         ("衡量標準", 6, None, "schema", "I6", "should be non-empty"),
     ],
 )

@@ -34,7 +34,21 @@ from kpi_engine.plan import KIND_ROLES, Phrases
 from kpi_engine.plan_loader import DEFAULT_PERIODS, PlanIssue, dump_plan
 
 from ..files import WorkbookFileError, save_atomic
-from ..styles import BODY, CENTER, HEADER_FILL, HEADING, LABEL_FILL, SMALL, TITLE, WRAP, style
+from ..styles import (
+    BODY,
+    CENTER,
+    HEADER_FILL,
+    HEADING,
+    LABEL_FILL,
+    LEFT,
+    SMALL,
+    TITLE,
+    WRAP,
+    WRAP_MID,
+    page_setup,
+    row_height,
+    style,
+)
 
 SHEET_PLAN = "計畫"
 SHEET_KPI = "關鍵績效指標"
@@ -114,6 +128,7 @@ KPI_COLUMNS: tuple[Column, ...] = (
     Column("polarity", "方向", 11),
     Column("decimals", "小數位數", 7),
     Column("owner", "承辦單位", 14),
+    Column("review", "待確認", 30),
     Column("in1_label", "填報數據一", 18),
     Column("in1_unit", "單位一", 6),
     Column("in1_cumulative", "累計一", 6),
@@ -125,7 +140,6 @@ KPI_COLUMNS: tuple[Column, ...] = (
     Column("sentence", "分析句型", 36),
     Column("goal_id", "目標代碼", 8),
     Column("id", "指標代碼", 16),
-    Column("review", "待確認", 30),
     Column("extra", "其他設定（YAML）", 12),
 )
 _KPI_KEYS = {c.key: i for i, c in enumerate(KPI_COLUMNS, start=1)}
@@ -268,9 +282,11 @@ def _header(ws: Worksheet, row: int, labels: list[str] | tuple[str, ...]) -> Non
 
 def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
     ws = wb.create_sheet(SHEET_PLAN)
+    page_setup(ws)
     for col, width in zip("ABC", (24, 50, 50), strict=True):
         ws.column_dimensions[col].width = width
-    style(ws.cell(1, 1, "計畫基本資料"), font=TITLE, border=False)
+    style(ws.cell(1, 1, "計畫基本資料"), font=TITLE, border=False, align=LEFT)
+    ws.row_dimensions[1].height = 26
     _header(ws, 2, ["項目", "內容", "說明"])
     defaults = _defaults()
     row = 3
@@ -286,6 +302,7 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
         if ("plan", path[-1]) in marked:
             cell.fill = REVIEW_FILL
         style(ws.cell(row, 3, PLAN_NOTES.get(label, "")), font=SMALL)
+        ws.row_dimensions[row].height = row_height([(str(value or ""), 50), (PLAN_NOTES.get(label, ""), 60)])
         row += 1
     style(ws.cell(row, 1, PLAN_REVIEW_LABEL), fill=LABEL_FILL)
     review = _review_text(data.get("needs_review"))
@@ -306,10 +323,14 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
 
 def _kpi_sheet(wb: Workbook, data: dict) -> None:
     ws = wb.create_sheet(SHEET_KPI)
+    page_setup(ws, landscape=True)
+    ws.page_setup.paperSize = ws.PAPERSIZE_A3
     year = data.get("year", "")
     for i, c in enumerate(KPI_COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = c.width
-    style(ws.cell(1, 1, f"第二部分：關鍵績效指標（{year}年度）"), font=TITLE, border=False)
+    style(ws.cell(1, 1, f"第二部分：關鍵績效指標（{year}年度）"), font=TITLE, border=False, align=LEFT)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
+    ws.row_dimensions[1].height = 26
     headers = [f"{year}年年度目標值" if c.key == "target" and year else c.header for c in KPI_COLUMNS]
     _header(ws, 2, headers)
     ws.row_dimensions[2].height = 34
@@ -330,11 +351,14 @@ def _kpi_sheet(wb: Workbook, data: dict) -> None:
             marked = {m["field"] for m in ind.get("needs_review") or []}
             for key, col in _KPI_KEYS.items():
                 cell = ws.cell(row, col, values.get(key))
-                style(cell, align=CENTER if key in _CENTERED else WRAP)
+                style(cell, align=CENTER if key in _CENTERED else WRAP_MID)
                 if key in _TEXT_KEYS:
                     cell.number_format = "@"
                 if _field_of(key) in marked or (key == "review" and marked):
                     cell.fill = REVIEW_FILL
+            ws.row_dimensions[row].height = row_height(
+                [(str(values.get(c.key) or ""), c.width) for c in KPI_COLUMNS if c.key != "extra"]
+            )
             row += 1
     _validations(ws, 3, max(row, 4) + SPARE_ROWS)
 
@@ -423,9 +447,11 @@ def _validations(ws: Worksheet, first: int, last: int) -> None:
 
 def _items_sheet(wb: Workbook, data: dict) -> None:
     ws = wb.create_sheet(SHEET_ITEMS)
+    page_setup(ws, landscape=True)
     for col, width in zip("ABC", (18, 36, 90), strict=True):
         ws.column_dimensions[col].width = width
-    style(ws.cell(1, 1, "第三部分：年度重要施政計畫"), font=TITLE, border=False)
+    style(ws.cell(1, 1, "第三部分：年度重要施政計畫"), font=TITLE, border=False, align=LEFT)
+    ws.row_dimensions[1].height = 26
     _header(ws, 2, ITEM_HEADERS)
     row = 3
     for w in data.get("work_plans") or []:
@@ -440,6 +466,9 @@ def _items_sheet(wb: Workbook, data: dict) -> None:
                 style(ws.cell(row, 1, w["name"] if first_of_plan else None))
                 style(ws.cell(row, 2, item["name"] if k == 0 else None))
                 style(ws.cell(row, 3, text), font=BODY)
+                ws.row_dimensions[row].height = row_height(
+                    [(text or "", 90), (item["name"] if k == 0 else "", 36)]
+                )
                 first_of_plan = False
                 row += 1
 
@@ -487,12 +516,15 @@ GUIDE_LINES = (
 
 def _guide_sheet(wb: Workbook, data: dict) -> None:
     ws = wb.create_sheet(SHEET_GUIDE)
+    page_setup(ws)
     ws.column_dimensions["A"].width = 16
     ws.column_dimensions["B"].width = 100
-    style(ws.cell(1, 1, "填表說明"), font=TITLE, border=False)
+    style(ws.cell(1, 1, "填表說明"), font=TITLE, border=False, align=LEFT)
+    ws.row_dimensions[1].height = 26
     for row, (label, text) in enumerate(GUIDE_LINES, start=3):
         style(ws.cell(row, 1, label), fill=LABEL_FILL, font=HEADING)
         style(ws.cell(row, 2, text))
+        ws.row_dimensions[row].height = row_height([(text, 100)])
 
 
 def _extra_sheet(wb: Workbook, data: dict) -> None:
