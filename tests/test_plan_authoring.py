@@ -189,3 +189,11 @@ def test_ods_round_trip(seed_book, tmp_path):
     r = run_kpi("plan", "export", "-o", str(ods))
     assert r.returncode == 0, r.stderr
     assert load_any(ods).fingerprint == load_plan().fingerprint
+
+
+def test_check_json_lists_codes_and_cells(seed_book, tmp_path):
+    bad = _edit(seed_book, tmp_path / "bad.xlsx", SHEET_KPI, "方向", 7, "越高越好")
+    r = run_kpi("plan", "check", str(bad), "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 2 and out["ok"] is False
+    assert {"code": "target_polarity", "sheet": SHEET_KPI, "cell": "M7"}.items() <= out["issues"][0].items()

@@ -50,6 +50,8 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
                 "code": i.code,
                 "path": i.path,
                 "line": i.line,
+                "sheet": getattr(i, "sheet", None),
+                "cell": getattr(i, "cell", None),
                 "message_zh": i.message_zh,
                 "message_en": i.message_en,
             }
