@@ -12,7 +12,7 @@ from kpi_engine.plan_loader import dump_plan
 
 from ..files import atomic_text, check_output_target
 from . import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES, load_any
-from .authoring import AuthoringError, example_data, locate, read_plan_data, write_plan_workbook
+from .authoring import example_data, locate, read_plan_data, write_plan_workbook
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -49,16 +49,14 @@ def write_plan_data(data: dict, out: Path, *, inputs: tuple[Path, ...] = (), not
 def validate(data: dict, out: Path) -> list:
     """The plan's issues, located in what was written: YAML lines, or workbook sheet and cell."""
     try:
-        if _output_kind(out) == "workbook" and out.suffix.lower() == ".xlsx":
+        if _output_kind(out) == "workbook":  # read back what was written: issues name its cells
             written, cells = read_plan_data(out)
             from .authoring import plan_from_data
 
             plan_from_data(written, cells, str(out))
         else:
             parse_plan(dump_plan(data), source=str(out))
-    except PlanError as exc:
-        if isinstance(exc, AuthoringError):
-            return list(exc.issues)
+    except PlanError as exc:  # an AuthoringError's issues name sheet and cell
         return list(exc.issues)
     return []
 
