@@ -178,6 +178,7 @@ def test_coordinator_path_document_to_template(tmp_path):
     assert r.returncode == 1 and "計畫設定.xlsx" in r.stdout
     r = run_kpi("template", str(book), "-o", str(tmp_path / "x.xlsx"))
     assert r.returncode == 2 and "needs_review" in r.stderr and "關鍵績效指標" in r.stderr
+    assert "「待確認」在 P3" in r.stderr  # where to delete the note
     wb = openpyxl.load_workbook(book)
     ws = wb["關鍵績效指標"]
     cols = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}

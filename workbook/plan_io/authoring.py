@@ -1054,7 +1054,14 @@ def locate(issues: list[PlanIssue], cells: dict[str, tuple[str, str]]) -> list[S
                 break
             path = re.sub(r"(\.[^.\[\]]+|\[[0-9]+\])$", "", path)
         sheet, cell = found or (SHEET_KPI if issue.path.startswith("goals") else SHEET_PLAN, "")
-        out.append(SheetIssue(sheet, cell, issue.message_zh, issue.message_en, issue.code, issue.path))
+        zh, en = issue.message_zh, issue.message_en
+        if issue.code == "needs_review":  # in a workbook the mark is a line of the 待確認 cell
+            owner = re.match(r"^(goals\[[0-9]+\]\.indicators\[[0-9]+\])", issue.path)
+            review = cells.get(f"{owner.group(1)}.needs_review" if owner else "needs_review")
+            if review:
+                zh += f"（「待確認」在 {review[1]}）"
+                en += f" (the 待確認 note is in {review[1]})"
+        out.append(SheetIssue(sheet, cell, zh, en, issue.code, issue.path))
     return out
 
 

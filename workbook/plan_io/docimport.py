@@ -392,7 +392,8 @@ class _Importer:
         if kind is None:
             kind = "ratio" if "%" in _fold(target_text) else "count"
             roles = {"ratio": ("numerator", "denominator"), "count": ("count",)}[kind]
-            labels = {role: f"（{role}）" for role in roles}
+            role_zh = {"numerator": "分子", "denominator": "分母", "count": "件數"}
+            labels = {role: f"（請填寫{role_zh[role]}名稱）" for role in roles}
             marks.append(
                 Mark(
                     "kind",
