@@ -197,3 +197,11 @@ def test_check_json_lists_codes_and_cells(seed_book, tmp_path):
     out = json.loads(r.stdout)
     assert r.returncode == 2 and out["ok"] is False
     assert {"code": "target_polarity", "sheet": SHEET_KPI, "cell": "M7"}.items() <= out["issues"][0].items()
+
+
+def test_a_csv_named_xlsx_as_plan(tmp_path):
+    fake = tmp_path / "計畫設定.xlsx"
+    fake.write_text("id,agency\nx,y\n", encoding="utf-8")
+    r = run_kpi("template", str(fake), "-o", str(tmp_path / "t.xlsx"))
+    assert r.returncode == 2 and "不是 Excel 活頁簿" in r.stderr
+    assert not (tmp_path / "t.xlsx").exists()

@@ -286,3 +286,19 @@ def test_not_a_document(tmp_path):
 def test_infer_measure(formula, kind, labels):
     got_kind, got_labels, _ = infer_measure(formula)
     assert (got_kind, got_labels) == (kind, labels)
+
+
+def test_document_with_a_dtd_is_refused(tmp_path):
+    import zipfile
+
+    good = write_docx(second_blocks(), tmp_path / "good.docx")
+    bad = tmp_path / "dtd.docx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "word/document.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE w [<!ENTITY a "aaaa">]>', 1)
+            dst.writestr(info, data)
+    with pytest.raises(DocumentError) as exc:
+        import_document(bad)
+    assert "DTD" in str(exc.value)
