@@ -24,9 +24,9 @@ from workbook.plan_io.authoring import (
     SHEET_KPI,
     SHEET_PLAN,
     AuthoringError,
-    load_workbook_plan,
     write_plan_workbook,
 )
+from workbook.plan_io.reading import load_workbook_plan
 
 
 def run_kpi(*args: str) -> subprocess.CompletedProcess:

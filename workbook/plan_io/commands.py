@@ -12,7 +12,8 @@ from kpi_engine.plan_loader import dump_plan
 
 from ..files import atomic_text, check_output_target
 from . import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES, load_any
-from .authoring import example_data, locate, read_plan_data, write_plan_workbook
+from .authoring import example_data, write_plan_workbook
+from .reading import locate, plan_from_data, read_plan_data
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -51,8 +52,6 @@ def validate(data: dict, out: Path) -> list:
     try:
         if _output_kind(out) == "workbook":  # read back what was written: issues name its cells
             written, cells = read_plan_data(out)
-            from .authoring import plan_from_data
-
             plan_from_data(written, cells, str(out))
         else:
             parse_plan(dump_plan(data), source=str(out))
