@@ -217,6 +217,7 @@ class Sample:
     period: str
     targets: Literal["current", "previous"]
     entries: dict[str, dict[str, object]]
+    notes: dict[str, str] = field(default_factory=dict)  # indicator id → staff's 補充說明
 
 
 @dataclass(frozen=True)

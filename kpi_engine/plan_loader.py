@@ -284,7 +284,12 @@ class _Builder:
                     self.issue(
                         ("sample", "entries", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}"
                     )
-            sample = Sample(s["year"], s["period"], s.get("targets", "current"), s["entries"])
+            for ind_id in s.get("notes", {}):
+                if ind_id not in known:
+                    self.issue(("sample", "notes", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}")
+            sample = Sample(
+                s["year"], s["period"], s.get("targets", "current"), s["entries"], dict(s.get("notes", {}))
+            )
         return Plan(
             id=d["id"],
             agency=d["agency"],

@@ -17,6 +17,7 @@ from kpi_engine.evaluate import Evaluation
 
 from .files import WorkbookFileError
 from .report import print_evaluation
+from .report.errors import ReportError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -165,7 +166,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
-    from .demo import run_demo
+    from .demo import demo_report, run_demo
 
     outcome, blank, filled = run_demo(Path(args.dir))
     print(f"{outcome.scope.plan.agency} 上({outcome.scope.year})年度實施狀況及成果概述 — 範例數據")
@@ -173,6 +174,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_evaluation(outcome.evaluation)
     print(f"空白範本 / blank template: {blank}")
     print(f"計算後工作簿 / calculated workbook: {filled}")
+    for path in demo_report(Path(args.dir), filled):
+        print(f"達成情形報告 / report: {path}")
     return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
 
 
@@ -216,6 +219,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
                 print(f"  {label} ({status}): {counts[status]}")
         print(f"彙總 {len(coll.rows)} 筆 / rows: {len(coll.rows)} → {args.output}")
     return EXIT_FINDINGS if any(s.status == "errors" for s in coll.submissions) else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``kpi report PATH... -o FILE.odt|.docx|.pdf``: the Part 4 document."""
+    from .report.cli import run_report
+
+    return run_report(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,6 +288,17 @@ def build_parser() -> argparse.ArgumentParser:
     coll.add_argument("--json", action="store_true")
     coll.set_defaults(func=cmd_collect)
 
+    rep = sub.add_parser("report", help="產生達成情形報告 .odt/.docx/.pdf / write the Part 4 report")
+    rep.add_argument("paths", nargs="*", help="計算後工作簿、資料夾、.zip、.eml、.msg")
+    rep.add_argument("-o", "--output", required=True, help="報告檔 .odt（預設格式）、.docx 或 .pdf")
+    rep.add_argument("--period", help="期別：上半年 或 全年度（預設最新一期）/ period")
+    rep.add_argument("--year", type=int, help="數據民國年度（預設最新）/ ROC year of the data")
+    rep.add_argument("--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)")
+    rep.add_argument("--archive", help="彙整資料庫 .sqlite（取代或補充 PATH）/ archive to read")
+    rep.add_argument("--compare", type=int, help="比較年度，例如 106（需 --archive）/ year to compare with")
+    rep.add_argument("--font", help="字型（預設 標楷體）/ font family")
+    rep.set_defaults(func=cmd_report)
+
     demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
     demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")
     demo.set_defaults(func=cmd_demo)
@@ -294,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except PlanError as exc:
         print(exc, file=sys.stderr)
-    except (EntriesError, UsageError, WorkbookFileError) as exc:
+    except (EntriesError, UsageError, WorkbookFileError, ReportError) as exc:
         print(f"錯誤 / error: {exc}", file=sys.stderr)
     return EXIT_UNUSABLE
 

@@ -1,0 +1,205 @@
+"""``kpi report``: the seed sample's report document reproduces the seed's Part 4.
+
+The demo's calculated workbook goes through collect and the report writers; the
+.odt and .docx are read back with odfpy and python-docx and compared, row by row,
+with the Part 4 table of ``../shared/seed``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from kpi_engine.report_model import numbered, split_notes, zh_number
+from tests.test_seed_part4 import SEED_SENTENCES
+from workbook.cli import main
+from workbook.demo import run_demo
+
+PART4 = "第四部分：上(106)年度實施狀況及成果概述"
+
+
+def odt_tables(path: Path) -> list[list[list[str]]]:
+    """Every table of an .odt as rows of cell texts (paragraphs joined by a space); merged cells are ''."""
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.table import Table, TableRow
+
+    doc = load(str(path))
+    out = []
+    for table in doc.getElementsByType(Table):
+        rows = []
+        for row in table.getElementsByType(TableRow):
+            cells = []
+            for node in row.childNodes:
+                if node.qname[1] == "covered-table-cell":
+                    cells.append("")
+                elif node.qname[1] == "table-cell":
+                    paras = [teletype.extractText(p) for p in node.childNodes if p.qname[1] == "p"]
+                    cells.append(" ".join(paras))
+            rows.append(cells)
+        out.append(rows)
+    return out
+
+
+def docx_tables(path: Path) -> list[list[list[str]]]:
+    """Every table of a .docx as rows of cell texts; a vertically merged cell repeats only once."""
+    import docx
+
+    doc = docx.Document(str(path))
+    out = []
+    for table in doc.tables:
+        rows, above = [], []
+        for row in table.rows:
+            cells = []
+            for i, cell in enumerate(row.cells):
+                same = i < len(above) and above[i] is cell._tc
+                cells.append("" if same else " ".join(p.text for p in cell.paragraphs if p.text))
+            above = [c._tc for c in row.cells]
+            rows.append(cells)
+        out.append(rows)
+    return out
+
+
+def seed_part4(seed_text: str) -> list[list[str]]:
+    """The seed's Part 4 rows: goal number, goal, indicator, target, analysis."""
+    part = seed_text.split(PART4)[-1]
+    rows = [line.split("\t") for line in part.splitlines() if "\t" in line]
+    return rows[1:]  # without the header
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    _, _, filled = run_demo(folder)
+    return folder, filled
+
+
+@pytest.fixture(scope="module")
+def written(demo):
+    folder, filled = demo
+    out = {}
+    for fmt in ("odt", "docx"):
+        path = folder / f"report.{fmt}"
+        assert main(["report", str(filled), "-o", str(path)]) == 0
+        out[fmt] = path
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["odt", "docx"])
+def test_part4_rows_match_the_seed(written, seed_text, fmt):
+    tables = (odt_tables if fmt == "odt" else docx_tables)(written[fmt])
+    header, *rows = tables[0]
+    assert header[:6] == ["策略績效目標", "衡量指標", "原訂目標值", "實際值", "達成率", "燈號"]
+    assert header[-1] == "績效衡量暨達成情形分析"
+    seed = seed_part4(seed_text)
+    assert len(rows) == len(seed) == 5
+    for mine, theirs in zip(rows, seed, strict=True):
+        goal_no, goal, indicator, target, _analysis = theirs
+        assert mine[0] == (f"{goal_no} {goal}" if goal_no else "")  # merged over its indicators
+        assert mine[1] == indicator
+        assert mine[2] == target
+    values = [(r[3], r[4], r[5]) for r in rows]
+    assert values == [
+        ("—", "—", "白燈"),
+        ("89.05%", "100%", "綠燈"),
+        ("100%", "100%", "綠燈"),
+        ("7.47%", "100%", "綠燈"),
+        ("63件", "100%", "綠燈"),
+    ]
+    analyses = [r[-1] for r in rows]
+    # The ratio sentences, character for character (the seed's procurement line adds 「已辦理基礎班3班，」).
+    for i, ind in ((1, "procurement_pass_rate"), (2, "e_tender_rate"), (3, "failed_tender_rate")):
+        assert f"二、{SEED_SENTENCES[ind]}" in analyses[i]
+    # Whole analysis cells equal the seed's where staff's notes are the seed's text.
+    assert analyses[2] == seed[2][4]
+    assert analyses[3] == seed[3][4]
+    assert analyses[1] == seed[1][4].replace("截至6月30日止，已辦理基礎班3班，", "截至6月30日止，")
+
+
+@pytest.mark.parametrize("fmt", ["odt", "docx"])
+def test_scores_and_common_indicators(written, fmt):
+    tables = (odt_tables if fmt == "odt" else docx_tables)(written[fmt])
+    scores = {row[0]: row[1:] for row in tables[1][1:]}
+    assert scores["策略績效目標二　強化採購專業智識，有效提升本府採購效益"] == ["40%", "40%", "40", "100%"]
+    assert scores["策略績效目標一　推動本處志願服務工作"] == ["15%", "0%", "0", "—"]
+    assert scores["本計畫合計"] == ["70%", "55%", "55", "100%"]
+    text = _all_text(written[fmt], fmt)
+    assert "其餘 30% 屬計畫外之共同性指標" in text
+    assert "106年1月1日至6月30日止" in text
+    assert "上(106)年度實施狀況及成果概述" in text
+
+
+def _all_text(path: Path, fmt: str) -> str:
+    if fmt == "odt":
+        from odf import teletype
+        from odf.opendocument import load
+        from odf.text import P
+
+        return "\n".join(teletype.extractText(p) for p in load(str(path)).getElementsByType(P))
+    import docx
+
+    return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+
+
+def test_part3_table_lists_every_item(written, plan):
+    rows = odt_tables(written["odt"])[2]
+    assert rows[0] == ["工作計畫", "重要施政計畫項目", "執行進度", "執行情形"]
+    assert len(rows) - 1 == sum(len(w.items) for w in plan.work_plans) == 26
+    assert rows[1][:2] == ["一、國際事務", "1. 推動實質城市外交及擴大國際參與"]
+
+
+def test_odt_is_a4_landscape_in_kai_with_page_numbers(written):
+    import zipfile
+
+    with zipfile.ZipFile(written["odt"]) as z:
+        xml = z.read("content.xml").decode() + z.read("styles.xml").decode()
+    assert 'fo:page-width="29.7cm"' in xml and 'fo:page-height="21.0cm"' in xml
+    assert 'svg:font-family="標楷體"' in xml
+    assert "text:page-number" in xml
+    assert 'style:country-asian="TW"' in xml
+
+
+def test_notes_numbering():
+    assert (
+        zh_number(1) == "一"
+        and zh_number(10) == "十"
+        and zh_number(12) == "十二"
+        and zh_number(23) == "二十三"
+    )
+    assert numbered(["只有一段。"]) == ("只有一段。",)
+    assert numbered(["甲。", "", "乙。"]) == ("一、甲。", "二、乙。")
+    # Numbering staff typed themselves is not doubled.
+    assert split_notes("一、甲。\n二、乙。\r\n") == ["甲。", "乙。"]
+
+
+def test_pdf_through_libreoffice(demo, tmp_path):
+    from workbook.libreoffice import require_soffice
+
+    require_soffice()
+    pdf = tmp_path / "report.pdf"
+    assert main(["report", str(demo[1]), "-o", str(pdf)]) == 0
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "89.05%" in text and "7.47%" in text and "第 1 頁" in text
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+    assert "CJK" in fonts or "Kai" in fonts  # a Chinese font, never a box of tofu
+
+
+def test_bad_output_name_is_a_message(demo, tmp_path, capsys):
+    assert main(["report", str(demo[1]), "-o", str(tmp_path / "report.txt")]) == 2
+    assert ".odt、.docx 或 .pdf" in capsys.readouterr().err
+
+
+def test_nothing_to_report(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "r.odt")]) == 2
+    assert "沒有可供報告的填報資料" in capsys.readouterr().err
+    assert not (tmp_path / "r.odt").exists()
+
+
+def test_value_units(written):
+    rows = odt_tables(written["odt"])[0]
+    assert rows[5][3] == "63件"  # a count shows its unit
+    assert Decimal(rows[2][3].rstrip("%")) == Decimal("89.05")
