@@ -203,6 +203,15 @@ def cmd_collect(args: argparse.Namespace) -> int:
     plans = [load_plan(p) for p in args.plan] if args.plan else None
     coll = collect(args.paths, plans, progress=rich_progress)
     write_summary(coll, args.output)
+    if args.archive:
+        from .archive import archive_collection
+
+        added = archive_collection(args.archive, coll, args.paths)
+        print(
+            f"彙整資料庫 / archive {args.archive}: 新增檔案 {added.files}、已收錄 {added.already}、"
+            f"數據 {added.results} 筆（取代舊版 {added.superseded}）、文字 {added.texts}、檢核 {added.findings}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     if args.csv:
         write_csv(coll, args.csv)
     if args.json:
@@ -285,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)"
     )
     coll.add_argument("--csv", help="另存 CSV 的資料夾 / also write CSV files here")
+    coll.add_argument("--archive", help="同時存入彙整資料庫 .sqlite / also add everything to this archive")
     coll.add_argument("--json", action="store_true")
     coll.set_defaults(func=cmd_collect)
 

@@ -37,7 +37,7 @@ def run_report(args: argparse.Namespace) -> int:
         from ..archive import Archive
 
         with Archive.open(args.archive, create=False) as arc:
-            known, data = arc.report_data(plans)
+            known, data = arc.report_data(plans, args.year)
         sources = [args.archive]
     previous, compare_year = None, None
     if args.compare:

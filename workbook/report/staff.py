@@ -7,13 +7,14 @@ swap when collect does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from kpi_engine.checks import parse_count
-from kpi_engine.consolidate import COUNTED
+from kpi_engine.consolidate import COUNTED, Submission
 
 from .. import layout as L
 from ..bookio import Book
@@ -70,6 +71,22 @@ def read_staff_text(book: Book, plans: list) -> tuple[L.Scope, dict[str, StaffTe
     return scope, out
 
 
+def per_file_text(
+    coll: Collection, paths: Iterable[str | Path]
+) -> Iterator[tuple[Submission, L.Scope, dict[str, StaffText]]]:
+    """(submission, scope, staff text per period id) of every counted or superseded file."""
+    wanted = {s.source: s for s in coll.submissions if s.status in COUNTED or s.status == "duplicate"}
+    for label, data in iter_sources(paths):
+        sub = wanted.get(label)
+        if sub is None or not isinstance(data, bytes) or hashlib.sha256(data).hexdigest() != sub.sha256:
+            continue
+        try:
+            scope, by_period = read_staff_text(CalamineBook(data, label), coll.plans)
+        except WorkbookFileError:
+            continue
+        yield sub, scope, by_period
+
+
 def staff_text(coll: Collection, paths: Iterable[str | Path]) -> dict[Key, StaffText]:
     """Staff text per unit and period, from the files whose rows the collect kept.
 
@@ -77,16 +94,9 @@ def staff_text(coll: Collection, paths: Iterable[str | Path]) -> dict[Key, Staff
     counted file of the unit that has any (files are visited in collect's order).
     """
     winners = {(r.plan_id, r.unit, r.year, r.result.period, r.result.indicator): r.source for r in coll.rows}
-    wanted = {s.source: s for s in coll.submissions if s.status in COUNTED or s.status == "duplicate"}
     found: dict[Key, StaffText] = {}
-    for label, data in iter_sources(paths):
-        sub = wanted.get(label)
-        if sub is None or not isinstance(data, bytes):
-            continue
-        try:
-            scope, by_period = read_staff_text(CalamineBook(data, label), coll.plans)
-        except WorkbookFileError:
-            continue
+    for sub, scope, by_period in per_file_text(coll, paths):
+        label = sub.source
         for pid, text in by_period.items():
             key = (scope.plan.id, sub.unit, scope.year, pid)
             into = found.setdefault(key, StaffText())

@@ -1,0 +1,159 @@
+"""The archive (``kpi collect --archive``) and the two-year report (``kpi report --archive --compare``)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.test_report import odt_tables
+from workbook import layout as L
+from workbook.archive import SCHEMA_VERSION, Archive, ArchiveError
+from workbook.bookio import FileBook
+from workbook.builder import write_template
+from workbook.calculate import calculate
+from workbook.cli import main
+from workbook.demo import fill, fill_notes
+
+COUNTS_107 = {
+    "volunteer_growth": {"current": 108, "previous": 100},
+    "procurement_pass_rate": {"numerator": 180, "denominator": 200},
+    "e_tender_rate": {"numerator": 9, "denominator": 10},
+    "failed_tender_rate": {"numerator": 64, "denominator": 640},
+    "safety_defects": {"count": 70},
+}
+
+
+def make_workbook(plan, folder, name, *, year, period="H1", unit=None, entries, notes=None, now=None):
+    """A calculated workbook of one unit, as staff would return it."""
+    scope = L.Scope(plan, unit=unit or plan.agency, period_id=plan.period(period).id, data_year=year)
+    path = write_template(scope, folder / name)
+    book = FileBook(path)
+    fill(book, scope, {period: entries})
+    if notes:
+        fill_notes(book, scope, period, notes)
+    calculate(book, now=now)
+    book.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_years(plan, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("archive")
+    y106 = make_workbook(
+        plan, folder, "106.xlsx", year=106, entries=plan.sample.entries, notes=plan.sample.notes
+    )
+    y107 = make_workbook(
+        plan,
+        folder,
+        "107.xlsx",
+        year=107,
+        entries=COUNTS_107,
+        notes={"e_tender_rate": "一件採購因系統維護改以紙本領標。"},
+    )
+    db = folder / "kpi.sqlite"
+    for wb in (y106, y107):
+        assert (
+            main(["collect", str(wb), "-o", str(folder / f"summary-{wb.stem}.xlsx"), "--archive", str(db)])
+            == 0
+        )
+    return folder, db, y106, y107
+
+
+def count(db, sql):
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_everything_is_archived_with_its_file(two_years):
+    _, db, _, _ = two_years
+    assert count(db, "PRAGMA user_version") == SCHEMA_VERSION
+    assert count(db, "SELECT COUNT(*) FROM files") == 2
+    assert count(db, "SELECT COUNT(*) FROM results") == 5 + 5  # 106 volunteers too: a white light
+    assert count(db, "SELECT COUNT(DISTINCT year) FROM results") == 2
+    assert count(db, "SELECT COUNT(*) FROM staff_text WHERE kind = 'note'") == 5 + 1
+    assert count(db, "SELECT COUNT(*) FROM findings") >= 1  # 106's blank volunteers: a warning
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT r.value, r.rate, r.light, r.unit, f.source, length(f.sha256) FROM results r"
+            " JOIN files f ON f.id = r.file_id WHERE r.year = 106 AND r.indicator = 'procurement_pass_rate'"
+        ).fetchone()
+    assert (Decimal(row[0]), Decimal(row[1])) == (Decimal("89.05"), 100)  # decimal text: exact
+    assert row[2:4] == ("green", "臺中市政府秘書處")
+    assert row[4].endswith("106.xlsx") and row[5] == 64
+
+
+def test_collecting_the_same_file_twice_adds_nothing(two_years, tmp_path):
+    _folder, db, y106, _ = two_years
+    before = count(db, "SELECT COUNT(*) FROM results")
+    assert main(["collect", str(y106), "-o", str(tmp_path / "s.xlsx"), "--archive", str(db)]) == 0
+    assert count(db, "SELECT COUNT(*) FROM results") == before
+    assert count(db, "SELECT COUNT(*) FROM files") == 2
+
+
+def test_a_newer_version_supersedes_and_keeps_history(plan, two_years, tmp_path):
+    _, db, _, _ = two_years
+    work = tmp_path / "db.sqlite"
+    shutil.copyfile(db, work)
+    fixed = dict(COUNTS_107, safety_defects={"count": 50})
+    newer = make_workbook(
+        plan, tmp_path, "107-更正.xlsx", year=107, entries=fixed, now=datetime(2099, 1, 2, 3, 4, 5)
+    )
+    assert main(["collect", str(newer), "-o", str(tmp_path / "s.xlsx"), "--archive", str(work)]) == 0
+    with sqlite3.connect(work) as conn:
+        rows = conn.execute(
+            "SELECT value, superseded_by IS NULL FROM results"
+            " WHERE year = 107 AND indicator = 'safety_defects' ORDER BY id"
+        ).fetchall()
+    assert [(Decimal(v), current) for v, current in rows] == [
+        (70, 0),
+        (50, 1),
+    ]  # the old one stays as history
+    with Archive.open(work, create=False) as arc:
+        current = arc.results(year=107)["臺中市政府秘書處"]
+    assert {r.indicator: r.value for r in current}["safety_defects"] == Decimal(50)
+    assert len(current) == 5
+
+
+def test_two_year_report(two_years, tmp_path):
+    _, db, _, _ = two_years
+    out = tmp_path / "two-years.odt"
+    assert main(["report", "--archive", str(db), "--year", "107", "--compare", "106", "-o", str(out)]) == 0
+    header, *rows = odt_tables(out)[0]
+    assert header[6:8] == ["106年度實際值", "增減"]
+    by_name = {r[1]: r for r in rows}
+    assert by_name["本府採購專業人員基礎班訓練及格率(15%)"][3:8] == [
+        "90%",
+        "100%",
+        "綠燈",
+        "89.05%",
+        "+0.95 個百分點",
+    ]
+    assert by_name["電子領標達成率(10%)"][3:8] == ["90%", "90%", "黃燈", "100%", "-10 個百分點"]
+    assert by_name["每年民眾及同仁、巡檢人員反映辦公環境安全缺失件數(15%)"][6:8] == ["63件", "+7件"]
+    assert by_name["每年志工人數成長比例(15%)"][6:8] == ["—", "—"]  # not reported in 106
+    assert "一件採購因系統維護改以紙本領標。" in by_name["電子領標達成率(10%)"][-1]
+
+
+def test_compare_needs_an_archive(two_years, tmp_path, capsys):
+    _, _, _, y107 = two_years
+    assert main(["report", str(y107), "--compare", "106", "-o", str(tmp_path / "r.odt")]) == 2
+    assert "--archive" in capsys.readouterr().err
+
+
+def test_schema_is_versioned_and_refuses_a_newer_one(tmp_path, capsys):
+    db = tmp_path / "future.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(ArchiveError, match="99"), Archive.open(db):
+        pass
+    assert main(["report", "--archive", str(db), "-o", str(tmp_path / "r.odt")]) == 2
+    assert "請更新" in capsys.readouterr().err
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    assert main(["report", "--archive", str(junk), "-o", str(tmp_path / "r.odt")]) == 2
+    assert main(["report", "--archive", str(tmp_path / "missing.sqlite"), "-o", str(tmp_path / "r.odt")]) == 2
+    assert not (tmp_path / "missing.sqlite").exists()  # reading never creates an archive
