@@ -41,6 +41,8 @@ from .plan import (
 )
 
 DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
+#: A target the coordinator has still to set (written by ``kpi plan rollover``).
+UNSET_TARGET = "待設定"
 #: A plan is a few dozen kilobytes; a megabyte is far beyond any real one.
 MAX_PLAN_CHARS = 1_000_000
 SCHEMA_NAME = "plan.schema.json"
@@ -241,6 +243,13 @@ class _Builder:
         self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en))
 
     def target(self, raw: Any, path: tuple) -> Target | None:
+        if str(raw).strip() == UNSET_TARGET:
+            self.issue(
+                path,
+                f"目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
+                "target not set yet; fill in this year's target",
+            )
+            return None
         try:
             return parse_target(str(raw))
         except ValueError:

@@ -157,3 +157,72 @@ def test_schema_is_versioned_and_refuses_a_newer_one(tmp_path, capsys):
     assert main(["report", "--archive", str(junk), "-o", str(tmp_path / "r.odt")]) == 2
     assert main(["report", "--archive", str(tmp_path / "missing.sqlite"), "-o", str(tmp_path / "r.odt")]) == 2
     assert not (tmp_path / "missing.sqlite").exists()  # reading never creates an archive
+
+
+@pytest.fixture(scope="module")
+def full_year_archive(plan, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rollover")
+    wb = make_workbook(
+        plan,
+        folder,
+        "107-全年度.xlsx",
+        year=107,
+        period="FY",
+        entries=COUNTS_107,
+        notes={"safety_defects": "全年度巡檢缺失均已改善完成。"},
+    )
+    db = folder / "kpi.sqlite"
+    assert main(["collect", str(wb), "-o", str(folder / "summary.xlsx"), "--archive", str(db)]) == 0
+    return folder, db
+
+
+def test_rollover_to_108(plan, full_year_archive, capsys):
+    from kpi_engine import PlanError, evaluate, load_plan, sample_entries
+
+    folder, db = full_year_archive
+    out = folder / "plan108.yaml"
+    assert main(["plan", "rollover", "--to", "108", "--archive", str(db), "-o", str(out)]) == 0
+    # kpi plan check fails on exactly the unset targets, and names each one.
+    assert main(["plan", "check", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("目標值尚未設定") == len(plan.indicators) == 5
+    with pytest.raises(PlanError) as caught:
+        load_plan(out)
+    assert [i.path for i in caught.value.issues] == [
+        f"goals[{g}].indicators[{i}].target" for g, i in ((0, 0), (1, 0), (1, 1), (1, 2), (2, 0))
+    ]
+    # Once the coordinator sets them, the plan is whole.
+    text = out.read_text(encoding="utf-8")
+    targets = iter(["9%", "84%", "100%", "11%", "≤115"])
+    filled = "\n".join(
+        line.replace("待設定", next(targets)) if line.strip() == "target: 待設定" else line
+        for line in text.splitlines()
+    )
+    out.write_text(filled, encoding="utf-8")
+    assert main(["plan", "check", str(out)]) == 0
+    new = load_plan(out)
+    assert (new.id, new.year, new.title) == (
+        "taichung_secretariat_108",
+        108,
+        "臺中市政府秘書處 108 年度施政計畫",
+    )
+    old_targets = {i.id: i.target.printed for i in plan.indicators}
+    assert {i.id: i.previous_target.printed for i in new.indicators} == old_targets
+    assert new.sample.year == 107 and new.sample.period == "FY" and new.sample.targets == "previous"
+    assert new.sample.entries == COUNTS_107
+    assert new.sample.notes == {"safety_defects": "全年度巡檢缺失均已改善完成。"}
+    assert len(new.work_plans) == len(plan.work_plans) and new.overview == plan.overview
+    # Next year's Part 4 comes straight out of it: 107's results against 107's targets.
+    ev = evaluate(new, sample_entries(new), targets="previous", year=107)
+    r = ev.result("procurement_pass_rate", "全年度")
+    assert (r.value, r.target, r.achievement_rate) == (Decimal(90), "83%", 100)
+
+
+def test_rollover_without_archive_has_no_sample(tmp_path):
+    from kpi_engine.plan_loader import UNSET_TARGET
+
+    out = tmp_path / "next.yaml"
+    assert main(["plan", "rollover", "--to", "108", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "sample:" not in text and text.count(f"target: {UNSET_TARGET}") == 5
+    assert main(["plan", "rollover", "--to", "107", "-o", str(tmp_path / "x.yaml")]) == 2

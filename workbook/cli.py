@@ -62,6 +62,48 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan_rollover(args: argparse.Namespace) -> int:
+    """``kpi plan rollover [PLAN] --to 108 [--archive FILE] -o NEXT.yaml``: next year's plan."""
+    from kpi_engine.rollover import rollover
+
+    from .files import check_output_target
+    from .report.output import save_atomic_bytes
+
+    plan = load_plan(args.plan)
+    if args.to <= plan.year:
+        raise UsageError(f"--to 須晚於計畫年度 {plan.year} / --to must be after {plan.year}")
+    out = check_output_target(args.output, [args.plan] if args.plan else [])
+    results, notes, unit = None, None, None
+    if args.archive:
+        from .archive import Archive
+
+        full = next((p for p in plan.periods if p.is_full_year()), None)
+        if full is None:
+            raise UsageError("計畫沒有全年度期別 / the plan has no full-year period")
+        with Archive.open(args.archive, create=False) as arc:
+            _, data = arc.report_data([plan], plan.year)
+        units = data.get(plan.id, {}).get((plan.year, full.id), {})
+        if not units:
+            raise UsageError(
+                f"彙整資料庫沒有 {plan.year} 年度{full.name}的資料 / the archive has no {plan.year} full-year results"
+            )
+        unit = args.unit or (next(iter(units)) if len(units) == 1 else plan.agency)
+        if unit not in units:
+            names = "、".join(units)
+            raise UsageError(f"請以 --unit 指定填報單位（{names}）/ choose a unit with --unit: {names}")
+        results, notes = units[unit].results, units[unit].notes
+    text = rollover(plan, args.to, results=results, notes=notes)
+    save_atomic_bytes(text.encode("utf-8"), out)
+    print(f"已產生 {args.to} 年度計畫 / plan written: {out}")
+    print(
+        f"  目標值 {len(plan.indicators)} 項待設定（target: 待設定）；previous_target 為 {plan.year} 年度目標值"
+    )
+    if results:
+        print(f"  sample：{unit} {plan.year} 年度全年度實績 {len(results)} 項")
+    print("  填入目標值後請執行 / then run: kpi plan check " + str(out))
+    return EXIT_OK
+
+
 def cmd_compute(args: argparse.Namespace) -> int:
     """``kpi compute [PLAN] --entries FILE``: evaluate counts without a workbook."""
     plan = load_plan(args.plan)
@@ -248,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_plan_check)
+    roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
+    roll.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    roll.add_argument("--to", type=int, required=True, help="新計畫的民國年度，例如 108 / the new year")
+    roll.add_argument(
+        "--archive", help="彙整資料庫：本年度全年度實績成為範例資料 / archive with this year's results"
+    )
+    roll.add_argument("--unit", help="取哪個填報單位的實績（預設唯一或機關本身）/ whose results")
+    roll.add_argument("-o", "--output", required=True, help="新計畫檔 .yaml / output plan file")
+    roll.set_defaults(func=cmd_plan_rollover)
 
     compute = sub.add_parser("compute", help="以填報數據計算 / evaluate entered counts")
     compute.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
