@@ -242,12 +242,12 @@ class _Builder:
     def issue(self, path: tuple, zh: str, en: str) -> None:
         self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en))
 
-    def target(self, raw: Any, path: tuple) -> Target | None:
+    def target(self, raw: Any, path: tuple, name: str = "") -> Target | None:
         if str(raw).strip() == UNSET_TARGET:
             self.issue(
                 path,
-                f"目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
-                "target not set yet; fill in this year's target",
+                f"「{name}」目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
+                f"target of {name!r} not set yet; fill in this year's target",
             )
             return None
         try:
@@ -356,7 +356,7 @@ class _Builder:
 
     def indicator(self, raw: dict, path: tuple, goal_id: str, period_ids: set[str]) -> Indicator:
         kind = raw["kind"]
-        target = self.target(raw["target"], (*path, "target"))
+        target = self.target(raw["target"], (*path, "target"), raw["name"])
         prev = (
             self.target(raw["previous_target"], (*path, "previous_target"))
             if "previous_target" in raw
