@@ -219,9 +219,12 @@ def change_text(ind: Indicator, now: Decimal | None, before: Decimal | None) -> 
         return ""
     diff = now - before
     sign = "+" if diff > 0 else ""
-    if ind.kind in PERCENT_KINDS:
-        return f"{sign}{number_text(diff)} 個百分點"
-    return f"{sign}{number_text(diff)}{value_unit(ind)}"
+    unit = "個百分點" if ind.kind in PERCENT_KINDS else value_unit(ind)
+    text = f"{sign}{number_text(diff)}{unit}"
+    if diff == 0:
+        return text
+    better = (diff > 0) == (ind.polarity == "higher")
+    return f"{text}（{'進步' if better else '退步'}）"
 
 
 def _line(

@@ -69,8 +69,9 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _charts(report):
     """The report's charts, or none where matplotlib is not installed."""
+    from .charts import report_charts
+
     try:
-        from .charts import report_charts
-    except ImportError:
+        return report_charts(report)
+    except ImportError:  # matplotlib is the optional [charts] extra
         return None
-    return report_charts(report)

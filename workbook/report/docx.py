@@ -212,15 +212,19 @@ def render_docx(
     for chart in charts.get("", []):
         doc.add_picture(io.BytesIO(chart.png), width=Cm(24))
     many = len(report.units) > 1
-    for section in report.units:
+    for n, section in enumerate(report.units):
         if many or section.unit != report.agency:
-            _para(doc, f"填報單位：{section.unit}", font, size=13, bold=True)
+            p = _para(doc, f"填報單位：{section.unit}", font, size=13, bold=True)
+            p.paragraph_format.page_break_before = many  # each unit on its own pages
+            p.paragraph_format.keep_with_next = True
         _part4(doc, report, section, font)
         _scores(doc, report, section, font)
         for chart in charts.get(section.unit, []):
             doc.add_picture(io.BytesIO(chart.png), width=Cm(24))
-        if section.items:
+        if K.shows_items(report, n):
             _part3(doc, section, font)
+    if many and not any(K.shows_items(report, i) for i in range(len(report.units))):
+        _para(doc, K.ITEMS_EMPTY, font, size=11)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -28,7 +28,7 @@ BASE_COLUMNS = [
     ("達成率", 1.8),
     ("燈號", 1.5),
 ]
-COMPARE_COLUMNS = [("上年度實際值", 2.2), ("增減", 2.4)]
+COMPARE_COLUMNS = [("上年度實際值", 2.2), ("增減", 2.6)]
 ANALYSIS = "績效衡量暨達成情形分析"
 ITEM_COLUMNS = [("工作計畫", 4.0), ("重要施政計畫項目", 7.7), ("執行進度", 2.0), ("執行情形", 13.0)]
 SCORE_COLUMNS = [
@@ -76,3 +76,16 @@ def rendering_font() -> str:
         if name in fonts:
             return name
     return DOCUMENT_FONT
+
+
+def shows_items(report: Report, n: int) -> bool:
+    """Part 3 of unit ``n``: always for a one-unit report; else only where the unit wrote some."""
+    section = report.units[n]
+    if not section.items:
+        return False
+    if len(report.units) == 1:
+        return True
+    return any(i.progress is not None or i.description for i in section.items)
+
+
+ITEMS_EMPTY = "重要施政計畫執行情形：各填報單位均未填寫執行進度及執行情形。"

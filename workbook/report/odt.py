@@ -112,6 +112,8 @@ class _Doc:
             props = {"textalign": align, "marginbottom": space}
             if keep:
                 props["keepwithnext"] = "always"
+            if key.startswith("break"):
+                props["breakbefore"] = "page"
             s.addElement(ParagraphProperties(**props))
             s.addElement(self._text_props(size, bold, colour))
             self.doc.automaticstyles.addElement(s)
@@ -303,13 +305,17 @@ def render_odt(
     many = len(report.units) > 1
     for n, section in enumerate(report.units, start=1):
         if many or section.unit != report.agency:
-            d.text(f"填報單位：{section.unit}", size="13pt", bold=True, keep=True, space="0.1cm")
+            # Each unit on its own pages when there are several.
+            style = d.para("break_unit" if many else "unit", size="13pt", bold=True, keep=True, space="0.1cm")
+            d.doc.text.addElement(P(stylename=style, text=f"填報單位：{section.unit}"))
         _part4(d, report, section, n)
         _scores(d, report, section, n)
         for chart in charts.get(section.unit, []):
             d.image(chart, 24.0)
-        if section.items:
+        if K.shows_items(report, n - 1):
             _part3(d, section, n)
+    if many and not any(K.shows_items(report, i) for i in range(len(report.units))):
+        d.text(K.ITEMS_EMPTY, size="11pt")
     buf = io.BytesIO()
     d.doc.write(buf)
     return buf.getvalue()
