@@ -90,6 +90,23 @@ def render(odt_args: list[str], out: Path, stem: str, pages: int | None = None) 
     return pngs[:pages] if pages else pngs
 
 
+def summary_charts(units: Path, tmp: Path, out: Path) -> list[Path]:
+    """The summary workbook's 圖表 sheet alone, printed by LibreOffice."""
+    import openpyxl
+
+    from workbook.libreoffice import convert_to_pdf
+
+    summary = tmp / "summary.xlsx"
+    assert main(["collect", str(units), "-o", str(summary)]) in (0, 1)
+    wb = openpyxl.load_workbook(summary)
+    for name in wb.sheetnames:
+        if name != "圖表":
+            del wb[name]
+    wb.save(tmp / "charts.xlsx")
+    pdf = convert_to_pdf(tmp / "charts.xlsx", tmp / "charts.pdf")
+    return pdf_to_pngs(pdf, out / "summary-charts", dpi=70)[:1]
+
+
 def run(out: Path) -> list[Path]:
     plan = load_plan()
     made = []
@@ -104,6 +121,7 @@ def run(out: Path) -> list[Path]:
                 plan, units, f"{unit}.xlsx", year=107, period="H1", unit=unit, entries=entries(counts)
             )
         made += render(["report", str(units)], out, "report-6units", pages=2)
+        made += summary_charts(units, tmp, out)
         db = tmp / "kpi.sqlite"
         y107 = make_workbook(
             plan,
