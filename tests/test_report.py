@@ -203,3 +203,60 @@ def test_value_units(written):
     rows = odt_tables(written["odt"])[0]
     assert rows[5][3] == "63件"  # a count shows its unit
     assert Decimal(rows[2][3].rstrip("%")) == Decimal("89.05")
+
+
+@pytest.fixture(scope="module")
+def three_units(plan, tmp_path_factory):
+    from tests.test_archive import COUNTS_107, make_workbook
+    from workbook import layout as L
+    from workbook.bookio import FileBook
+    from workbook.calculate import calculate
+
+    folder = tmp_path_factory.mktemp("units")
+    for n, unit in enumerate(["甲區公所", "乙區公所", "丙區公所"]):
+        counts = dict(COUNTS_107, safety_defects={"count": 50 + 20 * n})
+        path = make_workbook(plan, folder, f"{unit}.xlsx", year=107, unit=unit, entries=counts)
+        if n == 1:  # one unit reports on a Part 3 item
+            book = FileBook(path)
+            names = book.names()
+            item, period = plan.work_plans[0].items[0], plan.period("H1")
+            for name, value in (
+                (L.progress_name(item, period), 80),
+                (L.progress_text_name(item, period), "已與2個姊妹市互訪。"),
+            ):
+                sheet, row, col = names[name]
+                book.write(sheet, row, col, [[value]])
+            calculate(book)
+            book.save()
+    return folder
+
+
+def test_a_report_of_several_units(three_units, tmp_path):
+    import zipfile
+
+    out = tmp_path / "units.odt"
+    assert main(["report", str(three_units), "-o", str(out)]) == 0
+    tables = odt_tables(out)
+    # Per unit: Part 4 and scores; Part 3 only for the unit that wrote any.
+    part4 = [t for t in tables if t[0][0] == "策略績效目標" and len(t[0]) == 7]
+    assert len(part4) == 3
+    lights = [[r[5] for r in t[1:]] for t in part4]
+    # Units in code-point order (丙 乙 甲): defects 90, 70, 50 project to 182, 141, 101 against ≤120.
+    assert [row[-1] for row in lights] == ["紅燈", "紅燈", "綠燈"]
+    part3 = [t for t in tables if t[0][0] == "工作計畫"]
+    assert len(part3) == 1
+    assert part3[0][1][2:] == ["80%", "已與2個姊妹市互訪。"]
+    text = _all_text(out, "odt")
+    assert (
+        text.index("填報單位：丙區公所") < text.index("填報單位：乙區公所") < text.index("填報單位：甲區公所")
+    )
+    with zipfile.ZipFile(out) as z:
+        pictures = [n for n in z.namelist() if n.startswith("Pictures/")]
+    assert len(pictures) == 2  # 達成率 by unit, weighted scores by unit
+
+
+def test_one_unit_report_has_no_chart(written):
+    import zipfile
+
+    with zipfile.ZipFile(written["odt"]) as z:
+        assert not [n for n in z.namelist() if n.startswith("Pictures/")]
