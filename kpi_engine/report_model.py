@@ -98,6 +98,16 @@ class IndicatorLine:
         return f"{self.goal_name}({number_text(self.goal_weight)}%)"
 
     @property
+    def goal_lines(self) -> list[str]:
+        """The merged goal cell: number, name, and weight on a line of its own (never split)."""
+        return [self.goal_number, self.goal_name, f"({number_text(self.goal_weight)}%)"]
+
+    @property
+    def indicator_lines(self) -> list[str]:
+        """The indicator cell: name, then its weight on a line of its own."""
+        return [self.name, f"({number_text(self.weight)}%)"]
+
+    @property
     def indicator_label(self) -> str:
         """「電子領標達成率(10%)」."""
         return f"{self.name}({number_text(self.weight)}%)"

@@ -104,7 +104,10 @@ def summary_charts(units: Path, tmp: Path, out: Path) -> list[Path]:
             del wb[name]
     wb.save(tmp / "charts.xlsx")
     pdf = convert_to_pdf(tmp / "charts.xlsx", tmp / "charts.pdf")
-    return pdf_to_pngs(pdf, out / "summary-charts", dpi=70)[:1]
+    pages = pdf_to_pngs(pdf, out / "summary-charts", dpi=70)
+    for extra in pages[1:]:
+        extra.unlink()
+    return pages[:1]
 
 
 def run(out: Path) -> list[Path]:

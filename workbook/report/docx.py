@@ -120,11 +120,11 @@ def _part4(doc, report: Report, section: UnitSection, font: str) -> None:
             cells = _row(table, cols)
             if k == 0:
                 top = cells[0]
-                _fill(top, [line.goal_number, line.goal_label], font, align="center")
+                _fill(top, line.goal_lines, font, align="center")
             elif top is not None:
                 top.merge(cells[0])
             fill, ink = K.light_fill(line.light)
-            _fill(cells[1], line.indicator_label, font)
+            _fill(cells[1], line.indicator_lines, font)
             _fill(cells[2], line.target, font, align="center")
             _fill(cells[3], line.value_text, font, align="center")
             _fill(cells[4], line.rate_text, font, align="center")

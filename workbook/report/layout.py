@@ -21,14 +21,14 @@ A4_LONG, A4_SHORT = 29.7, 21.0  # cm
 MARGIN = 1.5  # cm
 
 BASE_COLUMNS = [
-    ("策略績效目標", 4.2),
-    ("衡量指標", 4.2),
+    ("策略績效目標", 4.8),
+    ("衡量指標", 4.0),
     ("原訂目標值", 2.0),
     ("實際值", 2.2),
     ("達成率", 1.8),
     ("燈號", 1.5),
 ]
-COMPARE_COLUMNS = [("上年度實際值", 2.2), ("增減", 2.6)]
+COMPARE_COLUMNS = [("上年度實際值", 2.0), ("增減", 2.4)]
 ANALYSIS = "績效衡量暨達成情形分析"
 ITEM_COLUMNS = [("工作計畫", 4.0), ("重要施政計畫項目", 7.7), ("執行進度", 2.0), ("執行情形", 13.0)]
 SCORE_COLUMNS = [
@@ -49,6 +49,8 @@ def columns(report: Report) -> list[tuple[str, float]]:
     """The Part 4 table's columns and widths (cm); the analysis takes the rest of the page."""
     cols = list(BASE_COLUMNS)
     if report.compare_year:
+        # Two more columns: narrower names so the analysis keeps room to read.
+        cols[0], cols[1] = (cols[0][0], 3.8), (cols[1][0], 3.4)
         cols += [(f"{report.compare_year}年度實際值", COMPARE_COLUMNS[0][1]), COMPARE_COLUMNS[1]]
     used = sum(w for _, w in cols)
     return [*cols, (ANALYSIS, round(A4_LONG - 2 * MARGIN - used, 2))]

@@ -225,12 +225,12 @@ def _part4(d: _Doc, report: Report, section: UnitSection, n: int) -> None:
         for line in section.lines[section.lines.index(goal_first) : section.lines.index(goal_first) + count]:
             row = d.row()
             if first:
-                row.addElement(d.cell([line.goal_number, line.goal_label], align="center", rows=count))
+                row.addElement(d.cell(line.goal_lines, align="center", rows=count))
                 first = False
             else:
                 row.addElement(CoveredTableCell())
             fill, ink = K.light_fill(line.light)
-            row.addElement(d.cell(line.indicator_label))
+            row.addElement(d.cell(line.indicator_lines))
             row.addElement(d.cell(line.target, align="center"))
             row.addElement(d.cell(line.value_text, align="center"))
             row.addElement(d.cell(line.rate_text, align="center"))
