@@ -282,6 +282,18 @@ class _Builder:
         rules = tuple(
             r for ri, raw in enumerate(d.get("rules", [])) if (r := self.rule(raw, ("rules", ri), indicators))
         )
+        compare = d.get("phrases", {}).get("compare")
+        if compare:
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(compare) if f is not None}
+            except ValueError:
+                fields = {"{"}
+            for f in sorted(fields - {"compare_year", "previous", "change"}):
+                self.issue(
+                    ("phrases", "compare"),
+                    f"比較句型中有未知欄位 {{{f}}}",
+                    f"unknown placeholder {{{f}}}; allowed: change, compare_year, previous",
+                )
         sample = None
         if "sample" in d:
             s = d["sample"]

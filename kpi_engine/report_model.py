@@ -257,6 +257,11 @@ def _line(
             _with_unit(pr.value, value_unit(ind)),
             change_text(ind, r.value if r else None, pr.value),
         )
+    if prev is not None and prev.change_text and plan.phrases.compare and sentence:
+        # The plan asks for last year's figure in the sentence itself.
+        sentence += plan.phrases.compare.format(
+            compare_year=prev.year, previous=prev.value_text, change=prev.change_text
+        )
     return IndicatorLine(
         goal_id=goal.id,
         goal_number=goal.number,

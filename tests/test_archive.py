@@ -226,3 +226,25 @@ def test_rollover_without_archive_has_no_sample(tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "sample:" not in text and text.count(f"target: {UNSET_TARGET}") == 5
     assert main(["plan", "rollover", "--to", "107", "-o", str(tmp_path / "x.yaml")]) == 2
+
+
+def test_compare_phrase_in_the_sentence(plan, two_years, tmp_path):
+    text = plan.text.replace(
+        "  not_met: 未達原訂目標值\n",
+        "  not_met: 未達原訂目標值\n  compare: 較{compare_year}年度同期{change}。\n",
+    )
+    assert "compare:" in text
+    mine = tmp_path / "plan.yaml"
+    mine.write_text(text, encoding="utf-8")
+    _, db, _, _ = two_years
+    out = tmp_path / "r.odt"
+    args = ["report", "--archive", str(db), "--plan", str(mine), "--year", "107", "--compare", "106"]
+    assert main([*args, "-o", str(out)]) == 0
+    rows = {r[1].replace(" (", "("): r for r in odt_tables(out)[0][1:]}
+    assert rows["本府採購專業人員基礎班訓練及格率(15%)"][-1].endswith(
+        "達成率100%。較106年度同期+0.95個百分點（進步）。"
+    )
+    assert rows["每年志工人數成長比例(15%)"][-1].endswith("達成率100%。")  # nothing to compare with
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("{change}", "{oops}"), encoding="utf-8")
+    assert main(["plan", "check", str(bad)]) == 2

@@ -261,3 +261,25 @@ def test_one_unit_report_has_no_chart(written):
 
     with zipfile.ZipFile(written["odt"]) as z:
         assert not [n for n in z.namelist() if n.startswith("Pictures/")]
+
+
+def test_period_and_year_choices(demo, tmp_path, capsys):
+    filled = str(demo[1])
+    assert main(["report", filled, "--period", "全年度", "-o", str(tmp_path / "r.odt")]) == 2
+    assert "沒有 全年度 的資料" in capsys.readouterr().err
+    assert main(["report", filled, "--year", "107", "-o", str(tmp_path / "r.odt")]) == 2
+    assert "沒有 107 年度的資料（現有 106）" in capsys.readouterr().err
+    assert (
+        main(["report", filled, "--period", "上半年", "--year", "106", "-o", str(tmp_path / "r.docx")]) == 0
+    )
+
+
+def test_pdf_without_libreoffice_says_so(demo, tmp_path, monkeypatch, capsys):
+    import workbook.libreoffice as lo
+
+    monkeypatch.setattr(lo, "find_soffice", lambda: None)
+    assert main(["report", str(demo[1]), "-o", str(tmp_path / "r.pdf")]) == 2
+    assert "產生 PDF 需要 LibreOffice" in capsys.readouterr().err
+    assert not (tmp_path / "r.pdf").exists()
+    # .odt and .docx need no LibreOffice.
+    assert main(["report", str(demo[1]), "-o", str(tmp_path / "r.odt")]) == 0
