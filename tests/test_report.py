@@ -283,3 +283,31 @@ def test_pdf_without_libreoffice_says_so(demo, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "r.pdf").exists()
     # .odt and .docx need no LibreOffice.
     assert main(["report", str(demo[1]), "-o", str(tmp_path / "r.odt")]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["odt", "docx"])
+def test_control_characters_pasted_from_word(seed_eval, plan, tmp_path, fmt):
+    from kpi_engine.report_model import UnitData, build_report
+    from workbook.report.document import write_report
+
+    notes = {"e_tender_rate": "約50%\x0b（詳附件）\x07"}
+    report = build_report(
+        plan, year=106, period_id="H1", units={"單位\x0c甲": UnitData(seed_eval.results, notes)}
+    )
+    path = write_report(report, tmp_path / f"r.{fmt}")
+    tables = (odt_tables if fmt == "odt" else docx_tables)(path)
+    assert "一、約50% （詳附件）" in tables[0][3][-1]
+
+
+def test_demo_writes_the_report(tmp_path, capsys):
+    from workbook.libreoffice import require_pdftoppm, require_soffice
+
+    require_soffice()
+    require_pdftoppm()
+    assert main(["demo", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    odt = next(tmp_path.glob("*_達成情形報告.odt"))
+    assert f"達成情形報告 / report: {odt}" in printed
+    assert odt_tables(odt)[0][2][3] == "89.05%"
+    assert next(tmp_path.glob("*_達成情形報告.pdf")).stat().st_size > 0
+    assert list(tmp_path.glob("*_達成情形報告-1.png"))

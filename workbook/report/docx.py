@@ -55,7 +55,7 @@ def _para(
     )
     p.alignment = _ALIGN[align]
     p.paragraph_format.space_after = Pt(1)
-    _font(p.add_run(text), font, size, bold, colour)
+    _font(p.add_run(K.xml_safe(text)), font, size, bold, colour)
     return p
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from functools import lru_cache
@@ -38,6 +39,14 @@ SCORE_COLUMNS = [
     ("加權得分", 3.0),
     ("得分率", 3.0),
 ]
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text a document can hold: control characters pasted from Word (\\x0b …) become spaces."""
+    return _XML_ILLEGAL.sub(" ", text)
 
 
 def light_fill(light: str) -> tuple[str, str]:

@@ -178,7 +178,7 @@ class _Doc:
             f"cell_{align}_{bold}_{colour}", align=align, size="10.5pt", bold=bold, colour=colour
         )
         for t in [texts] if isinstance(texts, str) else texts or [""]:
-            c.addElement(P(stylename=style, text=t))
+            c.addElement(P(stylename=style, text=K.xml_safe(t)))
         return c
 
     def header_row(self, labels: list[str]) -> TableHeaderRows:
@@ -191,7 +191,7 @@ class _Doc:
 
     def text(self, content: str, **kw) -> None:
         key = "_".join(f"{k}{v}" for k, v in sorted(kw.items()))
-        self.doc.text.addElement(P(stylename=self.para(key or "plain", **kw), text=content))
+        self.doc.text.addElement(P(stylename=self.para(key or "plain", **kw), text=K.xml_safe(content)))
 
     def image(self, chart: Chart, width_cm: float) -> None:
         """A PNG chart as a paragraph of its own, scaled to ``width_cm``."""
@@ -307,7 +307,7 @@ def render_odt(
         if many or section.unit != report.agency:
             # Each unit on its own pages when there are several.
             style = d.para("break_unit" if many else "unit", size="13pt", bold=True, keep=True, space="0.1cm")
-            d.doc.text.addElement(P(stylename=style, text=f"填報單位：{section.unit}"))
+            d.doc.text.addElement(P(stylename=style, text=K.xml_safe(f"填報單位：{section.unit}")))
         _part4(d, report, section, n)
         _scores(d, report, section, n)
         for chart in charts.get(section.unit, []):
