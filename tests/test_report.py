@@ -311,3 +311,17 @@ def test_demo_writes_the_report(tmp_path, capsys):
     assert odt_tables(odt)[0][2][3] == "89.05%"
     assert next(tmp_path.glob("*_達成情形報告.pdf")).stat().st_size > 0
     assert list(tmp_path.glob("*_達成情形報告-1.png"))
+
+
+def test_a_summary_workbook_is_read_back(three_units, tmp_path):
+    summary = tmp_path / "summary.xlsx"
+    assert main(["collect", str(three_units), "-o", str(summary)]) in (0, 1)
+    from_files, from_summary = tmp_path / "a.odt", tmp_path / "b.odt"
+    assert main(["report", str(three_units), "-o", str(from_files)]) == 0
+    assert main(["report", str(summary), "-o", str(from_summary)]) == 0
+    # The same numbers, lights and sentences whether from the workbooks or their summary.
+    part4 = lambda path: [t for t in odt_tables(path) if len(t[0]) == 7]  # noqa: E731
+    mine, theirs = part4(from_summary), part4(from_files)
+    assert len(mine) == 3
+    assert [[r[:6] for r in t] for t in mine] == [[r[:6] for r in t] for t in theirs]
+    assert [[r[-1] for r in t] for t in mine] == [[r[-1] for r in t] for t in theirs]

@@ -28,11 +28,21 @@ def run_report(args: argparse.Namespace) -> int:
     plans = [load_plan(p) for p in args.plan] if args.plan else None
     if args.paths:
         from ..collect import collect, rich_progress
+        from .from_summary import read_summary, split_paths
 
-        coll = collect(args.paths, plans, progress=rich_progress)
-        data = from_collection(coll, args.paths)
-        known = {p.id: p for p in coll.plans}
-        sources = [s.source for s in coll.submissions]
+        workbooks, summaries = split_paths(args.paths)
+        data, known, sources = {}, {}, []
+        if workbooks:
+            coll = collect(workbooks, plans, progress=rich_progress)
+            data = from_collection(coll, workbooks)
+            known = {p.id: p for p in coll.plans}
+            sources = [s.source for s in coll.submissions]
+        for summary in summaries:  # counts recomputed with the plan given (default: embedded)
+            plan = (plans or [load_plan()])[0]
+            known.setdefault(plan.id, plan)
+            for key, units in read_summary(summary, plan).items():
+                data.setdefault(plan.id, {}).setdefault(key, {}).update(units)
+            sources.append(str(summary))
     else:
         from ..archive import Archive
 
