@@ -325,3 +325,16 @@ def test_a_summary_workbook_is_read_back(three_units, tmp_path):
     assert len(mine) == 3
     assert [[r[:6] for r in t] for t in mine] == [[r[:6] for r in t] for t in theirs]
     assert [[r[-1] for r in t] for t in mine] == [[r[-1] for r in t] for t in theirs]
+
+
+def test_without_matplotlib_the_report_has_no_charts(three_units, tmp_path, monkeypatch):
+    import sys
+    import zipfile
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
+    out = tmp_path / "r.odt"
+    assert main(["report", str(three_units), "-o", str(out)]) == 0
+    with zipfile.ZipFile(out) as z:
+        assert not [n for n in z.namelist() if n.startswith("Pictures/")]

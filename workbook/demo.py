@@ -62,9 +62,9 @@ def demo_report(folder: Path, filled: Path) -> list[Path]:
 
     coll = collect([filled])
     report = make_report({p.id: p for p in coll.plans}, from_collection(coll, [filled]))
-    from .report.cli import _charts
+    from .report.charts import charts_if_available
 
-    charts = _charts(report)
+    charts = charts_if_available(report)
     stem = folder / f"{filled.stem.replace('_已計算', '')}_達成情形報告"
     out = [write_report(report, stem.with_suffix(".odt"), charts)]
     if find_soffice() is not None:

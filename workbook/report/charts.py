@@ -192,3 +192,11 @@ def report_charts(report: Report) -> dict[str, list[Chart]]:
             if any(line.previous for line in section.lines):
                 out.setdefault(section.unit, []).append(year_on_year(report, section))
     return out
+
+
+def charts_if_available(report: Report) -> dict[str, list[Chart]] | None:
+    """:func:`report_charts`, or None where matplotlib (the ``[charts]`` extra) is not installed."""
+    try:
+        return report_charts(report)
+    except ImportError:
+        return None

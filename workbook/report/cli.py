@@ -8,6 +8,7 @@ from pathlib import Path
 from kpi_engine import load_plan
 
 from ..files import check_output_target
+from .charts import charts_if_available
 from .document import FORMATS, write_report
 from .errors import ReportError
 from .gather import from_collection, make_report
@@ -65,7 +66,7 @@ def run_report(args: argparse.Namespace) -> int:
         compare_year=compare_year,
         sources=sources,
     )
-    charts = _charts(report)
+    charts = charts_if_available(report)
     path = write_report(report, out, charts, font=args.font)
     units = len(report.units)
     print(f"{report.agency} {report.heading}（{report.period_name}，{units} 個填報單位）")
@@ -75,13 +76,3 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"  {report.weight_note}")
     print(f"已產生報告 / report written: {path}")
     return 0
-
-
-def _charts(report):
-    """The report's charts, or none where matplotlib is not installed."""
-    from .charts import report_charts
-
-    try:
-        return report_charts(report)
-    except ImportError:  # matplotlib is the optional [charts] extra
-        return None
