@@ -8,36 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
+from report_support import COUNTS_107, make_workbook, odt_tables
 
-from tests.test_report import odt_tables
-from workbook import layout as L
 from workbook.archive import SCHEMA_VERSION, Archive, ArchiveError
-from workbook.bookio import FileBook
-from workbook.builder import write_template
-from workbook.calculate import calculate
 from workbook.cli import main
-from workbook.demo import fill, fill_notes
-
-COUNTS_107 = {
-    "volunteer_growth": {"current": 108, "previous": 100},
-    "procurement_pass_rate": {"numerator": 180, "denominator": 200},
-    "e_tender_rate": {"numerator": 9, "denominator": 10},
-    "failed_tender_rate": {"numerator": 64, "denominator": 640},
-    "safety_defects": {"count": 70},
-}
-
-
-def make_workbook(plan, folder, name, *, year, period="H1", unit=None, entries, notes=None, now=None):
-    """A calculated workbook of one unit, as staff would return it."""
-    scope = L.Scope(plan, unit=unit or plan.agency, period_id=plan.period(period).id, data_year=year)
-    path = write_template(scope, folder / name)
-    book = FileBook(path)
-    fill(book, scope, {period: entries})
-    if notes:
-        fill_notes(book, scope, period, notes)
-    calculate(book, now=now)
-    book.save()
-    return path
 
 
 @pytest.fixture(scope="module")

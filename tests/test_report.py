@@ -12,55 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from report_support import docx_tables, odt_tables
+from test_seed_part4 import SEED_SENTENCES
 
 from kpi_engine.report_model import numbered, split_notes, zh_number
-from tests.test_seed_part4 import SEED_SENTENCES
 from workbook.cli import main
 from workbook.demo import run_demo
 
 PART4 = "第四部分：上(106)年度實施狀況及成果概述"
-
-
-def odt_tables(path: Path) -> list[list[list[str]]]:
-    """Every table of an .odt as rows of cell texts (paragraphs joined by a space); merged cells are ''."""
-    from odf import teletype
-    from odf.opendocument import load
-    from odf.table import Table, TableRow
-
-    doc = load(str(path))
-    out = []
-    for table in doc.getElementsByType(Table):
-        rows = []
-        for row in table.getElementsByType(TableRow):
-            cells = []
-            for node in row.childNodes:
-                if node.qname[1] == "covered-table-cell":
-                    cells.append("")
-                elif node.qname[1] == "table-cell":
-                    paras = [teletype.extractText(p) for p in node.childNodes if p.qname[1] == "p"]
-                    cells.append(" ".join(paras))
-            rows.append(cells)
-        out.append(rows)
-    return out
-
-
-def docx_tables(path: Path) -> list[list[list[str]]]:
-    """Every table of a .docx as rows of cell texts; a vertically merged cell repeats only once."""
-    import docx
-
-    doc = docx.Document(str(path))
-    out = []
-    for table in doc.tables:
-        rows, above = [], []
-        for row in table.rows:
-            cells = []
-            for i, cell in enumerate(row.cells):
-                same = i < len(above) and above[i] is cell._tc
-                cells.append("" if same else " ".join(p.text for p in cell.paragraphs if p.text))
-            above = [c._tc for c in row.cells]
-            rows.append(cells)
-        out.append(rows)
-    return out
 
 
 def seed_part4(seed_text: str) -> list[list[str]]:
@@ -208,7 +167,8 @@ def test_value_units(written):
 
 @pytest.fixture(scope="module")
 def three_units(plan, tmp_path_factory):
-    from tests.test_archive import COUNTS_107, make_workbook
+    from report_support import COUNTS_107, make_workbook
+
     from workbook import layout as L
     from workbook.bookio import FileBook
     from workbook.calculate import calculate

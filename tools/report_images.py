@@ -14,9 +14,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from report_support import COUNTS_107, make_workbook  # noqa: E402
 
 from kpi_engine import load_plan  # noqa: E402
-from tests.test_archive import COUNTS_107, make_workbook  # noqa: E402
 from workbook.cli import main  # noqa: E402
 from workbook.demo import run_demo  # noqa: E402
 from workbook.libreoffice import pdf_to_pngs  # noqa: E402
