@@ -90,6 +90,20 @@ def test_a_newer_version_supersedes_and_keeps_history(plan, two_years, tmp_path)
         current = arc.results(year=107)["臺中市政府秘書處"]
     assert {r.indicator: r.value for r in current}["safety_defects"] == Decimal(50)
     assert len(current) == 5
+    # An older version collected later is history at once: the newest stays current.
+    older = make_workbook(
+        plan,
+        tmp_path,
+        "107-舊版.xlsx",
+        year=107,
+        entries=dict(COUNTS_107, safety_defects={"count": 99}),
+        now=datetime(2000, 1, 1),
+    )
+    assert main(["collect", str(older), "-o", str(tmp_path / "s2.xlsx"), "--archive", str(work)]) == 0
+    with Archive.open(work, create=False) as arc:
+        current = arc.results(year=107)["臺中市政府秘書處"]
+    assert {r.indicator: r.value for r in current}["safety_defects"] == Decimal(50)
+    assert count(work, "SELECT COUNT(*) FROM results WHERE year = 107 AND indicator = 'safety_defects'") == 3
 
 
 def test_two_year_report(two_years, tmp_path):

@@ -255,7 +255,7 @@ class Archive:
                     ).lastrowid
                     added.results += 1
                     key = (sub.plan_id, sub.year, r.period, sub.unit, r.indicator)
-                    added.superseded += self._supersede("results", "indicator", key, new, version)
+                    added.superseded += self._supersede_result(key, new, version)
                 scope_text = texts.get(sub.source)
                 if scope_text is None:
                     continue
@@ -288,9 +288,9 @@ class Archive:
                 self.conn.execute(f"UPDATE {table} SET superseded_by = ? WHERE id = ?", (newest, i))
         return len(ids) - 1
 
-    def _supersede(self, table: str, _col: str, key: tuple, new: int, version: str) -> int:
+    def _supersede_result(self, key: tuple, new: int, version: str) -> int:
         where = "t.plan_id = ? AND t.year = ? AND t.period = ? AND t.unit = ? AND t.indicator = ?"
-        return self._resolve(table, self._versions(table, where, key, new), new, version)
+        return self._resolve("results", self._versions("results", where, key, new), new, version)
 
     def _supersede_text(self, key: tuple, new: int, version: str) -> int:
         where = "t.plan_id = ? AND t.year = ? AND t.period = ? AND t.unit = ? AND t.kind = ? AND t.key = ?"

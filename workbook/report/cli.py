@@ -74,5 +74,13 @@ def run_report(args: argparse.Namespace) -> int:
         s = section.plan_score
         print(f"  {section.unit}: 加權得分 {s.score} / 已評估權重 {s.assessed_weight}（計畫權重 {s.weight}）")
     print(f"  {report.weight_note}")
+    if out.suffix.lower() == ".pdf" and not args.font:
+        from .layout import DOCUMENT_FONT, rendering_font
+
+        font = rendering_font()
+        if font != DOCUMENT_FONT:
+            print(
+                f"  PDF 字型 / font: {font}（本機無{DOCUMENT_FONT} / {DOCUMENT_FONT} is not installed here）"
+            )
     print(f"已產生報告 / report written: {path}")
     return 0
