@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from kpi_engine import load_plan
+from kpi_engine.narrative import number_text
 
 from ..files import check_output_target
 from .charts import charts_if_available
@@ -72,7 +73,8 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"{report.agency} {report.heading}（{report.period_name}，{units} 個填報單位）")
     for section in report.units:
         s = section.plan_score
-        print(f"  {section.unit}: 加權得分 {s.score} / 已評估權重 {s.assessed_weight}（計畫權重 {s.weight}）")
+        score, assessed, weight = (number_text(x) for x in (s.score, s.assessed_weight, s.weight))
+        print(f"  {section.unit}: 加權得分 {score} / 已評估權重 {assessed}（計畫權重 {weight}）")
     print(f"  {report.weight_note}")
     if out.suffix.lower() == ".pdf" and not args.font:
         from .layout import DOCUMENT_FONT, rendering_font
