@@ -280,7 +280,7 @@ def test_a_summary_workbook_is_read_back(three_units, tmp_path):
     assert main(["report", str(three_units), "-o", str(from_files)]) == 0
     assert main(["report", str(summary), "-o", str(from_summary)]) == 0
     # The same numbers, lights and sentences whether from the workbooks or their summary.
-    part4 = lambda path: [t for t in odt_tables(path) if len(t[0]) == 7]  # noqa: E731
+    part4 = lambda path: [t for t in odt_tables(path) if t[0][0] == "策略績效目標" and len(t[0]) == 7]  # noqa: E731
     mine, theirs = part4(from_summary), part4(from_files)
     assert len(mine) == 3
     assert [[r[:6] for r in t] for t in mine] == [[r[:6] for r in t] for t in theirs]
@@ -298,3 +298,22 @@ def test_without_matplotlib_the_report_has_no_charts(three_units, tmp_path, monk
     assert main(["report", str(three_units), "-o", str(out)]) == 0
     with zipfile.ZipFile(out) as z:
         assert not [n for n in z.namelist() if n.startswith("Pictures/")]
+
+
+@pytest.mark.parametrize("fmt", ["odt", "docx"])
+def test_units_overview_table(three_units, tmp_path, fmt):
+    out = tmp_path / f"r.{fmt}"
+    assert main(["report", str(three_units), "-o", str(out)]) == 0
+    overview = (odt_tables if fmt == "odt" else docx_tables)(out)[0]
+    assert overview[0] == [
+        "填報單位",
+        "目標一（15）",
+        "目標二（40）",
+        "目標三（15）",
+        "合計",
+        "已評估權重",
+        "得分率",
+    ]
+    # 甲 (defects 50 → 101 ≤ 120): e-tender 9/10 scores 9 of its 10; everything else full marks.
+    assert [r[0] for r in overview[1:]] == ["丙區公所", "乙區公所", "甲區公所"]
+    assert overview[3][1:] == ["15", "39", "15", "69", "70%", "98.57%"]

@@ -211,6 +211,13 @@ def render_docx(
     _para(doc, f"{report.span}（{report.period_name}）", font, size=12, align="center")
     for chart in charts.get("", []):
         doc.add_picture(io.BytesIO(chart.png), width=Cm(24))
+    if len(report.units) > 1:
+        _para(doc, "各填報單位加權得分", font, size=12, bold=True)
+        cols, rows = K.overview(report)
+        table = _table(doc, cols, font)
+        for values in rows:
+            for i, (cell, v) in enumerate(zip(_row(table, cols), values, strict=True)):
+                _fill(cell, v, font, align="start" if i == 0 else "center")
     many = len(report.units) > 1
     for n, section in enumerate(report.units):
         if many or section.unit != report.agency:

@@ -100,3 +100,28 @@ def shows_items(report: Report, n: int) -> bool:
 
 
 ITEMS_EMPTY = "重要施政計畫執行情形：各填報單位均未填寫執行進度及執行情形。"
+
+
+def overview(report: Report) -> tuple[list[tuple[str, float]], list[list[str]]]:
+    """Columns and rows of the units' score overview (several units only): one row per unit."""
+    from kpi_engine.narrative import number_text
+
+    goals = report.units[0].goal_scores
+    cols = [("填報單位", 5.0)] + [
+        (f"目標{g.label.split('　')[0][-1]}（{number_text(g.weight)}）", 2.6) for g in goals
+    ]
+    cols += [("合計", 2.4), ("已評估權重", 2.6), ("得分率", 2.4)]
+    rows = []
+    for s in report.units:
+        p = s.plan_score
+        pct = p.percent
+        rows.append(
+            [s.unit]
+            + [number_text(g.score) for g in s.goal_scores]
+            + [
+                number_text(p.score),
+                f"{number_text(p.assessed_weight)}%",
+                "—" if pct is None else f"{number_text(pct)}%",
+            ]
+        )
+    return cols, rows

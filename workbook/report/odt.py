@@ -302,6 +302,17 @@ def render_odt(
     d.text(f"{report.span}（{report.period_name}）", align="center", size="12pt", space="0.2cm")
     for chart in charts.get("", []):
         d.image(chart, 24.0)
+    if len(report.units) > 1:
+        d.text("各填報單位加權得分", size="12pt", bold=True, keep=True)
+        cols, rows = K.overview(report)
+        table = d.table("各填報單位加權得分", [w for _, w in cols])
+        table.addElement(d.header_row([label for label, _ in cols]))
+        for values in rows:
+            row = d.row()
+            for i, v in enumerate(values):
+                row.addElement(d.cell(v, align="start" if i == 0 else "center"))
+            table.addElement(row)
+        d.doc.text.addElement(table)
     many = len(report.units) > 1
     for n, section in enumerate(report.units, start=1):
         if many or section.unit != report.agency:
