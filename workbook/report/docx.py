@@ -59,6 +59,11 @@ def _para(
     return p
 
 
+def _heading(doc, text: str, font: str) -> None:
+    """A table's heading, kept on the page of its table."""
+    _para(doc, text, font, size=12, bold=True).paragraph_format.keep_with_next = True
+
+
 def _shade(cell, fill: str) -> None:
     shd = OxmlElement("w:shd")
     shd.set(qn("w:val"), "clear")
@@ -139,7 +144,7 @@ def _part4(doc, report: Report, section: UnitSection, font: str) -> None:
 
 
 def _scores(doc, report: Report, section: UnitSection, font: str) -> None:
-    _para(doc, "加權分數", font, size=12, bold=True)
+    _heading(doc, "加權分數", font)
     table = _table(doc, K.SCORE_COLUMNS, font)
     for s in (*section.goal_scores, section.plan_score):
         bold = s is section.plan_score
@@ -164,7 +169,7 @@ def _scores(doc, report: Report, section: UnitSection, font: str) -> None:
 
 
 def _part3(doc, section: UnitSection, font: str) -> None:
-    _para(doc, "重要施政計畫執行情形", font, size=12, bold=True)
+    _heading(doc, "重要施政計畫執行情形", font)
     table = _table(doc, K.ITEM_COLUMNS, font)
     top, current = None, None
     for item in section.items:
@@ -212,7 +217,7 @@ def render_docx(
     for chart in charts.get("", []):
         doc.add_picture(io.BytesIO(chart.png), width=Cm(24))
     if len(report.units) > 1:
-        _para(doc, "各填報單位加權得分", font, size=12, bold=True)
+        _heading(doc, "各填報單位加權得分", font)
         cols, rows = K.overview(report)
         table = _table(doc, cols, font)
         for values in rows:
