@@ -42,6 +42,8 @@ from .plan import (
 )
 
 DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
+#: A target the coordinator has still to set (written by ``kpi plan rollover``).
+UNSET_TARGET = "待設定"
 #: A plan is a few dozen kilobytes; a megabyte is far beyond any real one.
 MAX_PLAN_CHARS = 1_000_000
 SCHEMA_NAME = "plan.schema.json"
@@ -96,6 +98,7 @@ ISSUE_CODES = {
     "lights_order": "燈號門檻順序有誤",
     "goal_weight": "目標權重與指標權重合計不符",
     "target_format": "目標值格式不正確",
+    "target_unset": "目標值尚未設定（年度延續後）",
     "target_unit": "目標值單位不符",
     "target_polarity": "目標值方向與指標方向不一致",
     "polarity_missing": "未註明越高或越低越好",
@@ -338,7 +341,15 @@ class _Builder:
     def issue(self, path: tuple, zh: str, en: str, code: str = "plan_invalid") -> None:
         self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en, code))
 
-    def target(self, raw: Any, path: tuple, stages: tuple[Stage, ...] = ()) -> Target | None:
+    def target(self, raw: Any, path: tuple, stages: tuple[Stage, ...] = (), name: str = "") -> Target | None:
+        if str(raw).strip() == UNSET_TARGET:
+            self.issue(
+                path,
+                f"「{name}」目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
+                f"target of {name!r} not set yet; fill in this year's target",
+                "target_unset",
+            )
+            return None
         try:
             if stages:  # a milestone target may name a stage: 第3階段, 3, or its label
                 found = stage_target(str(raw), stages)
@@ -383,6 +394,18 @@ class _Builder:
         rules = tuple(
             r for ri, raw in enumerate(d.get("rules", [])) if (r := self.rule(raw, ("rules", ri), indicators))
         )
+        compare = d.get("phrases", {}).get("compare")
+        if compare:
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(compare) if f is not None}
+            except ValueError:
+                fields = {"{"}
+            for f in sorted(fields - {"compare_year", "previous", "change"}):
+                self.issue(
+                    ("phrases", "compare"),
+                    f"比較句型中有未知欄位 {{{f}}}",
+                    f"unknown placeholder {{{f}}}; allowed: change, compare_year, previous",
+                )
         sample = None
         if "sample" in d:
             s = d["sample"]
@@ -402,7 +425,17 @@ class _Builder:
                         f"unknown indicator {ind_id!r}",
                         "unknown_indicator",
                     )
-            sample = Sample(s["year"], s["period"], s.get("targets", "current"), s["entries"])
+            for ind_id in s.get("notes", {}):
+                if ind_id not in known:
+                    self.issue(
+                        ("sample", "notes", ind_id),
+                        "指標代碼不存在",
+                        f"unknown indicator {ind_id!r}",
+                        "unknown_indicator",
+                    )
+            sample = Sample(
+                s["year"], s["period"], s.get("targets", "current"), s["entries"], dict(s.get("notes", {}))
+            )
         return Plan(
             id=d["id"],
             agency=d["agency"],
@@ -463,7 +496,7 @@ class _Builder:
         kind = raw["kind"]
         self.review_marks(raw.get("needs_review", []), path)
         stages = self.stages(raw, kind, path)
-        target = self.target(raw["target"], (*path, "target"), stages)
+        target = self.target(raw["target"], (*path, "target"), stages, raw["name"])
         prev = (
             self.target(raw["previous_target"], (*path, "previous_target"), stages)
             if "previous_target" in raw
