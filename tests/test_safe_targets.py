@@ -257,8 +257,10 @@ def test_json_is_always_json(tmp_path, argv, fragment):
     (tmp_path / "notes.xlsx").write_text("a,b\n1,2\n")
     proc = kpi(*argv, cwd=tmp_path)
     assert proc.returncode == 2
-    out = json.loads(proc.stdout)
-    assert out["ok"] is False and fragment in out["error"]["message"]
+    out = json.loads(proc.stdout)  # plan check has its own shape ("issues"); the rest an "error" object
+    assert out["ok"] is False and fragment in json.dumps(
+        out.get("error") or out["issues"], ensure_ascii=False
+    )
 
 
 def test_calculate_says_where_it_saved(filled, tmp_path):
