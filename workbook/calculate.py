@@ -221,7 +221,7 @@ def calculate(
         book.sheet_names(),
     )
 
-    raw = {name: _cell(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
+    raw = {name: _input(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (ind, p, role) in inputs.items():
         entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
@@ -326,6 +326,22 @@ class Located(dict):
 def _cell(book: Book, where: Located, name: str) -> Any:
     sheet, row, col = where[name]
     return at(book.grid(sheet, *where.extent[sheet]), row, col)
+
+
+def _input(book: Book, where: Located, name: str) -> Any:
+    """An input as staff typed it: a formula's text rather than its value.
+
+    openpyxl shows a typed formula as its text already; a live client shows its
+    value, so the adapter says which cells hold formulas (``typed_formulas``) and
+    every path reports ``formula_in_input`` alike.
+    """
+    typed = getattr(book, "typed_formulas", None)
+    if typed is not None:
+        sheet, row, col = where[name]
+        formula = typed(sheet, *where.extent[sheet]).get((row, col))
+        if formula is not None:
+            return formula
+    return _cell(book, where, name)
 
 
 def _check_results(
