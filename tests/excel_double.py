@@ -145,9 +145,17 @@ class App:
 class Book:
     """``xw.Book`` over COM for one workbook file (values as LibreOffice computes them)."""
 
-    def __init__(self, path: str | Path, values: str | Path | None = None, *, app: App | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        values: str | Path | None = None,
+        *,
+        app: App | None = None,
+        name: str | None = None,
+    ):
         self.path = Path(path)
-        self.name = self.fullname = self.path.name
+        self.name = self.fullname = name or self.path.name
+        self.writes: list[tuple[str, int, int, int, int]] = []  # sheet, row, col, rows, cols of each write
         self.wb = load_workbook(self.path)
         self.app = app or App()
         self.app.book = self
@@ -324,6 +332,7 @@ class Sheet:
             inside = r0 <= m.min_row and m.max_row <= r1 and c0 <= m.min_col and m.max_col <= c1
             if overlaps and not inside and (rows, cols) != (1, 1):
                 raise ComError(MERGED_TEXT)
+        self.book.writes.append((self.name, r0, c0, rows, cols))
         for i, line in enumerate(block):
             for j, v in enumerate(line):
                 cell = self.ws.cell(r0 + i, c0 + j)

@@ -87,7 +87,7 @@ def test_double_refuses_locked_cells_of_protected_sheets(seed):
 
 
 def test_double_unprotect_needs_the_password_and_protect_takes_excels_defaults(seed, tmp_path):
-    _, path, values, scope = seed
+    _, path, values, _scope = seed
     wb = load_workbook(path)
     ws = wb.worksheets[1]
     ws.protection.password = "clerk"
@@ -110,7 +110,7 @@ def test_double_unprotect_needs_the_password_and_protect_takes_excels_defaults(s
 
 
 def test_double_reads_values_as_com_does(seed, tmp_path):
-    _, path, values, scope = seed
+    _, path, values, _scope = seed
     wb = load_workbook(path)
     ws = wb.worksheets[1]
     ws["J1"], ws["J2"], ws["J3"], ws["J4"] = 187, 12.5, dt.date(2018, 6, 30), "#DIV/0!"
@@ -149,7 +149,7 @@ def test_double_manual_calculation_shows_stale_results_until_calculate(seed):
 
 
 def test_button_equals_kpi_calculate_and_keeps_protection(seed, tmp_path):
-    _, path, values, scope = seed
+    _, path, values, _scope = seed
     outcome = _kpi_calculate(path, tmp_path / "cli.xlsx")
     book = Book(path, values)
     message = macros.calculate(book, now=NOW)
@@ -219,9 +219,13 @@ def test_success_message_names_the_plans_address(tmp_path):
     from plan_factory import indicator, make_plan
 
     plan = make_plan(
-        indicator("k1", "count", "≤100"), indicator("k2", "count", "≤100"), options={"submit_to": "kpi@example.gov.tw"}
+        indicator("k1", "count", "≤100"),
+        indicator("k2", "count", "≤100"),
+        options={"submit_to": "kpi@example.gov.tw"},
     )
-    path, _ = _filled(tmp_path, plan=plan, entries={"H1": {"k1": {"count": 3}, "k2": {"count": 4}}}, year=107, period="H1")
+    path, _ = _filled(
+        tmp_path, plan=plan, entries={"H1": {"k1": {"count": 3}, "k2": {"count": 4}}}, year=107, period="H1"
+    )
     book = Book(path)
     message = macros.calculate(book, now=NOW)
     assert message.endswith("請先存檔（Ctrl+S），再以電子郵件將本工作簿寄至 kpi@example.gov.tw。"), message

@@ -51,7 +51,8 @@ def _caller(cls):
         raise RuntimeError("Book.caller() must not be called directly")
     from excel_double import Book
 
-    spec = json.loads(open(SPEC, encoding="utf-8").read())
+    with open(SPEC, encoding="utf-8") as fh:
+        spec = json.load(fh)
     book = Book(spec["path"], spec["values"])
     if args["wb"].lower() != book.name.lower():
         raise RuntimeError(f"no open workbook named {args['wb']!r}")
