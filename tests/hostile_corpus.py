@@ -828,7 +828,7 @@ CASES: list[Case] = [
         errors("formula_in_input", "stale", where=NUM_CELL),
         errors("formula_in_input", where=NUM_CELL),
         "errors",  # calamine sees the formula's missing cached value: incomplete
-        button="ok",  # Excel shows 3: the live adapter reads values, never formulas
+        button="errors",  # Excel shows 3, but the live adapter reads the typed formula: formula_in_input
         excel_shows={NUMERATOR: 3},
     ),
     Case(

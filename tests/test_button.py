@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import ClassVar
 from xml.etree import ElementTree
 
 import pytest
@@ -338,11 +339,79 @@ def test_addin_config_sheet_holds_the_interpreter(addin):
     ]
 
 
-def test_kpi_addin_build_uses_this_python(tmp_path):
+def test_addin_config_keeps_the_workbook_folder_off_the_path(addin):
+    # GetConfigFromSheet reads column A from A1 down to the first blank: row 10 must follow row 9.
+    rows = _conf(addin)
+    assert rows[9] == ["ADD_WORKBOOK_TO_PYTHONPATH", False]
+    assert all(r[0] for r in rows[:10])
+
+
+def test_kpi_addin_build_uses_this_installation(tmp_path):
+    from macros.addin import LAUNCHER, default_interpreter
+
     done = subprocess.run(["kpi", "addin", "build", "-o", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     rows = _conf(tmp_path / "macros.xlam")
-    assert Path(rows[0][1]).resolve() == Path(sys.executable).resolve()
+    interpreter = Path(rows[0][1])
+    assert interpreter.resolve() == Path(default_interpreter()).resolve()
+    # The launcher when pip installed it (it keeps pandas out), else this very Python.
+    assert interpreter.name.startswith(LAUNCHER) or interpreter.resolve() == Path(sys.executable).resolve()
+
+
+def test_install_into_a_locked_addin_file_is_a_clear_error(tmp_path, monkeypatch):
+    import macros.addin as addin
+    from workbook.cli import main
+
+    def locked(src, dst):
+        raise PermissionError(
+            13, "The process cannot access the file because it is being used by another process"
+        )
+
+    monkeypatch.setattr(addin.shutil, "copyfile", locked)
+    monkeypatch.setattr(addin, "startup_folder", lambda: tmp_path / "XLSTART")
+    with pytest.raises(addin.AddinError, match="請關閉所有 Excel 視窗後再執行 kpi addin install"):
+        addin.install_addin()
+    assert main(["addin", "install"]) == 2
+
+
+class _FakeApp:
+    started: ClassVar[list[_FakeApp]] = []
+
+    def __init__(self, visible=True, add_book=True):
+        self.startup_path = "/Users/clerk/Library/Excel/XLSTART"
+        self.quitted = False
+        _FakeApp.started.append(self)
+
+    def quit(self):
+        self.quitted = True
+
+
+def test_startup_folder_closes_the_hidden_excel_it_starts(monkeypatch):
+    import types
+
+    import macros.addin as addin
+
+    fake = types.SimpleNamespace(apps=[], App=_FakeApp)
+    monkeypatch.setitem(sys.modules, "xlwings", fake)
+    monkeypatch.setattr(addin.sys, "platform", "win32")
+    _FakeApp.started.clear()
+    assert addin.startup_folder().name == "XLSTART"
+    assert [a.quitted for a in _FakeApp.started] == [True]
+
+
+def test_missing_excel_is_a_clear_error(monkeypatch):
+    import types
+
+    import macros.addin as addin
+
+    def no_excel(**kwargs):
+        raise OSError("Invalid class string")  # pywintypes.com_error when Excel is not registered
+
+    monkeypatch.setitem(sys.modules, "xlwings", types.SimpleNamespace(apps=[], App=no_excel))
+    monkeypatch.setattr(addin.sys, "platform", "win32")
+    with pytest.raises(addin.AddinError, match="找不到可用的 Microsoft Excel") as err:
+        addin.startup_folder()
+    assert "Traceback" not in str(err.value)
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="checks the no-Excel path")
