@@ -50,6 +50,16 @@ def remote_cannot_unprotect() -> WorkbookFileError:
     )
 
 
+def cannot_unprotect_here() -> WorkbookFileError:
+    """The message on a desktop Excel reached without COM (macOS, AppleScript): not supported yet."""
+    return WorkbookFileError(
+        "此版本 Excel（macOS）尚無法由按鈕解除工作表保護，結果未寫入。"
+        "請改用 Windows 版 Excel 的「計算」按鈕，或將工作簿寄回彙整窗口以 kpi calculate 計算",
+        "this Excel (macOS) cannot have sheet protection lifted by the button yet, so nothing was written; "
+        "use the 計算 button in Excel for Windows, or have the workbook calculated with kpi calculate",
+    )
+
+
 def is_com(book: Any) -> bool:
     """True when ``book`` is desktop Excel reached over COM (sheets expose ``ProtectContents``)."""
     try:
@@ -152,7 +162,8 @@ class LiveBook:
         sheets = list(sheets)
         if not self.com:
             if sheets:
-                raise remote_cannot_unprotect()
+                engine = getattr(getattr(self.book.app, "engine", None), "name", "")
+                raise remote_cannot_unprotect() if engine == "remote" else cannot_unprotect_here()
             yield
             return
         lifted: list[tuple[Any, dict[str, Any], int]] = []
