@@ -983,13 +983,13 @@ CASES: list[Case] = [
     Case(
         "wb_password_added",
         "workbook",
-        "a protection password on every sheet and on the workbook structure",
+        "a protection password of the clerk's own on every sheet and on the workbook structure",
         edit(_passwords),
-        ok(),
-        # A password other than the plan's: results cannot be written (issue 9); the first
-        # sheet in workbook order is named, never the hidden metadata sheet before it.
-        refused("工作表「填表說明」已被設定其他保護密碼", "password other than the template's"),
+        ok(),  # check writes nothing: the password is no obstacle
+        refused("其他保護密碼", "other than the template", where=("填表說明", "")),
         "ok",
+        # The button (through the Excel double) refuses as calculate does: Unprotect fails.
+        same_results_as_base=True,
     ),
     Case(
         "wb_libreoffice_resaved",

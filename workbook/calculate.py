@@ -516,9 +516,8 @@ def _write_results(
     cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
     cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp
     outcome.blocks = block_writes(cells)
-    # In workbook order, so a refusal names a sheet staff can see before the hidden metadata sheet.
-    order = {name: i for i, name in enumerate(book.sheet_names())}
-    sheets = sorted({b[0] for b in outcome.blocks}, key=lambda s: (order.get(s, len(order)), s))
+    written = {b[0] for b in outcome.blocks}
+    sheets = [s for s in book.sheet_names() if s in written]  # workbook order: a message names the first
     with book.unprotected(sheets, scope.plan.options.password):
         for sheet, row, col, values in outcome.blocks:
             book.write(sheet, row, col, values)
