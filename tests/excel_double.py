@@ -249,6 +249,7 @@ class Sheet:
     def __init__(self, book: Book, ws: Any):
         self.book, self.ws = book, ws
         self.api = SheetApi(self)
+        self._anchors: dict[tuple[int, int], tuple[int, int]] | None = None
 
     @property
     def name(self) -> str:
@@ -269,19 +270,23 @@ class Sheet:
 
     # -- cells as Excel holds them -----------------------------------------------------
     def _anchor(self, row: int, col: int) -> tuple[int, int]:
-        for m in self.ws.merged_cells.ranges:
-            if m.min_row <= row <= m.max_row and m.min_col <= col <= m.max_col:
-                return m.min_row, m.min_col
-        return row, col
+        if self._anchors is None:  # merged areas never change here: map each cell once
+            self._anchors = {
+                (r, c): (m.min_row, m.min_col)
+                for m in self.ws.merged_cells.ranges
+                for r in range(m.min_row, m.max_row + 1)
+                for c in range(m.min_col, m.max_col + 1)
+            }
+        return self._anchors.get((row, col), (row, col))
 
     def locked(self, row: int, col: int) -> bool:
-        cell = self.ws.cell(*self._anchor(row, col))
-        return bool(cell.protection.locked)
+        cell = self.ws._cells.get(self._anchor(row, col))
+        return True if cell is None else bool(cell.protection.locked)  # a cell never styled is locked
 
     def shown(self, row: int, col: int, err_to_str: bool) -> Any:
         """One cell's ``Range.Value`` as xlwings returns it over COM."""
-        cell = self.ws.cell(row, col)
-        if isinstance(cell, MergedCell):
+        cell = self.ws._cells.get((row, col))  # never create cells by reading
+        if cell is None or isinstance(cell, MergedCell):
             return None
         if cell.data_type == "f" or isinstance(cell.value, ArrayFormula):
             value = self.book._computed[self.name].get((row, col))
@@ -305,8 +310,8 @@ class Sheet:
 
     def formula_text(self, row: int, col: int) -> str:
         """One cell's ``Range.Formula``: the formula, or a constant as text, "" when empty."""
-        cell = self.ws.cell(row, col)
-        value = None if isinstance(cell, MergedCell) else cell.value
+        cell = self.ws._cells.get((row, col))
+        value = None if cell is None or isinstance(cell, MergedCell) else cell.value
         if isinstance(value, ArrayFormula):
             return value.text
         if value is None:
