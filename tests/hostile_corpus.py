@@ -1420,16 +1420,3 @@ def excel_view(path: Path, dst: Path, shows: Mapping[str, Any] = {}) -> Path:
                 c.value = None if shown in ("", None) else shown
     wb.save(dst)
     return dst
-
-
-def unopenable_payload(name: str) -> dict:
-    """What the button would get if Excel showed an empty workbook in place of the file."""
-    import xlwings as xw
-
-    return {
-        "client": "VBA",
-        "version": xw.__version__,
-        "book": {"name": name, "active_sheet_index": 0, "selection": "A1"},
-        "names": [],
-        "sheets": [{"name": "Sheet1", "pictures": [], "tables": [], "values": [[]]}],
-    }
