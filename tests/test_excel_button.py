@@ -179,6 +179,29 @@ def test_button_on_a_sheet_with_the_clerks_password_names_it_and_writes_nothing(
     assert _protection(tmp_path / "after.xlsx") == _protection(tmp_path / "clerk.xlsx")
 
 
+def test_a_sheet_that_will_not_protect_again_is_named_and_the_others_are_protected(
+    seed, tmp_path, monkeypatch
+):
+    from excel_double import SheetApi
+
+    _, path, values, scope = seed
+    book = Book(path, values)
+    stubborn = L.indicator_sheet(scope.plan, scope.plan.indicator("safety_defects"))
+    real = SheetApi.Protect
+
+    def protect(self, *args, **kwargs):
+        if self._sheet.name == stubborn:
+            raise ComError("Protect method of Worksheet class failed")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SheetApi, "Protect", protect)
+    message = macros.calculate(book, now=NOW)
+    assert message.startswith(f"無法計算：結果已寫入，但工作表「{stubborn}」無法重新設定保護"), message
+    book.save(tmp_path / "after.xlsx")
+    after, before = _protection(tmp_path / "after.xlsx"), _protection(path)
+    assert {s for s in after if after[s] != before[s]} == {stubborn}
+
+
 def test_formula_in_a_count_gets_the_same_finding_as_kpi_calculate(seed, tmp_path):
     _, path, _values, scope = seed
     ind = scope.plan.indicator("failed_tender_rate")

@@ -166,7 +166,7 @@ class LiveBook:
                 raise remote_cannot_unprotect() if engine == "remote" else cannot_unprotect_here()
             yield
             return
-        lifted: list[tuple[Any, dict[str, Any], int]] = []
+        lifted: list[tuple[str, Any, dict[str, Any], int]] = []
         try:
             for name in sheets:
                 api = self.book.sheets[name].api
@@ -177,12 +177,23 @@ class LiveBook:
                     api.Unprotect(password or "")
                 if api.ProtectContents:
                     raise foreign_password_error(name)
-                lifted.append((api, options, selection))
+                lifted.append((name, api, options, selection))
             yield
         finally:
-            for api, options, selection in reversed(lifted):
-                api.Protect(Password=password or "", **options)
-                api.EnableSelection = selection
+            failed = []
+            for name, api, options, selection in reversed(lifted):
+                try:  # every sheet is put back, even if one refuses
+                    api.Protect(Password=password or "", **options)
+                    api.EnableSelection = selection
+                except Exception:
+                    failed.append(name)
+            if failed:
+                raise WorkbookFileError(
+                    f"結果已寫入，但工作表「{'、'.join(failed)}」無法重新設定保護，請存檔前以「校閱 → 保護工作表」重新保護",
+                    f"results were written, but sheet(s) {', '.join(failed)} could not be protected again; "
+                    "protect them (Review → Protect Sheet) before saving",
+                    sheet=failed[0],
+                )
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
         # Excel parses written text as if typed: "=…" becomes a formula, "2026-07-10 09:30:00"
