@@ -285,7 +285,7 @@ def fingerprint(data: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-_OPTION_DEFAULTS = {"decimals": 2, "cap": 100, "password": None}
+_OPTION_DEFAULTS = {"decimals": 2, "cap": 100, "password": None, "submit_to": None}
 _LIGHT_DEFAULTS = {"green": 100, "yellow": 90}
 
 
