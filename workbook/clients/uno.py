@@ -112,7 +112,7 @@ class Office:
         """Load a document (read-write, no macros run, recalculated on load)."""
         uno = import_uno()
         url = uno.systemPathToFileUrl(str(Path(path).absolute()))
-        doc = self.desktop.loadComponentFromURL(url, "_blank", 0, props(Hidden=hidden, MacroExecutionMode=0))
+        doc = self.desktop.loadComponentFromURL(url, "_blank", 0, props(Hidden=hidden))
         if doc is None:
             raise WorkbookFileError(
                 "LibreOffice 無法開啟此檔案", "LibreOffice cannot open the file", path=path
@@ -162,6 +162,11 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Iterator[Of
     pipe = f"kpi-{uuid.uuid4().hex}"
     env = dict(os.environ)
     env.setdefault("HOME", tempfile.gettempdir())
+    if sys.platform != "win32":
+        # LibreOffice's embedded Python finds its standard library through the first
+        # python3 on PATH: a pyenv shim there makes it load another Python's library,
+        # and soffice aborts on the first macro.  System folders go first.
+        env["PATH"] = os.pathsep.join(["/usr/bin", "/bin", env.get("PATH", "")])
     cmd = [
         soffice,
         f"-env:UserInstallation={url}",

@@ -243,3 +243,57 @@ def protected_sheets(doc: Any) -> dict[str, bool]:
     """Every sheet's protection flag."""
     sheets = doc.Sheets
     return {name: bool(sheets.getByName(name).isProtected()) for name in sheets.ElementNames}
+
+
+# ---------------------------------------------------------------------------
+# The button's bridge: the document as JSON, and the writes that come back
+# ---------------------------------------------------------------------------
+
+
+def _json_cell(v: Any) -> Any:
+    if hasattr(v, "isoformat"):  # a date-formatted cell
+        return {"$date": v.isoformat()}
+    return v
+
+
+def read_document(doc: Any) -> dict:
+    """Everything :func:`workbook.calculate.calculate` reads, as JSON-ready data.
+
+    Each sheet is read once, bounded to its used area: values (formula cells as their
+    formula text, as a file reader shows them), formulas and the protection flag.
+    """
+    sheets = {}
+    for name in sheet_names(doc):
+        sheet = doc.Sheets.getByName(name)
+        rows, cols = used_extent(sheet)
+        values, formulas = read_cells(sheet, rows, cols)
+        sheets[name] = {
+            "values": [[_json_cell(v) for v in line] for line in file_view(sheet, values, formulas)],
+            "formulas": formulas,
+            "protected": bool(sheet.isProtected()),
+        }
+    return {"version": 1, "sheets": sheets, "names": named_cells(doc)}
+
+
+def apply_writes(doc: Any, reply: dict) -> None:
+    """Apply a bridge reply: restored formulas and value blocks, inside lifted protection.
+
+    Every sheet written is unprotected with the plan's password first (a sheet with a
+    foreign password raises :class:`ForeignPassword` before anything is written) and
+    protected again afterwards; sheets whose protection staff removed are protected.
+    """
+    password = reply.get("password")
+    blocks = reply.get("blocks") or []
+    restored = reply.get("formulas") or []
+    wanted = list(dict.fromkeys([*(b[0] for b in blocks), *(f[0] for f in restored)]))
+    sheets = doc.Sheets
+    with quiet(doc):
+        with unprotected(doc, wanted, password):
+            for name, row, col, formula in restored:
+                set_formula(sheets.getByName(name), row, col, formula)
+            for name, row, col, values in blocks:
+                write_block(sheets.getByName(name), row, col, values)
+        for name in reply.get("protect") or []:
+            sheet = sheets.getByName(name)
+            if not sheet.isProtected():
+                sheet.protect(password or "")
