@@ -7,6 +7,7 @@ load), calculated through :class:`~workbook.clients.uno.UnoBook` with the same
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,16 +56,22 @@ def calculate_file(
     with office() as lo:
         doc = lo.open(path)
         try:
-            try:
-                outcome = calculate(UnoBook(doc), plans=plans, write=write)
-            except WorkbookFileError as exc:
-                if exc.path is not None:
-                    raise
-                raise WorkbookFileError(
-                    exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
-                ) from exc
+            outcome = calculate(UnoBook(doc), plans=plans, write=write)
             if write:
                 store(doc, target)
+        except WorkbookFileError as exc:
+            if exc.path is not None:
+                raise
+            raise WorkbookFileError(
+                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+            ) from exc
+        except Exception as exc:  # a UNO error: LibreOffice refused or crashed
+            raise WorkbookFileError(
+                "LibreOffice 計算時發生錯誤，結果未寫入",
+                f"LibreOffice failed; nothing was written ({type(exc).__name__}: {exc})",
+                path=path,
+            ) from exc
         finally:
-            doc.close(True)
+            with contextlib.suppress(Exception):
+                doc.close(True)
     return outcome

@@ -101,15 +101,21 @@ def props(**values: Any) -> tuple:
 
 @dataclass
 class Office:
-    """A running private soffice: its component context and desktop."""
+    """A running private soffice: its component context and desktop.
+
+    A context manager (a class, not a generator: a UNO exception raised inside a
+    generator-based ``with`` block cannot be re-raised by contextlib); leaving it
+    kills soffice and removes a temporary profile.
+    """
 
     ctx: Any
     desktop: Any
     profile: Path
     process: subprocess.Popen
+    own_profile: bool = False
 
     def open(self, path: str | Path, *, hidden: bool = True) -> Any:
-        """Load a document (read-write, no macros run, recalculated on load)."""
+        """Load a document read-write (hidden: headless LibreOffice has no windows)."""
         uno = import_uno()
         url = uno.systemPathToFileUrl(str(Path(path).absolute()))
         doc = self.desktop.loadComponentFromURL(url, "_blank", 0, props(Hidden=hidden))
@@ -118,6 +124,18 @@ class Office:
                 "LibreOffice 無法開啟此檔案", "LibreOffice cannot open the file", path=path
             )
         return doc
+
+    def close(self) -> None:
+        """Kill soffice (and what it started); remove a temporary profile."""
+        _kill(self.process)
+        if self.own_profile:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self) -> Office:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _connect(uno: Any, pipe: str, process: subprocess.Popen, timeout: float) -> Any:
@@ -145,9 +163,8 @@ def write_profile(root: Path) -> str:
     return root.as_uri()
 
 
-@contextlib.contextmanager
-def office(*, profile: Path | None = None, timeout: float = 60.0) -> Iterator[Office]:
-    """Start a private headless LibreOffice and yield it; it is always killed on exit.
+def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
+    """Start a private headless LibreOffice; use as ``with office() as lo:`` (always killed).
 
     ``profile`` reuses a prepared profile folder (e.g. one with the 計算 extension
     installed); otherwise a fresh one is made in a temporary folder and removed.
@@ -178,22 +195,28 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Iterator[Of
         "--nolockcheck",
         f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
     ]
-    process = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=sys.platform != "win32",
-    )
+    try:
+        process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=sys.platform != "win32",
+        )
+    except OSError as exc:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+        raise libreoffice_missing(str(exc)) from exc
     try:
         ctx = _connect(uno, pipe, process, timeout)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        yield Office(ctx, desktop, root, process)
-    finally:
+    except BaseException:
         _kill(process)
         if own:
             shutil.rmtree(root, ignore_errors=True)
+        raise
+    return Office(ctx, desktop, root, process, own)
 
 
 def _kill(process: subprocess.Popen) -> None:
