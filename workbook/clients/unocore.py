@@ -146,30 +146,34 @@ def set_formula(sheet: Any, row: int, col: int, formula: str) -> None:
 
 @contextlib.contextmanager
 def unprotected(doc: Any, names: Iterable[str], password: str | None) -> Iterator[None]:
-    """Lift protection of ``names`` with ``password``; protect them again on exit.
+    """Lift protection of ``names``; protect them again on exit with the password that opened them.
 
-    LibreOffice keeps a sheet's protection options (which cells may be selected,
-    formatting rights) on the sheet while it is unprotected and applies them again
-    on ``protect``; so only the flag and the password need restoring.  A sheet that
-    stays protected after ``unprotect`` has another password: the sheets already
-    lifted are protected again and :class:`ForeignPassword` names it.
+    A sheet is unprotected with ``password`` (the plan's) or, failing that, with no
+    password (the template protects its metadata sheet without one).  LibreOffice keeps
+    a sheet's protection options (which cells may be selected, formatting rights) while
+    it is unprotected and applies them again on ``protect``, so only the flag and the
+    password need restoring.  A sheet that stays protected has a password of its own:
+    the sheets already lifted are protected again and :class:`ForeignPassword` names it.
     """
     sheets = doc.Sheets
-    lifted: list[Any] = []
+    lifted: list[tuple[Any, str]] = []
     try:
         for name in names:
             sheet = sheets.getByName(name)
             if not sheet.isProtected():
                 continue
-            with contextlib.suppress(Exception):  # IllegalArgumentException: wrong password
-                sheet.unprotect(password or "")
-            if sheet.isProtected():
+            for candidate in dict.fromkeys([password or "", ""]):
+                with contextlib.suppress(Exception):  # IllegalArgumentException: wrong password
+                    sheet.unprotect(candidate)
+                if not sheet.isProtected():
+                    lifted.append((sheet, candidate))
+                    break
+            else:
                 raise ForeignPassword(name)
-            lifted.append(sheet)
         yield
     finally:
-        for sheet in lifted:
-            sheet.protect(password or "")
+        for sheet, candidate in lifted:
+            sheet.protect(candidate)
 
 
 @contextlib.contextmanager
