@@ -298,23 +298,39 @@ def save_as_ods(lo, path: Path) -> Path:
 _STAMP = re.compile(r"\d+年\d+月\d+日 \d\d:\d\d")
 
 
-def snapshot(lo, path: Path) -> dict[str, list[list[Any]]]:
-    """Every sheet's cells as LibreOffice reads them back (formula text or constant).
+@dataclass
+class ReadBack:
+    """A stored workbook as LibreOffice reads it back."""
+
+    cells: dict[str, list[list[Any]]]  # every sheet: formula text or constant per cell
+    unlocks: dict[str, str | None]  # which password unprotects each sheet
+
+
+def read_back(lo, path: Path) -> ReadBack:
+    """Open ``path`` once: every sheet's cells, then which password unprotects each sheet.
 
     The calculation time differs by run: it is masked in the status line and ``_kpi``.
     """
     doc = lo.open(path)
     try:
-        out = {}
+        cells, unlocks = {}, {}
         for name in unocore.sheet_names(doc):
             sheet = doc.Sheets.getByName(name)
             grid = unocore.read_formulas(sheet, *unocore.used_extent(sheet))
-            out[name] = [[_STAMP.sub("STAMP", v) if isinstance(v, str) else v for v in line] for line in grid]
-        meta = out[L.SHEET_META]
-        for line in meta:
+            cells[name] = [
+                [_STAMP.sub("STAMP", v) if isinstance(v, str) else v for v in line] for line in grid
+            ]
+            unlocks[name] = "unprotected" if not sheet.isProtected() else None
+            for candidate in ("wrong-password", PASSWORD, "") if unlocks[name] is None else ():
+                with contextlib.suppress(Exception):
+                    sheet.unprotect(candidate)
+                if not sheet.isProtected():
+                    unlocks[name] = candidate
+                    break
+        for line in cells[L.SHEET_META]:
             if line and line[0] == "calculated_at" and line[1]:
                 line[1] = "STAMP"
-        return out
+        return ReadBack(cells, unlocks)
     finally:
         doc.close(True)
 
@@ -367,28 +383,6 @@ def ods_protection(path: Path) -> dict[str, tuple]:
     return out
 
 
-def unlocking_passwords(lo, path: Path) -> dict[str, str | None]:
-    """Which password (the plan's, none, or neither) unprotects each sheet, tried in LibreOffice."""
-    doc = lo.open(path)
-    try:
-        out: dict[str, str | None] = {}
-        for name in unocore.sheet_names(doc):
-            sheet = doc.Sheets.getByName(name)
-            out[name] = None
-            if not sheet.isProtected():
-                out[name] = "unprotected"
-                continue
-            for candidate in ("wrong-password", PASSWORD, ""):
-                with contextlib.suppress(Exception):
-                    sheet.unprotect(candidate)
-                if not sheet.isProtected():
-                    out[name] = candidate
-                    break
-        return out
-    finally:
-        doc.close(True)
-
-
 def assert_same_cells(got: dict, want: dict, what: str) -> None:
     assert list(got) == list(want), what
     problems = []
@@ -420,12 +414,12 @@ def assert_inputs_unchanged(got: dict, original: dict, inputs: list[tuple[str, i
 
 
 @pytest.fixture(scope="module")
-def snapshots(lo, cases) -> dict[str, dict]:
+def snapshots(lo, cases) -> dict[str, ReadBack]:
     """Read-backs of the inputs and of the references, once."""
     out = {}
     for case in cases.values():
-        out[case.name] = snapshot(lo, case.path)
-        out[case.name + ".reference"] = snapshot(lo, case.reference)
+        out[case.name] = read_back(lo, case.path)
+        out[case.name + ".reference"] = read_back(lo, case.reference)
     return out
 
 
@@ -441,9 +435,10 @@ def test_button_click_equals_kpi_calculate_xlsx(lo, cases, snapshots, name: str,
     out = tmp_path / f"{name}.clicked.xlsx"
     message = click(lo, case.path, out, via="menu")
     assert message == button_message(case.outcome)
-    got = snapshot(lo, out)
-    assert_same_cells(got, snapshots[name + ".reference"], f"{name}: button vs kpi calculate")
-    assert_inputs_unchanged(got, snapshots[name], _input_cells(case.path))
+    got = read_back(lo, out)
+    assert_same_cells(got.cells, snapshots[name + ".reference"].cells, f"{name}: button vs kpi calculate")
+    assert_inputs_unchanged(got.cells, snapshots[name].cells, _input_cells(case.path))
+    assert got.unlocks == snapshots[name + ".reference"].unlocks
     # protection: exactly what kpi calculate leaves (options, password), i.e. the template's
     removed = case.removed_protection
     assert xlsx_protection(out, removed) == xlsx_protection(case.reference, removed)
@@ -477,15 +472,17 @@ def test_button_click_equals_kpi_calculate_ods(lo, cases, snapshots, ods_cases, 
     case = cases[name]
     source = ods_cases[name]
     before = ods_protection(source)
-    original = snapshot(lo, source)
+    original = read_back(lo, source)
     out = tmp_path / f"{name}.clicked.ods"
     message = click(lo, source, out, via="bridge")
     assert message == button_message(case.outcome)
-    got = snapshot(lo, out)
-    assert_same_cells(got, snapshots[name + ".reference"], f"{name} (.ods): button vs kpi calculate")
-    assert_inputs_unchanged(got, original, _input_cells(case.path))
+    got = read_back(lo, out)
+    assert_same_cells(
+        got.cells, snapshots[name + ".reference"].cells, f"{name} (.ods): button vs kpi calculate"
+    )
+    assert_inputs_unchanged(got.cells, original.cells, _input_cells(case.path))
     after = ods_protection(out)
-    keys_before, keys_after = unlocking_passwords(lo, source), unlocking_passwords(lo, out)
+    keys_before, keys_after = original.unlocks, got.unlocks
     for sheet, (flag, _key, _digest, options) in before.items():
         assert after[sheet][0] == "true", sheet
         if sheet in case.removed_protection:
@@ -507,9 +504,11 @@ def test_live_adapter_equals_kpi_calculate(
     outcome = live_engine(lo, source, out)
     assert isinstance(outcome, Outcome), outcome
     assert outcome.to_dict() == case.outcome.to_dict()
+    got = read_back(lo, out)
     assert_same_cells(
-        snapshot(lo, out), snapshots[name + ".reference"], f"{name}.{fmt}: engine vs kpi calculate"
+        got.cells, snapshots[name + ".reference"].cells, f"{name}.{fmt}: engine vs kpi calculate"
     )
+    assert got.unlocks == snapshots[name + ".reference"].unlocks
     if fmt == "xlsx":
         removed = case.removed_protection
         assert xlsx_protection(out, removed) == xlsx_protection(case.reference, removed)
@@ -521,13 +520,15 @@ def test_clerk_password_refused_and_nothing_written(lo, cases, snapshots, tmp_pa
     assert case.outcome is None  # kpi calculate refuses it too
     message = click(lo, case.path, tmp_path / "clerk.clicked.xlsx", via="menu")
     assert f"工作表「{sheet}」已被設定其他保護密碼" in message and "結果未寫入" in message
-    assert_same_cells(
-        snapshot(lo, tmp_path / "clerk.clicked.xlsx"), snapshots["clerk"], "clerk: nothing written"
-    )
+    got = read_back(lo, tmp_path / "clerk.clicked.xlsx")
+    assert_same_cells(got.cells, snapshots["clerk"].cells, "clerk: nothing written")
+    assert got.unlocks == snapshots["clerk"].unlocks and got.unlocks[sheet] is None  # the clerk's password
     assert xlsx_protection(tmp_path / "clerk.clicked.xlsx") == xlsx_protection(case.path)
     refused = live_engine(lo, case.path, tmp_path / "clerk.engine.xlsx")
     assert isinstance(refused, WorkbookFileError) and refused.sheet == sheet
-    assert_same_cells(snapshot(lo, tmp_path / "clerk.engine.xlsx"), snapshots["clerk"], "clerk: engine wrote")
+    assert_same_cells(
+        read_back(lo, tmp_path / "clerk.engine.xlsx").cells, snapshots["clerk"].cells, "clerk: engine"
+    )
 
 
 def kpi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -556,7 +557,9 @@ def test_kpi_calculate_engine_libreoffice_cli(lo, cases, snapshots, tmp_path) ->
     )
     assert proc.returncode == 1, proc.stderr  # batch B has errors
     assert src.read_bytes() == before  # the input is byte-identical
-    assert_same_cells(snapshot(lo, tmp_path / "out.xlsx"), snapshots["batch_b.reference"], "CLI engine")
+    assert_same_cells(
+        read_back(lo, tmp_path / "out.xlsx").cells, snapshots["batch_b.reference"].cells, "CLI engine"
+    )
     removed = case.removed_protection
     assert xlsx_protection(tmp_path / "out.xlsx", removed) == xlsx_protection(case.reference, removed)
     bad = kpi("calculate", str(src), "-o", str(tmp_path / "out.ods"), "--engine", "libreoffice", cwd=tmp_path)
