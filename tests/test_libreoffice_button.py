@@ -45,8 +45,8 @@ from workbook.bookio import FileBook
 from workbook.calculate import Outcome, calculate
 from workbook.clients import unocore
 from workbook.clients.bridge import button_message
-from workbook.clients.oxt import BRIDGE_URL, SCRIPT_URL, install_oxt
-from workbook.clients.uno import UnoBook, import_uno, office, store, write_profile
+from workbook.clients.oxt import BRIDGE_URL, SCRIPT_URL, prepare_profile
+from workbook.clients.uno import UnoBook, import_uno, office, store
 from workbook.files import WorkbookFileError
 
 PASSWORD = "kpi107"
@@ -225,22 +225,7 @@ def lo(tmp_path_factory):
         if os.environ.get("KPI_REQUIRE_LIBREOFFICE") == "1":
             pytest.fail(str(exc), pytrace=False)
         pytest.skip(str(exc))
-    profile = tmp_path_factory.mktemp("lo_profile")
-    write_profile(profile)
-    run_as = None
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # unopkg refuses root: install as nobody
-        run_as = "nobody"
-        for folder, dirs, files in os.walk(profile):
-            for entry in [folder, *(os.path.join(folder, x) for x in dirs + files)]:
-                shutil.chown(entry, run_as)
-        for parent in profile.parents:  # nobody must reach the profile
-            if parent == Path(parent.anchor):
-                break
-            os.chmod(parent, os.stat(parent).st_mode | 0o011)
-    install_oxt(profile=profile, run_as=run_as)
-    assert any(profile.glob("user/uno_packages/cache/uno_packages/*/kpi-workbook.oxt")), (
-        "unopkg installed nothing"
-    )
+    profile = prepare_profile(tmp_path_factory.mktemp("lo_profile"))
     with office(profile=profile) as session:
         yield session
 
@@ -277,7 +262,7 @@ def live_engine(lo, path: Path, out: Path) -> Outcome | WorkbookFileError:
     doc = lo.open(path)
     try:
         try:
-            outcome = calculate(UnoBook(doc))
+            outcome = calculate(UnoBook(doc, bulk_names=True))
         except WorkbookFileError as exc:
             store(doc, out)
             return exc

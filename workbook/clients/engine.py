@@ -56,7 +56,7 @@ def calculate_file(
     with office() as lo:
         doc = lo.open(path)
         try:
-            outcome = calculate(UnoBook(doc), plans=plans, write=write)
+            outcome = calculate(UnoBook(doc, bulk_names=True), plans=plans, write=write)
             if write:
                 store(doc, target)
         except WorkbookFileError as exc:

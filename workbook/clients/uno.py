@@ -240,8 +240,9 @@ class UnoBook:
     so a formula typed into a count is reported the same way by every path.
     """
 
-    def __init__(self, doc: Any):
+    def __init__(self, doc: Any, *, bulk_names: bool = False):
         self.doc = doc
+        self.bulk_names = bulk_names  # see unocore.named_cells: for a document reached over a pipe
         self._cells: dict[tuple, tuple[Grid, Grid]] = {}
         self._reprotect: list[str] = []
         self._pending_formulas: list[tuple[str, int, int, str]] = []
@@ -250,7 +251,7 @@ class UnoBook:
         return unocore.sheet_names(self.doc)
 
     def names(self) -> dict[str, tuple[str, int, int]]:
-        return unocore.named_cells(self.doc)
+        return unocore.named_cells(self.doc, bulk=self.bulk_names)
 
     def _read(self, sheet: str, rows: int | None, cols: int | None) -> tuple[Grid, Grid]:
         key = (sheet, rows, cols)

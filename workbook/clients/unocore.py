@@ -30,7 +30,7 @@ def sheet_names(doc: Any) -> list[str]:
     return list(doc.Sheets.ElementNames)
 
 
-_REF = re.compile(r"^\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
+_REF = re.compile(r"^=?\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
 
 
 def _column(letters: str) -> int:
@@ -40,21 +40,57 @@ def _column(letters: str) -> int:
     return n
 
 
-def named_cells(doc: Any) -> dict[str, tuple[str, int, int]]:
+def named_cells(doc: Any, *, bulk: bool = False) -> dict[str, tuple[str, int, int]]:
     """Global named ranges that point at one cell: name → (sheet, row, col), 1-based.
 
-    Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name
-    instead of the four that resolving the referred cells would take.
+    Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name.
+    Over a pipe that is thousands of round trips for a large plan, so ``bulk`` has
+    LibreOffice list every name with its content on a scratch sheet, read in one call
+    and removed again (only where changing the document is harmless: ``--engine
+    libreoffice`` stores a copy; the button never uses it).
     """
-    out: dict[str, tuple[str, int, int]] = {}
     ranges = doc.NamedRanges
-    for name in ranges.ElementNames:
-        m = _REF.match(ranges.getByName(name).Content)
+    if bulk:
+        listed = _listed_names(doc)
+        if listed is not None:
+            pairs = listed
+        else:
+            pairs = [(name, ranges.getByName(name).Content) for name in ranges.ElementNames]
+    else:
+        pairs = [(name, ranges.getByName(name).Content) for name in ranges.ElementNames]
+    out: dict[str, tuple[str, int, int]] = {}
+    for name, content in pairs:
+        m = _REF.match(content)
         if m is None:  # a range, a constant, a formula or #REF!
             continue
         sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
         out[name] = (sheet, int(m.group(4)), _column(m.group(3)))
     return out
+
+
+_SCRATCH = "__kpi_names__"
+
+
+def _listed_names(doc: Any) -> list[tuple[str, str]] | None:
+    """(name, content) of every named range via XNamedRanges.outputList, or None if refused."""
+    import uno  # noqa: F401  (loads the type support used below)
+    from com.sun.star.table import CellAddress  # type: ignore[import-not-found]
+
+    sheets = doc.Sheets
+    try:
+        index = sheets.Count
+        sheets.insertNewByName(_SCRATCH, index)
+    except Exception:  # a protected workbook structure
+        return None
+    try:
+        where = CellAddress()
+        where.Sheet, where.Column, where.Row = index, 0, 0
+        doc.NamedRanges.outputList(where)
+        rows, _ = used_extent(sheets.getByIndex(index))
+        data = sheets.getByIndex(index).getCellRangeByPosition(0, 0, 1, max(rows, 1) - 1).getDataArray()
+        return [(str(n), str(c)) for n, c in data if n]
+    finally:
+        sheets.removeByName(_SCRATCH)
 
 
 def _value(v: Any) -> Any:
