@@ -38,10 +38,11 @@ from cli_support import REPO
 from helpers_workbook import build_filled
 from openpyxl import load_workbook
 
-from kpi_engine import parse_plan
+from kpi_engine import load_plan, parse_plan
 from workbook import layout as L
 from workbook import libreoffice as lo_harness
 from workbook.bookio import FileBook
+from workbook.builder import write_template
 from workbook.calculate import Outcome, calculate
 from workbook.clients import unocore
 from workbook.clients.bridge import button_message
@@ -549,3 +550,93 @@ def test_kpi_calculate_engine_libreoffice_cli(lo, cases, snapshots, tmp_path) ->
     assert xlsx_protection(tmp_path / "out.xlsx", removed) == xlsx_protection(case.reference, removed)
     bad = kpi("calculate", str(src), "-o", str(tmp_path / "out.ods"), "--engine", "libreoffice", cwd=tmp_path)
     assert bad.returncode == 2 and "格式" in bad.stderr
+
+
+def test_in_process_path_equals_kpi_calculate(lo, cases, snapshots, tmp_path) -> None:
+    """What the macro runs when LibreOffice's Python has this package (here driven over the pipe)."""
+    from workbook.clients.button import calculate_document
+
+    case = cases["batch_b"]
+    doc = lo.open(case.path)
+    try:
+        message = calculate_document(doc)
+        store(doc, tmp_path / "inproc.xlsx")
+    finally:
+        doc.close(True)
+    assert message == button_message(case.outcome)
+    got = read_back(lo, tmp_path / "inproc.xlsx")
+    assert_same_cells(got.cells, snapshots["batch_b.reference"].cells, "in-process vs kpi calculate")
+    assert got.unlocks == snapshots["batch_b.reference"].unlocks
+
+
+# ---------------------------------------------------------------------------
+# without LibreOffice: the extension's parts and the macro's failure messages
+# ---------------------------------------------------------------------------
+
+
+def test_oxt_parts(tmp_path) -> None:
+    from workbook.clients.oxt import build_oxt
+
+    path = build_oxt(tmp_path, interpreter="/opt/python/bin/python3")
+    with zipfile.ZipFile(path) as oxt:
+        names = set(oxt.namelist())
+        addons = oxt.read("Addons.xcu").decode("utf-8")
+        config = oxt.read("python/pythonpath/kpi_button_config.py").decode("utf-8")
+        manifest = oxt.read("META-INF/manifest.xml").decode("utf-8")
+    assert {"description.xml", "python/kpi_button.py", "python/pythonpath/kpi_unocore.py"} <= names
+    assert 'full-path="Addons.xcu"' in manifest and 'full-path="python"' in manifest
+    assert (
+        "OfficeMenuBar" in addons
+        and "OfficeToolBar" in addons
+        and "com.sun.star.sheet.SpreadsheetDocument" in addons
+    )
+    assert (
+        '<value xml:lang="zh-TW">績效指標</value>' in addons
+        and '<value xml:lang="zh-TW">計算</value>' in addons
+    )
+    assert SCRIPT_URL.replace("&", "&amp;") in addons
+    assert "PYTHON = '/opt/python/bin/python3'" in config
+
+
+def _macro(monkeypatch, python: str):
+    """The extension's macro module with its two pythonpath modules in place."""
+    import types
+
+    from workbook.clients import lo_macro
+
+    config = types.SimpleNamespace(PYTHON=python, PACKAGE_ROOT=str(REPO))
+    monkeypatch.setitem(sys.modules, "kpi_button_config", config)
+    monkeypatch.setitem(sys.modules, "kpi_unocore", unocore)
+    monkeypatch.setattr(unocore, "read_document", lambda doc: {"version": 1, "sheets": {}, "names": {}})
+    return lo_macro
+
+
+class _Doc:
+    Sheets = None
+    Title = "t.xlsx"
+
+
+def test_macro_messages_never_a_traceback(monkeypatch) -> None:
+    lo_macro = _macro(monkeypatch, "/nonexistent/python3")
+    assert lo_macro.run(None) == lo_macro.NO_DOCUMENT
+    message = lo_macro.run(_Doc(), bridge=True)
+    assert "找不到計算用的 Python：/nonexistent/python3" in message
+    # a document that is not a template: the bridge's message, in zh-TW and English
+    lo_macro = _macro(monkeypatch, sys.executable)
+    message = lo_macro.run(_Doc(), bridge=True)
+    assert (
+        message.startswith("無法計算：這不是本系統產生的填報工作簿")
+        and "not a KPI Workbook template" in message
+    )
+
+
+def test_libreoffice_missing_message(monkeypatch, tmp_path) -> None:
+    from workbook.clients import engine, uno
+
+    monkeypatch.setattr(uno, "find_soffice", lambda: None)
+    src = tmp_path / "a.xlsx"
+    write_template(L.Scope(load_plan()), src)
+    with pytest.raises(WorkbookFileError) as err:
+        engine.calculate_file(src, tmp_path / "b.xlsx")
+    text = str(err.value)
+    assert "libreoffice-calc-nogui" in text and "python3-uno" in text and "libreoffice.org" in text
