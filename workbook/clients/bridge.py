@@ -10,8 +10,8 @@ Python with this module, and applies the reply
 Request (stdin, UTF-8 JSON): ``{"version": 1, "sheets": {name: {"values", "formulas",
 "protected"}}, "names": {name: [sheet, row, col]}, "title": "…"}``.
 Reply (stdout): ``{"ok", "message", "blocks": [[sheet, row, col, values]], "formulas":
-[[sheet, row, col, formula]], "protect": [sheet], "password", "foreign_password":
-{"zh", "en"}}``.  Never a traceback: any failure becomes a message and a log entry.
+[[sheet, row, col, formula]], "unprotect": [sheet], "protect": [sheet], "password",
+"foreign_password": {"zh"}}``.  Never a traceback: any failure becomes a message and a log entry.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class PayloadBook:
         self.restored: list[list[Any]] = []
         self.reprotect: list[str] = []
         self.password: str | None = None
+        self.unprotect: list[str] = []
 
     def sheet_names(self) -> list[str]:
         return list(self.sheets)
@@ -82,6 +83,7 @@ class PayloadBook:
     def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
         """Recorded: the macro lifts and restores protection when it applies the writes."""
         self.password = password
+        self.unprotect = list(sheets)  # workbook order: a refusal names the first sheet
         yield
 
 
@@ -139,6 +141,7 @@ def answer(payload: dict, *, now: datetime | None = None) -> dict:
         formulas=book.restored,
         protect=book.reprotect,
         password=book.password,
+        unprotect=book.unprotect,
     )
     return reply
 

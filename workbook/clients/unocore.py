@@ -325,7 +325,9 @@ def apply_writes(doc: Any, reply: dict) -> None:
     password = reply.get("password")
     blocks = reply.get("blocks") or []
     restored = reply.get("formulas") or []
-    wanted = list(dict.fromkeys([*(b[0] for b in blocks), *(f[0] for f in restored)]))
+    wanted = list(
+        dict.fromkeys([*(reply.get("unprotect") or []), *(b[0] for b in blocks), *(f[0] for f in restored)])
+    )
     sheets = doc.Sheets
     with quiet(doc):
         with unprotected(doc, wanted, password):
