@@ -548,6 +548,11 @@ def test_kpi_calculate_engine_libreoffice_cli(lo, cases, snapshots, tmp_path) ->
     )
     removed = case.removed_protection
     assert xlsx_protection(tmp_path / "out.xlsx", removed) == xlsx_protection(case.reference, removed)
+    # in place, as `kpi calculate FILE` does: LibreOffice works on a private copy, no lock file is left
+    proc = kpi("calculate", str(src), "--engine", "libreoffice", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert_same_cells(read_back(lo, src).cells, snapshots["batch_b.reference"].cells, "CLI engine in place")
+    assert not list(tmp_path.glob(".~lock*")) and not list(tmp_path.glob(".*.tmp"))
     bad = kpi("calculate", str(src), "-o", str(tmp_path / "out.ods"), "--engine", "libreoffice", cwd=tmp_path)
     assert bad.returncode == 2 and "格式" in bad.stderr
 

@@ -8,13 +8,15 @@ load), calculated through :class:`~workbook.clients.uno.UnoBook` with the same
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from kpi_engine import Plan
 
 from ..calculate import Outcome, calculate
-from ..files import WorkbookFileError, check_output_target
+from ..files import WorkbookFileError, check_output_target, check_writable
 from .uno import STORE_FILTERS, UnoBook, office, store
 
 
@@ -53,8 +55,21 @@ def calculate_file(
                 f"the output must have the input's format ({path.suffix})",
                 path=target,
             )
+        check_writable(target)  # before LibreOffice starts: the file may be open elsewhere
+    # LibreOffice opens a private copy: its lock file never appears beside the user's file,
+    # and the input is never touched (even when the output replaces it at the end).
+    work = Path(tempfile.mkdtemp(prefix="kpi-lo-engine-"))
+    try:
+        copy = work / f"input{path.suffix.lower()}"
+        shutil.copyfile(path, copy)
+        return _run(copy, path, target, plans=plans, write=write)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(copy: Path, path: Path, target: Path, *, plans: Iterable[Plan], write: bool) -> Outcome:
     with office() as lo:
-        doc = lo.open(path)
+        doc = lo.open(copy)
         try:
             outcome = calculate(UnoBook(doc, bulk_names=True), plans=plans, write=write)
             if write:
