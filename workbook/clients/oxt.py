@@ -37,10 +37,12 @@ class OxtError(Exception):
     """The extension cannot be built or installed; the message is for people (zh-TW and English)."""
 
 
-def _merge_item(url: str, title_zh: str, title_en: str) -> str:
+def _merge_item(url: str, title_zh: str) -> str:
+    # zh-TW labels whatever the interface language: the default value (no xml:lang) is the
+    # one an English or other interface falls back to.
     return f"""
           <prop oor:name="URL" oor:type="xs:string"><value>{escape(url)}</value></prop>
-          <prop oor:name="Title" oor:type="xs:string"><value xml:lang="en-US">{title_en}</value><value xml:lang="zh-TW">{title_zh}</value><value>{title_zh}</value></prop>
+          <prop oor:name="Title" oor:type="xs:string"><value xml:lang="zh-TW">{title_zh}</value><value>{title_zh}</value></prop>
           <prop oor:name="Target" oor:type="xs:string"><value>_self</value></prop>
           <prop oor:name="Context" oor:type="xs:string"><value>{CALC}</value></prop>"""
 
@@ -51,17 +53,17 @@ ADDONS_XCU = f"""<?xml version="1.0" encoding="UTF-8"?>
   <node oor:name="AddonUI">
     <node oor:name="OfficeMenuBar">
       <node oor:name="{IDENTIFIER}.menu" oor:op="replace">
-        <prop oor:name="Title" oor:type="xs:string"><value xml:lang="en-US">KPI</value><value xml:lang="zh-TW">績效指標</value><value>績效指標</value></prop>
+        <prop oor:name="Title" oor:type="xs:string"><value xml:lang="zh-TW">績效指標</value><value>績效指標</value></prop>
         <prop oor:name="Context" oor:type="xs:string"><value>{CALC}</value></prop>
         <node oor:name="Submenu">
-          <node oor:name="m1" oor:op="replace">{_merge_item(SCRIPT_URL, "計算", "Calculate")}
+          <node oor:name="m1" oor:op="replace">{_merge_item(SCRIPT_URL, "計算")}
           </node>
         </node>
       </node>
     </node>
     <node oor:name="OfficeToolBar">
       <node oor:name="{IDENTIFIER}.toolbar" oor:op="replace">
-        <node oor:name="t1" oor:op="replace">{_merge_item(SCRIPT_URL, "計算", "Calculate")}
+        <node oor:name="t1" oor:op="replace">{_merge_item(SCRIPT_URL, "計算")}
         </node>
       </node>
     </node>
