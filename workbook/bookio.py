@@ -185,7 +185,7 @@ class FileBook:
         from openpyxl.worksheet.protection import hash_password
 
         expected = hash_password(password) if password else None
-        for sheet in getattr(self, "_reprotected", []):
+        for sheet in getattr(self, "_reprotected", []) if password else []:
             # protected again by restore_protection: with the plan's password, as a live client does
             self.wb[sheet].protection.password = password
         self._reprotected = []
