@@ -188,6 +188,7 @@ class Phrases:
     at_risk: str = "依目前進度推估全年度恐未能達成目標，請加強管控"
     pending: str = "截至{end}止，尚無資料，未能評估。"
     not_this_period: str = "本指標於{periods}評估。"
+    compare: str = ""  # e.g. 「較{compare_year}年度同期{change}。」, appended when a report compares years
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class Sample:
     period: str
     targets: Literal["current", "previous"]
     entries: dict[str, dict[str, object]]
+    notes: dict[str, str] = field(default_factory=dict)  # indicator id → staff's 補充說明
 
 
 @dataclass(frozen=True)
