@@ -645,3 +645,18 @@ def test_libreoffice_missing_message(monkeypatch, tmp_path) -> None:
         engine.calculate_file(src, tmp_path / "b.xlsx")
     text = str(err.value)
     assert "libreoffice-calc-nogui" in text and "python3-uno" in text and "libreoffice.org" in text
+
+
+def test_install_messages_without_unopkg_or_as_root(monkeypatch) -> None:
+    from workbook.clients import oxt
+
+    monkeypatch.setattr(oxt, "find_unopkg", lambda: None)
+    monkeypatch.setattr(oxt.os, "geteuid", lambda: 1000, raising=False)
+    with pytest.raises(oxt.OxtError) as err:
+        oxt.install_oxt()
+    assert "找不到 LibreOffice 的 unopkg" in str(err.value) and "Extension Manager" in str(err.value)
+    monkeypatch.setattr(oxt, "find_unopkg", lambda: "/usr/bin/unopkg")
+    monkeypatch.setattr(oxt.os, "geteuid", lambda: 0, raising=False)
+    with pytest.raises(oxt.OxtError) as err:
+        oxt.install_oxt()
+    assert "root" in str(err.value) and "kpi addin install --libreoffice" in str(err.value)
