@@ -187,6 +187,17 @@ def cases(plan, tmp_path_factory) -> dict[str, Case]:
         path, _ = build_filled(scope, entries, folder / f"{name}.xlsx")
         _type_formulas(path, scope, entries)
         removed: tuple[str, ...] = ()
+        if name == "batch_a":  # staff merged two input cells (H1 and FY of one count)
+            names = FileBook(path).names()
+            count = plan.indicator("safety_defects")
+            sheet, row, col = names[L.input_name(count, h1, "count")]
+            fy_cell = names[L.input_name(count, plan.period("FY"), "count")]
+            assert fy_cell == (sheet, row, col + 1), "FY input sits right of H1"
+
+            def merge(wb, sheet=sheet, row=row, col=col) -> None:
+                wb[sheet].merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + 1)
+
+            _edit(path, merge)
         if name == "batch_b":
             names = FileBook(path).names()
             overwritten = names["OUT_procurement_pass_rate_H1_value"]
@@ -448,6 +459,7 @@ def test_batches_cover_the_required_findings(cases) -> None:
         "protection_restored",
         "incomplete",
         "missing",
+        "merged_input",
     ):
         assert code in codes, (code, sorted(codes))
     assert cases["batch_a"].outcome.has_errors and cases["batch_b"].outcome.has_errors
