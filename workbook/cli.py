@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kpi_engine import EntriesError, PlanError, evaluate, load_plan
+from kpi_engine import EntriesError, PlanError, evaluate
 from kpi_engine.evaluate import Evaluation
 
 from .files import WorkbookFileError
+from .plan_io import load_any
 from .report import print_evaluation
 from .report.errors import ReportError
 
@@ -40,7 +41,25 @@ def _load_entries(path: Path) -> dict[str, Any]:
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
     """``kpi plan check [PLAN]``: validate a plan file and summarise it."""
-    plan = load_plan(args.plan)
+    try:
+        plan = load_any(args.plan)
+    except PlanError as exc:
+        if not args.json:
+            raise
+        issues = [
+            {
+                "code": i.code,
+                "path": i.path,
+                "line": i.line,
+                "sheet": getattr(i, "sheet", None),
+                "cell": getattr(i, "cell", None),
+                "message_zh": i.message_zh,
+                "message_en": i.message_en,
+            }
+            for i in exc.issues
+        ]
+        print(json.dumps({"ok": False, "source": exc.source, "issues": issues}, ensure_ascii=False, indent=2))
+        return EXIT_UNUSABLE
     ev = Evaluation(plan)
     warning = ev.weight_warning()
     if args.json:
@@ -69,7 +88,7 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
     from .files import check_output_target
     from .report.output import save_atomic_bytes
 
-    plan = load_plan(args.plan)
+    plan = load_any(args.plan)
     if args.to <= plan.year:
         raise UsageError(f"--to 須晚於計畫年度 {plan.year} / --to must be after {plan.year}")
     out = check_output_target(args.output, [args.plan] if args.plan else [])
@@ -106,7 +125,7 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
 
 def cmd_compute(args: argparse.Namespace) -> int:
     """``kpi compute [PLAN] --entries FILE``: evaluate counts without a workbook."""
-    plan = load_plan(args.plan)
+    plan = load_any(args.plan)
     doc = _load_entries(Path(args.entries))
     entries = doc.get("entries", doc)
     targets = args.targets or doc.get("targets", "current")
@@ -133,7 +152,7 @@ def _scope(
 ):
     from .layout import Scope
 
-    plan = load_plan(plan_path)
+    plan = load_any(plan_path)
     if owner and owner not in plan.owners:
         raise UsageError(f"承辦單位不存在 / unknown owner {owner!r} (known: {', '.join(plan.owners)})")
     period_id = None
@@ -177,7 +196,7 @@ def _calculate(
             path=path,
         )
     try:
-        outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
+        outcome = calculate(book, plans=[load_any(p) for p in plans], write=write)
     except WorkbookFileError as exc:
         if exc.path is not None:
             raise
@@ -269,7 +288,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from .collect import collect, rich_progress
     from .summary import write_csv, write_summary
 
-    plans = [load_plan(p) for p in args.plan] if args.plan else None
+    plans = [load_any(p) for p in args.plan] if args.plan else None
     coll = collect(args.paths, plans, progress=rich_progress)
     write_summary(coll, args.output)
     if args.archive:
@@ -299,6 +318,38 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(s.status == "errors" for s in coll.submissions) else EXIT_OK
 
 
+def _plan_io_parsers(plan_sub: Any) -> None:
+    """``kpi plan export | new | import`` (workbook/plan_io)."""
+
+    def run(name: str):
+        def call(args: argparse.Namespace) -> int:
+            from .plan_io import commands
+
+            try:
+                return getattr(commands, name)(args)
+            except commands.PlanUsageError as exc:
+                raise UsageError(str(exc)) from None
+
+        return call
+
+    export = plan_sub.add_parser("export", help="計畫轉為計畫設定活頁簿 / plan as an authoring workbook")
+    export.add_argument(
+        "plan", nargs="?", help="計畫檔 .yaml 或 .xlsx（預設內建計畫）/ plan (default: embedded)"
+    )
+    export.add_argument("-o", "--output", required=True, help="計畫設定.xlsx、.ods 或 .yaml / output")
+    export.set_defaults(func=run("cmd_plan_export"))
+    new = plan_sub.add_parser("new", help="空白計畫設定活頁簿（含一列範例）/ empty authoring workbook")
+    new.add_argument("-o", "--output", required=True, help="計畫設定.xlsx、.ods 或 .yaml / output")
+    new.add_argument("--year", type=int, help="民國年度 / ROC year")
+    new.set_defaults(func=run("cmd_plan_new"))
+    imp = plan_sub.add_parser(
+        "import", help="自計畫設定活頁簿或施政計畫文件匯入 / import a workbook or the plan document"
+    )
+    imp.add_argument("source", help="計畫設定.xlsx|.ods 或 施政計畫.docx|.odt")
+    imp.add_argument("-o", "--output", required=True, help="PLAN.yaml 或 計畫設定.xlsx|.ods / output")
+    imp.set_defaults(func=run("cmd_plan_import"))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """``kpi report PATH... -o FILE.odt|.docx|.pdf``: the Part 4 document."""
     from .report.cli import run_report
@@ -317,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_plan_check)
+    _plan_io_parsers(plan_sub)
     roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
     roll.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     roll.add_argument("--to", type=int, required=True, help="新計畫的民國年度，例如 108 / the new year")
