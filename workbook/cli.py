@@ -184,7 +184,7 @@ def _calculate(
     if engine == "libreoffice":
         from .clients.engine import calculate_file
 
-        return calculate_file(path, output, plans=[load_plan(p) for p in plans], write=write)
+        return calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
     from .bookio import FileBook
     from .calculate import calculate
 
