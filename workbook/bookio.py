@@ -186,6 +186,7 @@ class FileBook:
                     ws.protection.password = password
                 self.edits.protect[ws.title] = tostring(ws.protection.to_tree())
                 fixed.append(ws.title)
+        self._reprotected = fixed  # they get the plan's password in unprotected()
         return fixed
 
     def rebuild_sheets(self, scope, sheets: Iterable[str]) -> None:
@@ -239,6 +240,10 @@ class FileBook:
         from openpyxl.worksheet.protection import hash_password
 
         expected = hash_password(password) if password else None
+        for sheet in getattr(self, "_reprotected", []) if password else []:
+            # protected again by restore_protection: with the plan's password, as a live client does
+            self.wb[sheet].protection.password = password
+        self._reprotected = []
         for sheet in sheets:
             protection = self.wb[sheet].protection
             held = protection.password or None

@@ -194,10 +194,17 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _calculate(path: str, plans: list[str], *, write: bool, output: str | None = None):
+def _calculate(
+    path: str, plans: list[str], *, write: bool, output: str | None = None, engine: str = "openpyxl"
+):
     """Check (and with ``write`` calculate and save) one workbook file; (outcome, book, saved)."""
     import contextlib
 
+    if engine == "libreoffice":
+        from .clients.engine import calculate_file
+
+        outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
+        return outcome, None, (Path(output or path) if write else None)
     from .bookio import FileBook
     from .calculate import calculate
     from .files import FileState, check_output_target, target_lock
@@ -249,7 +256,9 @@ def _print_outcome(outcome, as_json: bool, book=None, saved: Path | None = None)
 
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
-    outcome, book, saved = _calculate(args.file, args.plan or [], write=True, output=args.output)
+    outcome, book, saved = _calculate(
+        args.file, args.plan or [], write=True, output=args.output, engine=args.engine
+    )
     return _print_outcome(outcome, args.json, book, saved)
 
 
@@ -280,7 +289,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_addin(args: argparse.Namespace) -> int:
-    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in."""
+    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in (or, with
+    ``--libreoffice``, the LibreOffice extension)."""
+    if args.libreoffice:
+        return _addin_libreoffice(args)
     from macros.addin import AddinError, build_addin, install_addin
 
     try:
@@ -291,6 +303,24 @@ def cmd_addin(args: argparse.Namespace) -> int:
             path = install_addin()
             print(f"已安裝增益集，請重新啟動 Excel / add-in installed (restart Excel): {path}")
     except AddinError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _addin_libreoffice(args: argparse.Namespace) -> int:
+    from .clients.oxt import OxtError, build_oxt, install_oxt
+
+    try:
+        if args.addin_command == "build":
+            path = build_oxt(Path(args.output))
+            print(f"已產生 LibreOffice 擴充套件 / extension built: {path}")
+        else:
+            install_oxt()
+            print(
+                "已安裝 LibreOffice「計算」按鈕，請重新啟動 LibreOffice，於 Calc 選單「績效指標 → 計算」使用"
+                " / extension installed; restart LibreOffice and use 績效指標 → 計算 in Calc"
+            )
+    except OxtError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK
 
@@ -426,6 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
+            cmd.add_argument(
+                "--engine",
+                choices=["openpyxl", "libreoffice"],
+                default="openpyxl",
+                help="以檔案（預設）或 LibreOffice 計算 / calculate the file (default) or inside LibreOffice",
+            )
         cmd.set_defaults(func=func)
 
     addin = sub.add_parser("addin", help="Excel 計算按鈕增益集 / the Excel ribbon add-in")
@@ -435,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_addin)
     install = addin_sub.add_parser("install", help="安裝到 Excel 啟動資料夾 / install into XLSTART")
     install.set_defaults(func=cmd_addin)
+    for command in (build, install):
+        command.add_argument(
+            "--libreoffice",
+            action="store_true",
+            help="LibreOffice 擴充套件 kpi-workbook.oxt（以 unopkg 安裝）/ the LibreOffice extension",
+        )
 
     coll = sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks")
     coll.add_argument("paths", nargs="+", help="工作簿、資料夾、.zip、.eml、.msg")

@@ -240,7 +240,10 @@ def copied_sheet_findings(
     for sheet in book.sheet_names():
         if sheet in product or sheet == L.SHEET_META:
             continue
-        grid = grid_of(sheet)
+        try:
+            grid = grid_of(sheet)
+        except (KeyError, ValueError):  # an adapter that was not sent this sheet's values
+            continue
         ind = titles.get(str(at(grid, 1, 1) or "").strip())
         if ind is None:
             continue
