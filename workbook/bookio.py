@@ -120,6 +120,7 @@ class FileBook:
         #: Warnings about the save itself (a full rewrite that foreign content may not survive).
         self.save_notes: list[tuple[str, str]] = []
         self.rebuilt: list[str] = []  # product sheets recreated: only a full save can add them
+        self._protect_on_save: set[str] = set()
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheetnames)
@@ -167,11 +168,9 @@ class FileBook:
         """Protect again every form sheet whose protection was removed; return their names.
 
         ``sheets`` are the product's own sheets (default: all but the metadata sheet);
-        a sheet staff added stays as they left it.  The protection is the template's:
-        rows and columns may be resized, and the plan's ``password`` if it has one.
+        a sheet staff added stays as they left it.  ``password`` is accepted for the
+        adapters' common signature; a file keeps the protection options it had.
         """
-        from openpyxl.xml.functions import tostring
-
         from .layout import SHEET_META
 
         fixed = []
@@ -180,11 +179,10 @@ class FileBook:
             if ws.title == SHEET_META or (wanted is not None and ws.title not in wanted):
                 continue
             if not ws.protection.sheet:
+                # Only switched back on: the options (and password) the sheet kept stay, as
+                # the LibreOffice and Excel adapters restore them.
                 ws.protection.sheet = True
-                ws.protection.formatColumns = ws.protection.formatRows = False
-                if password:
-                    ws.protection.password = password
-                self.edits.protect[ws.title] = tostring(ws.protection.to_tree())
+                self._protect_on_save.add(ws.title)  # as the model stands at save (password set later)
                 fixed.append(ws.title)
         self._reprotected = fixed  # they get the plan's password in unprotected()
         return fixed
@@ -273,7 +271,11 @@ class FileBook:
         target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)
         same = target == self.path or _same_file(target, self.path)
         guard = self.state if same else unchanged_since
+        from openpyxl.xml.functions import tostring
+
         edits = self.edits
+        for sheet in self._protect_on_save:
+            edits.protect[sheet] = tostring(self.wb[sheet].protection.to_tree())
         if SHEET_META in self.wb.sheetnames and self.wb[SHEET_META].sheet_state != "veryHidden":
             edits.sheet_states[SHEET_META] = "veryHidden"
             self.wb[SHEET_META].sheet_state = "veryHidden"
@@ -298,6 +300,7 @@ class FileBook:
             self.data = content if isinstance(content, bytes) else saved.read_bytes()
             self.state = FileState.of(saved, self.data)
             self.edits = Edits()
+            self._protect_on_save = set()
         return saved
 
 
