@@ -239,6 +239,7 @@ def make_workbook(
     calculated_at: datetime | None,
     after: Callable[[FileBook, dict], list[tuple[str, str | None]]] | None = None,
     before: Callable[[FileBook], None] | None = None,
+    saved_at: datetime | None = None,
 ) -> tuple[dict[str, tuple[str, int, int]], list[tuple[str, str | None]]]:
     """Template → typed counts → calculate (unless ``calculated_at`` is None) → save.
 
@@ -254,7 +255,43 @@ def make_workbook(
         calculate(book, now=calculated_at)
     extra = after(book, book.names()) if after is not None else []
     book.save()
+    # openpyxl stamps "now" as the saved time; staff saved when they calculated
+    stamp = saved_at if saved_at is not None else (calculated_at or T_UNSAVED)
+    path.write_bytes(set_saved(path.read_bytes(), stamp))
     return book.names(), extra
+
+
+#: The saved time of a workbook that was never calculated (unless a case says otherwise).
+T_UNSAVED = datetime(2018, 1, 1, 8, 0)
+
+
+def rezip(data: bytes, edits: dict[str, Callable[[bytes], bytes | None]]) -> bytes:
+    """The package with some parts rewritten (an edit returning None drops the part)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename in edits:
+                body = edits[info.filename](body)
+                if body is None:
+                    continue
+            dst.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def set_saved(data: bytes, when: datetime | None) -> bytes:
+    """Set the workbook's own saved time (docProps/core.xml dcterms:modified); None removes it."""
+    import re
+
+    def edit(xml: bytes) -> bytes:
+        xml = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", b"", xml)
+        if when is None:
+            return xml
+        stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+        tag = b'<dcterms:modified xsi:type="dcterms:W3CDTF">' + stamp + b"</dcterms:modified>"
+        return xml.replace(b"</cp:coreProperties>", tag + b"</cp:coreProperties>")
+
+    return rezip(data, {"docProps/core.xml": edit})
 
 
 def _meta_row(book: FileBook, key: str) -> int:
@@ -595,6 +632,7 @@ class _Builder:
             member = f"106年度_{unit}.xlsx"
             attachments.append((member, self.staged(mname, member, **kw(unit, n))))
         attachments.append(("填報說明.txt", "請查收。".encode()))
+        self.expects[f"{mname} › 填報說明.txt"] = Expect(f"{mname} › 填報說明.txt", "ignored", plan="")
         (self.root / mname).write_bytes(
             outlook_msg(
                 "106年度績效指標填報（公關科、國際科）", "彙整窗口您好：檢送填報工作簿兩份。", attachments
@@ -608,6 +646,7 @@ class _Builder:
                 member = f"106年度_{unit}.xlsx"
                 z.writestr(member, self.staged(zname, member, **kw(unit, n)))
             z.writestr("說明.txt", "請查收。")
+        self.expects[f"{zname} › 說明.txt"] = Expect(f"{zname} › 說明.txt", "ignored", plan="")
         (self.root / zname).write_bytes(buf.getvalue())
 
         outer = "轉寄_機要科.zip"
@@ -699,10 +738,11 @@ class _Builder:
         self.other("空白.xlsx", b"", "unreadable")
         good = (self.root / "107上半年_秘書處第一科.xlsx").read_bytes()
         self.other("107上半年_秘書處廳舍科_損毀.xlsx", good[: len(good) // 2], "unreadable")
-        # not submissions: never read (an Excel lock file is left beside a workbook someone has open)
+        # not a spreadsheet: listed as skipped, never read
+        self.other("說明.txt", "請於期限內寄回。".encode(), "ignored")
+        # left by the system, not sent by anyone: not listed (an Excel lock file beside an open workbook)
         lock = bytes([6]) + "承辦人".encode("utf-16-le").ljust(164, b"\x00")[:164]
         for name, data in (
-            ("說明.txt", "請於期限內寄回。".encode()),
             ("Thumbs.db", b"\x00" * 64),
             ("~$107上半年_秘書處第一科.xlsx", lock),
         ):

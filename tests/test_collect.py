@@ -198,10 +198,14 @@ def test_every_file_is_classified_as_expected(corpus, coll):
     assert not wrong, wrong
 
 
-def test_other_files_are_not_read(corpus, coll):
-    labels = set(_by_label(coll, corpus.root))
-    assert not labels & set(corpus.ignored)
-    assert not any(label.endswith("說明.txt") for label in labels)  # also inside the archive
+def test_other_files_are_listed_not_read(corpus, coll):
+    got = _by_label(coll, corpus.root)
+    assert not set(got) & set(corpus.ignored)  # lock files and Thumbs.db: left by systems
+    texts = [label for label in got if label.endswith("說明.txt")]
+    assert len(texts) == 3  # in the folder, inside the archive and attached to the .msg
+    for label in texts:
+        assert (got[label].status, got[label].sha256, got[label].results) == ("ignored", "", [])
+        assert "略過" in got[label].reason
 
 
 def test_finding_codes_and_where_they_are(corpus, coll):
