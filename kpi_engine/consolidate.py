@@ -146,6 +146,7 @@ def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], lis
             for key in cells[i]:
                 winner.setdefault(key, i)
         _versions(plan, subs, members, cells, winner)
+        _filled_elsewhere(subs, members, winner)
         rows += _rows(plan, unit, year, subs, members, cells, winner)
         items += _items(plan, unit, year, subs, cells, winner)
     order: dict[tuple, int] = {}
@@ -216,6 +217,21 @@ def _versions(plan: Plan, subs: list[Submission], members: list[int], cells: dic
                     finding("conflict", indicator=key[2], input=key[3], period=key[1], **fields)
                 )
                 target.classify()
+
+
+def _filled_elsewhere(subs: list[Submission], members: list[int], winner: dict) -> None:
+    """A section leaves the other sections' inputs blank: not "missing" when another file has them."""
+    for i in members:
+        s = subs[i]
+        keep = [
+            f
+            for f in s.findings
+            if not (f.code == "missing" and ("in", f.period, f.indicator, f.input) in winner)
+        ]
+        if len(keep) != len(s.findings):
+            s.findings = keep
+            if s.status in COUNTED:
+                s.classify()
 
 
 def _label(plan: Plan, ind_id: str, role: str) -> str:

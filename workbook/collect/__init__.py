@@ -203,8 +203,16 @@ def _init_worker(plans: list[Plan]) -> None:
 
 
 def _read_task(task: tuple[Path, str] | Item, plans: list[Plan]) -> list[Submission]:
-    items = [task] if isinstance(task, Item) else expand_file(*task)
-    return [_slim(read_item(item, plans)) for item in items]
+    if isinstance(task, Item):
+        return [_slim(read_item(task, plans))]
+    out = []
+    try:
+        for item in expand_file(*task):
+            out.append(_slim(read_item(item, plans)))
+    except Exception as exc:  # a last resort: one bad container must never stop a collect
+        reason = f"無法讀取（{type(exc).__name__}）/ cannot read: {type(exc).__name__}: {exc}"[:500]
+        out.append(read_item(Item(task[1], status="unreadable", reason=reason), plans))
+    return out
 
 
 def _read_chunk(chunk: list[tuple[Path, str] | Item]) -> list[list[Submission]]:

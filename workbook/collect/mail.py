@@ -32,6 +32,19 @@ from .inbox import (
 )
 from .text import decode_name, path_text
 
+
+class _RawHeaders(email.policy.Compat32):
+    """compat32, but header values keep their raw 8-bit bytes (as surrogates) instead of U+FFFD,
+    so a name sent as raw UTF-8 or Big5 (RFC 6532, or a careless client) can still be decoded."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name"):
+            return value
+        return "".join(value.splitlines())
+
+
+RAW = _RawHeaders()
+
 #: MIME containers walked into; deeper parts are reported, not read.
 MAX_DEPTH = 32
 #: Multipart containers in one message; more is no real email (and would exhaust the parser).
@@ -111,7 +124,7 @@ def _filename(part: Message) -> str:
 
 def _date(msg: Message) -> str:
     try:
-        return utc_text(parsedate_to_datetime(str(msg.get("Date", ""))))
+        return utc_text(parsedate_to_datetime(str(msg.get("Date", "") or "")))
     except (TypeError, ValueError, IndexError, OverflowError):
         return ""
 
@@ -128,16 +141,17 @@ def from_eml(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Ite
         )
         return
     try:
-        msg = email.message_from_bytes(data, policy=email.policy.compat32)
+        msg = email.message_from_bytes(data, policy=RAW)
     except (RecursionError, Exception) as exc:  # the parser is recursive and lenient; belt and braces
         yield Item(
             label, status="unreadable", reason=f"郵件無法解析 / cannot parse the email ({type(exc).__name__})"
         )
         return
     found = 0
-    stack: list[tuple[Message, int, str]] = [(msg, 0, _date(msg))]
+    top = label
+    stack: list[tuple[Message, int, str, str]] = [(msg, 0, _date(msg), top)]
     while stack:
-        part, level, sent = stack.pop()
+        part, level, sent, label = stack.pop()
         if level > MAX_DEPTH:
             yield Item(
                 f"{label} › (第 {level} 層)",
@@ -149,13 +163,15 @@ def from_eml(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Ite
         ctype = part.get_content_type()
         payload = part.get_payload()
         if part.is_multipart() and isinstance(payload, list):
-            if ctype == "message/rfc822":  # a forwarded message: its own Date applies inside
-                stack.extend((p, level + 1, _date(p) or sent) for p in reversed(payload))
+            if ctype == "message/rfc822":  # a forwarded or wrapped message: its own Date applies inside
+                name = _filename(part)
+                inner = f"{label} › {name}" if name else label
+                stack.extend((p, level + 1, _date(p) or sent, inner) for p in reversed(payload))
             else:
-                stack.extend((p, level + 1, sent) for p in reversed(payload))
+                stack.extend((p, level + 1, sent, label) for p in reversed(payload))
             continue
         name = _filename(part)
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         if not name:
             if ctype not in SPREADSHEET_TYPES and not (
                 disposition == "attachment" and part.get_content_maintype() != "text"
