@@ -18,6 +18,7 @@ recompute every result with :func:`kpi_engine.evaluate` on its own.
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import os
 import random
@@ -833,7 +834,9 @@ def _mail(
         "MIME-Version: 1.0",
     )
     text = _mime_part(['Content-Type: text/plain; charset="utf-8"'], "請查收。".encode(), b64=True)
-    return _multipart("mixed", [text, *parts], "==outer==", head)
+    # each message its own boundary: a forwarded message must not share its wrapper's
+    boundary = f"==mail-{hashlib.sha1(b''.join(parts)).hexdigest()[:12]}=="
+    return _multipart("mixed", [text, *parts], boundary, head)
 
 
 def _xlsx_part(
@@ -991,8 +994,93 @@ class _InboxBuilder:
         self.versions()
         self.sections_and_units()
         self.producers()
+        self.odds()
         shutil.rmtree(self.stage, ignore_errors=True)
         return Inbox(self.root, self.cases)
+
+    # more of what turns up in an inbox, none of it a workbook to count
+    def odds(self) -> None:
+        def add(
+            label: str, status: str, why: str, data: bytes | None, name: str | None = None, reason: str = ""
+        ) -> None:
+            self.add(InboxCase(label, status, why, reason=reason), data, name=name)
+
+        add("空檔案.xlsx", "unreadable", "an empty file", b"", reason="空的")
+        add("會議紀錄.pdf", "ignored", "not a spreadsheet", b"%PDF-1.4\n", reason="略過")
+        add("匯出.csv", "unsupported", "defect 2: CSV", "單位,人數\n".encode(), reason="格式不支援")
+        add("蘋果.numbers", "unsupported", "defect 2: Apple Numbers", _zip_with({"Index/Document.iwa": b"x"}))
+        add("壞掉.zip", "unreadable", "a damaged archive", b"PK\x03\x04" + bytes(64), reason="損毀")
+        add("空壓縮.zip", "ignored", "an empty archive is listed", _zip_with({}), reason="沒有")
+        add(
+            "無附件.eml",
+            "ignored",
+            "an email sent without its attachment is listed",
+            _mail([]),
+            reason="沒有",
+        )
+        add("壞掉.msg", "unreadable", "a damaged Outlook message", b"not an OLE file")
+        enc = bytearray(_zip_with({"加密.xlsx": b"PK\x03\x04secret"}))
+        enc[6] |= 1  # the local header's "encrypted" flag
+        enc[enc.rindex(b"PK\x01\x02") + 8] |= 1  # and the central directory's
+        add(
+            "加密.zip › 加密.xlsx",
+            "unreadable",
+            "an encrypted archive member",
+            bytes(enc),
+            name="加密.zip",
+            reason="加密",
+        )
+        add(
+            "winmail.dat › 說明.txt",
+            "ignored",
+            "a TNEF file saved by itself",
+            tnef([("說明.txt", b"hello")]),
+            name="winmail.dat",
+        )
+        inner = _zip_with({"深層.zip": _zip_with({"最深.xlsx": b"PK"})})
+        three = _zip_with({"中層.zip": inner})
+        add(
+            "三層.zip › 中層.zip › 深層.zip",
+            "unreadable",
+            "archives nested too deep",
+            three,
+            name="三層.zip",
+            reason="多層",
+        )
+        mail = _mail(
+            [
+                _mime_part(
+                    [
+                        "Content-Type: application/vnd.ms-excel",
+                        'Content-Disposition: attachment; filename="舊.xls"',
+                    ],
+                    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64),
+                ),
+                _mime_part(
+                    [
+                        "Content-Type: application/x-7z-compressed",
+                        'Content-Disposition: attachment; filename="包.7z"',
+                    ],
+                    b"7z\xbc\xaf\x27\x1c" + bytes(8),
+                ),
+                _mime_part(
+                    [
+                        "Content-Type: application/pkcs7-signature",
+                        'Content-Disposition: attachment; filename="smime.p7s"',
+                    ],
+                    b"\x30\x82",
+                ),
+            ]
+        )
+        self.add(
+            InboxCase(
+                "附件格式.eml › 舊.xls", "unsupported", "defect 2: .xls attached", reason="另存為 .xlsx"
+            ),
+            mail,
+            name="附件格式.eml",
+        )
+        self.add(InboxCase("附件格式.eml › 包.7z", "unsupported", "defect 2: .7z attached", reason="解壓縮"))
+        self.add(InboxCase("附件格式.eml › smime.p7s", "ignored", "a signature is listed"))
 
     # defect 2: formats, odd names
     def formats(self) -> None:

@@ -194,11 +194,17 @@ def expand_file(path: Path, label: str) -> Iterator[Item]:
     mtime = utc_text(datetime.fromtimestamp(st.st_mtime, timezone.utc))
     kind = sniff(head, clean_suffix(path.name))
     if kind == "zip":
+        found = False
         try:
             with zipfile.ZipFile(path) as archive:
-                yield from _members(label, archive, 1, mtime)
+                for item in _members(label, archive, 1, mtime):
+                    found = True
+                    yield item
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            found = True
             yield _bad_archive(label, exc, mtime)
+        if not found:
+            yield Item(label, status="ignored", reason="壓縮檔內沒有任何檔案 / the archive is empty", mtime=mtime)
         return
     limit = MAX_MAIL_BYTES if kind in ("eml", "msg", "tnef") else MAX_WORKBOOK_BYTES
     if kind in ("workbook", "zip?", "eml", "msg", "tnef") and st.st_size > limit:
@@ -220,7 +226,26 @@ def expand_file(path: Path, label: str) -> Iterator[Item]:
 def expand_bytes(
     label: str, data: bytes, kind: str, *, depth: int, mtime: str = "", sent_at: str = ""
 ) -> Iterator[Item]:
-    """The items of bytes of a known kind (a file read, a member, an attachment)."""
+    """The items of bytes of a known kind (a file read, a member, an attachment).
+
+    A container that holds nothing is itself listed, so an email sent without its
+    attachment is seen rather than silently missing.
+    """
+    found = False
+    for item in _expand(label, data, kind, depth=depth, mtime=mtime, sent_at=sent_at):
+        found = True
+        yield item
+    if not found:
+        yield Item(
+            label,
+            status="ignored",
+            reason="郵件或壓縮檔內沒有任何附件或檔案 / the email or archive holds no attachment",
+            mtime=mtime,
+            sent_at=sent_at,
+        )
+
+
+def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_at: str) -> Iterator[Item]:
     from . import mail
 
     if kind == "zip?":  # a zip not named as one: a workbook package, or an archive
