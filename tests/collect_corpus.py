@@ -1006,6 +1006,12 @@ class _InboxBuilder:
             self.add(InboxCase(label, status, why, reason=reason), data, name=name)
 
         add("空檔案.xlsx", "unreadable", "an empty file", b"", reason="空的")
+        add(
+            "壞\u202e\x1b[2J名.xlsx",
+            "unreadable",
+            "defect 11: a name that would reorder or clear a terminal",
+            b"",
+        )
         add("會議紀錄.pdf", "ignored", "not a spreadsheet", b"%PDF-1.4\n", reason="略過")
         add("匯出.csv", "unsupported", "defect 2: CSV", "單位,人數\n".encode(), reason="格式不支援")
         add("蘋果.numbers", "unsupported", "defect 2: Apple Numbers", _zip_with({"Index/Document.iwa": b"x"}))

@@ -99,7 +99,9 @@ def test_every_file_member_and_attachment_is_listed_as_expected(inbox, coll):
     for label, s in got.items():
         assert s.reason or s.status in COUNTED, label  # every file not counted says why
         if s.status == "unsupported":
-            assert "另存" in s.reason or "解壓縮" in s.reason, s.reason  # says what to do, in zh-TW
+            assert any(w in s.reason for w in ("另存", "解壓縮", "改寄", "匯出")), (
+                s.reason
+            )  # what to do, in zh-TW
 
 
 def test_finding_codes_of_each_case(inbox, coll):
@@ -387,7 +389,7 @@ def test_cached_zeros_are_tampered_only_when_the_producer_saves_real_results(inb
         )
 
     trusted = read_submission("lo.xlsx", rezip(data, {"docProps/app.xml": libreoffice}), plans)
-    assert sum(f.code == "tampered" for f in trusted.findings) >= 20
+    assert sum(f.code == "tampered" for f in trusted.findings) >= 15
 
 
 def test_a_big_staff_sheet_passes_the_guard_and_a_far_corner_does_not(inbox):
@@ -411,7 +413,8 @@ def test_cached_zeros_helper_really_writes_zeros(inbox):
 
     data = cached_zeros((inbox.root / "文字說明.xlsx").read_bytes())
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert b"<v>0</v>" in z.read("xl/worksheets/sheet2.xml")
+        sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert sum(x.count(b"<v>0</v>") for x in sheets) >= 15
 
 
 # -- defect 6: memory ---------------------------------------------------------------------------
