@@ -290,7 +290,11 @@ def set_saved(data: bytes, when: datetime | None) -> bytes:
         if when is None:
             return xml
         stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-        tag = b'<dcterms:modified xsi:type="dcterms:W3CDTF">' + stamp + b"</dcterms:modified>"
+        xsi = (
+            b'xmlns:dcterms="http://purl.org/dc/terms/" '
+            b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="dcterms:W3CDTF"'
+        )
+        tag = b"<dcterms:modified " + xsi + b">" + stamp + b"</dcterms:modified>"
         return xml.replace(b"</cp:coreProperties>", tag + b"</cp:coreProperties>")
 
     return rezip(data, {"docProps/core.xml": edit})
