@@ -456,3 +456,14 @@ def test_peak_memory_stays_under_300_mb_on_hostile_inputs(tmp_path):
     for name, (status, reason) in files.items():
         assert status in ("unreadable", "unsupported"), (name, status, reason)
     assert "過大" in files["炸彈.zip › 炸彈.xlsx"][1] and "過大" in files["巨大.xlsx"][1]
+
+
+def test_links_in_a_folder_are_listed_not_followed(tmp_path):
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    secret = tmp_path / "elsewhere.xlsx"
+    secret.write_bytes(b"PK")
+    (folder / "捷徑.xlsx").symlink_to(secret)
+    [sub] = collect([folder]).submissions
+    assert (sub.status, sub.source) == ("ignored", "收件/捷徑.xlsx")
+    assert "符號連結" in sub.reason

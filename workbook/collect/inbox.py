@@ -167,11 +167,28 @@ def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | Item]:
         if path.is_dir():
             # Labels name the folder given and the path inside it: short, and still unambiguous.
             top = path_text(path.resolve().name)
-            for child in sorted(path.rglob("*")):
+            try:
+                children = sorted(path.rglob("*"))
+            except OSError as exc:  # a sub-folder that cannot be listed
+                yield Item(
+                    top,
+                    status="unreadable",
+                    reason=f"無法讀取資料夾 / cannot list the folder: {exc.strerror or exc}",
+                )
+                continue
+            for child in children:
                 rel = child.relative_to(path).as_posix()
-                if is_system(rel) or not child.is_file() or child.is_symlink():
+                label = f"{top}/{path_text(rel)}"
+                if is_system(rel):
                     continue
-                yield child, f"{top}/{path_text(rel)}"
+                if child.is_symlink():  # never followed: it could lead anywhere on the disk
+                    yield Item(
+                        label,
+                        status="ignored",
+                        reason="捷徑（符號連結），未讀取 / a symbolic link; not followed",
+                    )
+                elif child.is_file():
+                    yield child, label
         elif path.is_file():
             yield path, path_text(str(path))
         else:
@@ -204,7 +221,9 @@ def expand_file(path: Path, label: str) -> Iterator[Item]:
             found = True
             yield _bad_archive(label, exc, mtime)
         if not found:
-            yield Item(label, status="ignored", reason="壓縮檔內沒有任何檔案 / the archive is empty", mtime=mtime)
+            yield Item(
+                label, status="ignored", reason="壓縮檔內沒有任何檔案 / the archive is empty", mtime=mtime
+            )
         return
     limit = MAX_MAIL_BYTES if kind in ("eml", "msg", "tnef") else MAX_WORKBOOK_BYTES
     if kind in ("workbook", "zip?", "eml", "msg", "tnef") and st.st_size > limit:
