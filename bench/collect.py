@@ -197,6 +197,12 @@ def generate_inbox(folder: Path, n: int) -> tuple[list[bytes], Counter]:
     return workbooks, kinds
 
 
+def run_collect_serial(folder: Path):
+    from workbook.collect import collect
+
+    return collect([folder], workers=1)
+
+
 def run_floor_bytes(books: list[bytes]) -> None:
     from python_calamine import CalamineWorkbook
 
@@ -227,6 +233,7 @@ def inbox_bench(args: argparse.Namespace, work: Path) -> None:
     print(f"  {args.n} files {dict(kinds)} holding {len(books)} workbooks, made in {made:.1f} s")
     run_collect(folder)  # warm-up: imports, page cache
     c_med, c_all = timed(lambda: run_collect(folder), args.runs)
+    s_med, s_all = timed(lambda: run_collect_serial(folder), args.runs)
     f_med, f_all = timed(lambda: run_floor_bytes(books), args.runs)
     # the naive loop is slow: timed on a sample and scaled to every workbook (it is linear)
     sample = books[: args.naive_sample]
@@ -243,11 +250,15 @@ def inbox_bench(args: argparse.Namespace, work: Path) -> None:
     print()
     print(f"  | {'reader (median)':<44} | {'time':>9} | {'per workbook':>18} | runs")
     line(f"collect, {cores} cores (ProcessPoolExecutor)", c_med, c_all)
+    line("collect, 1 core", s_med, s_all)
     line("floor: calamine every cell, 1 core", f_med, f_all)
     line(f"naive: pandas.read_excel, 1 core ({len(sample)} timed)", n_med, n_all)
     print(f"  collect found: {dict(statuses)}; {len(coll.rows)} rows")
     rf, rn = c_med / f_med, n_med / c_med
     print(f"  collect / floor = {rf:.2f}×  target ≤ 1.5×  {'met' if rf <= 1.5 else 'MISSED'}")
+    print(
+        f"  (single core: collect / floor = {s_med / f_med:.2f}×; all cores / one core = {c_med / s_med:.2f}×)"
+    )
     print(f"  naive / collect = {rn:.2f}×  target ≥ 5×    {'met' if rn >= 5 else 'MISSED'}")
     small = memory(folder, "rss")
     big = work / "inbox10"
