@@ -319,6 +319,10 @@ def test_summary_holds_control_characters_visibly_and_is_marked(inbox, cli):
         if isinstance(c.value, str) and "詳附件" in c.value
     ]
     assert notes == ["約50%\n（詳附件）\ufffd"]
+    part4 = [c.value for row in wb["達成情形"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert sum("本科自行補充說明" in v for v in part4) == 5 and "約50%\n（詳附件）\ufffd" in part4
+    items = [c.value for row in wb["重要施政計畫"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert "第一行\n第二行" in items and any(v.startswith("第1項執行情形") for v in items)
     files = [c.value for c in wb["檔案"]["A"]]
     assert any("\\xff\\xfe\\xfd.xlsx" in str(v) for v in files)  # a name of no encoding, escaped
     assert L.SUMMARY_MARK in wb.defined_names
