@@ -430,7 +430,9 @@ def test_cli_collect_exits_1_and_prints_json(corpus, coll_all, cli_run):
 
 def test_csv_files_have_a_bom_and_no_live_formulas(cli_run, coll_all):
     folder = cli_run["out"] / "csv"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv"]
+    )
     for path in folder.iterdir():
         raw = path.read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf"), path.name
