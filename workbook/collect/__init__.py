@@ -118,9 +118,7 @@ class Collection:
                     "work_plan": work.name if work else "",
                     "item_id": row.item,
                     "item": f"{item.number}. {item.name}" if item else row.item,
-                    "progress": _plain(row.progress)
-                    if hasattr(row.progress, "to_integral_value")
-                    else row.progress,
+                    "progress": _progress(row.progress),
                     "description": row.description,
                     "file": row.source,
                 }
@@ -167,6 +165,13 @@ class Collection:
             "items": self.item_table(),
             "findings": [{"file": s.source, **f.to_dict()} for s, f in self.findings],
         }
+
+
+def _progress(v: Any) -> Any:
+    """執行進度 as typed: a whole number stays whole (calamine reads every number as a float)."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return _plain(v) if hasattr(v, "to_integral_value") else v
 
 
 def _plain(d: Any) -> Any:
