@@ -38,6 +38,7 @@ __all__ = [
     "collect",
     "inputs_of",
     "iter_items",
+    "iter_sources",
     "read_item",
     "read_submission",
     "rich_progress",
@@ -192,6 +193,13 @@ def iter_items(paths: Iterable[str | Path]) -> Iterator[Item]:
             yield task
         else:
             yield from expand_file(*task)
+
+
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes]]:
+    """``(label, bytes)`` of every workbook under ``paths``, labelled as in :func:`collect`."""
+    for item in iter_items(paths):
+        if item.data is not None:
+            yield item.label, item.data
 
 
 def inputs_of(paths: Iterable[str | Path]) -> list[Path]:
