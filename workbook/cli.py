@@ -116,7 +116,13 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _calculate(path: str, plans: list[str], *, write: bool, output: str | None = None):
+def _calculate(
+    path: str, plans: list[str], *, write: bool, output: str | None = None, engine: str = "openpyxl"
+):
+    if engine == "libreoffice":
+        from .clients.engine import calculate_file
+
+        return calculate_file(path, output, plans=[load_plan(p) for p in plans], write=write)
     from .bookio import FileBook
     from .calculate import calculate
 
@@ -153,7 +159,7 @@ def _print_outcome(outcome, as_json: bool) -> int:
 
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
-    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output)
+    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output, engine=args.engine)
     return _print_outcome(outcome, args.json)
 
 
@@ -258,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true")
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
+            cmd.add_argument(
+                "--engine",
+                choices=["openpyxl", "libreoffice"],
+                default="openpyxl",
+                help="以檔案（預設）或 LibreOffice 計算 / calculate the file (default) or inside LibreOffice",
+            )
         cmd.set_defaults(func=func)
 
     addin = sub.add_parser("addin", help="Excel 計算按鈕增益集 / the Excel ribbon add-in")

@@ -1,0 +1,245 @@
+"""UNO primitives shared by :class:`~workbook.clients.uno.UnoBook` and the LibreOffice button.
+
+This module imports nothing from this package (only ``uno`` objects are passed in), because
+the 計算 extension ships a copy of it and runs it inside LibreOffice's own Python, which may
+not have this package installed (Windows).  One source for reading a sheet, writing a block
+and lifting/restoring sheet protection, whichever side runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+# com.sun.star.table.CellContentType
+_EMPTY, _VALUE, _TEXT, _FORMULA = 0, 1, 2, 3
+
+
+class ForeignPassword(Exception):
+    """A sheet stayed protected after unprotecting with the plan's password."""
+
+    def __init__(self, sheet: str):
+        super().__init__(sheet)
+        self.sheet = sheet
+
+
+def sheet_names(doc: Any) -> list[str]:
+    """Names of all sheets, in order (hidden ones too)."""
+    return list(doc.Sheets.ElementNames)
+
+
+_REF = re.compile(r"^\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def _column(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def named_cells(doc: Any) -> dict[str, tuple[str, int, int]]:
+    """Global named ranges that point at one cell: name → (sheet, row, col), 1-based.
+
+    Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name
+    instead of the four that resolving the referred cells would take.
+    """
+    out: dict[str, tuple[str, int, int]] = {}
+    ranges = doc.NamedRanges
+    for name in ranges.ElementNames:
+        m = _REF.match(ranges.getByName(name).Content)
+        if m is None:  # a range, a constant, a formula or #REF!
+            continue
+        sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
+        out[name] = (sheet, int(m.group(4)), _column(m.group(3)))
+    return out
+
+
+def _value(v: Any) -> Any:
+    """A getDataArray value as files give it: None for empty, int for integral numbers."""
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else v
+    return None if v == "" else v
+
+
+def read_grid(sheet: Any, rows: int, cols: int) -> list[list[Any]]:
+    """Values of A1:(rows, cols) in one call, converted with :func:`_value`.
+
+    getDataArray gives '' for an empty cell and also for text that is empty, and a float
+    for every number; a formula that yields text gives its text, an error gives ''.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    data = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getDataArray()
+    return [[_value(v) for v in line] for line in data]
+
+
+def swap_separators(formula: str, old: str, new: str) -> str:
+    """Replace argument separators outside string literals.
+
+    UNO's formula grammar separates arguments with ";" where files (and the formulas
+    this package writes) use ",".
+    """
+    out, quoted = [], False
+    for ch in formula:
+        if ch == '"':
+            quoted = not quoted
+        out.append(new if ch == old and not quoted else ch)
+    return "".join(out)
+
+
+def read_formulas(sheet: Any, rows: int, cols: int) -> list[list[Any]]:
+    """Formulas (Excel separators) or constants as text of A1:(rows, cols) in one call.
+
+    An empty cell gives None.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    data = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getFormulaArray()
+    return [
+        [(swap_separators(v, ";", ",") if v.startswith("=") else v) if v != "" else None for v in line]
+        for line in data
+    ]
+
+
+def used_extent(sheet: Any) -> tuple[int, int]:
+    """(rows, cols) of the sheet's used area, anchored at A1."""
+    cursor = sheet.createCursor()
+    cursor.gotoEndOfUsedArea(False)
+    a = cursor.RangeAddress
+    return a.EndRow + 1, a.EndColumn + 1
+
+
+def write_block(sheet: Any, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+    """Write a rectangle of values with one setDataArray.
+
+    Numbers are stored as numbers, text as text, None as an empty cell.
+    """
+    if not values or not values[0]:
+        return
+    width = len(values[0])
+    data = tuple(tuple(_cell_out(v) for v in line) for line in values)
+    target = sheet.getCellRangeByPosition(col - 1, row - 1, col - 1 + width - 1, row - 1 + len(values) - 1)
+    # LibreOffice clears the whole range first and skips empty strings, so None and ""
+    # leave empty cells, and text is stored as text ("=…" is never parsed as a formula).
+    target.setDataArray(data)
+
+
+def _cell_out(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    if hasattr(v, "as_tuple"):  # Decimal
+        return float(v)
+    return str(v)
+
+
+def set_formula(sheet: Any, row: int, col: int, formula: str) -> None:
+    """Put a formula (English function names, as files store them) into one cell."""
+    sheet.getCellByPosition(col - 1, row - 1).setFormula(swap_separators(formula, ",", ";"))
+
+
+@contextlib.contextmanager
+def unprotected(doc: Any, names: Iterable[str], password: str | None) -> Iterator[None]:
+    """Lift protection of ``names`` with ``password``; protect them again on exit.
+
+    LibreOffice keeps a sheet's protection options (which cells may be selected,
+    formatting rights) on the sheet while it is unprotected and applies them again
+    on ``protect``; so only the flag and the password need restoring.  A sheet that
+    stays protected after ``unprotect`` has another password: the sheets already
+    lifted are protected again and :class:`ForeignPassword` names it.
+    """
+    sheets = doc.Sheets
+    lifted: list[Any] = []
+    try:
+        for name in names:
+            sheet = sheets.getByName(name)
+            if not sheet.isProtected():
+                continue
+            with contextlib.suppress(Exception):  # IllegalArgumentException: wrong password
+                sheet.unprotect(password or "")
+            if sheet.isProtected():
+                raise ForeignPassword(name)
+            lifted.append(sheet)
+        yield
+    finally:
+        for sheet in lifted:
+            sheet.protect(password or "")
+
+
+@contextlib.contextmanager
+def quiet(doc: Any) -> Iterator[None]:
+    """No screen updates or automatic recalculation while blocks are written."""
+    doc.lockControllers()
+    auto = doc.isAutomaticCalculationEnabled()
+    doc.enableAutomaticCalculation(False)
+    try:
+        yield
+    finally:
+        doc.enableAutomaticCalculation(auto)
+        doc.unlockControllers()
+
+
+# com.sun.star.sheet.CellFlags
+_DATETIME, _FORMULA_FLAG = 2, 16
+_EPOCH_ORDINAL = 693594  # date(1899, 12, 30).toordinal(): day 0 of spreadsheet serials
+
+
+def _cells_with(sheet: Any, rows: int, cols: int, flags: int) -> list[tuple[int, int]]:
+    """(row, col), 0-based, of the cells in A1:(rows, cols) with content of ``flags``.
+
+    One query per sheet.  ``_DATETIME``: numbers formatted as a date or time, which
+    getDataArray gives as bare serials where a file reader gives a datetime (and a date
+    typed into a count is an error); ``_FORMULA_FLAG``: formula cells.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    found = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).queryContentCells(flags)
+    out = []
+    for a in found.getRangeAddresses():
+        for r in range(a.StartRow, a.EndRow + 1):
+            for c in range(a.StartColumn, a.EndColumn + 1):
+                out.append((r, c))
+    return out
+
+
+def serial_to_datetime(serial: float) -> Any:
+    """A spreadsheet date serial as a naive datetime (1899-12-30 epoch, as openpyxl reads it)."""
+    from datetime import datetime, timedelta
+
+    return datetime(1899, 12, 30) + timedelta(days=serial)
+
+
+def read_cells(sheet: Any, rows: int, cols: int) -> tuple[list[list[Any]], list[list[Any]]]:
+    """(values, formulas) of A1:(rows, cols): two bulk reads and one date query.
+
+    Values are what LibreOffice computed, in the types a file reader gives: None for
+    empty, int for an integral number, datetime for a date-formatted number.
+    """
+    values = read_grid(sheet, rows, cols)
+    formulas = read_formulas(sheet, rows, cols)
+    for r, c in _cells_with(sheet, rows, cols, _DATETIME):
+        v = values[r][c]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            values[r][c] = serial_to_datetime(v)
+    return values, formulas
+
+
+def file_view(sheet: Any, values: list[list[Any]], formulas: list[list[Any]]) -> list[list[Any]]:
+    """The grid as a file reader without computed values sees it: a formula cell shows
+    its formula text, any other cell its value (so a formula typed into a count is found)."""
+    out = [list(line) for line in values]
+    for r, c in _cells_with(sheet, len(values), len(values[0]) if values else 0, _FORMULA_FLAG):
+        out[r][c] = formulas[r][c]
+    return out
+
+
+def protected_sheets(doc: Any) -> dict[str, bool]:
+    """Every sheet's protection flag."""
+    sheets = doc.Sheets
+    return {name: bool(sheets.getByName(name).isProtected()) for name in sheets.ElementNames}
