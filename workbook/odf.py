@@ -1,0 +1,204 @@
+"""OpenDocument (.ods) output: templates and summaries converted through LibreOffice.
+
+The .xlsx is built by the one builder (:mod:`workbook.builder`), then opened in a
+private headless LibreOffice (:func:`workbook.clients.uno.office`, fresh profile,
+recalculated on load), fixed up where the conversion would lose something, and stored
+with the ``calc8`` filter.  :func:`verify_ods` then reads the result back without
+LibreOffice and refuses it unless it has the .xlsx's sheets, named ranges, formulas,
+data validation messages, protection with unlocked inputs and the hidden metadata sheet.
+
+What the conversion loses, and the fix-up:
+
+* a sheet password (the .xlsx stores Excel's legacy hash, which ODF cannot carry):
+  each sheet is unprotected with the plan's password and protected again, so
+  LibreOffice stores an ODF hash of it;
+* "very hidden": ODF has only hidden; the metadata sheet is hidden (and protected).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .files import WorkbookFileError, _mode_for
+
+#: The message for a machine without LibreOffice, naming what to install.
+MISSING_ZH = (
+    "產生或轉換 ODF（.ods）檔案需要 LibreOffice。Debian/Ubuntu 請安裝 libreoffice-calc-nogui 與 python3-uno"
+    "（apt-get install libreoffice-calc-nogui python3-uno）；Windows 請由 libreoffice.org 下載安裝 LibreOffice，"
+    "或安裝國家發展委員會的「ODF 文件應用工具」"
+)
+MISSING_EN = (
+    "writing ODF (.ods) needs LibreOffice: on Debian/Ubuntu apt-get install libreoffice-calc-nogui python3-uno; "
+    "on Windows install LibreOffice from libreoffice.org or the National Development Council's ODF application tools"
+)
+
+
+def is_ods_path(path: str | Path) -> bool:
+    """Does this output path ask for ODF (by its extension)?"""
+    return Path(path).suffix.lower() == ".ods"
+
+
+@contextlib.contextmanager
+def _session(path: Path) -> Iterator[Any]:
+    """A private LibreOffice, or the message naming the packages to install."""
+    from .clients.uno import office
+
+    try:
+        with office() as lo:
+            yield lo
+    except WorkbookFileError as exc:
+        if "LibreOffice" in exc.message_en and (
+            "not installed" in exc.message_en or "exited" in exc.message_en
+        ):
+            raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path) from exc
+        raise
+
+
+def require_libreoffice(path: Path) -> None:
+    """Refuse early, before any work, when LibreOffice or its UNO bridge is missing."""
+    from .clients.uno import import_uno
+    from .libreoffice import find_soffice
+
+    if find_soffice() is None:
+        raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path)
+    try:
+        import_uno()
+    except WorkbookFileError:
+        raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path) from None
+
+
+def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = None) -> list[Path]:
+    """Convert each (xlsx, ods) pair in one LibreOffice session; return the .ods paths.
+
+    Each .ods is stored atomically (:func:`workbook.clients.uno.store`).
+    """
+    from .clients.uno import store
+
+    if not jobs:
+        return []
+    require_libreoffice(jobs[0][1])
+    out = []
+    with _session(jobs[0][1]) as lo:
+        for src, dst in jobs:
+            doc = lo.open(src)
+            try:
+                _fix_up(doc, password)
+                out.append(store(doc, dst, inputs=[src]))
+            finally:
+                doc.close(True)
+    return out
+
+
+def _fix_up(doc: Any, password: str | None) -> None:
+    """Carry over what the .xlsx → .ods conversion would lose (see the module docstring)."""
+    if not password:
+        return
+    sheets = doc.Sheets
+    for name in sheets.ElementNames:
+        sheet = sheets.getByName(name)
+        if sheet.isProtected():
+            # LibreOffice verifies the legacy hash on unprotect; protect() stores an ODF one.
+            sheet.unprotect(password)
+            sheet.protect(password)
+
+
+def write_template_ods(scope: Any, path: str | Path) -> Path:
+    """``kpi template -o FILE.ods``: build the .xlsx, convert it, verify the .ods."""
+    from .builder import write_template
+    from .files import check_output_target, check_writable
+
+    path = check_output_target(Path(path))
+    check_writable(path)
+    require_libreoffice(path)
+    with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+        xlsx = write_template(scope, Path(work) / "template.xlsx")
+        staged = Path(work) / "template.ods"
+        convert_workbooks([(xlsx, staged)], password=scope.plan.options.password)
+        problems = verify_ods(xlsx, staged.read_bytes())
+        if problems:
+            raise WorkbookFileError(
+                "轉換為 ODF 後內容不符，未產生檔案：" + "；".join(problems[:5]),
+                "the ODF conversion lost part of the template, no file written: " + "; ".join(problems[:5]),
+                path=path,
+            )
+        os.chmod(staged, _mode_for(path))
+        os.replace(staged, path)
+    return path
+
+
+def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
+    """What the .ods lost against the .xlsx it was converted from (empty when nothing).
+
+    Compared without LibreOffice: sheet names and order, every single-cell named range,
+    every formula, every data validation's help title, help and error texts, each
+    sheet's protection, which cells are unlocked, and the hidden metadata sheet.
+    """
+    from openpyxl import load_workbook
+
+    from .bookio import FileBook, cell_address
+    from .clients.ods import OdsBook
+    from .layout import SHEET_META
+
+    ref = FileBook(xlsx)
+    book = OdsBook(ods, "template.ods", formulas_visible=True)
+    wb = load_workbook(xlsx)
+    problems: list[str] = []
+    if ref.sheet_names() != book.sheet_names():
+        problems.append(f"sheets {book.sheet_names()} != {ref.sheet_names()}")
+        return problems
+    if ref.names() != book.names():
+        lost = sorted(set(ref.names().items()) ^ set(book.names().items()))[:3]
+        problems.append(f"named ranges differ: {lost}")
+    if book.hidden_sheets() != [SHEET_META]:
+        problems.append(f"hidden sheets {book.hidden_sheets()}")
+    for ws in wb.worksheets:
+        name = ws.title
+        if bool(ws.protection.sheet) != book.protected(name):
+            problems.append(f"{name}: protection")
+        rules = {}
+        for dv in ws.data_validations.dataValidation:
+            for rng in dv.sqref.ranges:
+                for row in range(rng.min_row, rng.max_row + 1):
+                    for col in range(rng.min_col, rng.max_col + 1):
+                        rules[(row, col)] = (dv.promptTitle or "", dv.prompt or "", dv.error or "")
+        grid = book.grid(name)
+        for row in ws.iter_rows():
+            for cell in row:
+                where = f"{name}!{cell_address(cell.row, cell.column)}"
+                if isinstance(cell.value, str) and cell.value.startswith("=") and cell.data_type == "f":
+                    held = grid[cell.row - 1][cell.column - 1] if cell.row <= len(grid) else None
+                    if _norm(held) != _norm(cell.value):
+                        problems.append(f"{where}: formula {held!r} != {cell.value!r}")
+                if cell.protection.locked is False and not book.unlocked(name, cell.row, cell.column):
+                    problems.append(f"{where}: input cell is locked")
+                want = rules.get((cell.row, cell.column))
+                if want is not None and book.validation(name, cell.row, cell.column) != want:
+                    got = book.validation(name, cell.row, cell.column)
+                    problems.append(f"{where}: validation {got!r} != {want!r}")
+    return problems
+
+
+def _norm(formula: Any) -> str:
+    return str(formula or "").replace(" ", "").replace("$", "").upper()
+
+
+def write_summary_ods(coll: Any, path: str | Path) -> Path:
+    """``kpi collect … -o SUMMARY.ods``: the summary workbook, converted through LibreOffice."""
+    from .files import check_output_target, check_writable
+    from .summary import write_summary
+
+    path = check_output_target(Path(path))
+    check_writable(path)
+    require_libreoffice(path)
+    with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+        xlsx = write_summary(coll, Path(work) / "summary.xlsx")
+        staged = Path(work) / "summary.ods"
+        convert_workbooks([(xlsx, staged)])
+        os.chmod(staged, _mode_for(path))
+        os.replace(staged, path)
+    return path
