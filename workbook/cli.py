@@ -122,6 +122,8 @@ def _calculate(
 ):
     from .odf import is_ods_path
 
+    if is_ods_path(path):
+        _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
     if engine == "libreoffice" or (write and is_ods_path(path)):
         # An .ods is written by LibreOffice itself, which keeps everything it models (docs/decisions.md).
         from .clients.engine import calculate_file

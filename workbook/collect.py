@@ -26,10 +26,10 @@ from kpi_engine.findings import Finding, finding
 
 from . import layout as L
 from .calculate import calculate, read_meta
-from .fastread import CalamineBook
+from .clients.ods import read_only_book
 from .files import DamagedFileError, WorkbookFileError
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 CONTAINER_SUFFIXES = (".zip", ".eml", ".msg")
 #: An attachment or archive member larger than this is not a staff workbook.
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
@@ -234,7 +234,7 @@ def _read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> 
         return Submission(label, "", 0, "unreadable", f"無法讀取 / cannot read: {data}")
     sub = Submission(label, hashlib.sha256(data).hexdigest(), len(data))
     try:
-        book = CalamineBook(data, label)
+        book = read_only_book(data, label)  # an .ods is read without LibreOffice
     except WorkbookFileError as exc:
         sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
         return sub

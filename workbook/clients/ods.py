@@ -312,3 +312,12 @@ class OdsBook:
 
     def write(self, sheet: str, row: int, col: int, values: Any) -> None:
         raise TypeError("OdsBook is read-only")
+
+
+def read_only_book(data: bytes, name: str = "<workbook>") -> Any:
+    """The values-only Book for a submitted file: :class:`OdsBook` for an .ods, else CalamineBook."""
+    if is_ods(data):
+        return OdsBook(data, name)
+    from ..fastread import CalamineBook
+
+    return CalamineBook(data, name)
