@@ -12,6 +12,9 @@ What the conversion loses, and the fix-up:
 * a sheet password (the .xlsx stores Excel's legacy hash, which ODF cannot carry):
   each sheet is unprotected with the plan's password and protected again, so
   LibreOffice stores an ODF hash of it;
+* row heights: an .xlsx row without a height shows at the default height, while
+  LibreOffice marks it "optimal" in the .ods and refits it on load to the font it has
+  for 標楷體; each row's height is fixed as the .xlsx shows it;
 * "very hidden": ODF has only hidden; the metadata sheet is hidden (and protected).
 """
 
@@ -96,15 +99,32 @@ def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = N
 
 def _fix_up(doc: Any, password: str | None) -> None:
     """Carry over what the .xlsx → .ods conversion would lose (see the module docstring)."""
-    if not password:
-        return
+    from .clients.unocore import used_extent
+
     sheets = doc.Sheets
     for name in sheets.ElementNames:
         sheet = sheets.getByName(name)
-        if sheet.isProtected():
+        if password and sheet.isProtected():
             # LibreOffice verifies the legacy hash on unprotect; protect() stores an ODF one.
             sheet.unprotect(password)
             sheet.protect(password)
+        _freeze_heights(sheet, used_extent(sheet)[0])
+
+
+def _freeze_heights(sheet: Any, rows: int) -> None:
+    """Keep each row at the height the .xlsx gives it.
+
+    An .xlsx row without a height shows at the default height; the same row in an .ods
+    is marked "optimal" and LibreOffice refits it on every load, to whatever font it
+    substitutes for 標楷體, so the form would look different in each format.
+    """
+    all_rows = sheet.getRows()
+    for i in range(rows):
+        row = all_rows.getByIndex(i)
+        if row.OptimalHeight:
+            height = row.Height
+            row.OptimalHeight = False
+            row.Height = height
 
 
 def write_template_ods(scope: Any, path: str | Path) -> Path:

@@ -13,6 +13,7 @@ with ``[.C12]`` references becomes ``=IF(A,B)`` with ``C12``), so
 from __future__ import annotations
 
 import io
+from datetime import date, datetime
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -287,7 +288,8 @@ class OdsBook:
         return self._grids[key]
 
     def _overlay(self, sheet: str, values: Grid) -> Grid:
-        out = [list(r) for r in values]
+        # As openpyxl reads an .xlsx: a date cell is a datetime (calamine gives a date).
+        out = [[_as_datetime(v) for v in r] for r in values]
         for (r, c), f in self._sheets[sheet].formulas.items():
             while len(out) < r:
                 out.append([])
@@ -312,6 +314,12 @@ class OdsBook:
 
     def write(self, sheet: str, row: int, col: int, values: Any) -> None:
         raise TypeError("OdsBook is read-only")
+
+
+def _as_datetime(v: Any) -> Any:
+    if isinstance(v, date) and not isinstance(v, datetime):
+        return datetime(v.year, v.month, v.day)
+    return v
 
 
 def read_only_book(data: bytes, name: str = "<workbook>") -> Any:
