@@ -119,6 +119,8 @@ def books(plan, tmp_path_factory) -> list[dict[str, Any]]:
             try:
                 m["ods_outcome"] = calculate(UnoBook(doc))
                 m["ods_calc"] = store(doc, m["path"].with_suffix(".calc.ods"))
+                if m["name"] == "seed 106":  # an .ods return saved back as .xlsx in LibreOffice
+                    m["back_xlsx"] = store(doc, m["path"].with_suffix(".back.xlsx"))
             finally:
                 doc.close(True)
     for m in made:
@@ -274,3 +276,41 @@ def test_seed_values_in_the_ods(books, plan) -> None:
     h1 = plan.period(plan.sample.period)
     ind = plan.indicator("procurement_pass_rate")
     assert same_value(Decimal("89.05"), ods.named(L.result_name(ind, h1, "value")), 2)
+
+
+def _rows(coll) -> list[dict]:
+    return [{k: v for k, v in rec.items() if k != "file"} for rec in coll.table()]
+
+
+def test_collect_reads_ods_as_it_reads_xlsx(books, tmp_path) -> None:
+    from workbook.collect import collect
+
+    m = next(b for b in books if b["name"] == "seed 106")
+    xlsx, ods, back = (collect([m[k]]) for k in ("xlsx_calc", "ods_calc", "back_xlsx"))
+    assert [s.status for s in ods.submissions] == [s.status for s in xlsx.submissions] == ["warnings"]
+    assert _rows(ods) == _rows(xlsx) == _rows(back)
+    assert len(_rows(xlsx)) >= 4 and "green" in {r["light"] for r in _rows(xlsx)}
+
+
+def test_an_inbox_mixing_xlsx_and_ods_gives_one_summary(books, tmp_path, capsys) -> None:
+    import shutil
+
+    from workbook.cli import main
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    seed106 = next(b for b in books if b["name"] == "seed 106")
+    seed107 = next(b for b in books if b["name"] == "seed 107")
+    shutil.copy(seed106["xlsx_calc"], inbox / "秘書處_106.xlsx")
+    shutil.copy(seed107["ods_calc"], inbox / "秘書處_107.ods")
+    out = tmp_path / "彙總.ods"
+    assert main(["collect", str(inbox), "-o", str(out), "--json"]) == 0
+    import json
+
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["files"]) == 2 and {f["status"] for f in report["files"]} <= {"ok", "warnings"}
+    assert {r["file"].rsplit(".", 1)[1] for r in report["rows"]} == {"xlsx", "ods"}
+    assert {r["year"] for r in report["rows"]} == {106, 107}
+    summary = OdsBook(out.read_bytes(), str(out))
+    assert summary.sheet_names()[0] == "彙總"
+    assert len([r for r in summary.grid("彙總") if any(v is not None for v in r)]) > len(report["rows"])

@@ -15,6 +15,9 @@ What the conversion loses, and the fix-up:
 * row heights: an .xlsx row without a height shows at the default height, while
   LibreOffice marks it "optimal" in the .ods and refits it on load to the font it has
   for 標楷體; each row's height is fixed as the .xlsx shows it;
+* conditional formats: an ODF conditional style replaces the cell's style where an
+  .xlsx one adds to it; each conditional style gets the alignment of its cells
+  (:func:`_align_conditional_styles`);
 * "very hidden": ODF has only hidden; the metadata sheet is hidden (and protected).
 """
 
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,7 +96,9 @@ def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = N
             doc = lo.open(src)
             try:
                 _fix_up(doc, password)
-                out.append(store(doc, dst, inputs=[src]))
+                stored = store(doc, dst, inputs=[src])
+                _align_conditional_styles(stored)
+                out.append(stored)
             finally:
                 doc.close(True)
     return out
@@ -125,6 +132,70 @@ def _freeze_heights(sheet: Any, rows: int) -> None:
             height = row.Height
             row.OptimalHeight = False
             row.Height = height
+
+
+_CELL_STYLE = re.compile(
+    r'<style:style style:name="[^"]+"[^>]*style:family="table-cell"[^>]*>.*?</style:style>', re.S
+)
+_MAP = re.compile(r'<style:map [^>]*style:apply-style-name="([^"]+)"')
+_VALIGN = re.compile(r'style:vertical-align="[^"]+"')
+_HALIGN = re.compile(r'fo:text-align="[^"]+"')
+
+
+def _align_conditional_styles(path: Path) -> None:
+    """Give each conditional style the alignment of the cells it colours.
+
+    An .xlsx conditional format adds its fill and font to the cell's own format; an ODF
+    conditional style replaces the cell's style, so without this the 燈號 cells, centred
+    in the .xlsx, would sit at the bottom left in the .ods.  The alignment is read from
+    the cell styles that map to each conditional style (``content.xml``) and written into
+    the conditional style (``styles.xml``); the package is rewritten atomically.
+    """
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        parts = {i.filename: z.read(i.filename) for i in infos}
+    content = parts["content.xml"].decode("utf-8")
+    wanted: dict[str, str] = {}
+    for block in _CELL_STYLE.findall(content):
+        v, h = _VALIGN.search(block), _HALIGN.search(block)
+        for target in _MAP.findall(block):
+            wanted.setdefault(target, " ".join(m.group(0) for m in (v, h) if m))
+    styles = parts["styles.xml"].decode("utf-8")
+
+    def align(m: re.Match) -> str:
+        block = m.group(0)
+        name = re.search(r'style:name="([^"]+)"', block).group(1)  # type: ignore[union-attr]
+        attrs = wanted.get(name, "")
+        v, h = _VALIGN.search(attrs), _HALIGN.search(attrs)
+        if v and "style:vertical-align" not in block:
+            block = block.replace(
+                "<style:table-cell-properties", f"<style:table-cell-properties {v.group(0)}", 1
+            )
+            if "<style:table-cell-properties" not in block:
+                block = block.replace(">", f"><style:table-cell-properties {v.group(0)}/>", 1)
+        if h and "fo:text-align" not in block:
+            block = block.replace(
+                "<style:text-properties",
+                f"<style:paragraph-properties {h.group(0)}/><style:text-properties",
+                1,
+            )
+        return block
+
+    new = _CELL_STYLE.sub(align, styles)
+    if new == styles:
+        return
+    parts["styles.xml"] = new.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".ods", dir=path.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w") as z:
+            for info in infos:  # same order and compression: "mimetype" first and stored
+                z.writestr(info, parts[info.filename], compress_type=info.compress_type)
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def write_template_ods(scope: Any, path: str | Path) -> Path:

@@ -13,10 +13,10 @@ with ``[.C12]`` references becomes ``=IF(A,B)`` with ``C12``), so
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from defusedxml import ElementTree
