@@ -229,15 +229,22 @@ def _cell_elements(data: bytes, cells: dict[str, tuple[str, int, int]]) -> dict[
     """The serialised ``table:table-cell`` element of each named cell in content.xml.
 
     LibreOffice numbers automatic styles afresh on every save (``ce15`` may become
-    ``ce42``), so the cell's ``table:style-name`` is replaced by that style's definition.
+    ``ce42``, ``N37`` become ``N10137``), so the cell's ``table:style-name`` is replaced
+    by that style's definition, and its number format by the format's definition.
     """
     from workbook.clients.ods import _S, _T, _rows
 
     root = ElementTree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read("content.xml"))
+    auto = root.find("{urn:oasis:names:tc:opendocument:xmlns:office:1.0}automatic-styles")
+    numbers = {}  # number and date formats, named N37 or N10137 as LibreOffice pleases
+    for st in auto:
+        if st.tag != f"{_S}style":
+            numbers[st.attrib.pop(f"{_S}name", "")] = ElementTree.tostring(st)
     styles = {}
-    for st in root.iter(f"{_S}style"):
+    for st in auto.iter(f"{_S}style"):
         name = st.attrib.pop(f"{_S}name", "")
-        styles[name] = ElementTree.tostring(st)
+        data_style = st.attrib.pop(f"{_S}data-style-name", "")
+        styles[name] = ElementTree.tostring(st) + numbers.get(data_style, data_style.encode())
     wanted: dict[tuple[str, int, int], str] = {v: k for k, v in cells.items()}
     out: dict[str, bytes] = {}
     for table in root.iter(f"{_T}table"):

@@ -187,3 +187,21 @@ def test_a_sound_small_package_reads() -> None:
 )
 def test_odf_formulas_read_as_the_template_writes_them(odf: str, excel: str) -> None:
     assert odf_to_excel(odf) == excel
+
+
+@pytest.mark.parametrize("command", [["template", "-o", "{dir}/範本.ods"], ["calculate", "{dir}/填報.ods"]])
+def test_missing_libreoffice_names_the_packages(
+    command: list[str], tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Writing ODF needs LibreOffice; without it the message says what to install, and nothing is written."""
+    import workbook.libreoffice
+
+    monkeypatch.setattr(workbook.libreoffice, "find_soffice", lambda: None)
+    if command[0] == "calculate":  # a sound package, so the guard passes and LibreOffice is asked for
+        (tmp_path / "填報.ods").write_bytes(package())
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main([c.format(dir=tmp_path) for c in command]) == 2
+    err = capsys.readouterr().err
+    assert "libreoffice-calc-nogui" in err and "libreoffice.org" in err and "國家發展委員會" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -124,6 +124,10 @@ def _calculate(
 
     if is_ods_path(path):
         _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
+        if write:
+            from .odf import require_libreoffice
+
+            require_libreoffice(Path(path))
     if engine == "libreoffice" or (write and is_ods_path(path)):
         # An .ods is written by LibreOffice itself, which keeps everything it models (docs/decisions.md).
         from .clients.engine import calculate_file
