@@ -97,10 +97,18 @@ def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = N
             try:
                 _fix_up(doc, password)
                 stored = store(doc, dst, inputs=[src])
-                _align_conditional_styles(stored)
-                out.append(stored)
+            except WorkbookFileError:
+                raise
+            except Exception as exc:  # UNO's own exception types; never let them cross the session's exit
+                raise WorkbookFileError(
+                    "LibreOffice 轉換為 ODF 時發生錯誤，未產生檔案",
+                    f"LibreOffice failed to convert the workbook to ODF; nothing written ({type(exc).__name__})",
+                    path=dst,
+                ) from None
             finally:
                 doc.close(True)
+            _align_conditional_styles(stored)
+            out.append(stored)
     return out
 
 
@@ -113,7 +121,11 @@ def _fix_up(doc: Any, password: str | None) -> None:
         sheet = sheets.getByName(name)
         if password and sheet.isProtected():
             # LibreOffice verifies the legacy hash on unprotect; protect() stores an ODF one.
-            sheet.unprotect(password)
+            # A sheet protected without a password (the metadata sheet) refuses it: left as it is.
+            try:
+                sheet.unprotect(password)
+            except Exception:  # UNO's IllegalArgumentException: not this sheet's password
+                continue
             sheet.protect(password)
         _freeze_heights(sheet, used_extent(sheet)[0])
 
@@ -251,6 +263,8 @@ def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
         name = ws.title
         if bool(ws.protection.sheet) != book.protected(name):
             problems.append(f"{name}: protection")
+        if bool(ws.protection.password) != book.has_password(name):
+            problems.append(f"{name}: sheet password")
         rules = {}
         for dv in ws.data_validations.dataValidation:
             for rng in dv.sqref.ranges:

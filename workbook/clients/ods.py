@@ -82,6 +82,7 @@ class _Sheet:
     name: str
     style: str = ""
     protected: bool = False
+    password: bool = False
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     #: cell style of each styled cell; (0, col) holds a column's default style
@@ -166,6 +167,7 @@ def _rows(element: Any):
 def _read_table(table: Any) -> _Sheet:
     sheet = _Sheet(table.get(f"{_T}name", ""), table.get(f"{_T}style-name", ""))
     sheet.protected = table.get(f"{_T}protected") == "true"
+    sheet.password = bool(table.get(f"{_T}protection-key"))
     defaults: dict[int, str] = {}
     col = 1
     for c in table.iter(f"{_T}table-column"):
@@ -257,6 +259,10 @@ class OdsBook:
         """Is the sheet protected?"""
         return self._sheets[sheet].protected
 
+    def has_password(self, sheet: str) -> bool:
+        """Is the sheet's protection keyed with a password?"""
+        return self._sheets[sheet].password
+
     def unlocked(self, sheet: str, row: int, col: int) -> bool:
         """May staff type into this cell on the protected sheet (its style unlocks it)?"""
         s = self._sheets[sheet]
@@ -323,8 +329,12 @@ def _as_datetime(v: Any) -> Any:
 
 
 def read_only_book(data: bytes, name: str = "<workbook>") -> Any:
-    """The values-only Book for a submitted file: :class:`OdsBook` for an .ods, else CalamineBook."""
-    if is_ods(data):
+    """The values-only Book for a submitted file: :class:`OdsBook` for an .ods, else CalamineBook.
+
+    Chosen by name, as ``kpi calculate`` chooses: an .ods renamed .xlsx is refused the same
+    way by every command.
+    """
+    if name.lower().endswith(".ods"):
         return OdsBook(data, name)
     from ..fastread import CalamineBook
 
