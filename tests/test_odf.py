@@ -234,12 +234,17 @@ def _cell_elements(data: bytes, cells: dict[str, tuple[str, int, int]]) -> dict[
     """
     from workbook.clients.ods import _S, _T, _rows
 
-    root = ElementTree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read("content.xml"))
-    auto = root.find("{urn:oasis:names:tc:opendocument:xmlns:office:1.0}automatic-styles")
+    package = zipfile.ZipFile(io.BytesIO(data))
+    root = ElementTree.fromstring(package.read("content.xml"))
+    office = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+    auto = root.find(f"{office}automatic-styles")
     numbers = {}  # number and date formats, named N37 or N10137 as LibreOffice pleases
-    for st in auto:
-        if st.tag != f"{_S}style":
-            numbers[st.attrib.pop(f"{_S}name", "")] = ElementTree.tostring(st)
+    shared = ElementTree.fromstring(package.read("styles.xml"))
+    for group in [auto, *shared.findall(f"{office}styles"), *shared.findall(f"{office}automatic-styles")]:
+        for st in group:
+            if st.tag != f"{_S}style" and st.get(f"{_S}name"):
+                name = st.attrib.pop(f"{_S}name")  # before serialising: the name is what differs
+                numbers[name] = ElementTree.tostring(st)
     styles = {}
     for st in auto.iter(f"{_S}style"):
         name = st.attrib.pop(f"{_S}name", "")
