@@ -206,7 +206,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_addin(args: argparse.Namespace) -> int:
-    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in."""
+    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in (or, with
+    ``--libreoffice``, the LibreOffice extension)."""
+    if args.libreoffice:
+        return _addin_libreoffice(args)
     from macros.addin import AddinError, build_addin, install_addin
 
     try:
@@ -217,6 +220,24 @@ def cmd_addin(args: argparse.Namespace) -> int:
             path = install_addin()
             print(f"已安裝增益集，請重新啟動 Excel / add-in installed (restart Excel): {path}")
     except AddinError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _addin_libreoffice(args: argparse.Namespace) -> int:
+    from .clients.oxt import OxtError, build_oxt, install_oxt
+
+    try:
+        if args.addin_command == "build":
+            path = build_oxt(Path(args.output))
+            print(f"已產生 LibreOffice 擴充套件 / extension built: {path}")
+        else:
+            install_oxt()
+            print(
+                "已安裝 LibreOffice「計算」按鈕，請重新啟動 LibreOffice，於 Calc 選單「績效指標 → 計算」使用"
+                " / extension installed; restart LibreOffice and use 績效指標 → 計算 in Calc"
+            )
+    except OxtError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK
 
@@ -306,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_addin)
     install = addin_sub.add_parser("install", help="安裝到 Excel 啟動資料夾 / install into XLSTART")
     install.set_defaults(func=cmd_addin)
+    for command in (build, install):
+        command.add_argument(
+            "--libreoffice",
+            action="store_true",
+            help="LibreOffice 擴充套件 kpi-workbook.oxt（以 unopkg 安裝）/ the LibreOffice extension",
+        )
 
     coll = sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks")
     coll.add_argument("paths", nargs="+", help="工作簿、資料夾、.zip、.eml、.msg")

@@ -7,13 +7,16 @@ load), calculated through :class:`~workbook.clients.uno.UnoBook` with the same
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from kpi_engine import Plan
 
 from ..calculate import Outcome, calculate
-from ..files import WorkbookFileError, check_output_target
+from ..files import WorkbookFileError, check_output_target, check_writable
 from .uno import STORE_FILTERS, UnoBook, office, store
 
 
@@ -52,19 +55,38 @@ def calculate_file(
                 f"the output must have the input's format ({path.suffix})",
                 path=target,
             )
+        check_writable(target)  # before LibreOffice starts: the file may be open elsewhere
+    # LibreOffice opens a private copy: its lock file never appears beside the user's file,
+    # and the input is never touched (even when the output replaces it at the end).
+    work = Path(tempfile.mkdtemp(prefix="kpi-lo-engine-"))
+    try:
+        copy = work / f"input{path.suffix.lower()}"
+        shutil.copyfile(path, copy)
+        return _run(copy, path, target, plans=plans, write=write)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(copy: Path, path: Path, target: Path, *, plans: Iterable[Plan], write: bool) -> Outcome:
     with office() as lo:
-        doc = lo.open(path)
+        doc = lo.open(copy)
         try:
-            try:
-                outcome = calculate(UnoBook(doc), plans=plans, write=write)
-            except WorkbookFileError as exc:
-                if exc.path is not None:
-                    raise
-                raise WorkbookFileError(
-                    exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
-                ) from exc
+            outcome = calculate(UnoBook(doc, bulk_names=True), plans=plans, write=write)
             if write:
                 store(doc, target)
+        except WorkbookFileError as exc:
+            if exc.path is not None:
+                raise
+            raise WorkbookFileError(
+                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+            ) from exc
+        except Exception as exc:  # a UNO error: LibreOffice refused or crashed
+            raise WorkbookFileError(
+                "LibreOffice 計算時發生錯誤，結果未寫入",
+                f"LibreOffice failed; nothing was written ({type(exc).__name__}: {exc})",
+                path=path,
+            ) from exc
         finally:
-            doc.close(True)
+            with contextlib.suppress(Exception):
+                doc.close(True)
     return outcome

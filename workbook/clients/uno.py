@@ -101,23 +101,41 @@ def props(**values: Any) -> tuple:
 
 @dataclass
 class Office:
-    """A running private soffice: its component context and desktop."""
+    """A running private soffice: its component context and desktop.
+
+    A context manager (a class, not a generator: a UNO exception raised inside a
+    generator-based ``with`` block cannot be re-raised by contextlib); leaving it
+    kills soffice and removes a temporary profile.
+    """
 
     ctx: Any
     desktop: Any
     profile: Path
     process: subprocess.Popen
+    own_profile: bool = False
 
     def open(self, path: str | Path, *, hidden: bool = True) -> Any:
-        """Load a document (read-write, no macros run, recalculated on load)."""
+        """Load a document read-write (hidden: headless LibreOffice has no windows)."""
         uno = import_uno()
         url = uno.systemPathToFileUrl(str(Path(path).absolute()))
-        doc = self.desktop.loadComponentFromURL(url, "_blank", 0, props(Hidden=hidden, MacroExecutionMode=0))
+        doc = self.desktop.loadComponentFromURL(url, "_blank", 0, props(Hidden=hidden))
         if doc is None:
             raise WorkbookFileError(
                 "LibreOffice 無法開啟此檔案", "LibreOffice cannot open the file", path=path
             )
         return doc
+
+    def close(self) -> None:
+        """Kill soffice (and what it started); remove a temporary profile."""
+        _kill(self.process)
+        if self.own_profile:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self) -> Office:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _connect(uno: Any, pipe: str, process: subprocess.Popen, timeout: float) -> Any:
@@ -145,9 +163,8 @@ def write_profile(root: Path) -> str:
     return root.as_uri()
 
 
-@contextlib.contextmanager
-def office(*, profile: Path | None = None, timeout: float = 60.0) -> Iterator[Office]:
-    """Start a private headless LibreOffice and yield it; it is always killed on exit.
+def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
+    """Start a private headless LibreOffice; use as ``with office() as lo:`` (always killed).
 
     ``profile`` reuses a prepared profile folder (e.g. one with the 計算 extension
     installed); otherwise a fresh one is made in a temporary folder and removed.
@@ -162,6 +179,11 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Iterator[Of
     pipe = f"kpi-{uuid.uuid4().hex}"
     env = dict(os.environ)
     env.setdefault("HOME", tempfile.gettempdir())
+    if sys.platform != "win32":
+        # LibreOffice's embedded Python finds its standard library through the first
+        # python3 on PATH: a pyenv shim there makes it load another Python's library,
+        # and soffice aborts on the first macro.  System folders go first.
+        env["PATH"] = os.pathsep.join(["/usr/bin", "/bin", env.get("PATH", "")])
     cmd = [
         soffice,
         f"-env:UserInstallation={url}",
@@ -173,22 +195,28 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Iterator[Of
         "--nolockcheck",
         f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
     ]
-    process = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        start_new_session=sys.platform != "win32",
-    )
+    try:
+        process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=sys.platform != "win32",
+        )
+    except OSError as exc:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+        raise libreoffice_missing(str(exc)) from exc
     try:
         ctx = _connect(uno, pipe, process, timeout)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        yield Office(ctx, desktop, root, process)
-    finally:
+    except BaseException:
         _kill(process)
         if own:
             shutil.rmtree(root, ignore_errors=True)
+        raise
+    return Office(ctx, desktop, root, process, own)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -212,8 +240,9 @@ class UnoBook:
     so a formula typed into a count is reported the same way by every path.
     """
 
-    def __init__(self, doc: Any):
+    def __init__(self, doc: Any, *, bulk_names: bool = False):
         self.doc = doc
+        self.bulk_names = bulk_names  # see unocore.named_cells: for a document reached over a pipe
         self._cells: dict[tuple, tuple[Grid, Grid]] = {}
         self._reprotect: list[str] = []
         self._pending_formulas: list[tuple[str, int, int, str]] = []
@@ -222,7 +251,7 @@ class UnoBook:
         return unocore.sheet_names(self.doc)
 
     def names(self) -> dict[str, tuple[str, int, int]]:
-        return unocore.named_cells(self.doc)
+        return unocore.named_cells(self.doc, bulk=self.bulk_names)
 
     def _read(self, sheet: str, rows: int | None, cols: int | None) -> tuple[Grid, Grid]:
         key = (sheet, rows, cols)

@@ -30,7 +30,7 @@ def sheet_names(doc: Any) -> list[str]:
     return list(doc.Sheets.ElementNames)
 
 
-_REF = re.compile(r"^\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
+_REF = re.compile(r"^=?\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
 
 
 def _column(letters: str) -> int:
@@ -40,21 +40,57 @@ def _column(letters: str) -> int:
     return n
 
 
-def named_cells(doc: Any) -> dict[str, tuple[str, int, int]]:
+def named_cells(doc: Any, *, bulk: bool = False) -> dict[str, tuple[str, int, int]]:
     """Global named ranges that point at one cell: name → (sheet, row, col), 1-based.
 
-    Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name
-    instead of the four that resolving the referred cells would take.
+    Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name.
+    Over a pipe that is thousands of round trips for a large plan, so ``bulk`` has
+    LibreOffice list every name with its content on a scratch sheet, read in one call
+    and removed again (only where changing the document is harmless: ``--engine
+    libreoffice`` stores a copy; the button never uses it).
     """
-    out: dict[str, tuple[str, int, int]] = {}
     ranges = doc.NamedRanges
-    for name in ranges.ElementNames:
-        m = _REF.match(ranges.getByName(name).Content)
+    if bulk:
+        listed = _listed_names(doc)
+        if listed is not None:
+            pairs = listed
+        else:
+            pairs = [(name, ranges.getByName(name).Content) for name in ranges.ElementNames]
+    else:
+        pairs = [(name, ranges.getByName(name).Content) for name in ranges.ElementNames]
+    out: dict[str, tuple[str, int, int]] = {}
+    for name, content in pairs:
+        m = _REF.match(content)
         if m is None:  # a range, a constant, a formula or #REF!
             continue
         sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
         out[name] = (sheet, int(m.group(4)), _column(m.group(3)))
     return out
+
+
+_SCRATCH = "__kpi_names__"
+
+
+def _listed_names(doc: Any) -> list[tuple[str, str]] | None:
+    """(name, content) of every named range via XNamedRanges.outputList, or None if refused."""
+    import uno  # noqa: F401  (loads the type support used below)
+    from com.sun.star.table import CellAddress  # type: ignore[import-not-found]
+
+    sheets = doc.Sheets
+    try:
+        index = sheets.Count
+        sheets.insertNewByName(_SCRATCH, index)
+    except Exception:  # a protected workbook structure
+        return None
+    try:
+        where = CellAddress()
+        where.Sheet, where.Column, where.Row = index, 0, 0
+        doc.NamedRanges.outputList(where)
+        rows, _ = used_extent(sheets.getByIndex(index))
+        data = sheets.getByIndex(index).getCellRangeByPosition(0, 0, 1, max(rows, 1) - 1).getDataArray()
+        return [(str(n), str(c)) for n, c in data if n]
+    finally:
+        sheets.removeByName(_SCRATCH)
 
 
 def _value(v: Any) -> Any:
@@ -146,30 +182,34 @@ def set_formula(sheet: Any, row: int, col: int, formula: str) -> None:
 
 @contextlib.contextmanager
 def unprotected(doc: Any, names: Iterable[str], password: str | None) -> Iterator[None]:
-    """Lift protection of ``names`` with ``password``; protect them again on exit.
+    """Lift protection of ``names``; protect them again on exit with the password that opened them.
 
-    LibreOffice keeps a sheet's protection options (which cells may be selected,
-    formatting rights) on the sheet while it is unprotected and applies them again
-    on ``protect``; so only the flag and the password need restoring.  A sheet that
-    stays protected after ``unprotect`` has another password: the sheets already
-    lifted are protected again and :class:`ForeignPassword` names it.
+    A sheet is unprotected with ``password`` (the plan's) or, failing that, with no
+    password (the template protects its metadata sheet without one).  LibreOffice keeps
+    a sheet's protection options (which cells may be selected, formatting rights) while
+    it is unprotected and applies them again on ``protect``, so only the flag and the
+    password need restoring.  A sheet that stays protected has a password of its own:
+    the sheets already lifted are protected again and :class:`ForeignPassword` names it.
     """
     sheets = doc.Sheets
-    lifted: list[Any] = []
+    lifted: list[tuple[Any, str]] = []
     try:
         for name in names:
             sheet = sheets.getByName(name)
             if not sheet.isProtected():
                 continue
-            with contextlib.suppress(Exception):  # IllegalArgumentException: wrong password
-                sheet.unprotect(password or "")
-            if sheet.isProtected():
+            for candidate in dict.fromkeys([password or "", ""]):
+                with contextlib.suppress(Exception):  # IllegalArgumentException: wrong password
+                    sheet.unprotect(candidate)
+                if not sheet.isProtected():
+                    lifted.append((sheet, candidate))
+                    break
+            else:
                 raise ForeignPassword(name)
-            lifted.append(sheet)
         yield
     finally:
-        for sheet in lifted:
-            sheet.protect(password or "")
+        for sheet, candidate in lifted:
+            sheet.protect(candidate)
 
 
 @contextlib.contextmanager
@@ -243,3 +283,59 @@ def protected_sheets(doc: Any) -> dict[str, bool]:
     """Every sheet's protection flag."""
     sheets = doc.Sheets
     return {name: bool(sheets.getByName(name).isProtected()) for name in sheets.ElementNames}
+
+
+# ---------------------------------------------------------------------------
+# The button's bridge: the document as JSON, and the writes that come back
+# ---------------------------------------------------------------------------
+
+
+def _json_cell(v: Any) -> Any:
+    if hasattr(v, "isoformat"):  # a date-formatted cell
+        return {"$date": v.isoformat()}
+    return v
+
+
+def read_document(doc: Any) -> dict:
+    """Everything :func:`workbook.calculate.calculate` reads, as JSON-ready data.
+
+    Each sheet is read once, bounded to its used area: values (formula cells as their
+    formula text, as a file reader shows them), formulas and the protection flag.
+    """
+    sheets = {}
+    for name in sheet_names(doc):
+        sheet = doc.Sheets.getByName(name)
+        rows, cols = used_extent(sheet)
+        values, formulas = read_cells(sheet, rows, cols)
+        sheets[name] = {
+            "values": [[_json_cell(v) for v in line] for line in file_view(sheet, values, formulas)],
+            "formulas": formulas,
+            "protected": bool(sheet.isProtected()),
+        }
+    return {"version": 1, "sheets": sheets, "names": named_cells(doc)}
+
+
+def apply_writes(doc: Any, reply: dict) -> None:
+    """Apply a bridge reply: restored formulas and value blocks, inside lifted protection.
+
+    Every sheet written is unprotected with the plan's password first (a sheet with a
+    foreign password raises :class:`ForeignPassword` before anything is written) and
+    protected again afterwards; sheets whose protection staff removed are protected.
+    """
+    password = reply.get("password")
+    blocks = reply.get("blocks") or []
+    restored = reply.get("formulas") or []
+    wanted = list(
+        dict.fromkeys([*(reply.get("unprotect") or []), *(b[0] for b in blocks), *(f[0] for f in restored)])
+    )
+    sheets = doc.Sheets
+    with quiet(doc):
+        with unprotected(doc, wanted, password):
+            for name, row, col, formula in restored:
+                set_formula(sheets.getByName(name), row, col, formula)
+            for name, row, col, values in blocks:
+                write_block(sheets.getByName(name), row, col, values)
+        for name in reply.get("protect") or []:
+            sheet = sheets.getByName(name)
+            if not sheet.isProtected():
+                sheet.protect(password or "")
