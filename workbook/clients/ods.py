@@ -107,8 +107,12 @@ class OdsContent:
         return [s.name for s in self.sheets if s.style in self.hidden_styles]
 
 
-def parse_content(xml: bytes) -> OdsContent:
-    """Sheets (formulas, merges, protection), named ranges and the styles that matter."""
+def parse_content(xml: bytes, *, cells: bool = True) -> OdsContent:
+    """Sheets (formulas, merges, protection), named ranges and the styles that matter.
+
+    Without ``cells`` only merges are read from the cells (a values-only book needs no
+    formulas, cell styles or validation), which halves the time on a template.
+    """
     root = ElementTree.fromstring(xml)
     hidden, unlocked = set(), set()
     auto = root.find(f"{_O}automatic-styles")
@@ -123,7 +127,7 @@ def parse_content(xml: bytes) -> OdsContent:
     body = root.find(f"{_O}body/{_O}spreadsheet")
     if body is None:
         raise ValueError("no office:spreadsheet body")
-    sheets = [_read_table(t) for t in body.findall(f"{_T}table")]
+    sheets = [_read_table(t, cells) for t in body.findall(f"{_T}table")]
     names: dict[str, tuple[str, int, int]] = {}
     exprs = body.find(f"{_T}named-expressions")
     for nr in exprs.findall(f"{_T}named-range") if exprs is not None else ():
@@ -164,7 +168,7 @@ def _rows(element: Any):
             yield from _rows(child)
 
 
-def _read_table(table: Any) -> _Sheet:
+def _read_table(table: Any, cells: bool = True) -> _Sheet:
     sheet = _Sheet(table.get(f"{_T}name", ""), table.get(f"{_T}style-name", ""))
     sheet.protected = table.get(f"{_T}protected") == "true"
     sheet.password = bool(table.get(f"{_T}protection-key"))
@@ -183,9 +187,11 @@ def _read_table(table: Any) -> _Sheet:
             if c.tag not in (f"{_T}table-cell", f"{_T}covered-table-cell"):
                 continue
             rep_c = int(c.get(f"{_T}number-columns-repeated", "1"))
-            formula = c.get(f"{_T}formula")
-            style = c.get(f"{_T}style-name") or None
-            rule = c.get(f"{_T}content-validation-name")
+            formula = style = rule = None
+            if cells:
+                formula = c.get(f"{_T}formula")
+                style = c.get(f"{_T}style-name") or None
+                rule = c.get(f"{_T}content-validation-name")
             spans = (
                 int(c.get(f"{_T}number-rows-spanned", "1")),
                 int(c.get(f"{_T}number-columns-spanned", "1")),
@@ -231,7 +237,7 @@ class OdsBook:
         self.blank_results_are_unknown = not formulas_visible
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
-                self.content = parse_content(z.read("content.xml"))
+                self.content = parse_content(z.read("content.xml"), cells=formulas_visible)
             self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except WorkbookFileError:
             raise
@@ -264,7 +270,7 @@ class OdsBook:
         return self._sheets[sheet].password
 
     def unlocked(self, sheet: str, row: int, col: int) -> bool:
-        """May staff type into this cell on the protected sheet (its style unlocks it)?"""
+        """May staff type into this cell on the protected sheet? (A book read with ``formulas_visible``.)"""
         s = self._sheets[sheet]
         style = s.styles.get((row, col)) or s.styles.get((0, col), "")
         return style in self.content.unlocked_styles
@@ -310,7 +316,7 @@ class OdsBook:
         return self.grid(sheet, rows, cols)
 
     def validation(self, sheet: str, row: int, col: int) -> tuple[str, str, str] | None:
-        """(help title, help text, error text) of the cell's data validation, if any."""
+        """(help title, help text, error text) of the cell's data validation (``formulas_visible`` books)."""
         rule = self._sheets[sheet].validations.get((row, col))
         return self.content.rules.get(rule) if rule else None
 
