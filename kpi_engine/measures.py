@@ -131,6 +131,7 @@ def computation(
     steps by step name.
     """
     target = target or ind.target
+    opts = ind.options_for(opts)  # an indicator may round to its own decimals
     op = target.comparator(ind.polarity)
     value = Ref("value")
     steps: list[tuple[str, Expr]] = [("value", value_expr(ind, opts.decimals))]

@@ -57,7 +57,7 @@ def sentence(
         "period": period.name,
         "name": ind.name,
         "value": number_text(value),
-        "target": target.printed,
+        "target": target.shown,
         "verdict": phrases.met if achieved else phrases.not_met,
         "rate": number_text(result.get("rate")),  # type: ignore[arg-type]
         "projection": "",

@@ -67,7 +67,7 @@ BOMB_MB = 300  # uncompressed megabytes of the zip bombs
 # -- bug reasons (see the report of the hostile-input issue) -----------------------------
 
 RICH_MARKUP = (
-    "workbook/report.py print_evaluation: finding messages quote raw cell text and go through "
+    "workbook/report/terminal.py print_evaluation: finding messages quote raw cell text and go through "
     "rich console markup unescaped; '[/red]' in an input raises rich.errors.MarkupError "
     "(a traceback, exit 1) and '[bold]x' is silently shown as 'x'"
 )
