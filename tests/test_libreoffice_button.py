@@ -187,6 +187,17 @@ def cases(plan, tmp_path_factory) -> dict[str, Case]:
         path, _ = build_filled(scope, entries, folder / f"{name}.xlsx")
         _type_formulas(path, scope, entries)
         removed: tuple[str, ...] = ()
+        if name == "batch_a":  # staff merged two input cells (H1 and FY of one count)
+            names = FileBook(path).names()
+            count = plan.indicator("safety_defects")
+            sheet, row, col = names[L.input_name(count, h1, "count")]
+            fy_cell = names[L.input_name(count, plan.period("FY"), "count")]
+            assert fy_cell == (sheet, row, col + 1), "FY input sits right of H1"
+
+            def merge(wb, sheet=sheet, row=row, col=col) -> None:
+                wb[sheet].merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + 1)
+
+            _edit(path, merge)
         if name == "batch_b":
             names = FileBook(path).names()
             overwritten = names["OUT_procurement_pass_rate_H1_value"]
@@ -448,6 +459,7 @@ def test_batches_cover_the_required_findings(cases) -> None:
         "protection_restored",
         "incomplete",
         "missing",
+        "merged_input",
     ):
         assert code in codes, (code, sorted(codes))
     assert cases["batch_a"].outcome.has_errors and cases["batch_b"].outcome.has_errors
@@ -645,3 +657,18 @@ def test_libreoffice_missing_message(monkeypatch, tmp_path) -> None:
         engine.calculate_file(src, tmp_path / "b.xlsx")
     text = str(err.value)
     assert "libreoffice-calc-nogui" in text and "python3-uno" in text and "libreoffice.org" in text
+
+
+def test_install_messages_without_unopkg_or_as_root(monkeypatch) -> None:
+    from workbook.clients import oxt
+
+    monkeypatch.setattr(oxt, "find_unopkg", lambda: None)
+    monkeypatch.setattr(oxt.os, "geteuid", lambda: 1000, raising=False)
+    with pytest.raises(oxt.OxtError) as err:
+        oxt.install_oxt()
+    assert "找不到 LibreOffice 的 unopkg" in str(err.value) and "Extension Manager" in str(err.value)
+    monkeypatch.setattr(oxt, "find_unopkg", lambda: "/usr/bin/unopkg")
+    monkeypatch.setattr(oxt.os, "geteuid", lambda: 0, raising=False)
+    with pytest.raises(oxt.OxtError) as err:
+        oxt.install_oxt()
+    assert "root" in str(err.value) and "kpi addin install --libreoffice" in str(err.value)

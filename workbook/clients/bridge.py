@@ -67,6 +67,10 @@ class PayloadBook:
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return self._bounded(self.sheets[sheet]["formulas"], rows, cols)
 
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged areas as the macro found them (for the merged_input check)."""
+        return [tuple(m) for m in self.sheets[sheet].get("merged") or []]  # type: ignore[misc]
+
     def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
         self.restored.append([sheet, row, col, formula])
 

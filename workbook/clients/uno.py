@@ -270,6 +270,13 @@ class UnoBook:
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return self._read(sheet, rows, cols)[1]
 
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged areas within the extent read (for the merged_input check)."""
+        extent = [k[1:] for k in self._cells if k[0] == sheet and k[1] and k[2]]
+        ws = self.doc.Sheets.getByName(sheet)
+        rows, cols = max(extent) if extent else unocore.used_extent(ws)
+        return unocore.merged_ranges(ws, rows, cols)
+
     def _forget(self, sheet: str) -> None:
         self._cells = {k: v for k, v in self._cells.items() if k[0] != sheet}
 

@@ -279,6 +279,37 @@ def file_view(sheet: Any, values: list[list[Any]], formulas: list[list[Any]]) ->
     return out
 
 
+def merged_ranges(sheet: Any, rows: int, cols: int) -> list[tuple[int, int, int, int]]:
+    """Merged areas that start in A1:(rows, cols), as (min_row, min_col, max_row, max_col), 1-based.
+
+    UNO has no list of merged areas.  Cells with identical attributes form one of the
+    sheet's unique format ranges, and a merge origin's span is one of those attributes:
+    so one probe per unique range says whether its cells start merged areas, and of
+    which size.  A few dozen calls per sheet instead of one per cell.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    unique = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getUniqueCellFormatRanges()
+    out = []
+    for i in range(unique.Count):
+        addresses = unique.getByIndex(i).getRangeAddresses()
+        first = addresses[0]
+        probe = sheet.getCellRangeByPosition(
+            first.StartColumn, first.StartRow, first.StartColumn, first.StartRow
+        )
+        if not probe.getIsMerged():
+            continue
+        cursor = sheet.createCursorByRange(probe)
+        cursor.collapseToMergedArea()
+        area = cursor.RangeAddress
+        height, width = area.EndRow - area.StartRow, area.EndColumn - area.StartColumn
+        for a in addresses:
+            for r in range(a.StartRow, a.EndRow + 1):
+                for c in range(a.StartColumn, a.EndColumn + 1):
+                    out.append((r + 1, c + 1, r + 1 + height, c + 1 + width))
+    return sorted(out)
+
+
 def protected_sheets(doc: Any) -> dict[str, bool]:
     """Every sheet's protection flag."""
     sheets = doc.Sheets
@@ -311,6 +342,7 @@ def read_document(doc: Any) -> dict:
             "values": [[_json_cell(v) for v in line] for line in file_view(sheet, values, formulas)],
             "formulas": formulas,
             "protected": bool(sheet.isProtected()),
+            "merged": merged_ranges(sheet, rows, cols),
         }
     return {"version": 1, "sheets": sheets, "names": named_cells(doc)}
 
