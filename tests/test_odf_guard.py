@@ -183,6 +183,8 @@ def test_a_sound_small_package_reads() -> None:
         ("of:=[$'二-1 指標'.$C$12]+[$表1.A1]", "='二-1 指標'!$C$12+表1!A1"),
         ('of:=IF(A;"a;[.B1]";B)', '=IF(A,"a;[.B1]",B)'),
         ("of:=CHAR(10)&TXT_x", "=CHAR(10)&TXT_x"),
+        ("msoxl:=IF(A1=0,1,2)", "=IF(A1=0,1,2)"),
+        ("=[.A1]", "=A1"),
     ],
 )
 def test_odf_formulas_read_as_the_template_writes_them(odf: str, excel: str) -> None:

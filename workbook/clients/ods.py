@@ -41,9 +41,7 @@ _CELL_REF = re.compile(
 )
 
 
-def is_ods(data: bytes) -> bool:
-    """Do these bytes start like an OpenDocument spreadsheet package (its ``mimetype`` first)?"""
-    return data[:4] == b"PK\x03\x04" and b"application/vnd.oasis.opendocument.spreadsheet" in data[:200]
+_NAMESPACE = re.compile(r"^[a-zA-Z][\w.-]*:(?==)")
 
 
 def odf_to_excel(formula: str) -> str:
@@ -52,7 +50,8 @@ def odf_to_excel(formula: str) -> str:
     Argument separators are swapped outside string literals only; named ranges and
     function names need no change for the functions the template uses.
     """
-    text = formula[3:] if formula.startswith("of:") else formula
+    # "of:" is OpenFormula; Excel writes "msoxl:" where its own syntax is kept.
+    text = _NAMESPACE.sub("", formula, count=1)
 
     def ref(m: re.Match) -> str:
         sheet, first, last = m.group(1), m.group(2), m.group(3)
