@@ -334,3 +334,22 @@ def test_an_inbox_mixing_xlsx_and_ods_gives_one_summary(books, tmp_path, capsys)
     summary = OdsBook(out.read_bytes(), str(out))
     assert summary.sheet_names()[0] == "彙總"
     assert len([r for r in summary.grid("彙總") if any(v is not None for v in r)]) > len(report["rows"])
+
+
+def test_kpi_calculate_on_an_ods_in_place(books, tmp_path, capsys) -> None:
+    """The command line: ``kpi calculate FILE.ods`` stores the .ods over itself, calculated."""
+    import shutil
+
+    from workbook.cli import main
+
+    m = next(b for b in books if b["name"] == "seed 106")
+    path = tmp_path / "填報.ods"
+    shutil.copyfile(m["ods"], path)
+    assert main(["calculate", str(path)]) == 0
+    assert "錯誤 / error" not in capsys.readouterr().err
+    after = calculate(OdsBook(path.read_bytes(), str(path), formulas_visible=True), write=False)
+    assert after.state == "current"
+    assert not after.has_errors
+    names = {n: w for n, w in OdsBook(m["ods_before"]).names().items() if n.startswith(INPUT_PREFIXES)}
+    assert _cell_elements(path.read_bytes(), names) == _cell_elements(m["ods_before"], names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["填報.ods"]  # no lock or temporary file left
