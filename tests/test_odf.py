@@ -79,7 +79,8 @@ def _workbooks(plan, folder: Path) -> list[dict[str, Any]]:
     h1, fy = plan.period(plan.sample.period), plan.period("FY")
     made = []
     for year in (106, 107):
-        scope = L.Scope(plan, period_id=None, data_year=year)
+        # a unit, so that collect can consolidate the returns (a template without one is an error)
+        scope = L.Scope(plan, period_id=None, data_year=year, unit=f"秘書處{year}")
         entries = {h1.id: plan.sample.entries}
         note = L.notes_name(plan.indicator("procurement_pass_rate"), h1)
         path, _ = build_filled(scope, entries, folder / f"seed_{year}.xlsx", notes={note: SEED_NOTE})
