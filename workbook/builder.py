@@ -157,7 +157,7 @@ class _Builder:
             ),
             (
                 "二、",
-                "計算：在 Excel 功能區「績效指標」索引標籤按「計算」；或於命令列執行 kpi calculate 檔名.xlsx。",
+                "計算：按 Excel 或 LibreOffice 的「績效指標 → 計算」；或於命令列執行 kpi calculate 檔名。",
             ),
             (
                 "三、",

@@ -24,6 +24,7 @@ from kpi_engine.findings import Finding, finding
 from .. import layout as L
 from ..bookio import at, parse_address
 from ..calculate import calculate, read_meta
+from ..clients.ods import read_only_book
 from ..fastread import CalamineBook
 from ..files import DamagedFileError, WorkbookFileError
 from .inbox import Item
@@ -107,7 +108,7 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
         )
         return sub
     try:
-        book = CalamineBook(data, label)
+        book = read_only_book(data, label)  # OdsBook for an .ods, else CalamineBook
     except WorkbookFileError as exc:
         sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
         return sub
