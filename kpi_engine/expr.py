@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
 
-
 @dataclass(frozen=True)
 class CellError:
     """An Excel error value in a cell (``#N/A``, ``#VALUE!``…)."""

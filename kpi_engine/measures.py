@@ -9,16 +9,16 @@ the workbook writes the very same steps as Excel formulas.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-
-from collections.abc import Mapping
 
 from .checks import MAX_COUNT
 from .expr import Expr, Ref, Str, Value, call, cmp, evaluate, if_, join
 from .plan import Indicator, Options, Period, Phrases, Target
 
 BLANK = ""
+DEFAULT_PHRASES = Phrases()
 
 
 @dataclass(frozen=True)
@@ -230,9 +230,7 @@ def status_expr(ind: Indicator, assessed: bool, labels: Labels) -> Expr:
         "AND", *(call("IFERROR", call("EXACT", Ref(r), Ref(SNAP_PREFIX + r)), _false()) for r in roles)
     )
     calc = Ref(CALC_REF)
-    last = if_(
-        cmp("=", calc, BLANK), labels.uncalculated, if_(unchanged, calc, labels.changed)
-    )
+    last = if_(cmp("=", calc, BLANK), labels.uncalculated, if_(unchanged, calc, labels.changed))
     all_blank = call("AND", *(is_blank(Ref(r)) for r in roles)) if len(roles) > 1 else is_blank(Ref(roles[0]))
     return if_(cmp(">", errors, 0), bad, if_(all_blank, labels.unfilled, last))
 
@@ -250,7 +248,7 @@ def computation(
     roc_year: int,
     target: Target | None = None,
     labels: Labels = ZH_LABELS,
-    phrases: Phrases = Phrases(),
+    phrases: Phrases = DEFAULT_PHRASES,
     period_names: tuple[tuple[str, str], ...] = (),
 ) -> Computation:
     """Build the result steps of ``ind`` for ``period``.
@@ -294,7 +292,10 @@ def computation(
         else:
             verdict = if_(cmp(op, value, target.value), labels.met, labels.not_met)
         steps.append(
-            ("achieved", if_(cmp(">", errors, 0), labels.invalid, if_(cmp("=", value, BLANK), BLANK, verdict)))
+            (
+                "achieved",
+                if_(cmp(">", errors, 0), labels.invalid, if_(cmp("=", value, BLANK), BLANK, verdict)),
+            )
         )
         steps.append(("rate", if_(cmp("=", basis, BLANK), BLANK, rate_expr(basis, ind, target, opts))))
         rate = Ref("rate")

@@ -14,7 +14,6 @@ from plan_factory import indicator, make_plan
 
 from kpi_engine import Finding, evaluate
 from kpi_engine.checks import parse_count
-from kpi_engine.expr import excel_round
 from kpi_engine.findings import CATALOGUE
 
 D = Decimal

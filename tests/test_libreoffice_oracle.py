@@ -822,8 +822,15 @@ def test_invalid_inputs_are_blank_and_white_in_libreoffice(generated) -> None:
         if c.intent == "spaces" and c.ind.assessed_in and c.period.id not in c.ind.assessed_in:
             continue  # a blank input in a period not assessed is no error
         assessed = not c.ind.assessed_in or c.period.id in c.ind.assessed_in
-        shown = {step: b["lo"].named(L.step_name(c.ind, c.period, step)) for step in ("value", "rate", "light")}
-        assert shown["value"] in (None, "") and shown["rate"] in (None, ""), (c.ind.id, c.period.id, c.raw, shown)
+        shown = {
+            step: b["lo"].named(L.step_name(c.ind, c.period, step)) for step in ("value", "rate", "light")
+        }
+        assert shown["value"] in (None, "") and shown["rate"] in (None, ""), (
+            c.ind.id,
+            c.period.id,
+            c.raw,
+            shown,
+        )
         assert shown["light"] == "白燈", (c.ind.id, c.period.id, c.raw, shown)
         achieved = b["lo"].named(L.step_name(c.ind, c.period, "achieved"))
         status = b["lo"].named(L.status_name(c.ind, c.period))

@@ -328,7 +328,9 @@ def test_projection_in_a_leap_year():
     # 60×366/182 = 120.659… → 121 件 > 120: behind; 120×100/121 = 99.173… → 99.17.
     r, _ = one(indicator("c", "count", "≤120"), {"count": 60}, period="H1", year=109)
     assert r.projection == D("121")
-    assert r.achieved is None and r.cells["achieved"] == "進度落後"  # 60 to date is within 120, the pace is not
+    assert (
+        r.achieved is None and r.cells["achieved"] == "進度落後"
+    )  # 60 to date is within 120, the pace is not
     assert r.at_risk is True
     assert (r.achievement_rate, r.light) == (D("99.17"), "yellow")
     assert r.sentence == (
@@ -476,7 +478,9 @@ def test_evaluate_reports_zh_cells_as_the_workbook_shows_them():
     # H1 of 2018, 63 defects: 63×365/181 = 127.044… → 127 > 120 → behind;
     # 120×100/127 = 94.488… → 94.49, yellow.
     cells = ev.result("c", "H1").cells
-    assert {k: cells[k] for k in ("errors", "value", "projection", "achieved", "rate", "light", "at_risk")} == {
+    assert {
+        k: cells[k] for k in ("errors", "value", "projection", "achieved", "rate", "light", "at_risk")
+    } == {
         "errors": 0,
         "value": D("63.00"),
         "projection": D("127"),

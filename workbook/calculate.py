@@ -244,7 +244,12 @@ def calculate(
         recorded = _write_results(book, scope, ev, outcome, where, meta, digest, now, entries, state_names)
         # The evaluation now describes the workbook as written: its 檢核 cells show what was found.
         outcome.evaluation = evaluate(
-            scope.plan, entries, targets=scope.targets, year=scope.year, cells=True, state=recorded  # type: ignore[arg-type]
+            scope.plan,
+            entries,
+            targets=scope.targets,
+            year=scope.year,
+            cells=True,
+            state=recorded,  # type: ignore[arg-type]
         )
     else:
         _check_submitted(book, scope, ev, where, outcome, state)
