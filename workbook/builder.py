@@ -167,7 +167,7 @@ class _Builder:
             ),
             (
                 "四、",
-                "燈號：綠燈 達成率 ≥ {g}%；黃燈 ≥ {y}%；紅燈 未達 {y}%；白燈 尚無資料、未能評估。".format(
+                "燈號：綠燈 達成率 ≥ {g}%；黃燈 ≥ {y}%；紅燈 未達 {y}%；白燈 尚無資料、資料有誤或本期不評估。".format(
                     g=number_text(self.plan.options.lights.green),
                     y=number_text(self.plan.options.lights.yellow),
                 ),
