@@ -118,9 +118,10 @@ def test_button_equals_kpi_calculate(seed_case):
     assert message == "計算完成：錯誤 0 項、警告 2 項。"
     assert _cells(button_out) == _cells(cli_out)
     assert _input_cells(button_out) == _input_cells(path) == _input_cells(cli_out)
-    sentence = FileBook(button_out)
-    sheet, row, col = sentence.names()[L.sentence_name(scope.plan.indicators[1], scope.periods[0])]
-    assert sentence.grid(sheet)[row - 1][col - 1] == (
+    written = FileBook(button_out)
+    sheet, row, col = written.names()[L.calc_name(scope.plan.indicators[1], scope.periods[0])]
+    assert written.grid(sheet)[row - 1][col - 1] == "無誤"  # what the 檢核 formula shows
+    assert outcome.evaluation.result(scope.plan.indicators[1].id, scope.periods[0].id).sentence == (
         "截至6月30日止，參訓人數210人，取得及格證書187人，及格率89.05%(187人/210人)，達原訂目標值，達成率100%。"
     )
     assert [f.code for f in outcome.findings] == ["missing", "missing"]
@@ -153,7 +154,8 @@ def test_action_count_does_not_grow_with_inputs(tmp_path):
     per_sheet: dict[int, int] = {}
     for a in writes:
         per_sheet[a["sheet_position"]] = per_sheet.get(a["sheet_position"], 0) + 1
-    assert max(per_sheet.values()) == 1
+    # One block per sheet, and two in _kpi: its digest and calculate's record of the inputs.
+    assert max(per_sheet.values()) <= 2 and sum(per_sheet.values()) <= len(per_sheet) + 1
     assert len(writes) <= len(payload["sheets"])
     assert not _touched(actions, payload) & _input_positions(payload)
 
