@@ -14,7 +14,7 @@ import pytest
 from plan_factory import indicator, make_plan
 
 from kpi_engine import evaluate
-from kpi_engine.expr import to_excel
+from kpi_engine.expr import Ref, to_excel
 from kpi_engine.measures import EN_LABELS, computation
 
 D = Decimal
@@ -499,3 +499,67 @@ def test_evaluate_reports_zh_cells_as_the_workbook_shows_them():
         "status": "尚未填寫",
         "sentence": "截至12月31日止，尚無資料，未能評估。",
     }
+
+
+# ---------------------------------------------------------------------------
+# the sentence and the checks as formulas: Excel's limits, TEXT
+# ---------------------------------------------------------------------------
+
+
+def _depth(e) -> int:
+    """Function-call nesting depth of an expression (Excel allows 64)."""
+    from kpi_engine import expr as X
+
+    if isinstance(e, X.Call):
+        return 1 + max((_depth(a) for a in e.args), default=0)
+    if isinstance(e, X.Bin):
+        return max(_depth(e.left), _depth(e.right))
+    return 0
+
+
+def test_a_long_sentence_splits_its_literals_and_stays_within_excel_limits():
+    long_phrase = "本項指標係依據年度計畫辦理，" * 30  # 420 characters of literal text
+    ind = indicator("r", "ratio", "83%", sentence=long_phrase + "{name}{value}%，{verdict}，達成率{rate}%。")
+    plan = make_plan(ind)
+    comp = computation(plan.indicator("r"), plan.period("FY"), plan.options, roc_year=107)
+    long_name = "IN_a_rather_long_indicator_identifier_of_sixty_characters_FY_numerator"
+    for step, e in comp.steps:
+        text = to_excel(e, lambda n: long_name)
+        assert len(text) < 8192, step  # Excel's formula length limit
+        assert _depth(e) < 64, step
+        literals = [part for part in text.split('"')[1::2]]
+        assert all(len(lit) <= 255 for lit in literals), step  # Excel's text literal limit
+    r, _ = one(ind, {"numerator": 187, "denominator": 210})
+    assert r.sentence == long_phrase + "指標r89.05%，達原訂目標值，達成率100%。"
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "text"),
+    [
+        ("1234567.5", "#,##0.##", "1,234,567.5"),
+        ("1234567.5", "#,##0", "1,234,568"),
+        ("89.05", "#,##0.##", "89.05"),
+        ("-5.5", "#,##0.##", "-5.5"),
+        ("2.5", "0", "3"),  # half away from zero, as Excel's TEXT
+        ("0.125", "#,##0.##", "0.13"),
+        ("100", "#,##0.##", "100."),  # as Excel: why whole numbers take "#,##0"
+    ],
+)
+def test_text_formats_as_excel(value, fmt, text):
+    from kpi_engine.expr import excel_text
+
+    assert excel_text(Decimal(value), fmt) == text
+
+
+@pytest.mark.parametrize("value", ["0", "3", "1234567", "89.05", "7.5", "-12.25", "100", "0.5"])
+def test_number_expr_prints_as_number_text(value):
+    from kpi_engine.expr import evaluate as run
+    from kpi_engine.narrative import number_expr, number_text
+
+    assert run(number_expr(Ref("x"), 2), {"x": Decimal(value)}) == number_text(Decimal(value))
+
+
+def test_a_boolean_is_no_number_in_the_checks():
+    r, ev = one(indicator("c", "count", "4", polarity="higher", cumulative=False), {"count": True})
+    assert [f.code for f in ev.findings] == ["boolean"]
+    assert (r.value, r.light, r.cells["errors"], r.cells["status"]) == (None, "white", 1, "資料有誤 1 項")
