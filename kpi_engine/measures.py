@@ -9,12 +9,12 @@ the workbook writes the very same steps as Excel formulas.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .checks import MAX_COUNT
-from .expr import Expr, Ref, Str, Value, call, cmp, evaluate, if_, join
+from .expr import Expr, Ref, Str, Value, call, cmp, compile_expr, decimal_context, if_, join
 from .plan import Indicator, Options, Period, Phrases, Target
 
 BLANK = ""
@@ -86,11 +86,17 @@ class Computation:
     steps: tuple[tuple[str, Expr], ...]
     labels: Labels
 
+    @functools.cached_property
+    def compiled(self) -> tuple[tuple[str, Callable[[Mapping[str, Value]], Value]], ...]:
+        """The steps as Python closures (see :func:`~kpi_engine.expr.compile_expr`)."""
+        return tuple((name, compile_expr(expr)) for name, expr in self.steps)
+
     def run(self, inputs: Mapping[str, Value]) -> dict[str, Value]:
         """Evaluate every step on the given cell values (role → value, plus ``calc``/``snap:`` refs)."""
         env: dict[str, Value] = dict(inputs)
-        for name, expr in self.steps:
-            env[name] = evaluate(expr, env)
+        with decimal_context():
+            for name, step in self.compiled:
+                env[name] = step(env)
         return {name: env[name] for name, _ in self.steps}
 
 
