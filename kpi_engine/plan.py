@@ -192,6 +192,7 @@ class Phrases:
     pending: str = "截至{end}止，尚無資料，未能評估。"
     invalid: str = "截至{end}止，填報數據有誤，未能評估。"
     not_this_period: str = "本指標於{periods}評估。"
+    compare: str = ""  # e.g. 「較{compare_year}年度同期{change}。」, appended when a report compares years
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,7 @@ class Sample:
     period: str
     targets: Literal["current", "previous"]
     entries: dict[str, dict[str, object]]
+    notes: dict[str, str] = field(default_factory=dict)  # indicator id → staff's 補充說明
 
 
 @dataclass(frozen=True)

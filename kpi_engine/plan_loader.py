@@ -41,6 +41,8 @@ from .plan import (
 )
 
 DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
+#: A target the coordinator has still to set (written by ``kpi plan rollover``).
+UNSET_TARGET = "待設定"
 #: A plan is a few dozen kilobytes; a megabyte is far beyond any real one.
 MAX_PLAN_CHARS = 1_000_000
 SCHEMA_NAME = "plan.schema.json"
@@ -240,7 +242,14 @@ class _Builder:
     def issue(self, path: tuple, zh: str, en: str) -> None:
         self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en))
 
-    def target(self, raw: Any, path: tuple) -> Target | None:
+    def target(self, raw: Any, path: tuple, name: str = "") -> Target | None:
+        if str(raw).strip() == UNSET_TARGET:
+            self.issue(
+                path,
+                f"「{name}」目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
+                f"target of {name!r} not set yet; fill in this year's target",
+            )
+            return None
         try:
             return parse_target(str(raw))
         except ValueError:
@@ -273,6 +282,18 @@ class _Builder:
         rules = tuple(
             r for ri, raw in enumerate(d.get("rules", [])) if (r := self.rule(raw, ("rules", ri), indicators))
         )
+        compare = d.get("phrases", {}).get("compare")
+        if compare:
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(compare) if f is not None}
+            except ValueError:
+                fields = {"{"}
+            for f in sorted(fields - {"compare_year", "previous", "change"}):
+                self.issue(
+                    ("phrases", "compare"),
+                    f"比較句型中有未知欄位 {{{f}}}",
+                    f"unknown placeholder {{{f}}}; allowed: change, compare_year, previous",
+                )
         sample = None
         if "sample" in d:
             s = d["sample"]
@@ -284,7 +305,12 @@ class _Builder:
                     self.issue(
                         ("sample", "entries", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}"
                     )
-            sample = Sample(s["year"], s["period"], s.get("targets", "current"), s["entries"])
+            for ind_id in s.get("notes", {}):
+                if ind_id not in known:
+                    self.issue(("sample", "notes", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}")
+            sample = Sample(
+                s["year"], s["period"], s.get("targets", "current"), s["entries"], dict(s.get("notes", {}))
+            )
         return Plan(
             id=d["id"],
             agency=d["agency"],
@@ -342,7 +368,7 @@ class _Builder:
 
     def indicator(self, raw: dict, path: tuple, goal_id: str, period_ids: set[str]) -> Indicator:
         kind = raw["kind"]
-        target = self.target(raw["target"], (*path, "target"))
+        target = self.target(raw["target"], (*path, "target"), raw["name"])
         prev = (
             self.target(raw["previous_target"], (*path, "previous_target"))
             if "previous_target" in raw

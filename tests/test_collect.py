@@ -450,9 +450,14 @@ def test_summary_workbook_sheets_rows_and_chart(summary_book, coll_all, cli_run)
     assert wb["達成情形"].max_row == len(coll_all.rows) + 2
     assert wb["檔案"].max_row == len(coll_all.submissions) + 2
     assert wb["檢核"].max_row == len(coll_all.findings) + 2
-    # One chart per year and period reported: mean 達成率 per indicator against the 100% target.
-    periods = {(r.year, r.result.period) for r in coll_all.rows if r.result.achievement_rate is not None}
-    assert len(wb["圖表"]._charts) == len(periods)
+    # Per plan, year and period: one chart per indicator with a 達成率 (units against 100%),
+    # and one of the units' weighted scores by goal.
+    groups: dict = {}
+    for r in coll_all.rows:
+        g = groups.setdefault((r.plan_id, r.year, r.result.period), set())
+        if r.result.achievement_rate is not None:
+            g.add(r.result.indicator)
+    assert len(wb["圖表"]._charts) == sum(len(inds) + 1 for inds in groups.values())
     with zipfile.ZipFile(cli_run["out"] / "summary.xlsx") as z:
         assert any(n.startswith("xl/charts/chart") for n in z.namelist())
     ws = wb["彙總"]

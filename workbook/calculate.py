@@ -524,7 +524,9 @@ def _write_results(
     cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
     cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp
     outcome.blocks = block_writes(cells)
-    with book.unprotected(sorted({b[0] for b in outcome.blocks}), scope.plan.options.password):
+    written = {b[0] for b in outcome.blocks}
+    sheets = [s for s in book.sheet_names() if s in written]  # workbook order: a message names the first
+    with book.unprotected(sheets, scope.plan.options.password):
         for sheet, row, col, values in outcome.blocks:
             book.write(sheet, row, col, values)
     return recorded

@@ -17,6 +17,7 @@ from kpi_engine.evaluate import Evaluation
 
 from .files import WorkbookFileError
 from .report import print_evaluation
+from .report.errors import ReportError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -58,6 +59,48 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     print(f"  指紋 fingerprint: {plan.fingerprint[:16]}…")
     if warning:
         print(f"  注意 / note: {warning['message_zh']} / {warning['message_en']}")
+    return EXIT_OK
+
+
+def cmd_plan_rollover(args: argparse.Namespace) -> int:
+    """``kpi plan rollover [PLAN] --to 108 [--archive FILE] -o NEXT.yaml``: next year's plan."""
+    from kpi_engine.rollover import rollover
+
+    from .files import check_output_target
+    from .report.output import save_atomic_bytes
+
+    plan = load_plan(args.plan)
+    if args.to <= plan.year:
+        raise UsageError(f"--to 須晚於計畫年度 {plan.year} / --to must be after {plan.year}")
+    out = check_output_target(args.output, [args.plan] if args.plan else [])
+    results, notes, unit = None, None, None
+    if args.archive:
+        from .archive import Archive
+
+        full = next((p for p in plan.periods if p.is_full_year()), None)
+        if full is None:
+            raise UsageError("計畫沒有全年度期別 / the plan has no full-year period")
+        with Archive.open(args.archive, create=False) as arc:
+            _, data = arc.report_data([plan], plan.year)
+        units = data.get(plan.id, {}).get((plan.year, full.id), {})
+        if not units:
+            raise UsageError(
+                f"彙整資料庫沒有 {plan.year} 年度{full.name}的資料 / the archive has no {plan.year} full-year results"
+            )
+        unit = args.unit or (next(iter(units)) if len(units) == 1 else plan.agency)
+        if unit not in units:
+            names = "、".join(units)
+            raise UsageError(f"請以 --unit 指定填報單位（{names}）/ choose a unit with --unit: {names}")
+        results, notes = units[unit].results, units[unit].notes
+    text = rollover(plan, args.to, results=results, notes=notes)
+    save_atomic_bytes(text.encode("utf-8"), out)
+    print(f"已產生 {args.to} 年度計畫 / plan written: {out}")
+    print(
+        f"  目標值 {len(plan.indicators)} 項待設定（target: 待設定）；previous_target 為 {plan.year} 年度目標值"
+    )
+    if results:
+        print(f"  sample：{unit} {plan.year} 年度全年度實績 {len(results)} 項")
+    print("  填入目標值後請執行 / then run: kpi plan check " + str(out))
     return EXIT_OK
 
 
@@ -165,7 +208,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
-    from .demo import run_demo
+    from .demo import demo_report, run_demo
 
     outcome, blank, filled = run_demo(Path(args.dir))
     print(f"{outcome.scope.plan.agency} 上({outcome.scope.year})年度實施狀況及成果概述 — 範例數據")
@@ -173,6 +216,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_evaluation(outcome.evaluation)
     print(f"空白範本 / blank template: {blank}")
     print(f"計算後工作簿 / calculated workbook: {filled}")
+    for path in demo_report(Path(args.dir), filled):
+        print(f"達成情形報告 / report: {path}")
     return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
 
 
@@ -200,6 +245,15 @@ def cmd_collect(args: argparse.Namespace) -> int:
     plans = [load_plan(p) for p in args.plan] if args.plan else None
     coll = collect(args.paths, plans, progress=rich_progress)
     write_summary(coll, args.output)
+    if args.archive:
+        from .archive import archive_collection
+
+        added = archive_collection(args.archive, coll, args.paths)
+        print(
+            f"彙整資料庫 / archive {args.archive}: 新增檔案 {added.files}、已收錄 {added.already}、"
+            f"數據 {added.results} 筆（取代舊版 {added.superseded}）、文字 {added.texts}、檢核 {added.findings}",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     if args.csv:
         write_csv(coll, args.csv)
     if args.json:
@@ -218,6 +272,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(s.status == "errors" for s in coll.submissions) else EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """``kpi report PATH... -o FILE.odt|.docx|.pdf``: the Part 4 document."""
+    from .report.cli import run_report
+
+    return run_report(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kpi``."""
     parser = argparse.ArgumentParser(prog="kpi", description="績效指標填報工作簿 KPI Workbook")
@@ -229,6 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_plan_check)
+    roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
+    roll.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    roll.add_argument("--to", type=int, required=True, help="新計畫的民國年度，例如 108 / the new year")
+    roll.add_argument(
+        "--archive", help="彙整資料庫：本年度全年度實績成為範例資料 / archive with this year's results"
+    )
+    roll.add_argument("--unit", help="取哪個填報單位的實績（預設唯一或機關本身）/ whose results")
+    roll.add_argument("-o", "--output", required=True, help="新計畫檔 .yaml / output plan file")
+    roll.set_defaults(func=cmd_plan_rollover)
 
     compute = sub.add_parser("compute", help="以填報數據計算 / evaluate entered counts")
     compute.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
@@ -275,8 +345,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)"
     )
     coll.add_argument("--csv", help="另存 CSV 的資料夾 / also write CSV files here")
+    coll.add_argument("--archive", help="同時存入彙整資料庫 .sqlite / also add everything to this archive")
     coll.add_argument("--json", action="store_true")
     coll.set_defaults(func=cmd_collect)
+
+    rep = sub.add_parser("report", help="產生達成情形報告 .odt/.docx/.pdf / write the Part 4 report")
+    rep.add_argument("paths", nargs="*", help="計算後工作簿、資料夾、.zip、.eml、.msg")
+    rep.add_argument("-o", "--output", required=True, help="報告檔 .odt（預設格式）、.docx 或 .pdf")
+    rep.add_argument("--period", help="期別：上半年 或 全年度（預設最新一期）/ period")
+    rep.add_argument("--year", type=int, help="數據民國年度（預設最新）/ ROC year of the data")
+    rep.add_argument("--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)")
+    rep.add_argument("--archive", help="彙整資料庫 .sqlite（取代或補充 PATH）/ archive to read")
+    rep.add_argument("--compare", type=int, help="比較年度，例如 106（需 --archive）/ year to compare with")
+    rep.add_argument("--font", help="字型（預設 標楷體）/ font family")
+    rep.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
     demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")
@@ -294,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except PlanError as exc:
         print(exc, file=sys.stderr)
-    except (EntriesError, UsageError, WorkbookFileError) as exc:
+    except (EntriesError, UsageError, WorkbookFileError, ReportError) as exc:
         print(f"錯誤 / error: {exc}", file=sys.stderr)
     return EXIT_UNUSABLE
 

@@ -25,8 +25,17 @@ def fill(book: FileBook, scope: L.Scope, entries: dict) -> None:
                 book.write(sheet, row, col, [[value]])
 
 
+def fill_notes(book: FileBook, scope: L.Scope, period_key: str, notes: dict[str, str]) -> None:
+    """Type staff's 補充說明 into their cells, as staff would."""
+    names = book.names()
+    period = scope.plan.period(period_key)
+    for ind_id, text in notes.items():
+        sheet, row, col = names[L.notes_name(scope.plan.indicator(ind_id), period)]
+        book.write(sheet, row, col, [[text]])
+
+
 def run_demo(folder: Path) -> tuple[Outcome, Path, Path]:
-    """Build the sample-year template, fill the sample counts, calculate; return both files."""
+    """Build the sample-year template, fill the sample counts and notes, calculate; return both files."""
     plan = load_plan(None)
     sample = plan.sample
     if sample is None:  # pragma: no cover - the embedded plan carries one
@@ -38,6 +47,32 @@ def run_demo(folder: Path) -> tuple[Outcome, Path, Path]:
     shutil.copyfile(blank, filled)
     book = FileBook(filled)
     fill(book, scope, {sample.period: sample.entries})
+    fill_notes(book, scope, sample.period, sample.notes)
     outcome = calculate(book)
     book.save()
     return outcome, blank, filled
+
+
+def demo_report(folder: Path, filled: Path) -> list[Path]:
+    """The Part 4 report of the calculated demo workbook: .odt, plus PDF and PNG with LibreOffice."""
+    from .collect import collect
+    from .libreoffice import LibreOfficeError, find_pdftoppm, find_soffice, pdf_to_pngs
+    from .report.document import write_report
+    from .report.gather import from_collection, make_report
+
+    coll = collect([filled])
+    report = make_report({p.id: p for p in coll.plans}, from_collection(coll, [filled]))
+    from .report.charts import charts_if_available
+
+    charts = charts_if_available(report)
+    stem = folder / f"{filled.stem.replace('_已計算', '')}_達成情形報告"
+    out = [write_report(report, stem.with_suffix(".odt"), charts)]
+    if find_soffice() is not None:
+        try:
+            pdf = write_report(report, stem.with_suffix(".pdf"), charts)
+            out.append(pdf)
+            if find_pdftoppm() is not None:
+                out += pdf_to_pngs(pdf, stem, dpi=100)
+        except (LibreOfficeError, ValueError):  # the .odt is there; a picture is a bonus
+            pass
+    return out

@@ -61,6 +61,9 @@ _SPREADSHEET_FILTERS: dict[str, tuple[str, str]] = {
     "ods": ("ods", "calc8"),
 }
 _PDF_FILTER = "calc_pdf_Export"
+#: Text documents need Writer's PDF export; Calc's filter cannot export them.
+_WRITER_PDF_FILTER = "writer_pdf_Export"
+_TEXT_SUFFIXES = (".odt", ".docx", ".doc", ".rtf", ".fodt")
 
 #: ``registrymodifications.xcu`` seeded into every private profile.
 #: 0 = RECALC_ALWAYS, 1 = RECALC_NEVER (LibreOffice default), 2 = RECALC_ASK.
@@ -76,7 +79,9 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 </oor:items>
 """
 
-_INSTALL_HINT = "LibreOffice (soffice) is not installed; apt-get install libreoffice-calc-nogui"
+_INSTALL_HINT = (
+    "LibreOffice (soffice) is not installed; apt-get install libreoffice-calc-nogui libreoffice-writer-nogui"
+)
 _PDFTOPPM_HINT = "pdftoppm is not installed; apt-get install poppler-utils"
 _REQUIRE_ENV = "KPI_REQUIRE_LIBREOFFICE"
 
@@ -356,6 +361,8 @@ def convert_to_pdf(
 ) -> Path:
     """Render workbook *src* to PDF *dst* (``calc_pdf_Export``), recalculating first.
 
+    A text document (``.odt``, ``.docx``) is exported with ``writer_pdf_Export``.
+
     Uses the same private, recalc-forcing profile as :func:`recalculate`, so
     the PDF shows freshly computed values.  *dst* is written atomically.
 
@@ -363,8 +370,14 @@ def convert_to_pdf(
         FileNotFoundError: *src* does not exist.
         LibreOfficeError: LibreOffice is missing, failed or timed out.
     """
+    text = Path(src).suffix.lower() in _TEXT_SUFFIXES
     return _convert(
-        Path(src), Path(dst), ext="pdf", filter_name=_PDF_FILTER, timeout=timeout, soffice=soffice
+        Path(src),
+        Path(dst),
+        ext="pdf",
+        filter_name=_WRITER_PDF_FILTER if text else _PDF_FILTER,
+        timeout=timeout,
+        soffice=soffice,
     )
 
 

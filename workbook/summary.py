@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -19,7 +18,6 @@ from .styles import (
     CENTER,
     HEADER_FILL,
     HEADING,
-    LIGHT_COLOURS,
     TITLE,
     WRAP,
     light_rules,
@@ -27,6 +25,7 @@ from .styles import (
     row_height,
     style,
 )
+from .summary_charts import add_charts
 
 LIGHT_TEXT = {"green": "綠燈", "yellow": "黃燈", "red": "紅燈", "white": "白燈"}
 YES_NO = {True: "是", False: "否", None: ""}
@@ -190,7 +189,7 @@ def build_summary(coll: Collection) -> Workbook:
             for s in coll.submissions
         ],
     )
-    _chart(wb, records)
+    add_charts(wb, coll)  # workbook/summary_charts.py
     return wb
 
 
@@ -203,57 +202,6 @@ def period_name(coll: Collection, sub, period_id: str | None) -> str:
         return plan.period(period_id).name
     except KeyError:
         return period_id
-
-
-def _chart(wb: Workbook, records: list[dict]) -> None:
-    """Mean 達成率 over the units, per indicator, one bar chart per year and period.
-
-    The 100% line is the target every indicator's 達成率 is measured against.
-    """
-    ws = wb.create_sheet("圖表")
-    page_setup(ws, landscape=True)
-    for col, width in zip("ABCD", (44, 12, 10, 8), strict=True):
-        ws.column_dimensions[col].width = width
-    groups: dict[tuple, dict[str, list[float]]] = {}
-    for rec in records:
-        if rec["achievement_rate"] is not None:
-            by_ind = groups.setdefault((rec["year"], rec["period"]), {})
-            by_ind.setdefault(rec["indicator"], []).append(rec["achievement_rate"])
-    row, anchor = 1, 1
-    for (year, period), by_ind in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] != "上半年")):
-        style(
-            ws.cell(
-                row, 1, f"{year}年度 {period}：各指標平均達成率（{max(map(len, by_ind.values()))} 個單位）"
-            ),
-            font=HEADING,
-            border=False,
-        )
-        header = row + 1
-        for col, label in enumerate(("衡量指標", "平均達成率（%）", "目標（%）", "單位數"), start=1):
-            style(ws.cell(header, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
-        ws.row_dimensions[header].height = 34
-        for i, (name, rates) in enumerate(by_ind.items(), start=header + 1):
-            style(ws.cell(i, 1, name))
-            style(ws.cell(i, 2, round(sum(rates) / len(rates), 2)), align=CENTER)
-            style(ws.cell(i, 3, 100), align=CENTER)
-            style(ws.cell(i, 4, len(rates)), align=CENTER)
-        last = header + len(by_ind)
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = f"{year}年度 {period} 各指標平均達成率"
-        chart.x_axis.scaling.orientation = "maxMin"  # first indicator on top, as in the table
-        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
-        chart.y_axis.title = "達成率（%）"
-        chart.height, chart.width = max(6, 1.2 * len(by_ind) + 3), 22
-        chart.add_data(
-            Reference(ws, min_col=2, max_col=3, min_row=header, max_row=last), titles_from_data=True
-        )
-        chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=last))
-        chart.series[0].graphicalProperties.solidFill = LIGHT_COLOURS["green"][0]
-        chart.series[1].graphicalProperties.solidFill = "A6A6A6"
-        ws.add_chart(chart, f"F{anchor}")
-        row = max(last + 2, row + int(chart.height * 2) + 2)
-        anchor = row
 
 
 def write_summary(coll: Collection, path: str | Path) -> Path:

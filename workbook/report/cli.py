@@ -1,0 +1,88 @@
+"""``kpi report``: collected workbooks (or the archive) to the Part 4 document."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kpi_engine import load_plan
+from kpi_engine.narrative import number_text
+
+from ..files import check_output_target
+from .charts import charts_if_available
+from .document import FORMATS, write_report
+from .errors import ReportError
+from .gather import from_collection, make_report
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Collect (or read the archive), build the report once, write it; 0 on success."""
+    out = Path(args.output)
+    if out.suffix.lower() not in FORMATS:
+        raise ReportError(
+            f"報告檔須為 .odt、.docx 或 .pdf：{out.name} / the report must be .odt, .docx or .pdf"
+        )
+    if not args.paths and not args.archive:
+        raise ReportError("請指定工作簿或 --archive / give workbooks or --archive")
+    if args.compare and not args.archive:
+        raise ReportError("--compare 需要 --archive（上年度資料存於彙整資料庫）/ --compare needs --archive")
+    check_output_target(out, args.paths)
+    plans = [load_plan(p) for p in args.plan] if args.plan else None
+    if args.paths:
+        from ..collect import collect, rich_progress
+        from .from_summary import read_summary, split_paths
+
+        workbooks, summaries = split_paths(args.paths)
+        data, known, sources = {}, {}, []
+        if workbooks:
+            coll = collect(workbooks, plans, progress=rich_progress)
+            data = from_collection(coll, workbooks)
+            known = {p.id: p for p in coll.plans}
+            sources = [s.source for s in coll.submissions]
+        for summary in summaries:  # counts recomputed with the plan given (default: embedded)
+            plan = (plans or [load_plan()])[0]
+            known.setdefault(plan.id, plan)
+            for key, units in read_summary(summary, plan).items():
+                data.setdefault(plan.id, {}).setdefault(key, {}).update(units)
+            sources.append(str(summary))
+    else:
+        from ..archive import Archive
+
+        with Archive.open(args.archive, create=False) as arc:
+            known, data = arc.report_data(plans, args.year)
+        sources = [args.archive]
+    previous, compare_year = None, None
+    if args.compare:
+        from ..archive import Archive
+
+        with Archive.open(args.archive, create=False) as arc:
+            previous = arc.results(year=args.compare)
+        compare_year = args.compare
+    report = make_report(
+        known,
+        data,
+        year=args.year,
+        period=args.period,
+        previous=previous,
+        compare_year=compare_year,
+        sources=sources,
+    )
+    charts = charts_if_available(report)
+    path = write_report(report, out, charts, font=args.font)
+    units = len(report.units)
+    print(f"{report.agency} {report.heading}（{report.period_name}，{units} 個填報單位）")
+    for section in report.units:
+        s = section.plan_score
+        score, assessed, weight = (number_text(x) for x in (s.score, s.assessed_weight, s.weight))
+        print(f"  {section.unit}: 加權得分 {score} / 已評估權重 {assessed}（計畫權重 {weight}）")
+    print(f"  {report.weight_note}")
+    if out.suffix.lower() == ".pdf" and not args.font:
+        from .layout import DOCUMENT_FONT, rendering_font
+
+        font = rendering_font()
+        if font != DOCUMENT_FONT:
+            print(
+                f"  PDF 字型 / font: {font}（本機無{DOCUMENT_FONT} / {DOCUMENT_FONT} is not installed here）"
+            )
+    print(f"已產生報告 / report written: {path}")
+    return 0
