@@ -91,6 +91,7 @@ def _indicator(n: int, kind: str, weight: Decimal) -> dict[str, Any]:
         d |= {
             "name": f"每年{topic}件數第{n}項",
             "formula": f"每年{topic}件數",
+            "polarity": "lower" if lower else "higher",
             "target": "≤120" if lower else str(200 + n),
             "previous_target": "≤135" if lower else str(190 + n),
             "inputs": {"count": {"label": f"{topic}件數", "unit": "件", "cumulative": True}},

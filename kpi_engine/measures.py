@@ -271,6 +271,7 @@ def computation(
 
     target = target or ind.target
     assessed = not ind.assessed_in or period.id in ind.assessed_in
+    opts = ind.options_for(opts)  # an indicator may round to its own decimals
     op = target.comparator(ind.polarity)
     value = Ref("value")
     errors = Ref("errors")

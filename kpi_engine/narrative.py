@@ -118,7 +118,7 @@ def _filled(
         "period": period.name,
         "name": ind.name,
         "value": number_expr(Ref("value"), d),
-        "target": target.printed,
+        "target": target.shown,
         "verdict": verdict,
         "rate": number_expr(Ref("rate"), d),
         "projection": "",

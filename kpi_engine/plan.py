@@ -7,7 +7,8 @@ from a YAML plan file and reports mistakes by line; nothing here reads files.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -35,34 +36,110 @@ DEFAULT_EVALUATION_SYSTEMS: dict[int, str] = {
     5: "其他",
 }
 
-_TARGET_RE = re.compile(r"^\s*(≤|≥|<=|>=|<|>|＜|＞)?\s*([0-9]+(?:\.[0-9]+)?)\s*(%|％)?\s*$")
-_OPS = {"≤": "<=", "≥": ">=", "<=": "<=", ">=": ">=", "<": "<", ">": ">", "＜": "<", "＞": ">"}
+# Comparators as plans print them, after NFKC (which folds ＜ ＞ ％ and full-width digits).
+_OPS = {"≤": "<=", "≦": "<=", "<=": "<=", "≥": ">=", "≧": ">=", ">=": ">=", "<": "<", ">": ">"}
+# Words before the number: 不低於85%, 至少 30 件, 不超過 10 件, 低於 5%.
+_PREFIX_WORDS = {
+    "不低於": ">=",
+    "不少於": ">=",
+    "不小於": ">=",
+    "至少": ">=",
+    "最少": ">=",
+    "不高於": "<=",
+    "不超過": "<=",
+    "不多於": "<=",
+    "不大於": "<=",
+    "至多": "<=",
+    "最多": "<=",
+    "低於": "<",
+    "少於": "<",
+    "小於": "<",
+    "未滿": "<",
+    "高於": ">",
+    "超過": ">",
+    "多於": ">",
+    "大於": ">",
+}
+# Words after the number and unit: 85%以上, 10件以下, 5%以內; （含）is noise here.
+_SUFFIX_WORDS = {"以上": ">=", "以下": "<=", "以內": "<=", "為限": "<="}
+_PREFIX_RE = "|".join(sorted((re.escape(k) for k in [*_OPS, *_PREFIX_WORDS]), key=len, reverse=True))
+_TARGET_RE = re.compile(
+    rf"^(?P<op>{_PREFIX_RE})?\s*(?P<num>[-+−]?[0-9][0-9,]*(?:\.[0-9]+)?)\s*"
+    r"(?P<unit>%|(?:(?!以上|以下|以內|為限)[\u4e00-\u9fff]){1,3})?\s*(?:\(含\))?\s*(?P<suffix>以上|以下|以內|為限)?$"
+)
+_STAGE_RE = re.compile(r"^第\s*([0-9]+)\s*(?:階段|階|期)$")
 
 
 @dataclass(frozen=True)
 class Target:
-    """A target as printed (``8%``, ``≤120``) and what it means."""
+    """A target as printed (``8%``, ``≤120``, ``85%以上``, ``第3階段``) and what it means."""
 
     printed: str
     value: Decimal
     percent: bool
     op: str | None  # the comparator printed with it, if any ("<=", ">=", "<", ">")
+    unit: str = ""  # a unit word printed with a number target (``10件以下`` → 件)
+    stage: int | None = None  # a milestone target written as a stage: its number (1-based)
+    stage_label: str = ""  # that stage's label
 
     def comparator(self, polarity: Polarity) -> str:
         """The comparison that means "met": the printed one, else by polarity."""
         return self.op or (">=" if polarity == "higher" else "<=")
 
+    @property
+    def shown(self) -> str:
+        """The target as sheets print it: a stage target as ``第3階段（完成施工）``."""
+        if self.stage is not None:
+            return f"第{self.stage}階段（{self.stage_label}）"
+        return self.printed
+
 
 def parse_target(text: str) -> Target:
-    """Parse a printed target such as ``8%``, ``≤120`` or ``11.5%``.
+    """Parse a target as plans write it.
 
-    Raises ValueError for anything else.
+    Accepts ``8%``, ``≤120``, ``11.5%``, ``≥85%``, ``85%以上``, ``≤10件``, ``10件以下``,
+    ``-5%``, ``不低於85%``, ``至少30件``; full-width characters are folded first.
+    ``printed`` keeps the text as written.  Raises ValueError for anything else,
+    including a comparator written both before and after the number that disagree.
     """
-    m = _TARGET_RE.match(str(text))
+    original = str(text).strip()
+    folded = unicodedata.normalize("NFKC", original).replace("（", "(").replace("）", ")")
+    m = _TARGET_RE.match(folded.strip())
     if not m:
-        raise ValueError(f"目標值格式不正確 / not a target: {text!r} (e.g. 8%, ≤120, 11.5%)")
-    op, number, pct = m.groups()
-    return Target(str(text).strip(), Decimal(number), pct is not None, _OPS[op] if op else None)
+        raise ValueError(f"目標值格式不正確 / not a target: {text!r} (e.g. 8%, ≤120, 85%以上, 10件以下)")
+    op_text, number, unit, suffix = m.group("op", "num", "unit", "suffix")
+    op = None
+    if op_text:
+        op = _OPS.get(op_text) or _PREFIX_WORDS[op_text]
+    if suffix:
+        after = _SUFFIX_WORDS[suffix]
+        if op and op[0] != after[0]:
+            raise ValueError(f"目標值前後的比較方向矛盾 / contradictory comparators in target {text!r}")
+        op = op or after
+    value = Decimal(number.replace(",", "").replace("−", "-").lstrip("+"))
+    percent = unit == "%"
+    return Target(original, value, percent, op, "" if percent else (unit or ""))
+
+
+def stage_target(text: str, stages: tuple[Stage, ...]) -> Target | None:
+    """A milestone target written as a stage: ``第3階段``, ``3`` or the stage's label.
+
+    Returns None when the text names no stage in that way (it may still be a percent).
+    """
+    original = str(text).strip()
+    folded = unicodedata.normalize("NFKC", original)
+    m = _STAGE_RE.match(folded) or re.fullmatch(r"([0-9]+)", folded)
+    number = int(m.group(1)) if m else None
+    if number is None:
+        for n, st in enumerate(stages, start=1):
+            if folded in (st.label, f"{n}.{st.label}", f"第{n}階段{st.label}"):
+                number = n
+    if number is None:
+        return None
+    if not 1 <= number <= len(stages):
+        raise ValueError(f"沒有第{number}階段 / no stage {number} (the plan lists {len(stages)})")
+    st = stages[number - 1]
+    return Target(original, st.percent, True, None, "", number, st.label)
 
 
 @dataclass(frozen=True)
@@ -128,6 +205,13 @@ class Indicator:
     sentence: str | None = None
     assessed_in: tuple[str, ...] = ()  # period ids; empty means every period
     numerator_in_denominator: bool = True  # ratio: the numerator counts part of the denominator
+    decimals: int | None = None  # this indicator's rounding; None means the plan's
+
+    def options_for(self, opts: Options) -> Options:
+        """The plan options with this indicator's own ``decimals``, if it sets one."""
+        if self.decimals is None or self.decimals == opts.decimals:
+            return opts
+        return replace(opts, decimals=self.decimals)
 
     def input(self, role: str) -> InputSpec:
         """The input spec for a role."""

@@ -38,6 +38,7 @@ from .plan import (
     Target,
     WorkPlan,
     parse_target,
+    stage_target,
 )
 
 DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
@@ -70,16 +71,46 @@ SENTENCE_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class PlanIssue:
-    """One mistake in a plan file."""
+    """One mistake in a plan file, with a stable ``code`` (see :data:`ISSUE_CODES`)."""
 
     path: str
     line: int | None
     message_zh: str
     message_en: str
+    code: str = "plan_invalid"
 
     def __str__(self) -> str:
         where = f"第 {self.line} 行 line {self.line}, " if self.line else ""
-        return f"{where}{self.path or '(root)'}: {self.message_zh} / {self.message_en}"
+        return f"{where}{self.path or '(root)'}: [{self.code}] {self.message_zh} / {self.message_en}"
+
+
+#: Every code a plan issue may carry; the authoring workbook's import reports the same ones.
+ISSUE_CODES = {
+    "plan_unreadable": "無法讀取計畫檔",
+    "plan_too_large": "計畫檔過大",
+    "yaml_alias": "不可使用 YAML 別名",
+    "yaml_syntax": "YAML 語法錯誤",
+    "schema": "欄位格式不符",
+    "plan_invalid": "計畫內容有誤",
+    "duplicate_id": "代碼重複",
+    "bad_period": "期別日期有誤",
+    "unknown_period": "期別不存在",
+    "lights_order": "燈號門檻順序有誤",
+    "goal_weight": "目標權重與指標權重合計不符",
+    "target_format": "目標值格式不正確",
+    "target_unset": "目標值尚未設定（年度延續後）",
+    "target_unit": "目標值單位不符",
+    "target_polarity": "目標值方向與指標方向不一致",
+    "polarity_missing": "未註明越高或越低越好",
+    "kind_inputs": "填報欄位與計算方式不符",
+    "stages": "階段設定有誤",
+    "stage_order": "階段百分比未逐步增加",
+    "stage_target": "目標值不是任何階段",
+    "sentence": "分析句型有誤",
+    "unknown_indicator": "指標代碼不存在",
+    "rule_input": "檢核規則的填報欄位不存在",
+    "needs_review": "待確認（自計畫文件匯入時未能判讀）",
+}
 
 
 class PlanError(ValueError):
@@ -115,7 +146,9 @@ def load_plan(path: str | Path | None = None) -> Plan:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), [PlanIssue("", None, "無法讀取檔案", f"cannot read: {exc}")]) from None
+        raise PlanError(
+            str(path), [PlanIssue("", None, "無法讀取檔案", f"cannot read: {exc}", "plan_unreadable")]
+        ) from None
     return parse_plan(text, source=str(path))
 
 
@@ -123,7 +156,16 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Parse plan YAML text; see :func:`load_plan`."""
     if len(text) > MAX_PLAN_CHARS:
         raise PlanError(
-            source, [PlanIssue("", None, "計畫檔過大", f"a plan file is at most {MAX_PLAN_CHARS} characters")]
+            source,
+            [
+                PlanIssue(
+                    "",
+                    None,
+                    "計畫檔過大",
+                    f"a plan file is at most {MAX_PLAN_CHARS} characters",
+                    "plan_too_large",
+                )
+            ],
         )
     try:
         if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FAST_LOADER)):
@@ -136,6 +178,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
                         None,
                         "計畫檔不可使用 YAML 別名（*）",
                         "YAML aliases (*name) are not allowed in a plan",
+                        "yaml_alias",
                     )
                 ],
             )
@@ -143,9 +186,11 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise PlanError(source, [PlanIssue("", line, "YAML 語法錯誤", f"YAML syntax: {exc}")]) from None
+        raise PlanError(
+            source, [PlanIssue("", line, "YAML 語法錯誤", f"YAML syntax: {exc}", "yaml_syntax")]
+        ) from None
     if not isinstance(data, dict):
-        raise PlanError(source, [PlanIssue("", 1, "計畫檔須為對照表", "a plan must be a mapping")])
+        raise PlanError(source, [PlanIssue("", 1, "計畫檔須為對照表", "a plan must be a mapping", "schema")])
 
     composed: list[yaml.Node | None] = []
 
@@ -164,6 +209,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             line_of(tuple(err.absolute_path)),
             "格式不符",
             err.message if len(err.message) <= 300 else err.message[:300] + "…",
+            "schema",
         )
         for err in sorted(
             _validator().iter_errors(data),
@@ -225,10 +271,63 @@ def _line_of(node: yaml.Node | None, path: tuple) -> int | None:
 
 
 def fingerprint(data: dict) -> str:
-    """A stable hash of a plan's definition (sample data excluded)."""
-    core = {k: v for k, v in data.items() if k != "sample"}
-    blob = json.dumps(core, ensure_ascii=False, sort_keys=True, default=str)
+    """A stable hash of a plan's definition (sample data excluded).
+
+    It hashes :func:`canonical` data, so the same plan written another way (a
+    default spelled out or left out, ``15`` or ``15.0``) keeps its fingerprint:
+    a plan that goes YAML → authoring workbook → YAML is still the same plan.
+    """
+    blob = json.dumps(canonical(data), ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+_OPTION_DEFAULTS = {"decimals": 2, "cap": 100, "password": None}
+_LIGHT_DEFAULTS = {"green": 100, "yellow": 90}
+
+
+def canonical(data: dict) -> dict:
+    """Plan data without sample, without values equal to their defaults, numbers normalised."""
+    core = _numbers({k: v for k, v in data.items() if k != "sample"})
+    opts = dict(core.get("options") or {})
+    lights = {k: v for k, v in (opts.pop("lights", None) or {}).items() if _LIGHT_DEFAULTS.get(k) != v}
+    opts = {k: v for k, v in opts.items() if k not in _OPTION_DEFAULTS or _OPTION_DEFAULTS[k] != v}
+    if lights:
+        opts["lights"] = lights
+    core["options"] = opts
+    defaults = Phrases()
+    core["phrases"] = {
+        k: v for k, v in (core.get("phrases") or {}).items() if getattr(defaults, k, None) != v
+    }
+    if core.get("periods") == _numbers(DEFAULT_PERIODS):
+        del core["periods"]
+    systems = {e["code"]: e["meaning"] for e in core.get("evaluation_systems") or [] if isinstance(e, dict)}
+    if all(DEFAULT_EVALUATION_SYSTEMS.get(c) == m for c, m in systems.items()):
+        core.pop("evaluation_systems", None)
+    for goal in core.get("goals") or []:
+        for ind in goal.get("indicators") or [] if isinstance(goal, dict) else []:
+            if not isinstance(ind, dict):
+                continue
+            for spec in (ind.get("inputs") or {}).values():
+                if isinstance(spec, dict) and spec.get("cumulative") is True:
+                    del spec["cumulative"]
+            for key in ("assessed_in", "needs_review"):
+                if ind.get(key) == []:
+                    del ind[key]
+    for key in ("options", "phrases", "rules", "work_plans", "overview", "needs_review"):
+        if core.get(key) in ({}, [], None):
+            core.pop(key, None)
+    return core
+
+
+def _numbers(value: Any) -> Any:
+    """A deep copy with whole floats as ints (a spreadsheet reads 15.0 back as 15)."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class _Builder:
@@ -239,25 +338,36 @@ class _Builder:
         self.line_of = line_of
         self.issues: list[PlanIssue] = []
 
-    def issue(self, path: tuple, zh: str, en: str) -> None:
-        self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en))
+    def issue(self, path: tuple, zh: str, en: str, code: str = "plan_invalid") -> None:
+        self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en, code))
 
-    def target(self, raw: Any, path: tuple, name: str = "") -> Target | None:
+    def target(self, raw: Any, path: tuple, stages: tuple[Stage, ...] = (), name: str = "") -> Target | None:
         if str(raw).strip() == UNSET_TARGET:
             self.issue(
                 path,
                 f"「{name}」目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
                 f"target of {name!r} not set yet; fill in this year's target",
+                "target_unset",
             )
             return None
         try:
+            if stages:  # a milestone target may name a stage: 第3階段, 3, or its label
+                found = stage_target(str(raw), stages)
+                if found is not None:
+                    return found
             return parse_target(str(raw))
-        except ValueError:
-            self.issue(path, f"目標值格式不正確：{raw}", f"not a target: {raw!r} (e.g. 8%, ≤120)")
+        except ValueError as exc:
+            self.issue(
+                path,
+                f"目標值格式不正確：{raw}",
+                f"not a target: {raw!r} (e.g. 8%, ≤120, 85%以上, 10件以下, 第3階段): {exc}",
+                "target_format",
+            )
             return None
 
     def build(self, source: str) -> Plan:
         d = self.data
+        self.review_marks(d.get("needs_review", []), ())
         periods = tuple(
             self.period(p, ("periods", i)) for i, p in enumerate(d.get("periods") or DEFAULT_PERIODS)
         )
@@ -272,7 +382,9 @@ class _Builder:
             password=opts.get("password"),
         )
         if options.lights.yellow > options.lights.green:
-            self.issue(("options", "lights"), "黃燈門檻不可高於綠燈", "yellow threshold above green")
+            self.issue(
+                ("options", "lights"), "黃燈門檻不可高於綠燈", "yellow threshold above green", "lights_order"
+            )
         goals = tuple(self.goal(g, ("goals", gi), period_ids) for gi, g in enumerate(d["goals"]))
         indicators = [i for g in goals for i in g.indicators]
         self.unique([g.id for g in goals], "goals", "目標代碼")
@@ -298,16 +410,29 @@ class _Builder:
         if "sample" in d:
             s = d["sample"]
             if s["period"] not in period_ids:
-                self.issue(("sample", "period"), "範例期別不存在", f"unknown period {s['period']!r}")
+                self.issue(
+                    ("sample", "period"),
+                    "範例期別不存在",
+                    f"unknown period {s['period']!r}",
+                    "unknown_period",
+                )
             known = {i.id for i in indicators}
             for ind_id in s["entries"]:
                 if ind_id not in known:
                     self.issue(
-                        ("sample", "entries", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}"
+                        ("sample", "entries", ind_id),
+                        "指標代碼不存在",
+                        f"unknown indicator {ind_id!r}",
+                        "unknown_indicator",
                     )
             for ind_id in s.get("notes", {}):
                 if ind_id not in known:
-                    self.issue(("sample", "notes", ind_id), "指標代碼不存在", f"unknown indicator {ind_id!r}")
+                    self.issue(
+                        ("sample", "notes", ind_id),
+                        "指標代碼不存在",
+                        f"unknown indicator {ind_id!r}",
+                        "unknown_indicator",
+                    )
             sample = Sample(
                 s["year"], s["period"], s.get("targets", "current"), s["entries"], dict(s.get("notes", {}))
             )
@@ -333,7 +458,7 @@ class _Builder:
         seen: set[str] = set()
         for x in ids:
             if x in seen:
-                self.issue((path,), f"{what}重複：{x}", f"duplicate id {x!r}")
+                self.issue((path,), f"{what}重複：{x}", f"duplicate id {x!r}", "duplicate_id")
             seen.add(x)
 
     def period(self, p: dict, path: tuple) -> Period:
@@ -345,10 +470,10 @@ class _Builder:
         try:
             start, end = period.dates(2000)  # a leap year accepts every valid month-day
         except ValueError:
-            self.issue(path, "日期不存在", "no such date")
+            self.issue(path, "日期不存在", "no such date", "bad_period")
         else:
             if start > end:
-                self.issue(path, "起日晚於迄日", "start is after end")
+                self.issue(path, "起日晚於迄日", "start is after end", "bad_period")
         return period
 
     def goal(self, g: dict, path: tuple, period_ids: set[str]) -> Goal:
@@ -363,40 +488,24 @@ class _Builder:
                 (*path, "weight"),
                 f"目標權重 {weight} 不等於所屬指標權重合計 {total}",
                 f"goal weight {weight} differs from its indicators' total {total}",
+                "goal_weight",
             )
         return Goal(g["id"], str(g.get("number", "")), g["name"], weight, indicators)
 
     def indicator(self, raw: dict, path: tuple, goal_id: str, period_ids: set[str]) -> Indicator:
         kind = raw["kind"]
-        target = self.target(raw["target"], (*path, "target"), raw["name"])
+        self.review_marks(raw.get("needs_review", []), path)
+        stages = self.stages(raw, kind, path)
+        target = self.target(raw["target"], (*path, "target"), stages, raw["name"])
         prev = (
-            self.target(raw["previous_target"], (*path, "previous_target"))
+            self.target(raw["previous_target"], (*path, "previous_target"), stages)
             if "previous_target" in raw
             else None
         )
-        polarity = raw.get("polarity")
-        implied = None
-        if target and target.op:
-            implied = "lower" if "<" in target.op else "higher"
-        if polarity and implied and polarity != implied:
-            self.issue(
-                (*path, "polarity"),
-                "方向與目標值符號不一致",
-                f"polarity {polarity} contradicts target {target.printed}",
-            )
-        polarity = polarity or implied or "higher"
+        polarity = self.polarity(raw, kind, target, path)
         for name, t in (("target", target), ("previous_target", prev)):
-            if t is None:
-                continue
-            if t.percent != (kind in PERCENT_KINDS):
-                want = "須加 %" if kind in PERCENT_KINDS else "不可加 %"
-                self.issue(
-                    (*path, name),
-                    f"{kind} 指標目標值{want}",
-                    f"{kind} target must {'' if kind in PERCENT_KINDS else 'not '}be a percentage",
-                )
-            if t.op == "<" and t.value == 0:
-                self.issue((*path, name), "目標值不可為 <0", "target <0 can never be met")
+            if t is not None:
+                self.check_target(t, raw, kind, polarity, stages, (*path, name))
         roles = KIND_ROLES[kind]
         inputs_raw = raw["inputs"]
         if set(inputs_raw) != set(roles):
@@ -404,6 +513,7 @@ class _Builder:
                 (*path, "inputs"),
                 f"{kind} 指標的填報欄位須為 {', '.join(roles)}",
                 f"{kind} needs inputs {', '.join(roles)}, got {', '.join(inputs_raw)}",
+                "kind_inputs",
             )
         inputs = tuple(
             InputSpec(
@@ -415,26 +525,22 @@ class _Builder:
             for role in roles
             if role in inputs_raw
         )
-        stages = tuple(Stage(s["label"], Decimal(str(s["percent"]))) for s in raw.get("stages", []))
-        if (kind == "milestone") != bool(stages):
-            self.issue(
-                (*path, "stages"),
-                "僅 milestone 指標須列出階段",
-                "stages are required for, and only for, milestone",
-            )
         sentence = raw.get("sentence")
         if sentence:
             self.check_sentence(sentence, set(roles), (*path, "sentence"))
         assessed_in = tuple(raw.get("assessed_in", []))
         for p in assessed_in:
             if p not in period_ids:
-                self.issue((*path, "assessed_in"), f"期別不存在：{p}", f"unknown period {p!r}")
+                self.issue(
+                    (*path, "assessed_in"), f"期別不存在：{p}", f"unknown period {p!r}", "unknown_period"
+                )
         part = raw.get("numerator_in_denominator", kind == "ratio")
         if not isinstance(part, bool) or (part and kind != "ratio"):
             self.issue(
                 (*path, "numerator_in_denominator"),
                 "numerator_in_denominator 須為 true 或 false，且僅用於 ratio 指標",
                 "numerator_in_denominator must be true or false, and only for ratio",
+                "kind_inputs",
             )
             part = kind == "ratio"
         return Indicator(
@@ -456,13 +562,115 @@ class _Builder:
             sentence=sentence,
             assessed_in=assessed_in,
             numerator_in_denominator=part,
+            decimals=raw.get("decimals"),
         )
+
+    def review_marks(self, marks: list[dict], path: tuple) -> None:
+        """Every ``needs_review`` mark is an issue until the coordinator removes it."""
+        for mark in marks:
+            field_name = mark["field"]
+            self.issue(
+                (*path, field_name),
+                f"待確認：{mark['note_zh']}（確認或修正「{field_name}」後，請刪除此待確認標記）",
+                f"needs review: {mark['note_en']} (check or fix {field_name!r}, then delete the mark)",
+                "needs_review",
+            )
+
+    def stages(self, raw: dict, kind: str, path: tuple) -> tuple[Stage, ...]:
+        stages = tuple(Stage(s["label"], Decimal(str(s["percent"]))) for s in raw.get("stages", []))
+        if (kind == "milestone") != bool(stages):
+            self.issue(
+                (*path, "stages"),
+                "僅 milestone 指標須列出階段",
+                "stages are required for, and only for, milestone",
+                "stages",
+            )
+        for n in range(1, len(stages)):
+            if stages[n].percent <= stages[n - 1].percent:
+                self.issue(
+                    (*path, "stages", n),
+                    f"第{n + 1}階段的百分比 {stages[n].percent}% 須大於第{n}階段的 {stages[n - 1].percent}%",
+                    f"stage {n + 1} ({stages[n].percent}%) must be above stage {n} ({stages[n - 1].percent}%)",
+                    "stage_order",
+                )
+        return stages
+
+    def polarity(self, raw: dict, kind: str, target: Target | None, path: tuple) -> str:
+        """The written polarity; else the one the target's comparator implies (``≤10件`` → lower).
+
+        A count or a negative target that says neither is an error: guessing
+        higher-is-better would silently turn a defect count into an achievement.
+        """
+        polarity = raw.get("polarity")
+        implied = None
+        if target and target.op:
+            implied = "lower" if "<" in target.op else "higher"
+        if polarity and implied and polarity != implied:
+            self.issue(
+                (*path, "polarity"),
+                f"方向（{polarity}）與目標值「{target.printed}」的比較符號不一致",
+                f"polarity {polarity} contradicts target {target.printed}",
+                "target_polarity",
+            )
+        if not polarity and not implied and (kind == "count" or (target and target.value < 0)):
+            self.issue(
+                (*path, "polarity"),
+                "請註明方向 polarity：higher（越高越好）或 lower（越低越好），或在目標值寫明 ≤、≥、以上、以下",
+                "say polarity: higher or lower (or write the target with ≤, ≥, 以上, 以下)",
+                "polarity_missing",
+            )
+        return polarity or implied or "higher"
+
+    def check_target(
+        self, t: Target, raw: dict, kind: str, polarity: str, stages: tuple[Stage, ...], path: tuple
+    ) -> None:
+        if t.percent != (kind in PERCENT_KINDS):
+            want = "須加 %" if kind in PERCENT_KINDS else "不可加 %"
+            self.issue(
+                path,
+                f"{kind} 指標目標值{want}",
+                f"{kind} target must {'' if kind in PERCENT_KINDS else 'not '}be a percentage",
+                "target_format",
+            )
+        if t.op == "<" and t.value == 0:
+            self.issue(path, "目標值不可為 <0", "target <0 can never be met", "target_format")
+        if t.value < 0 and (kind != "growth" or polarity != "lower"):
+            self.issue(
+                path,
+                "負的目標值僅適用於越低越好（lower）的成長率",
+                "a negative target fits only a lower-is-better growth",
+                "target_format",
+            )
+        if t.unit and kind == "count" and "count" in raw["inputs"]:
+            unit = raw["inputs"]["count"]["unit"]
+            if t.unit != unit:
+                self.issue(
+                    path,
+                    f"目標值單位「{t.unit}」與填報單位「{unit}」不同",
+                    f"target unit {t.unit!r} differs from the input's unit {unit!r}",
+                    "target_unit",
+                )
+        elif t.unit and kind != "count":
+            self.issue(
+                path,
+                f"{kind} 指標目標值不可有單位「{t.unit}」",
+                "unit word on a percentage target",
+                "target_unit",
+            )
+        if kind == "milestone" and stages and t.stage is None and t.value not in {s.percent for s in stages}:
+            listed = "、".join(f"{s.percent}%" for s in stages)
+            self.issue(
+                path,
+                f"目標值「{t.printed}」不是任何階段（階段為 {listed}）；可寫「第3階段」、階段編號或階段名稱",
+                f"target {t.printed!r} matches no stage ({listed}); write 第3階段, a stage number or its label",
+                "stage_target",
+            )
 
     def check_sentence(self, sentence: str, roles: set[str], path: tuple) -> None:
         try:
             fields = {f for _, f, _, _ in string.Formatter().parse(sentence) if f is not None}
         except ValueError as exc:
-            self.issue(path, "句型的大括號不成對", f"unbalanced braces: {exc}")
+            self.issue(path, "句型的大括號不成對", f"unbalanced braces: {exc}", "sentence")
             return
         allowed = SENTENCE_FIELDS | roles | {f"{r}_{x}" for r in roles for x in ("unit", "label")}
         for f in sorted(fields - allowed):
@@ -470,6 +678,7 @@ class _Builder:
                 path,
                 f"句型中有未知欄位 {{{f}}}",
                 f"unknown placeholder {{{f}}}; allowed: {', '.join(sorted(allowed))}",
+                "sentence",
             )
 
     def rule(self, raw: dict, path: tuple, indicators: list[Indicator]) -> Rule | None:
@@ -478,7 +687,7 @@ class _Builder:
         def ref(text: str, key: str) -> tuple[str, str] | None:
             ind, role = text.split(".")
             if (ind, role) not in known:
-                self.issue((*path, key), f"找不到填報欄位 {text}", f"no input {text!r}")
+                self.issue((*path, key), f"找不到填報欄位 {text}", f"no input {text!r}", "rule_input")
                 return None
             return ind, role
 

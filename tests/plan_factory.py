@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kpi_engine import Plan, parse_plan
+from kpi_engine.plan import parse_target
 from kpi_engine.plan_loader import dump_plan
 
 ROLES = {
@@ -25,6 +26,13 @@ FOUR_STAGES = [
     {"label": "完成施工", "percent": 75},
     {"label": "完成驗收", "percent": 100},
 ]
+
+
+def _comparator(target: str) -> str | None:
+    try:
+        return parse_target(target).op
+    except ValueError:  # a test of a bad target: leave the plan as written
+        return ">="
 
 
 def indicator(
@@ -55,6 +63,8 @@ def indicator(
     }
     if polarity:
         d["polarity"] = polarity
+    elif kind == "count" and _comparator(target) is None:
+        d["polarity"] = "higher"  # a count must say its direction; tests mean higher unless told
     if previous_target is not None:
         d["previous_target"] = previous_target
     if kind == "milestone":

@@ -327,9 +327,10 @@ PERIODS = [
     {"id": "M7", "name": "七月中", "start": "01-01", "end": "07-19"},  # 200 days in a common year
     {"id": "FY", "name": "全年度", "start": "01-01", "end": "12-31"},
 ]
-MILESTONE_A = [10.5, 33.3, 62.5, 100]  # ÷ 80% target: 13.125, 41.625, 78.125 are exact halves
+# A milestone target must be one of its stages (a plan error otherwise, issue 15).
+MILESTONE_A = [10.5, 33.3, 62.5, 80, 100]  # ÷ 80% target: 13.125, 41.625, 78.125 are exact halves
 MILESTONE_B = [25, 50, 75, 100]
-MILESTONE_C = [16, 40, 64, 80, 100]  # 50 ÷ 64 = 78.125%, 50 ÷ 80 = 62.5%
+MILESTONE_C = [16, 40, 50, 60, 64, 80, 100]  # 50 ÷ 64 = 78.125%, 50 ÷ 80 = 62.5%
 #: (id, kind, polarity, target, previous target, extra indicator fields)
 SPECS: list[tuple[str, str, str, str, str, dict]] = [
     ("r_hi_8", "ratio", "higher", "8%", "7%", {}),
@@ -349,7 +350,7 @@ SPECS: list[tuple[str, str, str, str, str, dict]] = [
     ("c_lo_le120", "count", "lower", "≤120", "≤135", {}),
     ("c_lo_lt5", "count", "lower", "<5", "<7", {}),
     ("c_lo_0", "count", "lower", "0", "0", {}),
-    ("m_hi_80", "milestone", "higher", "80%", "75%", {"stages": MILESTONE_A}),
+    ("m_hi_80", "milestone", "higher", "80%", "62.5%", {"stages": MILESTONE_A}),
     ("m_hi_100", "milestone", "higher", "100%", "100%", {"stages": MILESTONE_B}),
     ("m_lo_50", "milestone", "lower", "≤50%", "<60%", {"stages": MILESTONE_C}),
 ]

@@ -157,6 +157,7 @@ class FileBook:
             if ws.title != SHEET_META and not ws.protection.sheet:
                 ws.protection.sheet = True
                 fixed.append(ws.title)
+        self._reprotected = fixed  # they get the plan's password in unprotected()
         return fixed
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
@@ -184,6 +185,10 @@ class FileBook:
         from openpyxl.worksheet.protection import hash_password
 
         expected = hash_password(password) if password else None
+        for sheet in getattr(self, "_reprotected", []) if password else []:
+            # protected again by restore_protection: with the plan's password, as a live client does
+            self.wb[sheet].protection.password = password
+        self._reprotected = []
         for sheet in sheets:
             protection = self.wb[sheet].protection
             held = protection.password or None

@@ -88,6 +88,10 @@ def write_template(scope: L.Scope, path: str | Path) -> Path:
     return save_atomic(build_template(scope), Path(path))
 
 
+def _decimals_fmt(decimals: int) -> str:
+    return "0" + ("." + "0" * decimals if decimals else "")
+
+
 def _unit_of(ind: Indicator) -> str:
     return "%" if ind.kind in PERCENT_KINDS else ind.inputs[0].unit
 
@@ -95,9 +99,6 @@ def _unit_of(ind: Indicator) -> str:
 class _Builder:
     def __init__(self, wb: Workbook, scope: L.Scope):
         self.wb, self.scope, self.plan = wb, scope, scope.plan
-        self.decimals_fmt = "0" + (
-            "." + "0" * self.plan.options.decimals if self.plan.options.decimals else ""
-        )
 
     # -- helpers -------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, row: int, col: int) -> None:
@@ -224,7 +225,7 @@ class _Builder:
             first = row
             goal_text = f"{goal.name}({number_text(goal.weight)}%)"
             for ind in inds:
-                target = target_for(ind, s.targets).printed
+                target = target_for(ind, s.targets).shown  # a stage target prints as the stage
                 cells = [
                     ind.number,
                     f"{ind.name}({number_text(ind.weight)}%)",
@@ -274,7 +275,7 @@ class _Builder:
             ("評估體制", f"{ind.system}（{plan.evaluation_systems.get(ind.system, '')}）"),
             ("評估方式", ind.method),
             ("衡量標準", ind.formula),
-            (f"{s.year}年年度目標值", target.printed),
+            (f"{s.year}年年度目標值", target.shown),
             ("計算方式", f"{KIND_TEXT[ind.kind]}，{POLARITY_TEXT[ind.polarity]}"),
             ("承辦單位", ind.owner),
         ]
@@ -312,7 +313,7 @@ class _Builder:
         style(ws.cell(row, 1, "年度目標值"), fill=LABEL_FILL)
         style(ws.cell(row, 2, ""), align=CENTER)
         for col, _ in enumerate(periods, start=3):
-            style(ws.cell(row, col, target.printed), align=CENTER)
+            style(ws.cell(row, col, target.shown), align=CENTER)
         row += 1
         step_names = [n for n in STEP_LABELS if any(n in dict(c.steps) for c in comps.values())]
         for step in step_names:
@@ -330,7 +331,7 @@ class _Builder:
                 fmt = {
                     "value": self.value_fmt(ind),
                     "projection": "#,##0",  # a projected count is a whole number of its unit
-                    "rate": self.decimals_fmt,
+                    "rate": self.rate_fmt(ind),
                     "errors": "0",
                 }.get(step)
                 style(cell, fill=RESULT_FILL, align=CENTER, fmt=fmt)
@@ -462,22 +463,26 @@ class _Builder:
         values = [
             goal_text,
             f"{ind.name}({number_text(ind.weight)}%)",
-            target.printed,
+            target.shown,
             f"={L.result_name(ind, p, 'value')}",
             f"={L.result_name(ind, p, 'rate')}",
             f"={L.result_name(ind, p, 'light')}",
             f'={L.sentence_name(ind, p)}&IF({notes}="","",CHAR(10)&{notes})',
         ]
         for col, v in enumerate(values, start=1):
-            fmt = self.value_fmt(ind) if col == 4 else self.decimals_fmt if col == 5 else None
+            fmt = self.value_fmt(ind) if col == 4 else self.rate_fmt(ind) if col == 5 else None
             style(ws.cell(row, col, v), align=CENTER if col in (3, 4, 5, 6) else WRAP_MID, fmt=fmt)
         ws.row_dimensions[row].height = max(
             75, row_height([(str(values[0] or ""), 20), (str(values[1]), 24)])
         )
 
     def value_fmt(self, ind: Indicator) -> str:
-        """Counts print as whole numbers; percentages with the plan's decimals."""
-        return "#,##0" if ind.kind == "count" else self.decimals_fmt
+        """Counts print as whole numbers; percentages with the indicator's decimals."""
+        return "#,##0" if ind.kind == "count" else self.rate_fmt(ind)
+
+    def rate_fmt(self, ind: Indicator) -> str:
+        """The number format of the indicator's rounded results (its own decimals, else the plan's)."""
+        return _decimals_fmt(ind.options_for(self.plan.options).decimals)
 
     def findings(self) -> None:
         ws = self.sheet(L.SHEET_FINDINGS, [6, 8, 22, 28, 10, 12, 60, 50], landscape=True)

@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kpi_engine import EntriesError, PlanError, evaluate, load_plan
+from kpi_engine import EntriesError, PlanError, evaluate
 from kpi_engine.evaluate import Evaluation
 
 from .files import WorkbookFileError
+from .plan_io import load_any
 from .report import print_evaluation
 from .report.errors import ReportError
 
@@ -40,7 +41,25 @@ def _load_entries(path: Path) -> dict[str, Any]:
 
 def cmd_plan_check(args: argparse.Namespace) -> int:
     """``kpi plan check [PLAN]``: validate a plan file and summarise it."""
-    plan = load_plan(args.plan)
+    try:
+        plan = load_any(args.plan)
+    except PlanError as exc:
+        if not args.json:
+            raise
+        issues = [
+            {
+                "code": i.code,
+                "path": i.path,
+                "line": i.line,
+                "sheet": getattr(i, "sheet", None),
+                "cell": getattr(i, "cell", None),
+                "message_zh": i.message_zh,
+                "message_en": i.message_en,
+            }
+            for i in exc.issues
+        ]
+        print(json.dumps({"ok": False, "source": exc.source, "issues": issues}, ensure_ascii=False, indent=2))
+        return EXIT_UNUSABLE
     ev = Evaluation(plan)
     warning = ev.weight_warning()
     if args.json:
@@ -69,7 +88,7 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
     from .files import check_output_target
     from .report.output import save_atomic_bytes
 
-    plan = load_plan(args.plan)
+    plan = load_any(args.plan)
     if args.to <= plan.year:
         raise UsageError(f"--to 須晚於計畫年度 {plan.year} / --to must be after {plan.year}")
     out = check_output_target(args.output, [args.plan] if args.plan else [])
@@ -106,7 +125,7 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
 
 def cmd_compute(args: argparse.Namespace) -> int:
     """``kpi compute [PLAN] --entries FILE``: evaluate counts without a workbook."""
-    plan = load_plan(args.plan)
+    plan = load_any(args.plan)
     doc = _load_entries(Path(args.entries))
     entries = doc.get("entries", doc)
     targets = args.targets or doc.get("targets", "current")
@@ -133,7 +152,7 @@ def _scope(
 ):
     from .layout import Scope
 
-    plan = load_plan(plan_path)
+    plan = load_any(plan_path)
     if owner and owner not in plan.owners:
         raise UsageError(f"承辦單位不存在 / unknown owner {owner!r} (known: {', '.join(plan.owners)})")
     period_id = None
@@ -159,7 +178,13 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _calculate(path: str, plans: list[str], *, write: bool, output: str | None = None):
+def _calculate(
+    path: str, plans: list[str], *, write: bool, output: str | None = None, engine: str = "openpyxl"
+):
+    if engine == "libreoffice":
+        from .clients.engine import calculate_file
+
+        return calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
     from .bookio import FileBook
     from .calculate import calculate
 
@@ -171,7 +196,7 @@ def _calculate(path: str, plans: list[str], *, write: bool, output: str | None =
             path=path,
         )
     try:
-        outcome = calculate(book, plans=[load_plan(p) for p in plans], write=write)
+        outcome = calculate(book, plans=[load_any(p) for p in plans], write=write)
     except WorkbookFileError as exc:
         if exc.path is not None:
             raise
@@ -196,7 +221,7 @@ def _print_outcome(outcome, as_json: bool) -> int:
 
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
-    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output)
+    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output, engine=args.engine)
     return _print_outcome(outcome, args.json)
 
 
@@ -222,7 +247,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_addin(args: argparse.Namespace) -> int:
-    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in."""
+    """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in (or, with
+    ``--libreoffice``, the LibreOffice extension)."""
+    if args.libreoffice:
+        return _addin_libreoffice(args)
     from macros.addin import AddinError, build_addin, install_addin
 
     try:
@@ -237,12 +265,30 @@ def cmd_addin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _addin_libreoffice(args: argparse.Namespace) -> int:
+    from .clients.oxt import OxtError, build_oxt, install_oxt
+
+    try:
+        if args.addin_command == "build":
+            path = build_oxt(Path(args.output))
+            print(f"已產生 LibreOffice 擴充套件 / extension built: {path}")
+        else:
+            install_oxt()
+            print(
+                "已安裝 LibreOffice「計算」按鈕，請重新啟動 LibreOffice，於 Calc 選單「績效指標 → 計算」使用"
+                " / extension installed; restart LibreOffice and use 績效指標 → 計算 in Calc"
+            )
+    except OxtError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
 def cmd_collect(args: argparse.Namespace) -> int:
     """``kpi collect PATH... -o SUMMARY.xlsx``: read, recompute, classify and consolidate."""
     from .collect import collect, rich_progress
     from .summary import write_csv, write_summary
 
-    plans = [load_plan(p) for p in args.plan] if args.plan else None
+    plans = [load_any(p) for p in args.plan] if args.plan else None
     coll = collect(args.paths, plans, progress=rich_progress)
     write_summary(coll, args.output)
     if args.archive:
@@ -272,6 +318,38 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(s.status == "errors" for s in coll.submissions) else EXIT_OK
 
 
+def _plan_io_parsers(plan_sub: Any) -> None:
+    """``kpi plan export | new | import`` (workbook/plan_io)."""
+
+    def run(name: str):
+        def call(args: argparse.Namespace) -> int:
+            from .plan_io import commands
+
+            try:
+                return getattr(commands, name)(args)
+            except commands.PlanUsageError as exc:
+                raise UsageError(str(exc)) from None
+
+        return call
+
+    export = plan_sub.add_parser("export", help="計畫轉為計畫設定活頁簿 / plan as an authoring workbook")
+    export.add_argument(
+        "plan", nargs="?", help="計畫檔 .yaml 或 .xlsx（預設內建計畫）/ plan (default: embedded)"
+    )
+    export.add_argument("-o", "--output", required=True, help="計畫設定.xlsx、.ods 或 .yaml / output")
+    export.set_defaults(func=run("cmd_plan_export"))
+    new = plan_sub.add_parser("new", help="空白計畫設定活頁簿（含一列範例）/ empty authoring workbook")
+    new.add_argument("-o", "--output", required=True, help="計畫設定.xlsx、.ods 或 .yaml / output")
+    new.add_argument("--year", type=int, help="民國年度 / ROC year")
+    new.set_defaults(func=run("cmd_plan_new"))
+    imp = plan_sub.add_parser(
+        "import", help="自計畫設定活頁簿或施政計畫文件匯入 / import a workbook or the plan document"
+    )
+    imp.add_argument("source", help="計畫設定.xlsx|.ods 或 施政計畫.docx|.odt")
+    imp.add_argument("-o", "--output", required=True, help="PLAN.yaml 或 計畫設定.xlsx|.ods / output")
+    imp.set_defaults(func=run("cmd_plan_import"))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """``kpi report PATH... -o FILE.odt|.docx|.pdf``: the Part 4 document."""
     from .report.cli import run_report
@@ -290,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=cmd_plan_check)
+    _plan_io_parsers(plan_sub)
     roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
     roll.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     roll.add_argument("--to", type=int, required=True, help="新計畫的民國年度，例如 108 / the new year")
@@ -328,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--json", action="store_true")
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
+            cmd.add_argument(
+                "--engine",
+                choices=["openpyxl", "libreoffice"],
+                default="openpyxl",
+                help="以檔案（預設）或 LibreOffice 計算 / calculate the file (default) or inside LibreOffice",
+            )
         cmd.set_defaults(func=func)
 
     addin = sub.add_parser("addin", help="Excel 計算按鈕增益集 / the Excel ribbon add-in")
@@ -337,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(func=cmd_addin)
     install = addin_sub.add_parser("install", help="安裝到 Excel 啟動資料夾 / install into XLSTART")
     install.set_defaults(func=cmd_addin)
+    for command in (build, install):
+        command.add_argument(
+            "--libreoffice",
+            action="store_true",
+            help="LibreOffice 擴充套件 kpi-workbook.oxt（以 unopkg 安裝）/ the LibreOffice extension",
+        )
 
     coll = sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks")
     coll.add_argument("paths", nargs="+", help="工作簿、資料夾、.zip、.eml、.msg")

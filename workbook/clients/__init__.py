@@ -1,0 +1,1 @@
+"""Live spreadsheet clients other than Excel: LibreOffice over UNO, and its button."""

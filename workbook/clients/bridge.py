@@ -1,0 +1,170 @@
+"""The LibreOffice button's bridge: ``python -m workbook.clients.bridge``.
+
+The 計算 extension runs inside LibreOffice's own Python, which may not have this
+package (Windows ships its own Python).  Its macro reads the document through UNO
+into JSON (:func:`workbook.clients.unocore.read_document`), runs the configured
+Python with this module, and applies the reply
+(:func:`workbook.clients.unocore.apply_writes`): the same reads, the same
+:func:`workbook.calculate.calculate` and the same writes as the in-process path.
+
+Request (stdin, UTF-8 JSON): ``{"version": 1, "sheets": {name: {"values", "formulas",
+"protected"}}, "names": {name: [sheet, row, col]}, "title": "…"}``.
+Reply (stdout): ``{"ok", "message", "blocks": [[sheet, row, col, values]], "formulas":
+[[sheet, row, col, formula]], "unprotect": [sheet], "protect": [sheet], "password",
+"foreign_password": {"zh"}}``.  Never a traceback: any failure becomes a message and a log entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..bookio import Grid, foreign_password_error
+from ..files import WorkbookFileError
+
+#: The message when something unexpected happens (the Excel button's words).
+UNEXPECTED = "計算時發生未預期的錯誤，結果未寫入。請將紀錄檔寄給系統管理者：\n{log}"
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, dict) and "$date" in v:
+        return datetime.fromisoformat(v["$date"])
+    return v
+
+
+class PayloadBook:
+    """The Book interface over the document the macro sent; writes are recorded, not applied."""
+
+    def __init__(self, payload: dict):
+        self.sheets = payload["sheets"]
+        self._names = {k: tuple(v) for k, v in payload["names"].items()}
+        self._values = {s: [[_cell(v) for v in line] for line in d["values"]] for s, d in self.sheets.items()}
+        self.blocks: list[list[Any]] = []
+        self.restored: list[list[Any]] = []
+        self.reprotect: list[str] = []
+        self.password: str | None = None
+        self.unprotect: list[str] = []
+
+    def sheet_names(self) -> list[str]:
+        return list(self.sheets)
+
+    def names(self) -> dict[str, tuple[str, int, int]]:
+        return dict(self._names)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _bounded(grid: Grid, rows: int | None, cols: int | None) -> Grid:
+        return [line[:cols] if cols else line for line in (grid[:rows] if rows else grid)]
+
+    def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
+        return self._bounded(self._values[sheet], rows, cols)
+
+    def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
+        return self._bounded(self.sheets[sheet]["formulas"], rows, cols)
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged areas as the macro found them (for the merged_input check)."""
+        return [tuple(m) for m in self.sheets[sheet].get("merged") or []]  # type: ignore[misc]
+
+    def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
+        self.restored.append([sheet, row, col, formula])
+
+    def restore_protection(self) -> list[str]:
+        from ..layout import SHEET_META
+
+        self.reprotect = [s for s, d in self.sheets.items() if s != SHEET_META and not d["protected"]]
+        return list(self.reprotect)
+
+    def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+        self.blocks.append([sheet, row, col, [list(line) for line in values]])
+
+    @contextlib.contextmanager
+    def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
+        """Recorded: the macro lifts and restores protection when it applies the writes."""
+        self.password = password
+        self.unprotect = list(sheets)  # workbook order: a refusal names the first sheet
+        yield
+
+
+def button_message(outcome: Any) -> str:
+    """The message box text after a successful calculate (the Excel button's words)."""
+    errors = sum(f.severity == "error" for f in outcome.findings)
+    warnings = len(outcome.findings) - errors
+    message = f"計算完成：錯誤 {errors} 項、警告 {warnings} 項。"
+    if errors:
+        message += "\n請依「檢核結果」工作表修正淡黃色儲存格後，再按一次「計算」。"
+    return message
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    raise TypeError(type(v).__name__)
+
+
+def answer(payload: dict, *, now: datetime | None = None) -> dict:
+    """Calculate the sent document; the reply the macro applies (never raises)."""
+    from macros import _log, log_path
+
+    from ..calculate import calculate
+
+    refused = foreign_password_error("{sheet}")
+    reply: dict[str, Any] = {
+        "ok": False,
+        "blocks": [],
+        "formulas": [],
+        "protect": [],
+        "password": None,
+        "foreign_password": {
+            "zh": f"無法計算：{refused.message_zh}\n\n（{refused.message_en}）",
+        },
+    }
+    title = str(payload.get("title") or "?")
+    try:
+        book = PayloadBook(payload)
+        outcome = calculate(book, now=now)
+    except WorkbookFileError as exc:
+        _log().warning("unusable workbook %s: %s", title, exc)
+        reply["message"] = f"無法計算：{exc.message_zh}\n\n（{exc.message_en}）\n詳細紀錄：{log_path()}"
+        return reply
+    except Exception:
+        _log().error("calculate failed on %s\n%s", title, traceback.format_exc())
+        reply["message"] = UNEXPECTED.format(log=log_path())
+        return reply
+    reply.update(
+        ok=True,
+        message=button_message(outcome),
+        blocks=book.blocks,
+        formulas=book.restored,
+        protect=book.reprotect,
+        password=book.password,
+        unprotect=book.unprotect,
+    )
+    return reply
+
+
+def main() -> int:
+    """Read the request from stdin, write the reply to stdout."""
+    data = sys.stdin.buffer.read()
+    try:
+        payload = json.loads(data.decode("utf-8"))
+        reply = answer(payload)
+    except Exception:  # a damaged request: still a reply, never a traceback
+        from macros import _log, log_path
+
+        _log().error("bridge request unreadable\n%s", traceback.format_exc())
+        reply = {"ok": False, "message": UNEXPECTED.format(log=log_path())}
+    sys.stdout.buffer.write(json.dumps(reply, ensure_ascii=False, default=_json_default).encode("utf-8"))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""``kpi calculate --engine libreoffice``: calculate a file inside a private LibreOffice.
+
+The file is opened in a headless LibreOffice of its own (fresh profile, recalculated on
+load), calculated through :class:`~workbook.clients.uno.UnoBook` with the same
+:func:`workbook.calculate.calculate` as the buttons, and stored in its own format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from kpi_engine import Plan
+
+from ..calculate import Outcome, calculate
+from ..files import WorkbookFileError, check_output_target, check_writable
+from .uno import STORE_FILTERS, UnoBook, office, store
+
+
+def calculate_file(
+    path: str | Path, output: str | Path | None = None, *, plans: Iterable[Plan] = (), write: bool = True
+) -> Outcome:
+    """Calculate the workbook at ``path`` with LibreOffice; store to ``output`` (or over ``path``)."""
+    path = Path(path)
+    target = Path(output) if output else path
+    if path.suffix.lower() not in STORE_FILTERS:
+        raise WorkbookFileError(
+            "LibreOffice 引擎只接受 .xlsx 或 .ods 檔",
+            "the LibreOffice engine reads .xlsx or .ods files",
+            path=path,
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
+        ) from exc
+    if path.suffix.lower() == ".xlsx":
+        from ..guard import inspect
+
+        if inspect(data, str(path)).has_vba and write:  # before LibreOffice sees the bytes
+            raise WorkbookFileError(
+                "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
+                "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
+                path=path,
+            )
+    if write:
+        check_output_target(target)
+        if target.suffix.lower() != path.suffix.lower():
+            raise WorkbookFileError(
+                f"輸出檔須與輸入檔同為 {path.suffix} 格式",
+                f"the output must have the input's format ({path.suffix})",
+                path=target,
+            )
+        check_writable(target)  # before LibreOffice starts: the file may be open elsewhere
+    # LibreOffice opens a private copy: its lock file never appears beside the user's file,
+    # and the input is never touched (even when the output replaces it at the end).
+    work = Path(tempfile.mkdtemp(prefix="kpi-lo-engine-"))
+    try:
+        copy = work / f"input{path.suffix.lower()}"
+        shutil.copyfile(path, copy)
+        return _run(copy, path, target, plans=plans, write=write)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(copy: Path, path: Path, target: Path, *, plans: Iterable[Plan], write: bool) -> Outcome:
+    with office() as lo:
+        doc = lo.open(copy)
+        try:
+            outcome = calculate(UnoBook(doc, bulk_names=True), plans=plans, write=write)
+            if write:
+                store(doc, target)
+        except WorkbookFileError as exc:
+            if exc.path is not None:
+                raise
+            raise WorkbookFileError(
+                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+            ) from exc
+        except Exception as exc:  # a UNO error: LibreOffice refused or crashed
+            raise WorkbookFileError(
+                "LibreOffice 計算時發生錯誤，結果未寫入",
+                f"LibreOffice failed; nothing was written ({type(exc).__name__}: {exc})",
+                path=path,
+            ) from exc
+        finally:
+            with contextlib.suppress(Exception):
+                doc.close(True)
+    return outcome

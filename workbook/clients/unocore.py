@@ -1,0 +1,373 @@
+"""UNO primitives shared by :class:`~workbook.clients.uno.UnoBook` and the LibreOffice button.
+
+This module imports nothing from this package (only ``uno`` objects are passed in), because
+the 計算 extension ships a copy of it and runs it inside LibreOffice's own Python, which may
+not have this package installed (Windows).  One source for reading a sheet, writing a block
+and lifting/restoring sheet protection, whichever side runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+# com.sun.star.table.CellContentType
+_EMPTY, _VALUE, _TEXT, _FORMULA = 0, 1, 2, 3
+
+
+class ForeignPassword(Exception):
+    """A sheet stayed protected after unprotecting with the plan's password."""
+
+    def __init__(self, sheet: str):
+        super().__init__(sheet)
+        self.sheet = sheet
+
+
+def sheet_names(doc: Any) -> list[str]:
+    """Names of all sheets, in order (hidden ones too)."""
+    return list(doc.Sheets.ElementNames)
+
+
+_REF = re.compile(r"^=?\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def _column(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def named_cells(doc: Any, *, bulk: bool = False) -> dict[str, tuple[str, int, int]]:
+    """Global named ranges that point at one cell: name → (sheet, row, col), 1-based.
+
+    Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name.
+    Over a pipe that is thousands of round trips for a large plan, so ``bulk`` has
+    LibreOffice list every name with its content on a scratch sheet, read in one call
+    and removed again (only where changing the document is harmless: ``--engine
+    libreoffice`` stores a copy; the button never uses it).
+    """
+    ranges = doc.NamedRanges
+    if bulk:
+        listed = _listed_names(doc)
+        if listed is not None:
+            pairs = listed
+        else:
+            pairs = [(name, ranges.getByName(name).Content) for name in ranges.ElementNames]
+    else:
+        pairs = [(name, ranges.getByName(name).Content) for name in ranges.ElementNames]
+    out: dict[str, tuple[str, int, int]] = {}
+    for name, content in pairs:
+        m = _REF.match(content)
+        if m is None:  # a range, a constant, a formula or #REF!
+            continue
+        sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
+        out[name] = (sheet, int(m.group(4)), _column(m.group(3)))
+    return out
+
+
+_SCRATCH = "__kpi_names__"
+
+
+def _listed_names(doc: Any) -> list[tuple[str, str]] | None:
+    """(name, content) of every named range via XNamedRanges.outputList, or None if refused."""
+    import uno  # noqa: F401  (loads the type support used below)
+    from com.sun.star.table import CellAddress  # type: ignore[import-not-found]
+
+    sheets = doc.Sheets
+    try:
+        index = sheets.Count
+        sheets.insertNewByName(_SCRATCH, index)
+    except Exception:  # a protected workbook structure
+        return None
+    try:
+        where = CellAddress()
+        where.Sheet, where.Column, where.Row = index, 0, 0
+        doc.NamedRanges.outputList(where)
+        rows, _ = used_extent(sheets.getByIndex(index))
+        data = sheets.getByIndex(index).getCellRangeByPosition(0, 0, 1, max(rows, 1) - 1).getDataArray()
+        return [(str(n), str(c)) for n, c in data if n]
+    finally:
+        sheets.removeByName(_SCRATCH)
+
+
+def _value(v: Any) -> Any:
+    """A getDataArray value as files give it: None for empty, int for integral numbers."""
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else v
+    return None if v == "" else v
+
+
+def read_grid(sheet: Any, rows: int, cols: int) -> list[list[Any]]:
+    """Values of A1:(rows, cols) in one call, converted with :func:`_value`.
+
+    getDataArray gives '' for an empty cell and also for text that is empty, and a float
+    for every number; a formula that yields text gives its text, an error gives ''.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    data = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getDataArray()
+    return [[_value(v) for v in line] for line in data]
+
+
+def swap_separators(formula: str, old: str, new: str) -> str:
+    """Replace argument separators outside string literals.
+
+    UNO's formula grammar separates arguments with ";" where files (and the formulas
+    this package writes) use ",".
+    """
+    out, quoted = [], False
+    for ch in formula:
+        if ch == '"':
+            quoted = not quoted
+        out.append(new if ch == old and not quoted else ch)
+    return "".join(out)
+
+
+def read_formulas(sheet: Any, rows: int, cols: int) -> list[list[Any]]:
+    """Formulas (Excel separators) or constants as text of A1:(rows, cols) in one call.
+
+    An empty cell gives None.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    data = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getFormulaArray()
+    return [
+        [(swap_separators(v, ";", ",") if v.startswith("=") else v) if v != "" else None for v in line]
+        for line in data
+    ]
+
+
+def used_extent(sheet: Any) -> tuple[int, int]:
+    """(rows, cols) of the sheet's used area, anchored at A1."""
+    cursor = sheet.createCursor()
+    cursor.gotoEndOfUsedArea(False)
+    a = cursor.RangeAddress
+    return a.EndRow + 1, a.EndColumn + 1
+
+
+def write_block(sheet: Any, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+    """Write a rectangle of values with one setDataArray.
+
+    Numbers are stored as numbers, text as text, None as an empty cell.
+    """
+    if not values or not values[0]:
+        return
+    width = len(values[0])
+    data = tuple(tuple(_cell_out(v) for v in line) for line in values)
+    target = sheet.getCellRangeByPosition(col - 1, row - 1, col - 1 + width - 1, row - 1 + len(values) - 1)
+    # LibreOffice clears the whole range first and skips empty strings, so None and ""
+    # leave empty cells, and text is stored as text ("=…" is never parsed as a formula).
+    target.setDataArray(data)
+
+
+def _cell_out(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    if hasattr(v, "as_tuple"):  # Decimal
+        return float(v)
+    return str(v)
+
+
+def set_formula(sheet: Any, row: int, col: int, formula: str) -> None:
+    """Put a formula (English function names, as files store them) into one cell."""
+    sheet.getCellByPosition(col - 1, row - 1).setFormula(swap_separators(formula, ",", ";"))
+
+
+@contextlib.contextmanager
+def unprotected(doc: Any, names: Iterable[str], password: str | None) -> Iterator[None]:
+    """Lift protection of ``names``; protect them again on exit with the password that opened them.
+
+    A sheet is unprotected with ``password`` (the plan's) or, failing that, with no
+    password (the template protects its metadata sheet without one).  LibreOffice keeps
+    a sheet's protection options (which cells may be selected, formatting rights) while
+    it is unprotected and applies them again on ``protect``, so only the flag and the
+    password need restoring.  A sheet that stays protected has a password of its own:
+    the sheets already lifted are protected again and :class:`ForeignPassword` names it.
+    """
+    sheets = doc.Sheets
+    lifted: list[tuple[Any, str]] = []
+    try:
+        for name in names:
+            sheet = sheets.getByName(name)
+            if not sheet.isProtected():
+                continue
+            for candidate in dict.fromkeys([password or "", ""]):
+                with contextlib.suppress(Exception):  # IllegalArgumentException: wrong password
+                    sheet.unprotect(candidate)
+                if not sheet.isProtected():
+                    lifted.append((sheet, candidate))
+                    break
+            else:
+                raise ForeignPassword(name)
+        yield
+    finally:
+        for sheet, candidate in lifted:
+            sheet.protect(candidate)
+
+
+@contextlib.contextmanager
+def quiet(doc: Any) -> Iterator[None]:
+    """No screen updates or automatic recalculation while blocks are written."""
+    doc.lockControllers()
+    auto = doc.isAutomaticCalculationEnabled()
+    doc.enableAutomaticCalculation(False)
+    try:
+        yield
+    finally:
+        doc.enableAutomaticCalculation(auto)
+        doc.unlockControllers()
+
+
+# com.sun.star.sheet.CellFlags
+_DATETIME, _FORMULA_FLAG = 2, 16
+_EPOCH_ORDINAL = 693594  # date(1899, 12, 30).toordinal(): day 0 of spreadsheet serials
+
+
+def _cells_with(sheet: Any, rows: int, cols: int, flags: int) -> list[tuple[int, int]]:
+    """(row, col), 0-based, of the cells in A1:(rows, cols) with content of ``flags``.
+
+    One query per sheet.  ``_DATETIME``: numbers formatted as a date or time, which
+    getDataArray gives as bare serials where a file reader gives a datetime (and a date
+    typed into a count is an error); ``_FORMULA_FLAG``: formula cells.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    found = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).queryContentCells(flags)
+    out = []
+    for a in found.getRangeAddresses():
+        for r in range(a.StartRow, a.EndRow + 1):
+            for c in range(a.StartColumn, a.EndColumn + 1):
+                out.append((r, c))
+    return out
+
+
+def serial_to_datetime(serial: float) -> Any:
+    """A spreadsheet date serial as a naive datetime (1899-12-30 epoch, as openpyxl reads it)."""
+    from datetime import datetime, timedelta
+
+    return datetime(1899, 12, 30) + timedelta(days=serial)
+
+
+def read_cells(sheet: Any, rows: int, cols: int) -> tuple[list[list[Any]], list[list[Any]]]:
+    """(values, formulas) of A1:(rows, cols): two bulk reads and one date query.
+
+    Values are what LibreOffice computed, in the types a file reader gives: None for
+    empty, int for an integral number, datetime for a date-formatted number.
+    """
+    values = read_grid(sheet, rows, cols)
+    formulas = read_formulas(sheet, rows, cols)
+    for r, c in _cells_with(sheet, rows, cols, _DATETIME):
+        v = values[r][c]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            values[r][c] = serial_to_datetime(v)
+    return values, formulas
+
+
+def file_view(sheet: Any, values: list[list[Any]], formulas: list[list[Any]]) -> list[list[Any]]:
+    """The grid as a file reader without computed values sees it: a formula cell shows
+    its formula text, any other cell its value (so a formula typed into a count is found)."""
+    out = [list(line) for line in values]
+    for r, c in _cells_with(sheet, len(values), len(values[0]) if values else 0, _FORMULA_FLAG):
+        out[r][c] = formulas[r][c]
+    return out
+
+
+def merged_ranges(sheet: Any, rows: int, cols: int) -> list[tuple[int, int, int, int]]:
+    """Merged areas that start in A1:(rows, cols), as (min_row, min_col, max_row, max_col), 1-based.
+
+    UNO has no list of merged areas.  Cells with identical attributes form one of the
+    sheet's unique format ranges, and a merge origin's span is one of those attributes:
+    so one probe per unique range says whether its cells start merged areas, and of
+    which size.  A few dozen calls per sheet instead of one per cell.
+    """
+    if rows <= 0 or cols <= 0:
+        return []
+    unique = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getUniqueCellFormatRanges()
+    out = []
+    for i in range(unique.Count):
+        addresses = unique.getByIndex(i).getRangeAddresses()
+        first = addresses[0]
+        probe = sheet.getCellRangeByPosition(
+            first.StartColumn, first.StartRow, first.StartColumn, first.StartRow
+        )
+        if not probe.getIsMerged():
+            continue
+        cursor = sheet.createCursorByRange(probe)
+        cursor.collapseToMergedArea()
+        area = cursor.RangeAddress
+        height, width = area.EndRow - area.StartRow, area.EndColumn - area.StartColumn
+        for a in addresses:
+            for r in range(a.StartRow, a.EndRow + 1):
+                for c in range(a.StartColumn, a.EndColumn + 1):
+                    out.append((r + 1, c + 1, r + 1 + height, c + 1 + width))
+    return sorted(out)
+
+
+def protected_sheets(doc: Any) -> dict[str, bool]:
+    """Every sheet's protection flag."""
+    sheets = doc.Sheets
+    return {name: bool(sheets.getByName(name).isProtected()) for name in sheets.ElementNames}
+
+
+# ---------------------------------------------------------------------------
+# The button's bridge: the document as JSON, and the writes that come back
+# ---------------------------------------------------------------------------
+
+
+def _json_cell(v: Any) -> Any:
+    if hasattr(v, "isoformat"):  # a date-formatted cell
+        return {"$date": v.isoformat()}
+    return v
+
+
+def read_document(doc: Any) -> dict:
+    """Everything :func:`workbook.calculate.calculate` reads, as JSON-ready data.
+
+    Each sheet is read once, bounded to its used area: values (formula cells as their
+    formula text, as a file reader shows them), formulas and the protection flag.
+    """
+    sheets = {}
+    for name in sheet_names(doc):
+        sheet = doc.Sheets.getByName(name)
+        rows, cols = used_extent(sheet)
+        values, formulas = read_cells(sheet, rows, cols)
+        sheets[name] = {
+            "values": [[_json_cell(v) for v in line] for line in file_view(sheet, values, formulas)],
+            "formulas": formulas,
+            "protected": bool(sheet.isProtected()),
+            "merged": merged_ranges(sheet, rows, cols),
+        }
+    return {"version": 1, "sheets": sheets, "names": named_cells(doc)}
+
+
+def apply_writes(doc: Any, reply: dict) -> None:
+    """Apply a bridge reply: restored formulas and value blocks, inside lifted protection.
+
+    Every sheet written is unprotected with the plan's password first (a sheet with a
+    foreign password raises :class:`ForeignPassword` before anything is written) and
+    protected again afterwards; sheets whose protection staff removed are protected.
+    """
+    password = reply.get("password")
+    blocks = reply.get("blocks") or []
+    restored = reply.get("formulas") or []
+    wanted = list(
+        dict.fromkeys([*(reply.get("unprotect") or []), *(b[0] for b in blocks), *(f[0] for f in restored)])
+    )
+    sheets = doc.Sheets
+    with quiet(doc):
+        with unprotected(doc, wanted, password):
+            for name, row, col, formula in restored:
+                set_formula(sheets.getByName(name), row, col, formula)
+            for name, row, col, values in blocks:
+                write_block(sheets.getByName(name), row, col, values)
+        for name in reply.get("protect") or []:
+            sheet = sheets.getByName(name)
+            if not sheet.isProtected():
+                sheet.protect(password or "")

@@ -1,0 +1,658 @@
+"""Import a plan from the agency's 施政計畫 document (.docx or .odt).
+
+The Part 2 table (關鍵績效指標) is found by its headers, not its position:
+策略績效目標 or 關鍵策略目標, 衡量指標 or 關鍵績效指標, 評估體制, 評估方式, 衡量標準 and
+年度目標值, with or without a 權重 column, in any column order.  Goal cells merged
+over their indicators, weights written as 「(15%)」 inside names, and targets as
+plans write them are read as such.
+
+From 衡量標準 the import infers what it safely can (see :func:`infer_measure`):
+``A/B*100%`` is a ratio of A over B, ``(今年X-去年X)/去年X*100%`` a growth,
+``…件數`` a count, stages with percents a milestone.  Whatever it cannot infer is
+written with a ``needs_review`` mark naming the field; ``kpi plan check`` lists
+every mark and refuses the plan until the coordinator removes them, so nothing is
+ever guessed silently.  Part 3's table becomes ``work_plans``; Part 4's 原訂目標值
+becomes ``previous_target`` and its readable counts the plan's ``sample``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kpi_engine.plan import parse_target
+
+from .doctables import Cell, Document, DocumentError, Table, read_document
+
+# -- Part 2 headers ------------------------------------------------------------
+
+GOAL_WORDS = ("策略績效目標", "關鍵策略目標", "策略目標")
+INDICATOR_WORDS = ("關鍵績效指標", "衡量指標", "績效指標")
+ROLE_WORDS = (
+    ("system", ("評估體制",)),
+    ("method", ("評估方式",)),
+    ("formula", ("衡量標準",)),
+    ("weight", ("權重",)),
+    ("owner", ("承辦單位", "主辦單位", "承辦機關")),
+)
+REQUIRED_ROLES = ("goal", "indicator", "system", "method", "formula", "target")
+ROLE_NAMES = {
+    "goal": "策略績效目標／關鍵策略目標",
+    "indicator": "衡量指標／關鍵績效指標",
+    "system": "評估體制",
+    "method": "評估方式",
+    "formula": "衡量標準",
+    "target": "年度目標值",
+}
+_WEIGHT_IN_NAME = re.compile(r"\s*[（(]\s*([0-9]+(?:\.[0-9]+)?)\s*[%％]\s*[)）]\s*$")
+_NUMERAL = "一二三四五六七八九十"
+_LEADING_NUMBER = re.compile(rf"^\s*([{_NUMERAL}]+|[0-9]+)\s*[、.．]\s*")
+_UNIT_WORDS = (
+    ("人次", "人次"),
+    ("人數", "人"),
+    ("件數", "件"),
+    ("次數", "次"),
+    ("場次", "場"),
+    ("家數", "家"),
+    ("處數", "處"),
+    ("戶數", "戶"),
+    ("天數", "天"),
+    ("日數", "日"),
+    ("人", "人"),
+    ("件", "件"),
+    ("次", "次"),
+)
+_LOWER_WORDS = ("下降", "降低", "減少", "縮短")
+
+
+@dataclass
+class Mark:
+    """A field the import could not infer, for the coordinator."""
+
+    field: str
+    zh: str
+    en: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The ``needs_review`` entry a plan file holds."""
+        return {"field": self.field, "note_zh": self.zh, "note_en": self.en}
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").replace("（", "(").replace("）", ")")
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", _fold(text))
+
+
+def _role_of(header: str) -> str | None:
+    h = _compact(header)
+    if not h:
+        return None
+    if "目標值" in h:
+        return "previous_target" if ("原訂" in h or "上年" in h or "上(" in h) else "target"
+    for role, words in ROLE_WORDS:
+        if any(w in h for w in words):
+            return role
+    if any(w in h for w in GOAL_WORDS):
+        return "goal"
+    if any(w in h for w in INDICATOR_WORDS):
+        return "indicator"
+    return None
+
+
+@dataclass
+class Layout:
+    """Where a Part 2 table keeps each field: role → column indexes, and the header rows."""
+
+    columns: dict[str, list[int]]
+    header_rows: int
+    year: int | None
+
+
+def part2_layout(table: Table) -> Layout | None:
+    """The Part 2 layout of ``table`` when its headers are those of a KPI table, else None."""
+    header_rows = 0
+    for row in table.rows[:4]:
+        roles = {_role_of(c.text) for c in row if not c.from_left} - {None}
+        if len(roles) >= 2 or (header_rows and roles and all(_role_of(c.text) or not c.text for c in row)):
+            header_rows += 1
+        else:
+            break
+    if not header_rows:
+        return None
+    columns: dict[str, list[int]] = {}
+    year = None
+    width = len(table.rows[0])
+    for col in range(width):
+        # the deepest header that names a role wins: 衡量指標 under a spanning 衡量指標 group
+        role = None
+        for r in range(header_rows - 1, -1, -1):
+            text = table.rows[r][col].text
+            role = _role_of(text)
+            if role:
+                m = re.search(r"([0-9]{2,3})\s*年", _fold(text))
+                if role == "target" and m:
+                    year = int(m.group(1))
+                break
+        if role:
+            columns.setdefault(role, []).append(col)
+    if not all(r in columns for r in REQUIRED_ROLES):
+        return None
+    return Layout(columns, header_rows, year)
+
+
+# -- inference from 衡量標準 --------------------------------------------------------
+
+
+def unit_of(label: str) -> str | None:
+    """The unit a count label implies: 取得證照人數 → 人, 案件數 → 件; None when unclear."""
+    for word, unit in _UNIT_WORDS:
+        if _compact(label).endswith(word):
+            return unit
+    return None
+
+
+_TIMES_100 = re.compile(r"\s*[*×xX]\s*100\s*%?\s*$")
+
+
+def infer_measure(formula: str) -> tuple[str | None, dict[str, str], list[dict] | None]:
+    """(kind, role → label, stages) read from a 衡量標準, or kind None when unsure.
+
+    * ``A/B*100%`` → ratio, numerator A, denominator B;
+    * ``(今年X-去年X)/去年X*100%`` (the subtrahend is the divisor) → growth;
+    * stages written ``1.完成規劃(25%) 2.…`` → milestone;
+    * a phrase ending in 件數/次數/人數… with no division → count.
+    """
+    f = _fold(formula).strip()
+    stages = _stages(f)
+    if stages:
+        return "milestone", {"stage": "已達成階段"}, stages
+    if _TIMES_100.search(f):
+        body = _TIMES_100.sub("", f).strip()
+        m = re.fullmatch(r"\(\s*([^()]+?)\s*-\s*([^()]+?)\s*\)\s*/\s*\(?\s*([^()]+?)\s*\)?", body)
+        if m and _compact(m.group(2)) == _compact(m.group(3)):
+            return "growth", {"current": m.group(1).strip(), "previous": m.group(2).strip()}, None
+        m = re.fullmatch(r"\(?\s*([^()/\-+]+?)\s*\)?\s*/\s*\(?\s*([^()/\-+]+?)\s*\)?", body)
+        if m:
+            return "ratio", {"numerator": m.group(1).strip(), "denominator": m.group(2).strip()}, None
+        return None, {}, None
+    if "/" not in f and not re.search(r"[+\-*×%]", f) and unit_of(f):
+        label = re.sub(r"^(每年|全年度|全年|年度|本年度)(有關)?", "", _compact(f)) or _compact(f)
+        return "count", {"count": label}, None
+    return None, {}, None
+
+
+def _stages(text: str) -> list[dict] | None:
+    found = re.findall(
+        r"(?:^|\s|[;；,，])([0-9]+)\s*[.、．]\s*([^0-9;；,，()]+?)\s*\(\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*\)",
+        text,
+    )
+    if len(found) < 2 or [int(n) for n, _, _ in found] != list(range(1, len(found) + 1)):
+        return None
+    out = []
+    for _, label, pct in found:
+        p = float(pct)
+        out.append({"label": label.strip(), "percent": int(p) if p.is_integer() else p})
+    return out
+
+
+# -- the importer ----------------------------------------------------------------------
+
+
+class _Importer:
+    def __init__(self, doc: Document, path: Path):
+        self.doc, self.path = doc, path
+
+    def error(
+        self, zh: str, en: str, table: Table | None = None, row: int | None = None, col: int | None = None
+    ):
+        sheet = f"第 {table.index} 個表格 table {table.index}" if table else None
+        cell = (
+            f"第 {row + 1} 列第 {col + 1} 欄 row {row + 1} column {col + 1}"
+            if row is not None and col is not None
+            else (f"第 {row + 1} 列 row {row + 1}" if row is not None else None)
+        )
+        return DocumentError(zh, en, path=self.path, sheet=sheet, cell=cell)
+
+    def run(self) -> dict:
+        found = [(t, lay) for t in self.doc.tables if (lay := part2_layout(t))]
+        if not found:
+            raise self.error(
+                "找不到第二部分關鍵績效指標表格（表頭須有：策略績效目標或關鍵策略目標、衡量指標、評估體制、評估方式、衡量標準、年度目標值）",
+                "no Part 2 KPI table found (headers needed: 策略績效目標/關鍵策略目標, 衡量指標, 評估體制, 評估方式, 衡量標準, 年度目標值)",
+            )
+        plan_marks: list[Mark] = []
+        year = next((lay.year for _, lay in found if lay.year), None)
+        agency, title_year = self.title()
+        year = year or title_year
+        if year is None:
+            year = 0
+            plan_marks.append(Mark("year", "文件中找不到年度", "the document names no year"))
+        if agency is None:
+            agency = "（機關名稱）"
+            plan_marks.append(
+                Mark(
+                    "agency",
+                    "文件中找不到機關名稱（標題「○○ 107 年度施政計畫」）",
+                    "no agency found in the title",
+                )
+            )
+        goals: list[dict] = []
+        for table, layout in found:  # a long Part 2 table may continue on a second table
+            self.part2(table, layout, goals)
+        work_plans = self.part3()
+        for goal in goals:
+            self.owners(goal, work_plans)
+        data: dict[str, Any] = {
+            "id": f"plan_{year}" if year else "plan",
+            "agency": agency,
+            "year": year,
+            "title": f"{agency} {year} 年度施政計畫" if year else f"{agency} 施政計畫",
+        }
+        if plan_marks:
+            data["needs_review"] = [m.as_dict() for m in plan_marks]
+        data["goals"] = goals
+        if work_plans:
+            data["work_plans"] = work_plans
+        sample = self.part4(goals, year)
+        if sample:
+            data["sample"] = sample
+        return data
+
+    def title(self) -> tuple[str | None, int | None]:
+        for p in self.doc.paragraphs[:40]:
+            m = re.search(r"^([^\d\s].*?)\s*([0-9]{2,3})\s*年度?\s*施政計畫", _fold(p))
+            if m:
+                return m.group(1).strip(), int(m.group(2))
+        return None, None
+
+    # -- Part 2 ---------------------------------------------------------------
+    def part2(self, table: Table, layout: Layout, goals: list[dict]) -> None:
+        cols = layout.columns
+        goal_cols = cols["goal"]
+        for r in range(layout.header_rows, len(table.rows)):
+            row = table.rows[r]
+            if not any(c.text for c in row):
+                continue
+            if part2_layout(Table([row], table.index)) is not None:
+                continue  # a header repeated on a new page
+            self.check_merges(table, r, layout)
+            goal_cell = row[goal_cols[-1]]
+            goal_text = goal_cell.text
+            continues = (
+                goal_cell.from_above or not goal_text or (goals and _goal_key(goal_text) == goals[-1]["_key"])
+            )
+            if not continues:
+                number = row[goal_cols[0]].text if len(goal_cols) > 1 else ""
+                goals.append(self.goal(goal_text, number, len(goals)))
+            elif not goals:
+                raise self.error(
+                    "第一項指標沒有策略績效目標",
+                    "the first indicator row has no strategic goal",
+                    table,
+                    r,
+                    goal_cols[-1],
+                )
+            goal = goals[-1]
+            goal["indicators"].append(self.indicator(table, r, layout, goal))
+        for goal in goals:
+            if goal.get("weight") is None:
+                # a goal printed without its weight weighs what its indicators weigh (the loader's rule)
+                goal["weight"] = _number(sum(float(i["weight"]) for i in goal["indicators"]))
+
+    def check_merges(self, table: Table, r: int, layout: Layout) -> None:
+        row = table.rows[r]
+        for role, cols in layout.columns.items():
+            for col in cols:
+                cell = row[col]
+                if cell.from_left and col - 1 not in cols:
+                    raise self.error(
+                        f"「{ROLE_NAMES.get(role, role)}」欄與左側欄位合併，無法分辨各欄內容",
+                        f"the {role} cell is merged with the column to its left",
+                        table,
+                        r,
+                        col,
+                    )
+                if cell.from_above and role in ("indicator", "formula"):
+                    raise self.error(
+                        f"「{ROLE_NAMES[role]}」儲存格與上一列合併；每項指標須各自一列",
+                        f"the {role} cell is merged with the row above; each indicator needs its own row",
+                        table,
+                        r,
+                        col,
+                    )
+
+    def goal(self, text: str, number: str, index: int) -> dict:
+        name, weight = _split_weight(text)
+        m = _LEADING_NUMBER.match(name)
+        if m and not number:
+            number, name = m.group(1), name[m.end() :]
+        goal: dict[str, Any] = {"id": f"G{index + 1}"}
+        if number:
+            goal["number"] = number.strip()
+        goal |= {"name": name.strip(), "weight": weight, "indicators": [], "_key": _goal_key(text)}
+        return goal
+
+    def indicator(self, table: Table, r: int, layout: Layout, goal: dict) -> dict:
+        row, cols = table.rows[r], layout.columns
+        marks: list[Mark] = []
+
+        def text(role: str) -> str:
+            return row[cols[role][-1]].text if role in cols else ""
+
+        name, weight = _split_weight(text("indicator"))
+        number = row[cols["indicator"][0]].text if len(cols["indicator"]) > 1 else ""
+        m = _LEADING_NUMBER.match(name)
+        if m and not number:
+            number, name = m.group(1), name[m.end() :]
+        if "weight" in cols:
+            w = _fold(text("weight")).strip().rstrip("%").strip()
+            try:
+                weight = _number(float(w))
+            except ValueError:
+                weight = None
+        if weight is None:
+            weight = 0
+            marks.append(Mark("weight", "文件中找不到權重（權重欄或名稱後的「(15%)」）", "no weight found"))
+        index = len(goal["indicators"]) + 1
+        ind: dict[str, Any] = {"id": f"{goal['id']}_{index}"}
+        if number:
+            ind["number"] = number.strip()
+        ind |= {"name": name.strip(), "weight": weight}
+        system_text = _fold(text("system")).strip()
+        if re.fullmatch(r"[1-5]", system_text):
+            ind["system"] = int(system_text)
+        else:
+            ind["system"] = 1
+            marks.append(
+                Mark(
+                    "system",
+                    f"評估體制「{system_text}」不是 1–5 的代號，暫填 1",
+                    f"評估體制 {system_text!r} is not a code 1-5",
+                )
+            )
+        ind["method"] = text("method") or "統計數據"
+        if not text("method"):
+            marks.append(Mark("method", "評估方式空白，暫填「統計數據」", "評估方式 is empty"))
+        formula = text("formula")
+        ind["formula"] = formula or "（空白）"
+        kind, labels, stages = infer_measure(formula)
+        target_text = text("target")
+        if kind is None and re.match(r"^\s*第\s*[0-9]+\s*階段", _fold(target_text)):
+            marks.append(
+                Mark(
+                    "stages", "目標值為階段，但衡量標準未列出各階段及百分比", "a stage target, but no stages"
+                )
+            )
+        if kind is None:
+            kind = "ratio" if "%" in _fold(target_text) else "count"
+            roles = {"ratio": ("numerator", "denominator"), "count": ("count",)}[kind]
+            role_zh = {"numerator": "分子", "denominator": "分母", "count": "件數"}
+            labels = {role: f"（請填寫{role_zh[role]}名稱）" for role in roles}
+            marks.append(
+                Mark(
+                    "kind",
+                    f"無法由衡量標準「{formula}」判斷計算方式與填報數據，暫填為{'比率' if kind == 'ratio' else '件數'}",
+                    f"cannot tell the kind and inputs from 衡量標準 {formula!r}",
+                )
+            )
+        ind["kind"] = kind
+        polarity, polarity_mark = self.polarity(ind["name"], kind, target_text)
+        if polarity:
+            ind["polarity"] = polarity
+        if polarity_mark:
+            marks.append(polarity_mark)
+        if target_text:
+            ind["target"] = target_text
+        else:
+            ind["target"] = "0" if kind == "count" else "0%"
+            marks.append(Mark("target", "年度目標值空白", "the target is empty"))
+        if target_text:
+            try:
+                parse_target(target_text)
+            except ValueError:
+                if not (kind == "milestone" and stages):
+                    marks.append(
+                        Mark(
+                            "target",
+                            f"無法判讀目標值「{target_text}」",
+                            f"cannot read the target {target_text!r}",
+                        )
+                    )
+        if "owner" in cols and text("owner"):
+            ind["owner"] = text("owner")
+        inputs: dict[str, dict] = {}
+        for role, label in labels.items():
+            spec: dict[str, Any] = {"label": label}
+            unit = "階段" if kind == "milestone" else unit_of(label)
+            if unit is None:
+                unit = "件"
+                if not any(mk.field == "kind" for mk in marks):
+                    marks.append(
+                        Mark(
+                            "inputs",
+                            f"無法由「{label}」判斷單位，暫填「件」",
+                            f"cannot tell the unit of {label!r}",
+                        )
+                    )
+            spec["unit"] = unit
+            if kind == "growth":
+                spec["cumulative"] = (
+                    False  # this year's total against last year's: levels, not running counts
+                )
+            inputs[role] = spec
+        ind["inputs"] = inputs
+        if stages:
+            ind["stages"] = stages
+        if marks:
+            ind["needs_review"] = [m.as_dict() for m in marks]
+        return ind
+
+    def polarity(self, name: str, kind: str, target: str) -> tuple[str | None, Mark | None]:
+        """The target's comparator decides; a 下降/減少 name is a stated guess; else the loader's default."""
+        try:
+            op = parse_target(target).op if target else None
+        except ValueError:
+            op = None
+        if op:
+            return None, None  # the comparator sets it; writing it too would only repeat it
+        if any(w in name for w in _LOWER_WORDS):
+            return "lower", Mark(
+                "polarity",
+                "依指標名稱推定為越低越好，請確認",
+                "lower-is-better inferred from the indicator's name",
+            )
+        if kind == "count":
+            return None, Mark(
+                "polarity", "件數指標須註明越高或越低越好", "a count must say higher or lower is better"
+            )
+        return None, None
+
+    def owners(self, goal: dict, work_plans: list[dict]) -> None:
+        """承辦單位 is not in Part 2: propose the Part 3 work plan that shares most wording, marked."""
+        for ind in goal["indicators"]:
+            if "owner" in ind:
+                continue
+            best, score = None, 0
+            words = _bigrams(ind["name"] + ind["formula"])
+            for w in work_plans:
+                text = w["name"] + "".join(i["name"] + "".join(i["content"]) for i in w["items"])
+                s = sum(1 for b in words if b in text)
+                if s > score:
+                    best, score = w["name"], s
+            ind["owner"] = best or "（承辦單位）"
+            note = (
+                (
+                    f"承辦單位未載於第二部分，依第三部分推定為「{best}」，請確認",
+                    f"owner proposed from Part 3: {best}",
+                )
+                if best
+                else ("承辦單位未載於文件，請填寫", "the document names no owner")
+            )
+            ind.setdefault("needs_review", []).append(Mark("owner", *note).as_dict())
+        goal.pop("_key", None)
+
+    # -- Part 3 ---------------------------------------------------------------
+    def part3(self) -> list[dict]:
+        plans: list[dict] = []
+        for table in self.doc.tables:
+            head = [_compact(c.text) for c in table.rows[0]] if table.rows else []
+            if not ("工作計畫" in head and "重要施政計畫項目" in head and "實施內容" in head):
+                continue
+            cw, ci, cc = head.index("工作計畫"), head.index("重要施政計畫項目"), head.index("實施內容")
+            for row in table.rows[1:]:
+                w, i, c = row[cw], row[ci], row[cc]
+                if w.text and not w.from_above and (not plans or _strip_number(w.text) != plans[-1]["name"]):
+                    plans.append({"name": _strip_number(w.text), "items": []})
+                if not plans:
+                    continue
+                items = plans[-1]["items"]
+                if i.text and not i.from_above:
+                    items.append({"name": _strip_number(i.text), "content": []})
+                if items and c.text and not c.from_above:
+                    items[-1]["content"].extend(_paragraphs(c))
+        return plans
+
+    # -- Part 4 ---------------------------------------------------------------
+    def part4(self, goals: list[dict], year: int) -> dict | None:
+        indicators = {_compact(i["name"]): i for g in goals for i in g["indicators"]}
+        for table in self.doc.tables:
+            head = " ".join(_compact(c.text) for c in table.rows[0]) if table.rows else ""
+            if "原訂目標值" not in head or "達成情形" not in head:
+                continue
+            cols = [_compact(c.text) for c in table.rows[0]]
+            t_col = next(i for i, h in enumerate(cols) if "原訂目標值" in h)
+            a_col = next(i for i, h in enumerate(cols) if "達成情形" in h)
+            n_col = next((i for i, h in enumerate(cols) if any(w in h for w in INDICATOR_WORDS)), t_col - 1)
+            entries: dict[str, dict] = {}
+            for row in table.rows[1:]:
+                name, _ = _split_weight(row[n_col].text)
+                ind = indicators.get(_compact(name))
+                if ind is None:
+                    continue
+                if row[t_col].text:
+                    ind["previous_target"] = row[t_col].text
+                entries[ind["id"]] = _sample_counts(ind, row[a_col].text)
+            period_text = " ".join(table.before + [p for p in self.doc.paragraphs if "年1月1日至" in p])
+            m = re.search(
+                r"([0-9]{2,3})\s*年\s*1\s*月\s*1\s*日至\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日",
+                _fold(period_text),
+            )
+            if not entries or not m:
+                return None
+            end = (int(m.group(2)), int(m.group(3)))
+            period = "FY" if end == (12, 31) else "H1" if end == (6, 30) else None
+            if period is None:
+                return None
+            sample_year = int(m.group(1))
+            return {
+                "year": sample_year,
+                "period": period,
+                "targets": "previous" if sample_year == year - 1 else "current",
+                "entries": entries,
+            }
+        return None
+
+
+def _sample_counts(ind: dict, text: str) -> dict[str, int | None]:
+    """The counts a Part 4 analysis states, where they can be read; None where not."""
+    t = _fold(text).replace(",", "")
+    roles = list(ind["inputs"])
+    out: dict[str, int | None] = dict.fromkeys(roles)
+    if ind["kind"] == "ratio":
+        m = re.search(r"\(\s*([0-9]+)\s*[^\d/()]*/\s*([0-9]+)\s*[^\d()]*\)", t)
+        if m:
+            out["numerator"], out["denominator"] = int(m.group(1)), int(m.group(2))
+    elif ind["kind"] == "count":
+        unit = ind["inputs"]["count"]["unit"]
+        m = re.search(rf"(?:共計|計有|合計|累計)\s*([0-9]+)\s*{re.escape(unit)}", t)
+        if m:
+            out["count"] = int(m.group(1))
+    elif ind["kind"] == "growth":
+        labels = {r: _compact(ind["inputs"][r]["label"]) for r in roles}
+        for role, label in labels.items():
+            m = re.search(rf"{re.escape(label)}\s*(?:為|計|共)?\s*([0-9]+)", _compact(t))
+            if m:
+                out[role] = int(m.group(1))
+    return out
+
+
+def _split_weight(text: str) -> tuple[str, float | int | None]:
+    """``推動本處志願服務工作(15%)`` → (name, 15); the name keeps its own characters."""
+    t = " ".join(text.split())
+    m = _WEIGHT_IN_NAME.search(t)
+    if not m:
+        return t, None
+    return t[: m.start()].strip(), _number(float(m.group(1)))
+
+
+def _number(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def _goal_key(text: str) -> str:
+    name, _ = _split_weight(text)
+    return _compact(_LEADING_NUMBER.sub("", name))
+
+
+def _strip_number(text: str) -> str:
+    return re.sub(rf"^\s*(?:[{_NUMERAL}]+\s*、|[0-9]+\s*[.、．])\s*", "", " ".join(text.split())).strip()
+
+
+def _paragraphs(cell: Cell) -> list[str]:
+    """A 實施內容 cell as its numbered paragraphs: one a paragraph, or ``1. … 2. …`` in one."""
+    paras = [p.strip() for p in cell.paragraphs if p.strip()]
+    if len(paras) == 1:
+        parts = re.split(r"(?:^|\s)(?=[0-9]+\.\s*\S)", paras[0])
+        numbered = [p.strip() for p in parts if p.strip()]
+        if len(numbered) > 1 and all(re.match(rf"{n}\.", p) for n, p in enumerate(numbered, 1)):
+            paras = numbered
+    return [re.sub(r"^[0-9]+\.\s*", "", p) for p in paras]
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"[^\u4e00-\u9fff]", "", text)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def import_document(path: str | Path) -> dict:
+    """Plan data (a plan file's mapping, with ``needs_review`` marks) from a .docx or .odt plan."""
+    path = Path(path)
+    data = _Importer(read_document(path), path).run()
+    for goal in data["goals"]:
+        goal["indicators"] = [_ordered(i) for i in goal["indicators"]]
+    return data
+
+
+_INDICATOR_ORDER = (
+    "id",
+    "number",
+    "name",
+    "weight",
+    "system",
+    "method",
+    "formula",
+    "kind",
+    "polarity",
+    "target",
+    "previous_target",
+    "owner",
+    "inputs",
+    "stages",
+    "needs_review",
+)
+
+
+def _ordered(ind: dict) -> dict:
+    """Keys in the order a plan file lists them, so the YAML reads like the embedded plan."""
+    out = {k: ind[k] for k in _INDICATOR_ORDER if k in ind}
+    out.update({k: v for k, v in ind.items() if k not in out})
+    return out
+
+
+__all__ = ["DocumentError", "import_document", "infer_measure", "part2_layout", "unit_of"]
