@@ -12,12 +12,12 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from kpi_engine import Evaluation, Finding, Plan, PlanError, evaluate, parse_plan
-from kpi_engine.checks import parse_count
+from kpi_engine.checks import as_cell_number, parse_count
 from kpi_engine.evaluate import State
 from kpi_engine.findings import finding
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX
@@ -429,6 +429,19 @@ def _result_steps(scope: L.Scope) -> dict[str, tuple[str, str, str]]:
     }
 
 
+def _snapshot_value(raw: Any) -> Any:
+    """An input as calculate records it: a date as the serial number a formula sees.
+
+    Every client then writes the same number (openpyxl would write a date, a live
+    client its serial), and ``EXACT`` compares both the same way.
+    """
+    if isinstance(raw, (datetime, date)):
+        number = as_cell_number(raw)
+        if number is not None:
+            return int(number) if number == number.to_integral_value() else float(number)
+    return raw
+
+
 def _status_text(findings: list[Finding]) -> str:
     """What calculate found for one indicator and period; the 檢核 formula shows it while
     the inputs are unchanged and no live check fails."""
@@ -495,7 +508,7 @@ def _write_results(
         mine = [f for f in outcome.findings if f.indicator == r.indicator and f.period == r.period]
         raw = entries.get(r.period, {}).get(r.indicator, {})
         record = {CALC_REF: _status_text(mine)}
-        record.update({SNAP_PREFIX + role: value for role, value in raw.items()})
+        record.update({SNAP_PREFIX + role: _snapshot_value(value) for role, value in raw.items()})
         recorded[(r.indicator, r.period)] = record
     for name, (ind_id, period_id, key) in state_names.items():
         cells[where[name]] = recorded.get((ind_id, period_id), {}).get(key)
