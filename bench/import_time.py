@@ -6,7 +6,9 @@ Runs ``python -X importtime`` in fresh processes (medians of N runs) for:
 * ``import macros``: what Excel's RunMain pays before ``main()`` runs;
 * ``import macros`` plus the modules the click loads (``workbook.calculate``,
   ``workbook.live`` and xlwings): the whole button path;
-* for scale, ``import pandas``, which must stay off that path.
+* for scale, ``import pandas``, which must stay off that path;
+* the add-in's real first statement (``import xlwings.utils``) then the button's imports, run
+  by plain ``python -c`` (pandas loads) and by the ``kpi-excel-python`` launcher (it does not).
 
 Usage: ``python bench/import_time.py [-n 7]``.
 """
@@ -28,6 +30,12 @@ CASES = {
     ),
     "same, had main() not kept pandas out": "import macros, workbook.calculate, workbook.live, xlwings",
     "import pandas (for scale; never on the button path)": "import pandas",
+    # What RunPython sends first, then the button's imports: as python runs it, and as the
+    # add-in's kpi-excel-python launcher (macros/launch.py) runs it.
+    "VBA command, plain python": "import xlwings.utils; import macros, workbook.calculate, workbook.live",
+    "VBA command, kpi-excel-python launcher": (
+        "LAUNCHER:import xlwings.utils; import macros, workbook.calculate, workbook.live"
+    ),
 }
 
 
@@ -36,9 +44,14 @@ def measure(code: str, runs: int) -> tuple[float, float, bool]:
     walls, imports, pandas = [], [], False
     for _ in range(runs):
         start = time.perf_counter()
-        probe = f"{code}; import sys; print(sys.modules.get('pandas') is not None)"
+        launcher = code.startswith("LAUNCHER:")
+        probe = f"{code.removeprefix('LAUNCHER:')}; import sys; print(sys.modules.get('pandas') is not None)"
+        runner = ["-m", "macros.launch", "-B"] if launcher else []
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", probe], capture_output=True, text=True, check=True
+            [sys.executable, "-X", "importtime", *runner, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         walls.append(time.perf_counter() - start)
         cumulative = [int(m.group(1)) for m in re.finditer(r"\|\s+(\d+) \| [^\n]*\n", done.stderr)]

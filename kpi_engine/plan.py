@@ -261,6 +261,7 @@ class Options:
     cap: Decimal = Decimal(100)
     lights: Lights = field(default_factory=Lights)
     password: str | None = None
+    submit_to: str | None = None  # where staff email the calculated workbook
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import string
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -67,6 +68,9 @@ SENTENCE_FIELDS = frozenset(
         "stage_label",
     }
 )
+
+#: One address, as staff would type it in a mail client (no display name, no list).
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,7 @@ def fingerprint(data: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-_OPTION_DEFAULTS = {"decimals": 2, "cap": 100, "password": None}
+_OPTION_DEFAULTS = {"decimals": 2, "cap": 100, "password": None, "submit_to": None}
 _LIGHT_DEFAULTS = {"green": 100, "yellow": 90}
 
 
@@ -380,7 +384,14 @@ class _Builder:
             cap=Decimal(str(opts.get("cap", 100))),
             lights=Lights(Decimal(str(lights.get("green", 100))), Decimal(str(lights.get("yellow", 90)))),
             password=opts.get("password"),
+            submit_to=(opts.get("submit_to") or "").strip() or None,
         )
+        if options.submit_to and not _EMAIL.match(options.submit_to):
+            self.issue(
+                ("options", "submit_to"),
+                f"寄回地址不是電子郵件地址：{options.submit_to}",
+                f"submit_to is not an email address: {options.submit_to!r}",
+            )
         if options.lights.yellow > options.lights.green:
             self.issue(
                 ("options", "lights"), "黃燈門檻不可高於綠燈", "yellow threshold above green", "lights_order"

@@ -55,7 +55,10 @@ def calculate(book: Any, *, now: datetime | None = None) -> str:
     from workbook.live import LiveBook
 
     try:
-        outcome = run(LiveBook(book), now=now)
+        live = LiveBook(book)
+        live.recalculate()  # manual calculation mode would show stale results
+        outcome = run(live, now=now)
+        live.recalculate()  # the summary's formulas show the sentences just written
     except WorkbookFileError as exc:
         _log().warning("unusable workbook %s: %s", getattr(book, "name", "?"), exc)
         message = f"無法計算：{exc.message_zh}\n\n（{exc.message_en}）\n詳細紀錄：{log_path()}"
@@ -68,8 +71,17 @@ def calculate(book: Any, *, now: datetime | None = None) -> str:
         message = f"計算完成：錯誤 {errors} 項、警告 {warnings} 項。"
         if errors:
             message += "\n請依「檢核結果」工作表修正淡黃色儲存格後，再按一次「計算」。"
+        else:
+            message += "\n" + next_step(outcome.scope.plan.options.submit_to)
     book.app.alert(message, title=TITLE)
     return message
+
+
+def next_step(submit_to: str | None) -> str:
+    """What staff do after a clean calculation: save, then send it where the plan says."""
+    if submit_to:
+        return f"請先存檔（Ctrl+S），再以電子郵件將本工作簿寄至 {submit_to}。"
+    return "請先存檔（Ctrl+S），再依規定將本工作簿寄回彙整窗口。"
 
 
 def keep_pandas_out() -> None:

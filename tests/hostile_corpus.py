@@ -829,7 +829,7 @@ CASES: list[Case] = [
         errors("formula_in_input", "stale", where=NUM_CELL),
         errors("formula_in_input", where=NUM_CELL),
         "errors",  # calamine sees the formula's missing cached value: incomplete
-        button="ok",  # Excel shows 3: the live adapter reads values, never formulas
+        button="errors",  # Excel shows 3, but the live adapter reads the typed formula: formula_in_input
         excel_shows={NUMERATOR: 3},
     ),
     Case(
@@ -989,9 +989,7 @@ CASES: list[Case] = [
         ok(),  # check writes nothing: the password is no obstacle
         refused("其他保護密碼", "other than the template", where=("填表說明", "")),
         "ok",
-        # xlwings' remote payload carries no protection, so the remote button cannot see it;
-        # desktop Excel's refusal is tested through the COM double.
-        button="ok",
+        # The button (through the Excel double) refuses as calculate does: Unprotect fails.
         same_results_as_base=True,
     ),
     Case(
@@ -1432,16 +1430,3 @@ def excel_view(path: Path, dst: Path, shows: Mapping[str, Any] = {}) -> Path:
                 c.value = None if shown in ("", None) else shown
     wb.save(dst)
     return dst
-
-
-def unopenable_payload(name: str) -> dict:
-    """What the button would get if Excel showed an empty workbook in place of the file."""
-    import xlwings as xw
-
-    return {
-        "client": "VBA",
-        "version": xw.__version__,
-        "book": {"name": name, "active_sheet_index": 0, "selection": "A1"},
-        "names": [],
-        "sheets": [{"name": "Sheet1", "pictures": [], "tables": [], "values": [[]]}],
-    }

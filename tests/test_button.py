@@ -1,4 +1,4 @@
-"""The 「計算」 button, through xlwings' own remote engine and the real add-in file."""
+"""The 「計算」 button: the Excel double (tests/excel_double.py), xlwings' remote engine and the add-in file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import ClassVar
 from xml.etree import ElementTree
 
 import pytest
@@ -17,7 +18,6 @@ from kpi_engine import load_plan
 from workbook import layout as L
 from workbook.bookio import FileBook
 from workbook.builder import write_template
-from workbook.calculate import calculate
 from workbook.demo import fill
 from workbook.libreoffice import recalculate, require_soffice
 
@@ -99,75 +99,115 @@ def seed_case(tmp_path_factory):
     return tmp, path, scope, payload
 
 
-def test_button_equals_kpi_calculate(seed_case):
+def _only_alert(actions: list[dict]) -> str:
+    assert [a["func"] for a in actions] == ["alert"], [a["func"] for a in actions]
+    return actions[0]["args"][0]
+
+
+REMOTE_REFUSAL = "無法計算：此連線方式（xlwings 遠端引擎）無法解除工作表保護，結果未寫入。"
+
+
+def test_remote_engine_refuses_the_protected_template_and_writes_nothing(seed_case):
     from tests_support import apply_actions
 
-    tmp, path, scope, payload = seed_case
-    # File path: what `kpi calculate` does.
-    cli_out = tmp / "cli.xlsx"
-    shutil.copyfile(path, cli_out)
-    book = FileBook(cli_out)
-    outcome = calculate(book, now=NOW)
-    book.save()
-    # Button path: the same file as Excel would send it, through xlwings' engine.
+    tmp, path, _scope, payload = seed_case
     message, actions = _run_button(payload)
-    button_out = tmp / "button.xlsx"
-    alerts = apply_actions(path, actions, button_out)
+    assert message.startswith(REMOTE_REFUSAL), message
+    assert "(xlwings' remote engine) cannot lift sheet protection" in message
+    assert [a["func"] for a in actions] == ["alert"]
+    out = tmp / "remote.xlsx"
+    assert apply_actions(path, actions, out) == [message]
+    assert _cells(out) == _cells(path)
 
-    assert alerts == [message]
-    assert message == "計算完成：錯誤 0 項、警告 2 項。"
-    assert _cells(button_out) == _cells(cli_out)
-    assert _input_cells(button_out) == _input_cells(path) == _input_cells(cli_out)
-    written = FileBook(button_out)
-    sheet, row, col = written.names()[L.calc_name(scope.plan.indicators[1], scope.periods[0])]
-    assert written.grid(sheet)[row - 1][col - 1] == "無誤"  # what the 檢核 formula shows
-    assert outcome.evaluation.result(scope.plan.indicators[1].id, scope.periods[0].id).sentence == (
-        "截至6月30日止，參訓人數210人，取得及格證書187人，及格率89.05%(187人/210人)，達原訂目標值，達成率100%。"
-    )
-    assert [f.code for f in outcome.findings] == ["missing", "missing"]
+
+def test_simulated_client_refuses_locked_cells_as_excel_does(seed_case, monkeypatch):
+    """Had the button written without lifting protection (before issue 9), the client refuses."""
+    import contextlib
+
+    from tests_support import ProtectedSheetError, apply_actions
+
+    from workbook.live import LiveBook
+
+    tmp, path, scope, payload = seed_case
+    monkeypatch.setattr(LiveBook, "unprotected", lambda self, sheets, password: contextlib.nullcontext())
+    _, actions = _run_button(payload)
+    assert [a["func"] for a in actions].count("setValues") >= 4  # findings, status line, _kpi record
+    with pytest.raises(ProtectedSheetError, match="protected sheet"):
+        apply_actions(path, actions, tmp / "refused.xlsx")
+    # An unlocked input cell of the same protected sheet takes a write.
+    from workbook.bookio import parse_address
+
+    ind = scope.plan.indicator("procurement_pass_rate")
+    name = next(n for n in payload["names"] if n["name"] == L.input_name(ind, scope.periods[0], "numerator"))
+    row, col = parse_address(name["address"])
+    write = {
+        "func": "setValues",
+        "values": [[190]],
+        "sheet_position": name["sheet_index"],
+        "start_row": row - 1,
+        "start_column": col - 1,
+        "row_count": 1,
+        "column_count": 1,
+        "args": [None],
+    }
+    apply_actions(path, [write], tmp / "input.xlsx")
+    assert _input_cells(tmp / "input.xlsx")[name["name"]] == 190
+
+
+def _double_click(path: Path, values: Path | None = None):
+    from excel_double import Book
+
+    import macros
+
+    book = Book(path, values)
+    message = macros.calculate(book, now=NOW)
+    return message, book
+
+
+def _written(book) -> set[tuple[str, int, int]]:
+    return {
+        (sheet, r, c)
+        for sheet, r0, c0, rows, cols in book.writes
+        for r in range(r0, r0 + rows)
+        for c in range(c0, c0 + cols)
+    }
+
+
+def _inputs_of(path: Path) -> set[tuple[str, int, int]]:
+    return {cell for n, cell in FileBook(path).names().items() if n.startswith(INPUT_PREFIXES)}
 
 
 def test_button_never_touches_inputs_and_is_batched(seed_case):
-    _tmp, _path, _scope, payload = seed_case
-    _, actions = _run_button(payload)
-    assert not _touched(actions, payload) & _input_positions(payload)
-    writes = [a for a in actions if a["func"] == "setValues"]
+    _tmp, path, _scope, payload = seed_case
+    message, book = _double_click(path)
+    assert message.startswith("計算完成：錯誤 0 項")
+    assert book.writes and not _written(book) & _inputs_of(path)
     # One block per sheet at most: indicator sheets, findings, guide status, metadata.
-    assert len(writes) <= len(payload["sheets"])
-    assert {a["func"] for a in actions} == {"setValues", "alert"}
-    assert len([a for a in actions if a["func"] == "alert"]) == 1
+    assert len(book.writes) <= len(payload["sheets"])
+    assert len(book.app.alerts) == 1
 
 
 def test_action_count_does_not_grow_with_inputs(tmp_path):
     require_soffice()
     from plan_factory import indicator, make_plan
-    from tests_support import payload_from_file
 
     kinds = ["ratio", "growth", "count", "milestone"]
     targets = {"ratio": "80%", "growth": "5%", "count": "≤100", "milestone": "100%"}
     plan = make_plan(*(indicator(f"k{i}", kinds[i % 4], targets[kinds[i % 4]], weight=1) for i in range(40)))
     entries = {"H1": {ind.id: dict.fromkeys((s.role for s in ind.inputs), 3) for ind in plan.indicators}}
     path, _scope = _filled(tmp_path, plan=plan, entries=entries, year=107, period=None)
-    payload = payload_from_file(path)
-    _, actions = _run_button(payload)
-    writes = [a for a in actions if a["func"] == "setValues"]
-    per_sheet: dict[int, int] = {}
-    for a in writes:
-        per_sheet[a["sheet_position"]] = per_sheet.get(a["sheet_position"], 0) + 1
+    message, book = _double_click(path)
+    assert message.startswith("計算完成："), message
+    per_sheet: dict[str, int] = {}
+    for sheet, *_ in book.writes:
+        per_sheet[sheet] = per_sheet.get(sheet, 0) + 1
     # One block per sheet, and two in _kpi: its digest and calculate's record of the inputs.
     assert max(per_sheet.values()) <= 2 and sum(per_sheet.values()) <= len(per_sheet) + 1
-    assert len(writes) <= len(payload["sheets"])
-    assert not _touched(actions, payload) & _input_positions(payload)
-
-
-def _only_alert(actions: list[dict]) -> str:
-    assert [a["func"] for a in actions] == ["alert"], [a["func"] for a in actions]
-    return actions[0]["args"][0]
+    assert len(book.writes) <= len(book.sheets)
+    assert not _written(book) & _inputs_of(path)
 
 
 def test_text_in_a_count_is_reported_not_written(seed_case, tmp_path):
-    from tests_support import payload_from_file
-
     _, path, scope, _ = seed_case
     bad = tmp_path / "bad.xlsx"
     shutil.copyfile(path, bad)
@@ -176,15 +216,12 @@ def test_text_in_a_count_is_reported_not_written(seed_case, tmp_path):
     sheet, row, col = book.names()[L.input_name(ind, scope.periods[0], "numerator")]
     book.write(sheet, row, col, [["約48件"]])
     book.save()
-    payload = payload_from_file(bad)
-    message, actions = _run_button(payload)
+    message, double = _double_click(bad)
     assert message.startswith("計算完成：錯誤 1 項")
     assert "請依「檢核結果」工作表修正" in message
-    assert not _touched(actions, payload) & _input_positions(payload)
+    assert not _written(double) & _inputs_of(bad)
     out = tmp_path / "out.xlsx"
-    from tests_support import apply_actions
-
-    apply_actions(bad, actions, out)
+    double.save(out)
     findings = FileBook(out).grid(L.SHEET_FINDINGS)
     first = findings[2]
     assert first[1:5] == ["錯誤", "text", sheet, f"C{row}"]
@@ -303,11 +340,79 @@ def test_addin_config_sheet_holds_the_interpreter(addin):
     ]
 
 
-def test_kpi_addin_build_uses_this_python(tmp_path):
+def test_addin_config_keeps_the_workbook_folder_off_the_path(addin):
+    # GetConfigFromSheet reads column A from A1 down to the first blank: row 10 must follow row 9.
+    rows = _conf(addin)
+    assert rows[9] == ["ADD_WORKBOOK_TO_PYTHONPATH", False]
+    assert all(r[0] for r in rows[:10])
+
+
+def test_kpi_addin_build_uses_this_installation(tmp_path):
+    from macros.addin import LAUNCHER, default_interpreter
+
     done = subprocess.run(["kpi", "addin", "build", "-o", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     rows = _conf(tmp_path / "macros.xlam")
-    assert Path(rows[0][1]).resolve() == Path(sys.executable).resolve()
+    interpreter = Path(rows[0][1])
+    assert interpreter.resolve() == Path(default_interpreter()).resolve()
+    # The launcher when pip installed it (it keeps pandas out), else this very Python.
+    assert interpreter.name.startswith(LAUNCHER) or interpreter.resolve() == Path(sys.executable).resolve()
+
+
+def test_install_into_a_locked_addin_file_is_a_clear_error(tmp_path, monkeypatch):
+    import macros.addin as addin
+    from workbook.cli import main
+
+    def locked(src, dst):
+        raise PermissionError(
+            13, "The process cannot access the file because it is being used by another process"
+        )
+
+    monkeypatch.setattr(addin.shutil, "copyfile", locked)
+    monkeypatch.setattr(addin, "startup_folder", lambda: tmp_path / "XLSTART")
+    with pytest.raises(addin.AddinError, match="請關閉所有 Excel 視窗後再執行 kpi addin install"):
+        addin.install_addin()
+    assert main(["addin", "install"]) == 2
+
+
+class _FakeApp:
+    started: ClassVar[list[_FakeApp]] = []
+
+    def __init__(self, visible=True, add_book=True):
+        self.startup_path = "/Users/clerk/Library/Excel/XLSTART"
+        self.quitted = False
+        _FakeApp.started.append(self)
+
+    def quit(self):
+        self.quitted = True
+
+
+def test_startup_folder_closes_the_hidden_excel_it_starts(monkeypatch):
+    import types
+
+    import macros.addin as addin
+
+    fake = types.SimpleNamespace(apps=[], App=_FakeApp)
+    monkeypatch.setitem(sys.modules, "xlwings", fake)
+    monkeypatch.setattr(addin.sys, "platform", "win32")
+    _FakeApp.started.clear()
+    assert addin.startup_folder().name == "XLSTART"
+    assert [a.quitted for a in _FakeApp.started] == [True]
+
+
+def test_missing_excel_is_a_clear_error(monkeypatch):
+    import types
+
+    import macros.addin as addin
+
+    def no_excel(**kwargs):
+        raise OSError("Invalid class string")  # pywintypes.com_error when Excel is not registered
+
+    monkeypatch.setitem(sys.modules, "xlwings", types.SimpleNamespace(apps=[], App=no_excel))
+    monkeypatch.setattr(addin.sys, "platform", "win32")
+    with pytest.raises(addin.AddinError, match="找不到可用的 Microsoft Excel") as err:
+        addin.startup_folder()
+    assert "Traceback" not in str(err.value)
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="checks the no-Excel path")

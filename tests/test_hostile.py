@@ -5,7 +5,7 @@ For every case of the corpus:
 1. ``kpi check`` and ``kpi calculate`` exit as recorded, with a zh-TW and English
    message naming the file (and the sheet and cell when there is one), and never a
    traceback;
-2. the Excel button (``macros.calculate`` through xlwings' remote engine) shows one
+2. the Excel button (``macros.calculate`` on the Excel double, tests/excel_double.py) shows one
    alert, never a traceback, and writes nothing into an input cell;
 3. ``kpi calculate`` leaves every input cell (IN_/NOTE_/PROG_/DESC_) as it was — value
    and data type — and a refused file byte for byte as it was;
@@ -384,96 +384,68 @@ def test_sheet_level_findings_name_the_sheet_without_a_cell(runs):
 
 
 @pytest.fixture(scope="module")
-def base_payload(corpus, tmp_path_factory):
+def base_view(corpus, tmp_path_factory):
     from hostile_corpus import excel_view
-    from tests_support import payload_from_file
 
-    view = excel_view(corpus.base, tmp_path_factory.mktemp("view") / "base.xlsx")
-    return payload_from_file(corpus.base, recalculated=view)
+    return excel_view(corpus.base, tmp_path_factory.mktemp("view") / "base.xlsx")
 
 
-def _payload(case: Case, corpus, base_payload, tmp_path) -> dict:
-    from hostile_corpus import excel_view, unopenable_payload
-    from tests_support import payload_from_file
+def _excel(case: Case, corpus, base_view, tmp_path):
+    """The workbook as desktop Excel would show it to the button (the Excel double)."""
+    from excel_double import Book
+    from hostile_corpus import excel_view
+    from openpyxl import Workbook
 
     path = corpus.paths[case.id]
-    if case.button_source == "unopenable":
-        return unopenable_payload(case.filename)
+    if case.button_source == "unopenable":  # Excel shows an empty workbook in its place
+        empty = tmp_path / "empty.xlsx"
+        Workbook().save(empty)
+        return Book(empty, empty, name=case.filename)
     if case.button_source == "base":
-        payload = {**base_payload, "book": {**base_payload["book"], "name": case.filename}}
-    elif case.button_source == "self":
-        payload = payload_from_file(path, recalculated=path)
-    else:
-        view = excel_view(path, tmp_path / f"view{path.suffix}", case.excel_shows)
-        payload = payload_from_file(path, recalculated=view)
-    return _without_stamp(payload)
+        return Book(corpus.base, base_view, name=case.filename)
+    if case.button_source == "self":
+        return Book(path, path)
+    return Book(path, excel_view(path, tmp_path / f"view{path.suffix}", case.excel_shows))
 
 
-def _without_stamp(payload: dict) -> dict:
-    """The payload with the metadata's calculated_at cleared: the remote engine cannot read it.
-
-    See test_button_on_a_calculated_workbook: the stamp is text like "2018-07-10T09:30:00",
-    which xlwings' remote engine takes for a date and fails to parse.
-    """
-    from workbook import layout as L
-
-    sheets = []
-    for sheet in payload["sheets"]:
-        if sheet["name"] == L.SHEET_META:
-            values = [[row[0], None] if row and row[0] == "calculated_at" else row for row in sheet["values"]]
-            sheet = {**sheet, "values": values}
-        sheets.append(sheet)
-    return {**payload, "sheets": sheets}
-
-
-def _press(payload: dict) -> tuple[str, list[dict]]:
-    import xlwings as xw
-
+def _press(book) -> str:
     import macros
 
-    book = xw.Book(json=payload)
-    message = macros.calculate(book, now=NOW)
-    return message, book.json()["actions"]
+    return macros.calculate(book, now=NOW)
 
 
-REMOTE_ISO_STAMP = (
-    "workbook/calculate.py _write_results stores calculated_at as text '2018-07-10T09:30:00'; xlwings' "
-    "remote engine (_xlremote._clean_value_data_element) takes any ISO-like text for a date, cuts its "
-    "last character and raises ValueError, so every press after the first shows 未預期的錯誤"
-)
+def test_button_on_a_calculated_workbook(corpus, base_view):
+    from excel_double import Book
 
-
-def test_button_on_a_calculated_workbook(base_payload):
-    message, _ = _press(base_payload)
+    message = _press(Book(corpus.base, base_view))
     assert message.startswith("計算完成："), message
 
 
 @pytest.mark.parametrize("case", params("button"))
-def test_button(case: Case, corpus, base_payload, tmp_path):
-    from workbook.bookio import parse_address
+def test_button(case: Case, corpus, base_view, tmp_path):
+    import macros
+    from workbook.live import LiveBook
 
-    payload = _payload(case, corpus, base_payload, tmp_path)
-    message, actions = _press(payload)
+    book = _excel(case, corpus, base_view, tmp_path)
+    inputs = {
+        cell for n, cell in LiveBook(book).names().items() if n.startswith(("IN_", "NOTE_", "PROG_", "DESC_"))
+    }
+    message = _press(book)
 
-    alerts = [a["args"][0] for a in actions if a["func"] == "alert"]
-    assert alerts == [message]
+    assert book.app.alerts == [(message, macros.TITLE)]
     assert len(message) < 2_000, f"{len(message)} characters in a message box"
     assert "Traceback" not in message and "未預期的錯誤" not in message, message
-    assert {a["func"] for a in actions} <= {"alert", "setValues"}
-    inputs = set()
-    for n in payload["names"]:
-        if n["name"].startswith(("IN_", "NOTE_", "PROG_", "DESC_")):
-            row, col = parse_address(n["address"])
-            inputs.add((n["sheet_index"], row - 1, col - 1))
-    for a in actions:
-        if a["func"] == "setValues":
-            for i in range(a["row_count"]):
-                for j in range(a["column_count"]):
-                    assert (a["sheet_position"], a["start_row"] + i, a["start_column"] + j) not in inputs
+    written = {
+        (sheet, r, c)
+        for sheet, r0, c0, rows, cols in book.writes
+        for r in range(r0, r0 + rows)
+        for c in range(c0, c0 + cols)
+    }
+    assert not written & inputs
 
     expect = case.button_expect
     if expect.startswith("refused:"):
-        assert [a["func"] for a in actions] == ["alert"]  # nothing written
+        assert book.writes == []  # nothing written
         zh, _, rest = message.partition("\n\n（")
         assert zh.startswith("無法計算：") and expect.split(":", 1)[1] in zh, message
         assert ENGLISH.search(rest), message
@@ -482,7 +454,9 @@ def test_button(case: Case, corpus, base_payload, tmp_path):
             message
         )
     else:
-        assert re.fullmatch(r"計算完成：錯誤 0 項、警告 \d+ 項。", message), message
+        assert re.fullmatch(r"計算完成：錯誤 0 項、警告 \d+ 項。\n請先存檔（Ctrl\+S），再.*", message), (
+            message
+        )
 
 
 # -- 5: kpi collect -------------------------------------------------------------------------------

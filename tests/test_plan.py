@@ -212,3 +212,16 @@ def test_fingerprint_ignores_sample_but_not_definition(plan):
     other = parse_plan(text.replace("target: 83%", "target: 84%"))
     assert same.fingerprint == plan.fingerprint
     assert other.fingerprint != plan.fingerprint
+
+
+def test_submit_to_is_optional_and_must_be_one_address(plan):
+    from plan_factory import indicator, make_plan
+
+    assert plan.options.submit_to is None
+    good = make_plan(indicator("k1", "count", "≤100"), options={"submit_to": " kpi@taichung.gov.tw "})
+    assert good.options.submit_to == "kpi@taichung.gov.tw"
+    for bad in ("kpi at taichung", "a@b.tw; c@d.tw", "王小明 <kpi@taichung.gov.tw>"):
+        with pytest.raises(PlanError) as exc:
+            make_plan(indicator("k1", "count", "≤100"), options={"submit_to": bad})
+        [issue] = exc.value.issues
+        assert issue.path == "options.submit_to" and issue.line is not None, issue

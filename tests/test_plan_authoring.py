@@ -56,6 +56,11 @@ def _plans():
                 indicator("g", "growth", "-5%", polarity="lower"),
             )
         ),
+        "submit_to": parse_plan(
+            plan_yaml(
+                indicator("c", "count", "≤10"), options={"submit_to": "kpi@taichung.gov.tw", "password": "pw"}
+            )
+        ),
     }
 
 
@@ -67,6 +72,7 @@ def test_round_trip_keeps_the_fingerprint(name, tmp_path):
     back = load_workbook_plan(book)
     assert back.fingerprint == plan.fingerprint
     assert back.sample == plan.sample
+    assert back.options == plan.options
     # and again through YAML text written from the workbook
     assert parse_plan(back.text).fingerprint == plan.fingerprint
 

@@ -82,10 +82,17 @@ def payload_from_file(path: Path, *, recalculated: Path | None = None, active_sh
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class ProtectedSheetError(Exception):
+    """What the VBA client's ``setValues`` meets on a locked cell of a protected sheet (Excel's 1004)."""
+
+
 def apply_actions(path: Path, actions: list[dict], out: Path) -> list[str]:
     """Apply ``setValues`` actions to a copy of ``path`` saved as ``out``; return alert texts.
 
-    Any other action fails: the button may only write values and show messages.
+    Any other action fails: the button may only write values and show messages.  As in
+    Excel, a ``setValues`` touching a locked cell of a protected sheet is refused
+    (:class:`ProtectedSheetError`), and the actions before it stay applied: the VBA
+    client runs them one by one, so a refusal half-way leaves a half-written workbook.
     """
     wb = load_workbook(path)
     alerts = []
@@ -95,6 +102,16 @@ def apply_actions(path: Path, actions: list[dict], out: Path) -> list[str]:
             continue
         assert action["func"] == "setValues", f"unexpected action {action['func']}"
         ws = wb.worksheets[action["sheet_position"]]
+        if ws.protection.sheet:
+            for i, line in enumerate(action["values"]):
+                for j, _ in enumerate(line):
+                    cell = ws.cell(action["start_row"] + 1 + i, action["start_column"] + 1 + j)
+                    if getattr(cell.protection, "locked", True):
+                        wb.save(out)
+                        raise ProtectedSheetError(
+                            f"{ws.title}!{cell.coordinate}: The cell or chart you're trying to change is on a "
+                            "protected sheet."
+                        )
         for i, line in enumerate(action["values"]):
             for j, v in enumerate(line):
                 cell = ws.cell(action["start_row"] + 1 + i, action["start_column"] + 1 + j)

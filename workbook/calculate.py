@@ -218,7 +218,7 @@ def calculate(
         book.sheet_names(),
     )
 
-    raw = {name: _cell(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
+    raw = {name: _input(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (ind, p, role) in inputs.items():
         entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
@@ -353,6 +353,22 @@ def _cell(book: Book, where: Located, name: str) -> Any:
     return at(book.grid(sheet, *where.extent[sheet]), row, col)
 
 
+def _input(book: Book, where: Located, name: str) -> Any:
+    """An input as staff typed it: a formula's text rather than its value.
+
+    openpyxl shows a typed formula as its text already; a live client shows its
+    value, so the adapter says which cells hold formulas (``typed_formulas``) and
+    every path reports ``formula_in_input`` alike.
+    """
+    typed = getattr(book, "typed_formulas", None)
+    if typed is not None:
+        sheet, row, col = where[name]
+        formula = typed(sheet, *where.extent[sheet]).get((row, col))
+        if formula is not None:
+            return formula
+    return _cell(book, where, name)
+
+
 def _check_results(
     book: Book,
     scope: L.Scope,
@@ -375,6 +391,9 @@ def _check_results(
     """
     results = {(r.indicator, r.period): r for r in ev.results}
     steps = _result_steps(scope)
+    # A live client computes results from a formula typed into an input, which the engine
+    # refuses (formula_in_input): that finding is the verdict, not a result mismatch.
+    typed = {(f.indicator, f.period) for f in ev.findings if f.code == "formula_in_input"}
     restore_formula = getattr(book, "restore_formula", None) if write else None
     blank_unknown = getattr(book, "blank_results_are_unknown", False)
     for name, formula in formulas.items():
@@ -391,6 +410,8 @@ def _check_results(
                 outcome.restored.append(name)
         else:
             shown = _cell(book, where, name)
+            if (ind_id, period_id) in typed:
+                continue
             if (shown is None and blank_unknown) or _same(
                 shown, results[(ind_id, period_id)].cells.get(step)
             ):

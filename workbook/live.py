@@ -1,18 +1,72 @@
 """The live-Excel adapter: the :class:`~workbook.bookio.Book` interface over an ``xw.Book``.
 
-Only operations that both xlwings engines support are used: desktop Excel (COM) and
-xlwings' remote engine (the VBA client's JSON payload).  That means reading values
-and writing values; formulas are never read or written, so an overwritten result
-formula is detected by its value instead (``result_mismatch``).
+Two xlwings engines can hand us a book:
+
+* desktop Excel over COM (what the add-in's ``RunPython`` gives ``xw.Book.caller()``):
+  values, typed formulas and sheet protection are all reachable through ``sheet.api``;
+* xlwings' remote engine (a client's JSON payload): values only.  Its clients have no
+  action that lifts sheet protection (``Remote.bas`` implements 37 actions, none about
+  protection, and the payload does not even say whether a sheet is protected), so a
+  write onto our always-protected template would fail half-way in the client.  On this
+  engine :meth:`LiveBook.unprotected` refuses before anything is written.
+
+Result formulas are never read: an overwritten result is detected by its value
+(``result_mismatch``).  Inputs are read as formulas too on COM, so a formula typed
+into a count gets ``formula_in_input`` exactly as ``kpi calculate`` reports it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .bookio import Grid
+from .bookio import Grid, foreign_password_error
+from .files import WorkbookFileError
+
+#: ``Protect``'s keyword arguments that restore a ``Worksheet.Protection`` option.
+ALLOW_OPTIONS = (
+    "AllowFormattingCells",
+    "AllowFormattingColumns",
+    "AllowFormattingRows",
+    "AllowInsertingColumns",
+    "AllowInsertingRows",
+    "AllowInsertingHyperlinks",
+    "AllowDeletingColumns",
+    "AllowDeletingRows",
+    "AllowSorting",
+    "AllowFiltering",
+    "AllowUsingPivotTables",
+)
+
+
+def remote_cannot_unprotect() -> WorkbookFileError:
+    """The message when the client cannot lift sheet protection (xlwings' remote engine)."""
+    return WorkbookFileError(
+        "此連線方式（xlwings 遠端引擎）無法解除工作表保護，結果未寫入。"
+        "請在桌面版 Excel 使用「績效指標 → 計算」按鈕，或將工作簿寄回彙整窗口以 kpi calculate 計算",
+        "this client (xlwings' remote engine) cannot lift sheet protection, so nothing was written; "
+        "use the 計算 button in desktop Excel, or have the workbook calculated with kpi calculate",
+    )
+
+
+def cannot_unprotect_here() -> WorkbookFileError:
+    """The message on a desktop Excel reached without COM (macOS, AppleScript): not supported yet."""
+    return WorkbookFileError(
+        "此版本 Excel（macOS）尚無法由按鈕解除工作表保護，結果未寫入。"
+        "請改用 Windows 版 Excel 的「計算」按鈕，或將工作簿寄回彙整窗口以 kpi calculate 計算",
+        "this Excel (macOS) cannot have sheet protection lifted by the button yet, so nothing was written; "
+        "use the 計算 button in Excel for Windows, or have the workbook calculated with kpi calculate",
+    )
+
+
+def is_com(book: Any) -> bool:
+    """True when ``book`` is desktop Excel reached over COM (sheets expose ``ProtectContents``)."""
+    try:
+        api = book.sheets[0].api
+        return api is not None and hasattr(api, "ProtectContents")
+    except Exception:  # the remote engine has no COM object behind its sheets
+        return False
 
 
 class LiveBook:
@@ -20,7 +74,9 @@ class LiveBook:
 
     def __init__(self, book: Any):
         self.book = book
+        self.com = is_com(book)
         self._grids: dict[tuple, Grid] = {}
+        self._typed: dict[str, dict[tuple[int, int], str]] = {}
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.book.sheets]
@@ -37,28 +93,122 @@ class LiveBook:
             out[name.name] = (rng.sheet.name, rng.row, rng.column)
         return out
 
+    def recalculate(self) -> None:
+        """Bring formula results up to date before reading, whatever the calculation mode.
+
+        In manual calculation mode Excel shows stale results until F9, and every one
+        would read as a false ``result_mismatch``.  ``Application.Calculate`` computes
+        without changing the user's mode, so there is nothing to restore.
+        """
+        if not self.com:
+            return  # the remote client sent values it had already calculated
+        app = self.book.app
+        if app.calculation != "automatic":
+            app.calculate()
+
+    def _extent(self, sheet: str, rows: int | None, cols: int | None) -> tuple[Any, int, int]:
+        ws = self.book.sheets[sheet]
+        if rows is None or cols is None:
+            last = ws.used_range.last_cell
+            rows, cols = rows or last.row, cols or last.column
+        return ws, rows, cols
+
     def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
         key = (sheet, rows, cols)
         if key not in self._grids:
-            ws = self.book.sheets[sheet]
-            if rows is None or cols is None:
-                last = ws.used_range.last_cell
-                rows, cols = rows or last.row, cols or last.column
+            ws, rows, cols = self._extent(sheet, rows, cols)
             # Anchor at A1 (COM's used range may start later) so grid[r-1][c-1] is cell (r, c).
-            values = ws.range((1, 1), (rows, cols)).options(ndim=2).value
+            # Errors as their text ("#DIV/0!"), as a file shows them, not None.
+            values = ws.range((1, 1), (rows, cols)).options(ndim=2, err_to_str=True).value
             self._grids[key] = [list(row) for row in values]
         return self._grids[key]
 
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
-        return None  # the remote engine cannot read formulas
+        return None  # results are checked by value on both engines (see the module docstring)
 
-    def unprotected(self, sheets, password):
-        """Not yet implemented for live Excel (issue 9): protection is left as it is."""
-        return contextlib.nullcontext()
+    def typed_formulas(self, sheet: str, rows: int, cols: int) -> dict[tuple[int, int], str]:
+        """Cells of ``sheet`` up to (rows, cols) that hold a formula: (row, col) → formula text.
+
+        COM's ``Range.Formula`` gives a constant as its text and a formula as ``=…``; a
+        text cell that merely starts with "=" (typed with an apostrophe) shows the same
+        text as its value, so it is not a formula.  Empty on the remote engine, whose
+        payload carries values only.
+        """
+        if not self.com:
+            return {}
+        if sheet not in self._typed:
+            ws = self.book.sheets[sheet]
+            raw = ws.range((1, 1), (rows, cols)).formula
+            if not isinstance(raw, tuple):  # a single cell gives a string
+                raw = ((raw,),)
+            values = self.grid(sheet, rows, cols)
+            found = {}
+            for r, line in enumerate(raw):
+                for c, text in enumerate(line):
+                    if isinstance(text, str) and text.startswith("=") and values[r][c] != text:
+                        found[(r + 1, c + 1)] = text
+            self._typed[sheet] = found
+        return self._typed[sheet]
+
+    @contextlib.contextmanager
+    def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
+        """Lift and restore protection over COM (see :meth:`workbook.bookio.Book.unprotected`).
+
+        Each protected sheet's options are read first; ``Unprotect`` with the plan's
+        password; afterwards ``Protect`` with the same options and ``EnableSelection``
+        set back.  A sheet still protected after ``Unprotect`` (COM raises on a wrong
+        password) puts back the sheets already lifted and raises, before any write.
+        """
+        sheets = list(sheets)
+        if not self.com:
+            if sheets:
+                engine = getattr(getattr(self.book.app, "engine", None), "name", "")
+                raise remote_cannot_unprotect() if engine == "remote" else cannot_unprotect_here()
+            yield
+            return
+        lifted: list[tuple[str, Any, dict[str, Any], int]] = []
+        try:
+            for name in sheets:
+                api = self.book.sheets[name].api
+                if not api.ProtectContents:
+                    continue
+                options, selection = protection_options(api)
+                with contextlib.suppress(Exception):  # COM: "The password you supplied is not correct…"
+                    api.Unprotect(password or "")
+                if api.ProtectContents:
+                    raise foreign_password_error(name)
+                lifted.append((name, api, options, selection))
+            yield
+        finally:
+            failed = []
+            for name, api, options, selection in reversed(lifted):
+                try:  # every sheet is put back, even if one refuses
+                    api.Protect(Password=password or "", **options)
+                    api.EnableSelection = selection
+                except Exception:
+                    failed.append(name)
+            if failed:
+                raise WorkbookFileError(
+                    f"結果已寫入，但工作表「{'、'.join(failed)}」無法重新設定保護，請存檔前以「校閱 → 保護工作表」重新保護",
+                    f"results were written, but sheet(s) {', '.join(failed)} could not be protected again; "
+                    "protect them (Review → Protect Sheet) before saving",
+                    sheet=failed[0],
+                )
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
-        # Excel reads a written "=…" as a formula; the apostrophe prefix keeps it text.
-        block = [
-            ["'" + v if isinstance(v, str) and v.startswith("=") else v for v in line] for line in values
-        ]
+        # Excel parses written text as if typed: "=…" becomes a formula, "2026-07-10 09:30:00"
+        # a date, "187" a number.  The apostrophe prefix keeps every text exactly as text.
+        block = [["'" + v if isinstance(v, str) and v else v for v in line] for line in values]
         self.book.sheets[sheet].range((row, col)).value = block
+
+
+def protection_options(api: Any) -> tuple[dict[str, Any], int]:
+    """A protected sheet's ``Protect`` keyword arguments and its ``EnableSelection``, read over COM."""
+    protection = api.Protection
+    options: dict[str, Any] = {
+        "DrawingObjects": bool(api.ProtectDrawingObjects),
+        "Contents": True,
+        "Scenarios": bool(api.ProtectScenarios),
+    }
+    options.update({key: bool(getattr(protection, key)) for key in ALLOW_OPTIONS})
+    return options, api.EnableSelection

@@ -80,6 +80,7 @@ PLAN_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("綠燈門檻（達成率 ≥）", ("options", "lights", "green"), "number"),
     ("黃燈門檻（達成率 ≥）", ("options", "lights", "yellow"), "number"),
     ("工作表保護密碼", ("options", "password"), "password"),
+    ("計算完成寄回信箱", ("options", "submit_to"), "text"),
     ("用語：達成", ("phrases", "met"), "text"),
     ("用語：未達成", ("phrases", "not_met"), "text"),
     ("用語：推估可達成", ("phrases", "on_track"), "text"),
@@ -92,10 +93,11 @@ PLAN_NOTES = {
     "民國年度": "例如 107",
     "小數位數": "實際值、達成率四捨五入的位數（同 Excel ROUND）",
     "工作表保護密碼": "空白表示不設密碼",
+    "計算完成寄回信箱": "同仁按「計算」無誤後，提示存檔並寄到此電子郵件地址；空白表示寄回彙整窗口",
 }
 PLAN_REVIEW_LABEL = "待確認"
 PERIOD_HEADERS = ("期別代碼", "期別名稱", "起日（月-日）", "迄日（月-日）")
-OPTION_KEYS = {"decimals", "cap", "lights", "password"}
+OPTION_KEYS = {"decimals", "cap", "lights", "password", "submit_to"}
 
 
 @dataclass(frozen=True)
