@@ -122,6 +122,22 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "{sheet}!{cell} 顯示的結果與計算不符，公式可能遭覆寫，請改用原範本",
         "{sheet}!{cell} does not show the computed result; its formula may have been overwritten",
     ),
+    "conflict": (
+        "error",
+        "{label}兩個檔案的數值不同：{file} 為 {value}，{other_file} 為 {other}；採用較新的 {other_file}，請確認",
+        "{label} differs between two files: {value} in {file}, {other} in {other_file}; "
+        "the newer {other_file} is used, please confirm",
+    ),
+    "unit_missing": (
+        "error",
+        "{file} 未填寫填報單位，無法彙整；請在「填表說明」工作表填入填報單位後重新寄回",
+        "{file} names no reporting unit, so it cannot be consolidated; fill in 填報單位 on the guide sheet",
+    ),
+    "unit_unknown": (
+        "error",
+        "填報單位「{unit}」不在計畫的單位清單中",
+        "the reporting unit {unit!r} is not in the plan's list of units",
+    ),
 }
 
 

@@ -330,6 +330,7 @@ class Plan:
     fingerprint: str
     source: str = ""
     text: str = ""  # the plan file as written, so a workbook can carry its own plan
+    units: tuple[str, ...] = ()  # the reporting units (填報單位), when the plan lists them
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:

@@ -463,6 +463,7 @@ class _Builder:
             sample=sample,
             fingerprint=fingerprint(d),
             source=source,
+            units=tuple(d.get("units", [])),
         )
 
     def unique(self, ids: list[str], path: str, what: str) -> None:

@@ -29,6 +29,10 @@ def make_workbook(plan, folder, name, *, year, period="H1", unit=None, entries, 
         fill_notes(book, scope, period, notes)
     calculate(book, now=now)
     book.save()
+    if now is not None:  # staff saved when they calculated: the saved time decides the newest version
+        from collect_corpus import set_saved
+
+        path.write_bytes(set_saved(path.read_bytes(), now))
     return path
 
 

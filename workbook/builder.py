@@ -195,6 +195,26 @@ class _Builder:
         status = ws.cell(row, 2, "尚未計算 / not calculated yet")
         style(status, border=False)
         self.define(L.STATUS_NAME, ws, row, 2)
+        if not self.scope.unit:
+            self.unit_input(ws, row + 2)
+
+    def unit_input(self, ws: Worksheet, row: int) -> None:
+        """A 填報單位 cell staff fill in, for a template made without a unit (a list when the plan has one)."""
+        style(ws.cell(row, 1, "填報單位"), font=HEADING, border=False)
+        cell = ws.cell(row, 2)
+        input_cell(cell, fmt="@")
+        units = self.plan.units
+        if units and sum(len(u) + 1 for u in units) < 255:  # Excel's limit on an inline list
+            dv = DataValidation(type="list", formula1='"' + ",".join(units) + '"', allow_blank=True)
+            dv.error, dv.errorTitle = "請從清單選擇填報單位 / choose a unit from the list", "填報單位"
+            dv.showErrorMessage = True
+        else:
+            dv = DataValidation(type="textLength", operator="between", formula1="1", formula2="100")
+        dv.prompt, dv.promptTitle = "請填入本工作簿的填報單位（例如：秘書處第一科）", "填報單位"
+        dv.showInputMessage = True
+        ws.add_data_validation(dv)
+        dv.add(cell)
+        self.define(L.UNIT_NAME, ws, row, 2)
 
     def kpi_table(self) -> None:
         s = self.scope

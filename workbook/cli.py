@@ -171,7 +171,14 @@ def _scope(
 def cmd_template(args: argparse.Namespace) -> int:
     """``kpi template [PLAN] -o FILE``: build the workbook staff fill in."""
     from .builder import write_template
+    from .collect.text import has_control, terminal_text
 
+    for label, value in (("填報單位 / --unit", args.unit), ("承辦單位 / --owner", args.owner)):
+        if value and has_control(value):
+            raise UsageError(
+                f"{label} 含有控制字元，請移除後再試：{terminal_text(value)} / "
+                "contains control characters; remove them"
+            )
     scope = _scope(args.plan, unit=args.unit or "", owner=args.owner, period=args.period, year=args.year)
     path = write_template(scope, args.output)
     print(f"已產生填報工作簿 / template written: {path}")
@@ -285,10 +292,41 @@ def _addin_libreoffice(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     """``kpi collect PATH... -o SUMMARY.xlsx``: read, recompute, classify and consolidate."""
-    from .collect import collect, rich_progress
-    from .summary import write_csv, write_summary
+    try:
+        return _collect(args)
+    except (PlanError, UsageError, WorkbookFileError) as exc:
+        if not args.json:
+            raise
+        # a script reading --json gets JSON, whatever went wrong
+        error = {"message": str(exc), "type": type(exc).__name__}
+        if isinstance(exc, WorkbookFileError):
+            error.update(message_zh=exc.message_zh, message_en=exc.message_en, path=exc.path)
+        print(json.dumps({"error": error}, ensure_ascii=False, indent=2))
+        return EXIT_UNUSABLE
 
+
+def _collect(args: argparse.Namespace) -> int:
+    from kpi_engine.consolidate import STATUSES
+
+    from .collect import collect, inputs_of, rich_progress
+    from .collect.text import terminal_text
+    from .files import check_output_target
+    from .summary import CSV_NAMES, write_csv, write_summary
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(
+            "找不到檔案或資料夾 / no such file or folder: " + ", ".join(terminal_text(p) for p in missing)
+        )
     plans = [load_any(p) for p in args.plan] if args.plan else None
+    inputs = inputs_of(args.paths)
+    check_output_target(args.output, inputs)
+    if args.csv:
+        folder = Path(args.csv)
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UsageError(f"--csv 須為資料夾 / --csv must be a folder: {terminal_text(args.csv)}")
+        for name in CSV_NAMES:
+            check_output_target(folder / name, inputs)
     coll = collect(args.paths, plans, progress=rich_progress)
     write_summary(coll, args.output)
     if args.archive:
@@ -307,14 +345,20 @@ def cmd_collect(args: argparse.Namespace) -> int:
     else:
         from collections import Counter
 
-        from kpi_engine.consolidate import STATUSES
-
         counts = Counter(s.status for s in coll.submissions)
         print(f"收件 {len(coll.submissions)} 個檔案 / files read: {len(coll.submissions)}")
         for status, label in STATUSES.items():
             if counts[status]:
                 print(f"  {label} ({status}): {counts[status]}")
-        print(f"彙總 {len(coll.rows)} 筆 / rows: {len(coll.rows)} → {args.output}")
+        problems = [s for s in coll.submissions if s.status != "ok"]
+        if problems:
+            print("需要注意的檔案 / files that need attention:")
+        for s in problems:
+            why = s.reason or "; ".join(f.message_zh for f in s.findings[:3])
+            more = f"（另 {len(s.findings) - 3} 項）" if not s.reason and len(s.findings) > 3 else ""
+            print(f"  [{STATUSES[s.status]}] {terminal_text(s.source)}")
+            print(f"      {terminal_text(why)}{more}")
+        print(f"彙總 {len(coll.rows)} 筆 / rows: {len(coll.rows)} → {terminal_text(args.output)}")
     return EXIT_FINDINGS if any(s.status == "errors" for s in coll.submissions) else EXIT_OK
 
 

@@ -8,17 +8,15 @@ bytes, so email attachments are never written anywhere.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
 from typing import Any
 
-from defusedxml import ElementTree
-
 from .bookio import Grid, parse_address
 from .files import DamagedFileError, WorkbookFileError
 
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
 
 
@@ -97,17 +95,30 @@ class CalamineBook:
         raise TypeError("CalamineBook is read-only")
 
 
+_DEFINED = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>([^<]*)</(?:\w+:)?definedName>")
+_ATTR = re.compile(rb'(\w+)="([^"]*)"')
+
+
 def _defined_names(data: bytes) -> dict[str, tuple[str, int, int]]:
-    """Workbook-scoped single-cell defined names from ``xl/workbook.xml``."""
+    """Workbook-scoped single-cell defined names from ``xl/workbook.xml``.
+
+    Read with a pattern rather than an XML parser: the guard has already refused any DTD,
+    so only the predefined entities and character references can occur, and parsing a
+    workbook part with hundreds of names was a fifth of the time collect spends per file.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        root = ElementTree.fromstring(z.read("xl/workbook.xml"))
+        xml = z.read("xl/workbook.xml")
     out: dict[str, tuple[str, int, int]] = {}
-    for dn in root.iterfind("m:definedNames/m:definedName", _NS):
-        if dn.get("localSheetId") is not None or not dn.text:
+    for attrs, text in _DEFINED.findall(xml):
+        fields = dict(_ATTR.findall(attrs))
+        if b"localSheetId" in fields or not text.strip():
             continue
-        m = _REF.match(dn.text.strip())
+        m = _REF.match(html.unescape(text.decode("utf-8", "replace")).strip())
         if not m:
             continue
         sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-        out[dn.get("name", "")] = (sheet, *parse_address(m.group(3)))
+        out[html.unescape(fields.get(b"name", b"").decode("utf-8", "replace"))] = (
+            sheet,
+            *parse_address(m.group(3)),
+        )
     return out

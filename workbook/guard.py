@@ -59,6 +59,7 @@ _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _BIG_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{4,7})"')
 _WIDE = re.compile(rb' r="[A-Z]{3}[0-9]')
+_MID = re.compile(rb' r="[A-Z]{2}[0-9]')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
 
 
@@ -188,12 +189,16 @@ class _Extent:
 
         found = _DIMENSION.search(body, 0, DIMENSION_WINDOW) if first else None
         dims = [found.groups()] if found else []
-        refs = dims + (_CELL_REF.findall(body) if _WIDE.search(body) else [])
-        # Rows below 1000 cannot reach MAX_CELLS below column ZZ, so only 4-digit rows are read.
+        # Column letters are read exactly only when a chunk holds a two- or three-letter column;
+        # otherwise every cell is within A–Z.  So a tall, narrow sheet staff added (20,000 rows
+        # × 10 columns) costs what it holds, while a far corner is still seen.
+        wide = _WIDE.search(body) or _MID.search(body)
+        refs = dims + (_CELL_REF.findall(body) if wide else [])
+        # Rows below 1000 cannot reach MAX_CELLS within 2,000 columns, so only 4-digit rows are read.
         self.rows = max([self.rows, 999, *map(int, _BIG_ROW.findall(body)), *(int(r) for _, r in dims)])
+        self.cols = max(self.cols, 26)
         if refs:
             self.cols = max(self.cols, _col(max((c for c, _ in refs), key=lambda c: (len(c), c))))
 
     def cells(self) -> int:
-        # Without a cell beyond column ZZ the width is at most 702.
-        return self.rows * max(self.cols, 702)
+        return self.rows * self.cols

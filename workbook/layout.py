@@ -113,6 +113,10 @@ def progress_text_name(item: PlanItem, period: Period) -> str:
 
 FINDINGS_NAME = "KPI_FINDINGS"  # the first row of the findings table
 STATUS_NAME = "KPI_STATUS"  # the workbook-level status line on the guide sheet
+#: The 填報單位 input cell on the guide sheet of a template made without a unit.
+UNIT_NAME = "KPI_UNIT"
+#: Defined name marking a summary workbook written by ``kpi collect`` (so a later collect skips it).
+SUMMARY_MARK = "KPI_SUMMARY"
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine.consolidate import STATUSES
 
+from . import layout as L
 from .collect import Collection
+from .collect.text import cell_text
 from .files import atomic_text, save_atomic
 from .styles import (
     CENTER,
@@ -48,6 +51,7 @@ SUMMARY_COLUMNS = [
     ("達成率（%）", 10, "achievement_rate"),
     ("燈號", 8, "light"),
     ("落後風險", 9, "at_risk"),
+    ("補充說明", 40, "note"),
     ("檔案", 34, "file"),
 ]
 
@@ -66,12 +70,15 @@ def _table_sheet(
         style(ws.cell(2, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
     for r, line in enumerate(rows, start=3):
         for c, v in enumerate(line, start=1):
+            # Submitted text may hold control characters (a line break pasted from Word) that a
+            # cell cannot store; they are made visible here, at the output, so nothing else changes.
+            v = cell_text(v)
             cell = ws.cell(r, c, v)
             if isinstance(v, str) and v.startswith("="):
                 cell.data_type = "s"  # submitted text is never a live formula here
             style(cell, align=WRAP)
         ws.row_dimensions[r].height = row_height(
-            [(str(v or ""), w) for v, (_, w) in zip(line, columns, strict=True)]
+            [(str(cell_text(v) or ""), w) for v, (_, w) in zip(line, columns, strict=True)]
         )
     ws.row_dimensions[2].height = row_height([(label, w) for label, w in columns])
     ws.freeze_panes = "A3"
@@ -116,6 +123,7 @@ def build_summary(coll: Collection) -> Workbook:
             rec["achievement_rate"],
             LIGHT_TEXT[rec["light"]],
             rec["sentence"],
+            rec["note"],
         ]
         for rec in records
     ]
@@ -134,11 +142,40 @@ def build_summary(coll: Collection) -> Workbook:
             ("達成率（%）", 10),
             ("燈號", 8),
             ("績效衡量暨達成情形分析", 60),
+            ("補充說明", 50),
         ],
         part4,
     )
     if part4:
         light_rules(ws, f"I3:I{len(part4) + 2}", LIGHT_TEXT)
+    _table_sheet(
+        wb,
+        L.SHEET_ITEMS,
+        "年度重要施政計畫執行情形",
+        [
+            ("年度", 6),
+            ("填報單位", 14),
+            ("期別", 8),
+            ("工作計畫", 16),
+            ("重要施政計畫項目", 26),
+            ("執行進度（%）", 10),
+            ("執行情形", 60),
+            ("檔案", 30),
+        ],
+        [
+            [
+                r["year"],
+                r["unit"],
+                r["period"],
+                r["work_plan"],
+                r["item"],
+                r["progress"],
+                r["description"],
+                r["file"],
+            ]
+            for r in coll.item_table()
+        ],
+    )
 
     severity = {"error": "錯誤", "warning": "警告"}
     _table_sheet(
@@ -181,15 +218,29 @@ def build_summary(coll: Collection) -> Workbook:
             ("說明", 44),
             ("填報單位", 14),
             ("承辦單位", 14),
+            ("存檔時間", 18),
+            ("郵件日期", 18),
             ("計算時間", 18),
             ("SHA-256", 34),
         ],
         [
-            [s.source, STATUSES[s.status], s.reason, s.unit, s.owner, s.calculated_at, s.sha256]
+            [
+                s.source,
+                STATUSES[s.status],
+                s.reason,
+                s.unit,
+                s.owner,
+                s.saved_at,
+                s.sent_at,
+                s.calculated_at,
+                s.sha256,
+            ]
             for s in coll.submissions
         ],
     )
     add_charts(wb, coll)  # workbook/summary_charts.py
+    # A later collect over a folder holding this file recognises it and skips it.
+    wb.defined_names[L.SUMMARY_MARK] = DefinedName(L.SUMMARY_MARK, attr_text="'檔案'!$A$1")
     return wb
 
 
@@ -210,18 +261,40 @@ def write_summary(coll: Collection, path: str | Path) -> Path:
 
 
 def neutralise(value: Any) -> Any:
-    """Stop a text cell from being read as a formula when the CSV is opened in Excel."""
+    """Stop a text cell from being read as a formula when the CSV is opened in Excel;
+    control characters and lone surrogates are made visible, as in the workbook."""
+    value = cell_text(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
 
 
+#: The CSV files ``write_csv`` writes.
+CSV_NAMES = ("彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv")
+#: Headers of a table with no rows (so the file still says what it would hold).
+EMPTY_HEADERS = {
+    "重要施政計畫.csv": (
+        "plan",
+        "year",
+        "unit",
+        "period",
+        "work_plan",
+        "item_id",
+        "item",
+        "progress",
+        "description",
+        "file",
+    ),
+}
+
+
 def write_csv(coll: Collection, folder: str | Path) -> list[Path]:
-    """Write 彙總.csv, 檢核.csv and 檔案.csv as UTF-8 with BOM (Excel reads Chinese correctly)."""
+    """Write 彙總.csv, 重要施政計畫.csv, 檢核.csv and 檔案.csv as UTF-8 with BOM (Excel reads Chinese)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
         "彙總.csv": coll.table(),
+        "重要施政計畫.csv": coll.item_table(),
         "檢核.csv": [{"file": s.source, **f.to_dict()} for s, f in coll.findings],
         "檔案.csv": [
             {
@@ -231,6 +304,8 @@ def write_csv(coll: Collection, folder: str | Path) -> list[Path]:
                 "reason": s.reason,
                 "unit": s.unit,
                 "owner": s.owner,
+                "saved_at": s.saved_at,
+                "sent_at": s.sent_at,
                 "calculated_at": s.calculated_at,
                 "sha256": s.sha256,
             }
@@ -239,7 +314,9 @@ def write_csv(coll: Collection, folder: str | Path) -> list[Path]:
     }
     out = []
     for name, records in tables.items():
-        fields = list(dict.fromkeys(k for rec in records for k in rec)) or ["file"]
+        fields = list(dict.fromkeys(k for rec in records for k in rec)) or list(
+            EMPTY_HEADERS.get(name, ("file",))
+        )
         with atomic_text(folder / name, encoding="utf-8-sig", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()

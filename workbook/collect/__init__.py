@@ -1,0 +1,299 @@
+"""``kpi collect``: read the workbooks staff send back and consolidate them.
+
+Sources may be workbooks, folders (searched recursively), ``.zip`` archives and saved
+emails (``.eml``, ``.msg``, TNEF ``winmail.dat``).  Attachments are read from memory
+and never written anywhere.  Every file given, and every member or attachment found,
+is listed with a classification and a reason.  Nothing submitted is trusted: every
+indicator is recomputed from the submitted counts and every check runs again.
+
+A folder is read in parallel on every core: files go to worker processes in
+chunks, each worker holds one file at a time, and results come back in the order
+the files were found, so the output is the same however many cores there are.
+
+Modules: :mod:`.inbox` (folders and archives), :mod:`.mail` (emails),
+:mod:`.read` (one workbook), :mod:`.text` (text made safe for cells and terminals);
+the merge itself is :func:`kpi_engine.consolidate.merge`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from kpi_engine import Plan, load_plan
+from kpi_engine.consolidate import ItemRow, Row, Submission, merge
+from kpi_engine.findings import Finding
+
+from .inbox import Item, expand_file, walk
+from .read import read_item, read_submission
+
+__all__ = [
+    "Collection",
+    "Item",
+    "collect",
+    "inputs_of",
+    "iter_items",
+    "iter_sources",
+    "read_item",
+    "read_submission",
+    "rich_progress",
+]
+
+#: Below this many files a folder is read in this process (starting workers costs more).
+PARALLEL_MIN_FILES = 24
+#: Files sent to a worker at a time: large enough to amortise the round trip, small enough to balance.
+CHUNK_FILES = 8
+
+
+@dataclass
+class Collection:
+    """Everything a collect found: every file, and the consolidated rows."""
+
+    plans: list[Plan]
+    submissions: list[Submission] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    items: list[ItemRow] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[tuple[Submission, Finding]]:
+        """Every finding of every counted or duplicate file, with its file."""
+        return [(s, f) for s in self.submissions for f in s.findings]
+
+    def plan(self, plan_id: str) -> Plan:
+        """A collected plan by id."""
+        return next(p for p in self.plans if p.id == plan_id)
+
+    def table(self) -> list[dict[str, Any]]:
+        """The consolidated table as plain records (one per unit × indicator × period)."""
+        out = []
+        for row in self.rows:
+            plan = self.plan(row.plan_id)
+            ind = plan.indicator(row.result.indicator)
+            r = row.result
+            rec: dict[str, Any] = {
+                "plan": row.plan_id,
+                "year": row.year,
+                "unit": row.unit,
+                "owner": ind.owner,
+                "period": plan.period(r.period).name,
+                "goal": plan.goal_of(ind.id).name,
+                "indicator_id": ind.id,
+                "indicator": ind.name,
+            }
+            for n, spec in enumerate(ind.inputs, start=1):
+                rec[f"input{n}_label"] = spec.label
+                rec[f"input{n}"] = _plain(r.inputs.get(spec.role))
+            rec.update(
+                value=_plain(r.value),
+                target=r.target,
+                achieved=r.achieved,
+                # 達成情形 as the workbook shows it: also 符合進度/進度落後 before year end, 資料有誤.
+                achieved_text=str(r.cells.get("achieved") or ""),
+                achievement_rate=_plain(r.achievement_rate),
+                light=r.light,
+                at_risk=r.at_risk,
+                projection=_plain(r.projection),
+                sentence=r.sentence,
+                note=row.note,
+                file=row.source,
+            )
+            out.append(rec)
+        return out
+
+    def item_table(self) -> list[dict[str, Any]]:
+        """Part 3 (重要施政計畫) as plain records: unit × item × period with staff's progress and text."""
+        out = []
+        for row in self.items:
+            plan = self.plan(row.plan_id)
+            found = [(w, i) for w in plan.work_plans for i in w.items if i.id == row.item]
+            work, item = found[0] if found else (None, None)
+            out.append(
+                {
+                    "plan": row.plan_id,
+                    "year": row.year,
+                    "unit": row.unit,
+                    "period": plan.period(row.period).name,
+                    "work_plan": work.name if work else "",
+                    "item_id": row.item,
+                    "item": f"{item.number}. {item.name}" if item else row.item,
+                    "progress": _progress(row.progress),
+                    "description": row.description,
+                    "file": row.source,
+                }
+            )
+        return out
+
+    def dataframe(self):
+        """The consolidated table as a pandas DataFrame, for analysts."""
+        import pandas as pd  # only analysts pay for pandas
+
+        return pd.DataFrame.from_records(self.table())
+
+    def items_dataframe(self):
+        """Part 3 as a pandas DataFrame, for analysts."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.item_table())
+
+    def file_table(self) -> list[dict[str, Any]]:
+        """Every file, member and attachment found, with its classification and reason."""
+        return [
+            {
+                "source": s.source,
+                "sha256": s.sha256,
+                "status": s.status,
+                "reason": s.reason,
+                "plan": s.plan_id,
+                "unit": s.unit,
+                "owner": s.owner,
+                "period": s.period,
+                "calculated_at": s.calculated_at,
+                "saved_at": s.saved_at,
+                "sent_at": s.sent_at,
+                "mtime": s.mtime,
+            }
+            for s in self.submissions
+        ]
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary: files with their classification, rows, Part 3 items, findings."""
+        return {
+            "files": self.file_table(),
+            "rows": self.table(),
+            "items": self.item_table(),
+            "findings": [{"file": s.source, **f.to_dict()} for s, f in self.findings],
+        }
+
+
+def _progress(v: Any) -> Any:
+    """執行進度 as typed: a whole number stays whole (calamine reads every number as a float)."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return _plain(v) if hasattr(v, "to_integral_value") else v
+
+
+def _plain(d: Any) -> Any:
+    if d is None:
+        return None
+    if isinstance(d, (int, float)):
+        return d
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def iter_items(paths: Iterable[str | Path]) -> Iterator[Item]:
+    """Every item under ``paths`` in order: workbooks as bytes, everything else classified."""
+    for task in walk(paths):
+        if isinstance(task, Item):
+            yield task
+        else:
+            yield from expand_file(*task)
+
+
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes]]:
+    """``(label, bytes)`` of every workbook under ``paths``, labelled as in :func:`collect`."""
+    for item in iter_items(paths):
+        if item.data is not None:
+            yield item.label, item.data
+
+
+def inputs_of(paths: Iterable[str | Path]) -> list[Path]:
+    """Every file on disk a collect of ``paths`` reads (an output must be none of them)."""
+    return [t[0] for t in walk(paths) if not isinstance(t, Item)]
+
+
+_plans: list[Plan] = []
+
+
+def _init_worker(plans: list[Plan]) -> None:
+    global _plans
+    _plans = plans
+
+
+def _read_task(task: tuple[Path, str] | Item, plans: list[Plan]) -> list[Submission]:
+    if isinstance(task, Item):
+        return [_slim(read_item(task, plans))]
+    out = []
+    try:
+        for item in expand_file(*task):
+            out.append(_slim(read_item(item, plans)))
+    except Exception as exc:  # a last resort: one bad container must never stop a collect
+        reason = f"無法讀取（{type(exc).__name__}）/ cannot read: {type(exc).__name__}: {exc}"[:500]
+        out.append(read_item(Item(task[1], status="unreadable", reason=reason), plans))
+    return out
+
+
+def _read_chunk(chunk: list[tuple[Path, str] | Item]) -> list[list[Submission]]:
+    return [_read_task(task, _plans) for task in chunk]
+
+
+def _slim(sub: Submission) -> Submission:
+    """Drop what consolidation never needs (each step's cell value), so results stay small."""
+    sub.results = [replace(r, cells={}) for r in sub.results]
+    return sub
+
+
+def _stream(tasks: list, plans: list[Plan], workers: int) -> Iterator[list[Submission]]:
+    if workers <= 1 or len(tasks) < PARALLEL_MIN_FILES:
+        for task in tasks:
+            yield _read_task(task, plans)
+        return
+    chunks = [tasks[i : i + CHUNK_FILES] for i in range(0, len(tasks), CHUNK_FILES)]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(plans,)) as pool:
+        # map keeps the order of the chunks, so the output does not depend on the cores
+        for done in pool.map(_read_chunk, chunks):
+            yield from done
+
+
+def collect(
+    paths: Iterable[str | Path],
+    plans: list[Plan] | None = None,
+    *,
+    progress: Callable[[Iterable], Iterable] | None = None,
+    workers: int | None = None,
+) -> Collection:
+    """Read every workbook under ``paths``, recompute, classify and consolidate.
+
+    ``plans`` defaults to the embedded plan.  ``progress`` wraps the stream of
+    ``(label, submission)`` pairs (e.g. a rich progress bar).  ``workers`` is the
+    number of processes (default: every core; 1 reads in this process).
+    """
+    plans = plans or [load_plan()]
+    coll = Collection(plans)
+    tasks = list(walk(paths))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    stream: Iterable[tuple[str, Submission]] = (
+        (sub.source, sub) for subs in _stream(tasks, plans, workers) for sub in subs
+    )
+    if progress is not None:
+        stream = progress(stream)
+    for _, sub in stream:
+        coll.submissions.append(sub)
+    coll.rows, coll.items = merge(coll.submissions, plans)
+    return coll
+
+
+def rich_progress(stream: Iterable) -> Iterable:
+    """A progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty():
+        return stream
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from .text import terminal_text
+
+    def run() -> Iterator:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task("讀取中 / reading", total=None)
+            for n, item in enumerate(stream, start=1):
+                name = terminal_text(Path(str(item[0])).name).replace("[", "\\[")
+                bar.update(task, description=f"讀取中 / reading {n}: {name}")
+                yield item
+
+    return run()

@@ -1,0 +1,387 @@
+"""Walking the coordinator's inbox: folders, files and archives, into :class:`Item` s.
+
+Every file given, and every archive member found, becomes an item: either bytes
+to read as a workbook, or a classification with its reason (格式不支援, 略過, …).
+Nothing found is dropped silently.  Memory is bounded: a file's size is checked
+before it is read, and archive members are inflated in chunks up to a cap, so a
+zip bomb or a 1.5 GB file never reaches memory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .text import decode_name, path_text
+
+#: A workbook (file or member) larger than this is no staff form (the guard's own cap is 64 MB unzipped).
+MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
+#: An archive member larger than this (inflated) is not read.
+MAX_MEMBER_BYTES = 50 * 1024 * 1024
+#: A saved email larger than this is not parsed (mail systems stop at 25–35 MB).
+MAX_MAIL_BYTES = 40 * 1024 * 1024
+#: Archives inside archives are read this deep.
+MAX_ARCHIVE_DEPTH = 2
+#: Members read from one archive.
+MAX_MEMBERS = 2000
+CHUNK = 1024 * 1024
+
+WORKBOOK = (".xlsx", ".xlsm")
+ARCHIVE = (".zip",)
+MAIL = (".eml", ".msg")
+#: Formats staff send that collect does not read, with what to do.
+UNSUPPORTED = {
+    ".xls": "舊版 Excel 97-2003 (.xls) 格式，請以 Excel 開啟後另存為 .xlsx 再寄回",
+    ".xlsb": "Excel 二進位活頁簿 (.xlsb) 格式，請另存為 .xlsx 再寄回",
+    ".ods": "ODF 試算表 (.ods) 暫不支援彙整，請另存為 .xlsx 再寄回",
+    ".csv": "CSV 純文字檔不含範本內容，請改寄填妥的 .xlsx 工作簿",
+    ".numbers": "Apple Numbers 格式，請匯出為 .xlsx 再寄回",
+    ".7z": "7-Zip (.7z) 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
+    ".rar": "RAR 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
+    ".tar": "tar 壓縮檔不支援，請改用 .zip 壓縮",
+    ".gz": "gzip 壓縮檔不支援，請改用 .zip 壓縮",
+    ".p7m": "加密或簽章的郵件內容無法讀取，請以一般郵件重寄",
+}
+UNSUPPORTED_EN = {
+    ".xls": "legacy Excel 97-2003 (.xls); save it as .xlsx",
+    ".xlsb": "Excel binary workbook (.xlsb); save it as .xlsx",
+    ".ods": "ODF spreadsheet (.ods) is not collected yet; save it as .xlsx",
+    ".csv": "a CSV holds no template; send the filled .xlsx",
+    ".numbers": "Apple Numbers; export it as .xlsx",
+    ".7z": "7-Zip archives are not read; attach the .xlsx itself or use .zip",
+    ".rar": "RAR archives are not read; attach the .xlsx itself or use .zip",
+    ".tar": "tar archives are not read; use .zip",
+    ".gz": "gzip archives are not read; use .zip",
+    ".p7m": "an encrypted or signed mail part cannot be read; send a plain email",
+}
+#: Files the system itself leaves about: never a submission, never listed.
+SYSTEM_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
+
+_MAGIC = {
+    b"7z\xbc\xaf\x27\x1c": ".7z",
+    b"Rar!\x1a\x07": ".rar",
+    b"\x1f\x8b": ".gz",
+}
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+TNEF = b"\x78\x9f\x3e\x22"
+
+
+@dataclass
+class Item:
+    """One thing found in the inbox: bytes to read as a workbook, or a classification."""
+
+    label: str
+    data: bytes | None = None
+    status: str = ""  # preset when not read as a workbook: unsupported, ignored, unreadable
+    reason: str = ""
+    sent_at: str = ""  # the enclosing email's Date (UTC)
+    mtime: str = ""  # the file's (or archive member's) modification time (UTC)
+
+
+def utc_text(dt: datetime | None) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` in UTC (naive times are taken as UTC), or ""."""
+    if dt is None:
+        return ""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def clean_suffix(name: str) -> str:
+    """The suffix Windows would see: trailing spaces and dots do not count."""
+    return os.path.splitext(name.rstrip(" .").lower())[1]
+
+
+def is_system(name: str) -> bool:
+    """Excel lock files, AppleDouble shadows, Thumbs.db: left by systems, not sent by staff."""
+    base = name.rsplit("/", 1)[-1]
+    return base.startswith(("~$", "._", ".~lock.")) or base.lower() in SYSTEM_NAMES or "__MACOSX/" in name
+
+
+def sniff(head: bytes, suffix: str) -> str:
+    """The kind of a file from its first bytes and its name: workbook, zip, eml, msg, tnef, a suffix or ""."""
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    if head.startswith(TNEF):
+        return "tnef"
+    if head.startswith(OLE):
+        if suffix == ".msg":
+            return "msg"
+        if suffix == ".xls":
+            return ".xls"
+        return "workbook"  # an encrypted .xlsx is an OLE file; the guard says what it is
+    if suffix in WORKBOOK:
+        return "workbook"
+    if head.startswith(b"PK"):
+        if suffix in (".ods", ".xlsb", ".numbers"):
+            return suffix
+        return "zip" if suffix in ARCHIVE else "zip?"
+    if suffix == ".eml":
+        return "eml"
+    if suffix == ".msg":
+        return "msg"
+    if suffix in UNSUPPORTED:
+        return suffix
+    return ""
+
+
+def unsupported(label: str, suffix: str, **kw) -> Item:
+    """An item of a format collect does not read, saying what to do."""
+    return Item(
+        label,
+        status="unsupported",
+        reason=f"格式不支援：{UNSUPPORTED[suffix]} / unsupported format: {UNSUPPORTED_EN[suffix]}",
+        **kw,
+    )
+
+
+def ignored(label: str, **kw) -> Item:
+    """An item that is no spreadsheet (a .txt, a .pdf, a signature): listed, not read."""
+    return Item(label, status="ignored", reason="非試算表，略過 / not a spreadsheet; skipped", **kw)
+
+
+def too_large(label: str, size: int, limit: int, **kw) -> Item:
+    """An item refused for its size before it is read."""
+    return Item(
+        label,
+        status="unreadable",
+        reason=f"檔案過大（{size // 1048576} MB，上限 {limit // 1048576} MB），不像填報工作簿 / "
+        f"too large ({size} bytes, limit {limit})",
+        **kw,
+    )
+
+
+# -- folders and files ------------------------------------------------------------------------
+
+
+def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | Item]:
+    """Every file under ``paths`` as ``(path, label)``, in a stable order; problems as items."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            # Labels name the folder given and the path inside it: short, and still unambiguous.
+            top = path_text(path.resolve().name)
+            try:
+                children = sorted(path.rglob("*"))
+            except OSError as exc:  # a sub-folder that cannot be listed
+                yield Item(
+                    top,
+                    status="unreadable",
+                    reason=f"無法讀取資料夾 / cannot list the folder: {exc.strerror or exc}",
+                )
+                continue
+            for child in children:
+                rel = child.relative_to(path).as_posix()
+                label = f"{top}/{path_text(rel)}"
+                if is_system(rel):
+                    continue
+                if child.is_symlink():  # never followed: it could lead anywhere on the disk
+                    yield Item(
+                        label,
+                        status="ignored",
+                        reason="捷徑（符號連結），未讀取 / a symbolic link; not followed",
+                    )
+                elif child.is_file():
+                    yield child, label
+        elif path.is_file():
+            yield path, path_text(str(path))
+        else:
+            yield Item(
+                path_text(str(path)),
+                status="unreadable",
+                reason="找不到檔案或不是一般檔案 / no such file (or not a regular file)",
+            )
+
+
+def expand_file(path: Path, label: str) -> Iterator[Item]:
+    """The items of one file on disk: itself, or what its archive or email holds."""
+    try:
+        st = path.stat()
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        yield Item(label, status="unreadable", reason=f"無法讀取 / cannot read: {exc.strerror or exc}")
+        return
+    mtime = utc_text(datetime.fromtimestamp(st.st_mtime, timezone.utc))
+    kind = sniff(head, clean_suffix(path.name))
+    if kind == "zip":
+        found = False
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for item in _members(label, archive, 1, mtime):
+                    found = True
+                    yield item
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            found = True
+            yield _bad_archive(label, exc, mtime)
+        if not found:
+            yield Item(
+                label, status="ignored", reason="壓縮檔內沒有任何檔案 / the archive is empty", mtime=mtime
+            )
+        return
+    limit = MAX_MAIL_BYTES if kind in ("eml", "msg", "tnef") else MAX_WORKBOOK_BYTES
+    if kind in ("workbook", "zip?", "eml", "msg", "tnef") and st.st_size > limit:
+        yield too_large(label, st.st_size, limit, mtime=mtime)
+        return
+    if kind in ("workbook", "zip?", "eml", "msg", "tnef"):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            yield Item(label, status="unreadable", reason=f"無法讀取 / cannot read: {exc.strerror or exc}")
+            return
+        yield from expand_bytes(label, data, kind, depth=0, mtime=mtime)
+    elif kind in UNSUPPORTED:
+        yield unsupported(label, kind, mtime=mtime)
+    else:
+        yield ignored(label, mtime=mtime)
+
+
+def expand_bytes(
+    label: str, data: bytes, kind: str, *, depth: int, mtime: str = "", sent_at: str = ""
+) -> Iterator[Item]:
+    """The items of bytes of a known kind (a file read, a member, an attachment).
+
+    A container that holds nothing is itself listed, so an email sent without its
+    attachment is seen rather than silently missing.
+    """
+    found = False
+    for item in _expand(label, data, kind, depth=depth, mtime=mtime, sent_at=sent_at):
+        found = True
+        yield item
+    if not found:
+        yield Item(
+            label,
+            status="ignored",
+            reason="郵件或壓縮檔內沒有任何附件或檔案 / the email or archive holds no attachment",
+            mtime=mtime,
+            sent_at=sent_at,
+        )
+
+
+def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_at: str) -> Iterator[Item]:
+    from . import mail
+
+    if kind == "zip?":  # a zip not named as one: a workbook package, or an archive
+        kind = "workbook" if _is_package(data) else "zip"
+    if kind == "workbook":
+        yield Item(label, data, sent_at=sent_at, mtime=mtime)
+    elif kind == "zip":
+        if depth >= MAX_ARCHIVE_DEPTH:
+            yield Item(
+                label,
+                status="unreadable",
+                reason="壓縮檔內又有多層壓縮檔，請解壓縮後寄送 / nested archives deeper than "
+                f"{MAX_ARCHIVE_DEPTH} levels are not read",
+                mtime=mtime,
+            )
+            return
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                yield from _members(label, archive, depth + 1, mtime, sent_at)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            yield _bad_archive(label, exc, mtime)
+    elif kind == "eml":
+        yield from mail.from_eml(label, data, depth=depth, mtime=mtime)
+    elif kind == "msg":
+        yield from mail.from_msg(label, data, depth=depth, mtime=mtime)
+    elif kind == "tnef":
+        yield from mail.from_tnef(label, data, depth=depth, mtime=mtime, sent_at=sent_at)
+    elif kind in UNSUPPORTED:
+        yield unsupported(label, kind, mtime=mtime, sent_at=sent_at)
+    else:
+        yield ignored(label, mtime=mtime, sent_at=sent_at)
+
+
+def _is_package(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True  # the guard says what is wrong with it
+    return "xl/workbook.xml" in names or "[Content_Types].xml" in names
+
+
+def _bad_archive(label: str, exc: Exception, mtime: str) -> Item:
+    return Item(
+        label,
+        status="unreadable",
+        reason=f"壓縮檔損毀，無法開啟 / the archive is damaged ({type(exc).__name__})",
+        mtime=mtime,
+    )
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name: UTF-8 when flagged, else the bytes as written (cp950 from Taiwanese Windows)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return decode_name(info.filename.encode("cp437"))
+    except UnicodeEncodeError:
+        return info.filename
+
+
+def _members(
+    label: str, archive: zipfile.ZipFile, depth: int, mtime: str, sent_at: str = ""
+) -> Iterator[Item]:
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    if len(infos) > MAX_MEMBERS:
+        yield Item(label, status="unreadable", reason=f"壓縮檔內檔案過多 / too many members ({len(infos)})")
+        return
+    for info in infos:
+        name = member_name(info)
+        if is_system(name):
+            continue
+        inner = f"{label} › {name}"
+        try:
+            when = utc_text(datetime(*info.date_time))
+        except ValueError:
+            when = mtime
+        suffix = clean_suffix(name)
+        if suffix in UNSUPPORTED:
+            yield unsupported(inner, suffix, mtime=when, sent_at=sent_at)
+            continue
+        if suffix not in (*WORKBOOK, *ARCHIVE, *MAIL, "") and not name.lower().endswith("winmail.dat"):
+            yield ignored(inner, mtime=when, sent_at=sent_at)
+            continue
+        try:
+            data = read_member(archive, info, MAX_MEMBER_BYTES)
+        except MemberTooLarge as exc:
+            yield too_large(inner, exc.size, MAX_MEMBER_BYTES, mtime=when, sent_at=sent_at)
+            continue
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, NotImplementedError) as exc:
+            yield Item(
+                inner,
+                status="unreadable",
+                reason=f"壓縮檔內的檔案損毀或加密 / the member is damaged or encrypted ({type(exc).__name__})",
+                mtime=when,
+            )
+            continue
+        kind = sniff(data[:8], suffix)
+        yield from expand_bytes(inner, data, kind or "", depth=depth, mtime=when, sent_at=sent_at)
+
+
+class MemberTooLarge(Exception):
+    """An archive member that inflates beyond the cap (whatever its header claims)."""
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.size = size
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    """A member's bytes, inflated in chunks and stopped at ``cap``: a lying header cannot exhaust memory."""
+    if info.file_size > cap:
+        raise MemberTooLarge(info.file_size)
+    out = bytearray()
+    with archive.open(info) as fh:
+        while chunk := fh.read(CHUNK):
+            out += chunk
+            if len(out) > cap:
+                raise MemberTooLarge(len(out))
+    return bytes(out)

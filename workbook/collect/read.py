@@ -1,0 +1,226 @@
+"""Reading one submitted workbook: classify, recompute, and keep staff's own text.
+
+Nothing submitted is trusted: every indicator is recomputed from the counts and
+every check runs again.  Besides the counts we keep what staff wrote (補充說明,
+重要施政計畫 執行進度 and 執行情形), the workbook's own saved time (which decides
+the newest version) and which program saved it last (which decides whether its
+cached results can be compared at all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from typing import Any
+
+from defusedxml import ElementTree
+
+from kpi_engine import Plan
+from kpi_engine.consolidate import Submission
+from kpi_engine.findings import Finding, finding
+
+from .. import layout as L
+from ..bookio import at, parse_address
+from ..calculate import calculate, read_meta
+from ..fastread import CalamineBook
+from ..files import DamagedFileError, WorkbookFileError
+from .inbox import Item
+
+_MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]{10,40})</dcterms:modified>")
+_STRICT = b"purl.oclc.org/ooxml/spreadsheetml"
+#: Metadata parts read for the saved time and producer are small; a bigger one is not read.
+MAX_PROPS_BYTES = 256 * 1024
+
+
+def read_item(item: Item, plans: list[Plan]) -> Submission:
+    """One inbox item as a classified submission. Never raises for a bad file."""
+    if item.data is None:
+        sub = Submission(item.label, "", 0, item.status or "unreadable", item.reason)
+    else:
+        sub = read_submission(item.label, item.data, plans)
+    sub.sent_at, sub.mtime = item.sent_at, item.mtime
+    return sub
+
+
+def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
+    """Read, recompute and classify one submitted workbook. Never raises for a bad file."""
+    try:
+        return _read(label, data, plans)
+    except Exception as exc:  # a last resort: one bad file must never stop a collect
+        sub = Submission(label, hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else "", 0)
+        sub.status = "unreadable"
+        sub.reason = f"無法讀取（{type(exc).__name__}）/ cannot read: {type(exc).__name__}: {exc}"[:500]
+        return sub
+
+
+def package_props(data: bytes) -> tuple[str, str, str, bool]:
+    """(saved time, producer, producer version, strict OOXML) from a package's small parts."""
+    saved = app = version = ""
+    strict = False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = {i.filename: i for i in z.infolist()}
+            part = infos.get("docProps/core.xml")
+            if part is not None and part.file_size < MAX_PROPS_BYTES:
+                m = _MODIFIED.search(z.read(part))
+                if m:
+                    saved = m.group(1).decode("ascii", "replace").strip().replace("T", " ").rstrip("Z")[:19]
+            part = infos.get("docProps/app.xml")
+            if part is not None and part.file_size < MAX_PROPS_BYTES:
+                root = ElementTree.fromstring(z.read(part))
+                for el in root:
+                    tag = el.tag.rsplit("}", 1)[-1]
+                    if tag == "Application":
+                        app = (el.text or "").strip()
+                    elif tag == "AppVersion":
+                        version = (el.text or "").strip()
+            part = infos.get("xl/workbook.xml")
+            if part is not None:
+                with z.open(part) as fh:
+                    strict = _STRICT in fh.read(4096)
+    except Exception:  # the guard reports a damaged package in its own words
+        pass
+    return saved, app, version, strict
+
+
+def trusted_cache(app: str, version: str) -> bool:
+    """Whether a producer saves computed results: Excel and LibreOffice do; openpyxl and
+    XlsxWriter (so pandas) save none or 0 for every formula, which proves nothing."""
+    if app.startswith("LibreOffice"):
+        return True
+    return app == "Microsoft Excel" and version not in ("", "12.0000")
+
+
+def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
+    if isinstance(data, Exception):
+        return Submission(label, "", 0, "unreadable", f"無法讀取 / cannot read: {data}")
+    sub = Submission(label, hashlib.sha256(data).hexdigest(), len(data))
+    sub.saved_at, app, version, strict = package_props(data)
+    if strict:
+        sub.status = "unsupported"
+        sub.reason = (
+            "格式不支援：這是「Strict Open XML 試算表」格式，請在 Excel 以「另存新檔」選擇"
+            "「Excel 活頁簿 (*.xlsx)」後寄回 / unsupported format: Strict Open XML; "
+            "save it as an ordinary Excel Workbook (.xlsx)"
+        )
+        return sub
+    try:
+        book = CalamineBook(data, label)
+    except WorkbookFileError as exc:
+        sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
+        return sub
+    if L.SUMMARY_MARK in book.names():
+        sub.status = "summary"
+        sub.reason = (
+            "先前 kpi collect 產生的彙總檔，不是填報工作簿，略過 / a summary written by kpi collect; skipped"
+        )
+        return sub
+    try:
+        meta = read_meta(book)
+    except WorkbookFileError as exc:
+        sub.status = "unreadable" if isinstance(exc, DamagedFileError) else "foreign"
+        sub.reason = f"{exc.message_zh} / {exc.message_en}"
+        return sub
+    sub.plan_id = str(meta.get("plan_id") or "")
+    sub.fingerprint = str(meta.get("plan_fingerprint") or "")
+    sub.unit, sub.owner = str(meta.get("unit") or "").strip(), str(meta.get("owner") or "")
+    sub.period = str(meta.get("period") or "")
+    # Stamps were once written with "T"; a spreadsheet may also hand one back as a datetime.
+    sub.calculated_at = str(meta.get("calculated_at") or "").replace("T", " ")
+    plan = next((p for p in plans if p.fingerprint == sub.fingerprint), None)
+    if str(meta.get("template_version")) != L.TEMPLATE_VERSION:
+        version_seen = meta.get("template_version")
+        sub.status = "outdated"
+        sub.reason = (
+            f"範本版本 {version_seen}，現行 {L.TEMPLATE_VERSION} / template version {version_seen}, "
+            f"current {L.TEMPLATE_VERSION}"
+        )
+        return sub
+    if plan is None:
+        known = any(p.id == sub.plan_id for p in plans)
+        sub.status = "outdated" if known else "unknown_plan"
+        sub.reason = (
+            f"計畫 {sub.plan_id} 的範本已更新，請改用新範本 / the plan's template has changed"
+            if known
+            else f"計畫 {sub.plan_id} 不在本次彙整範圍 / plan not among those given"
+        )
+        return sub
+    try:
+        outcome = calculate(book, plans=[plan], write=False)
+    except WorkbookFileError as exc:
+        sub.status, sub.reason = "errors", f"{exc.message_zh} / {exc.message_en}"
+        sub.findings = [
+            Finding(
+                "unusable", "error", None, None, None, exc.message_zh, exc.message_en, exc.sheet, exc.cell
+            )
+        ]
+        return sub
+    sub.year = outcome.scope.year
+    reported = {r.period for r in outcome.evaluation.results if any(v is not None for v in r.inputs.values())}
+    sub.texts = staff_texts(book, outcome.scope)
+    reported |= {period for _, period, _ in sub.texts}
+    sub.results = [r for r in outcome.evaluation.results if r.period in reported]
+    sub.findings = outcome.findings
+    if not trusted_cache(app, version):
+        sub.findings = [f for f in sub.findings if not _untrusted_zero(book, f)]
+    if not reported:
+        sub.findings.append(finding("no_data", indicator=None, input=None, period=None))
+    _check_unit(book, plan, sub)
+    sub.classify()
+    return sub
+
+
+def _untrusted_zero(book: CalamineBook, f: Finding) -> bool:
+    """A ``tampered`` result showing 0 or nothing, from a producer whose cached values prove nothing."""
+    if f.code != "tampered" or f.input == "sentence" or not f.sheet or not f.cell:
+        return False
+    row, col = parse_address(f.cell)
+    shown = at(book.grid(f.sheet), row, col)
+    return shown in (None, "", 0)
+
+
+def _named(book: CalamineBook, names: dict, name: str) -> Any:
+    if name not in names:
+        return None
+    sheet, row, col = names[name]
+    try:
+        return at(book.grid(sheet), row, col)
+    except (KeyError, IndexError, WorkbookFileError):
+        return None
+
+
+def staff_texts(book: CalamineBook, scope: L.Scope) -> dict[tuple[str, str, str], Any]:
+    """What staff wrote themselves: 補充說明, 執行進度, 執行情形 (blank cells left out)."""
+    names = book.names()
+    out: dict[tuple[str, str, str], Any] = {}
+    for p in scope.periods:
+        for ind in scope.indicators:
+            out[("note", p.id, ind.id)] = _named(book, names, L.notes_name(ind, p))
+        for item in scope.items:
+            out[("progress", p.id, item.id)] = _named(book, names, L.progress_name(item, p))
+            out[("description", p.id, item.id)] = _named(book, names, L.progress_text_name(item, p))
+    return {
+        k: (v.strip() if isinstance(v, str) else v)
+        for k, v in out.items()
+        if v not in (None, "") and str(v).strip()
+    }
+
+
+def _check_unit(book: CalamineBook, plan: Plan, sub: Submission) -> None:
+    """A unit from the metadata, else from the 填報單位 cell; none is an error naming the file."""
+    if not sub.unit:
+        typed = _named(book, book.names(), L.UNIT_NAME)
+        sub.unit = str(typed).strip() if typed is not None else ""
+    if not sub.unit:
+        names = book.names()
+        where = names.get(L.UNIT_NAME) or names.get(L.STATUS_NAME)
+        f = finding("unit_missing", indicator=None, input=None, period=None, file=sub.source)
+        if where is not None:
+            from ..bookio import cell_address
+
+            f = f.at(where[0], cell_address(where[1], where[2]))
+        sub.findings.append(f)
+    elif plan.units and sub.unit not in plan.units:
+        sub.findings.append(finding("unit_unknown", indicator=None, input=None, period=None, unit=sub.unit))
