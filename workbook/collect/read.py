@@ -174,8 +174,11 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
 
 
 def _untrusted_zero(book: CalamineBook, f: Finding) -> bool:
-    """A ``tampered`` result showing 0 or nothing, from a producer whose cached values prove nothing."""
-    if f.code != "tampered" or f.input == "sentence" or not f.sheet or not f.cell:
+    """A ``tampered`` result showing 0 or nothing, from a producer whose cached values prove nothing.
+
+    The analysis and 檢核 cells are formulas too (template version 2), so they are no exception.
+    """
+    if f.code != "tampered" or not f.sheet or not f.cell:
         return False
     row, col = parse_address(f.cell)
     shown = at(book.grid(f.sheet), row, col)
