@@ -21,8 +21,10 @@ from .plan import Indicator, Period, Plan
 EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 )
-#: Counts above this are surely typing mistakes (a trillion people or cases).
-MAX_COUNT = Decimal(10) ** 12
+#: Counts at or above this are refused: a billion people or cases is surely a typing mistake,
+#: and below it every ratio, growth and projection rounds in LibreOffice exactly as the
+#: engine computes it (docs/decisions.md; above 10^10 about 3% of projections differed).
+MAX_COUNT = Decimal(10) ** 9
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -188,6 +190,8 @@ def _ratio_rules(ind: Indicator, period: Period, values: Mapping[str, Decimal | 
                 label=den_spec.label,
             )
         )
+    if not ind.numerator_in_denominator:
+        return out
     if num is not None and den is not None and den != 0 and num > den:  # 0 is reported above
         out.append(
             finding(

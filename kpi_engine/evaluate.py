@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from .checks import TEXT_READINGS, as_cell_number, check_across, check_indicator
-from .expr import Value, round_half_up
+from .checks import EXCEL_ERRORS, TEXT_READINGS, as_cell_number, check_across, check_indicator
+from .expr import CellError, Value, round_half_up
 from .findings import Finding, finding
-from .measures import ZH_LABELS, Computation, Labels, computation
-from .narrative import sentence
+from .measures import CALC_REF, SNAP_PREFIX, ZH_LABELS, Computation, Labels, computation
 from .plan import Indicator, Period, Plan, Target
 
 Entries = Mapping[str, Mapping[str, Mapping[str, object]]]
 """Raw entries: period (id or name) → indicator id → input role → raw cell value."""
+
+State = Mapping[tuple[str, str], Mapping[str, object]]
+"""What the last calculate recorded, per (indicator id, period id): ``calc`` (its 檢核
+text) and ``snap:<role>`` (each input as it was then).  Only the 檢核 step reads it."""
 
 
 class EntriesError(ValueError):
@@ -139,6 +142,7 @@ def evaluate(
     year: int | None = None,
     labels: Labels = ZH_LABELS,
     cells: bool = False,
+    state: State | None = None,
 ) -> Evaluation:
     """Check and compute every indicator present in ``entries``.
 
@@ -174,17 +178,60 @@ def evaluate(
             if not assessed or not reported:
                 found = [f for f in found if f.code not in ("missing", "incomplete")]
             parsed[period.id][ind.id] = values
+            env = {spec.role: cell_value(raw.get(spec.role), values[spec.role], cells) for spec in ind.inputs}
             if cells:
                 values = {spec.role: as_cell_number(raw.get(spec.role)) for spec in ind.inputs}
                 found = _text_is_an_error(ind, period, raw, found)
             ev.findings += found
+            recorded = (state or {}).get((ind.id, period.id), {})
+            env[CALC_REF] = _text_or_blank(recorded.get(CALC_REF))
+            for spec in ind.inputs:
+                env[SNAP_PREFIX + spec.role] = cell_value(recorded.get(SNAP_PREFIX + spec.role), None, True)
             comp = computation(
-                ind, period, plan.options, roc_year=year, target=target_for(ind, targets), labels=labels
+                ind,
+                period,
+                plan.options,
+                roc_year=year,
+                target=target_for(ind, targets),
+                labels=labels,
+                phrases=plan.phrases,
+                period_names=tuple((p.id, p.name) for p in plan.periods),
             )
-            ev.results.append(_result(plan, comp, values, year, assessed))
+            ev.results.append(_result(comp, values, env))
     ev.findings += check_across(plan, parsed)
     ev.scores = scores(plan, ev.results)
     return ev
+
+
+def cell_value(raw: object, parsed: Decimal | None, cells: bool) -> Value:
+    """An input as the expression tree sees it.
+
+    In a workbook (``cells``) that is the cell as a formula sees it: numbers (and
+    dates, as serial numbers), text, TRUE/FALSE and error values, so the tree's
+    checks (a number, whole, ≥ 0) judge what the formulas judge.  From YAML/JSON
+    entries the lenient reading of text (「１８７」) is the number; what cannot be
+    read stays text, so the tree refuses it too.
+    """
+    if isinstance(raw, bool) or raw is None:
+        return raw
+    if not cells:
+        if parsed is not None:
+            return parsed
+        if isinstance(raw, str) and raw.strip() == "":
+            return None
+    else:
+        number = as_cell_number(raw)
+        if number is not None:
+            return number
+    if isinstance(raw, str):
+        return CellError(raw.strip().upper()) if raw.strip().upper() in EXCEL_ERRORS else raw
+    if isinstance(raw, CellError):
+        return raw
+    return str(raw)  # a date from YAML, NaN, or anything else no formula counts with
+
+
+def _text_or_blank(v: object) -> Value:
+    return None if v is None or v == "" else str(v)
 
 
 def _text_is_an_error(
@@ -247,25 +294,15 @@ def _indicator(plan: Plan, ind_id: str, raw: Mapping[str, object]) -> Indicator:
     return ind
 
 
-def _result(
-    plan: Plan, comp: Computation, values: dict[str, Decimal | None], year: int, assessed: bool
-) -> IndicatorResult:
+def _result(comp: Computation, values: dict[str, Decimal | None], env: dict[str, Value]) -> IndicatorResult:
     ind, period, labels = comp.indicator, comp.period, comp.labels
-    cells = comp.run(dict(values))
-    if not assessed:  # e.g. volunteers are recruited and counted only at year end
-        cells = {k: ("" if k != "light" else labels.white) for k in cells}
+    cells = comp.run(env)
 
     def num(name: str) -> Decimal | None:
         v = cells.get(name)
         return v if isinstance(v, Decimal) else None
 
-    achieved = None if cells["achieved"] == "" else cells["achieved"] == labels.met
     at_risk = None if cells.get("at_risk", "") == "" else cells["at_risk"] == labels.yes
-    if assessed:
-        text = sentence(ind, period, year, plan.phrases, values, cells, achieved, at_risk, comp.target)
-    else:
-        names = "、".join(plan.period(p).name for p in ind.assessed_in)
-        text = plan.phrases.not_this_period.format(periods=names)
     return IndicatorResult(
         indicator=ind.id,
         period=period.id,
@@ -273,11 +310,11 @@ def _result(
         value=num("value"),
         projection=num("projection"),
         target=comp.target.printed,
-        achieved=achieved,
+        achieved=labels.achieved_code(cells["achieved"]),
         achievement_rate=num("rate"),
         light=labels.light_code(cells["light"]),
         at_risk=at_risk,
-        sentence=text,
+        sentence=str(cells["sentence"]),
         cells=cells,
     )
 

@@ -10,12 +10,27 @@ compares equal only to text, ``ROUND`` rounds half away from zero, ``IF`` is laz
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
-Value = Decimal | str | bool | None
-"""A cell value as the evaluator sees it: number, text, boolean, or None for blank."""
+
+@dataclass(frozen=True)
+class CellError:
+    """An Excel error value in a cell (``#N/A``, ``#VALUE!``…)."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
+Value = Decimal | str | bool | CellError | None
+"""A cell value as the evaluator sees it: number, text, boolean, error, or None for blank."""
+
+#: Excel's limit on one text literal inside a formula.
+MAX_LITERAL = 255
 
 
 class ExprError(ValueError):
@@ -63,7 +78,7 @@ class Ref(Expr):
 
 @dataclass(frozen=True)
 class Bin(Expr):
-    """A binary operator: arithmetic (+ - * /) or comparison (= <> < <= > >=)."""
+    """A binary operator: arithmetic (+ - * /), text join (&) or comparison (= <> < <= > >=)."""
 
     op: str
     left: Expr
@@ -95,6 +110,25 @@ def lift(x: ExprLike) -> Expr:
 def call(fn: str, *args: ExprLike) -> Call:
     """Build a function call node, e.g. ``call("ROUND", x, 2)``."""
     return Call(fn, tuple(lift(a) for a in args))
+
+
+def join(*parts: ExprLike) -> Expr:
+    """Text concatenation with Excel's ``&``: ``join("共", x, "件")``."""
+    nodes: list[Expr] = []
+    for p in parts:
+        node = lift(p)
+        if isinstance(node, Str) and node.text == "":
+            continue
+        if isinstance(node, Str) and nodes and isinstance(nodes[-1], Str):
+            nodes[-1] = Str(nodes[-1].text + node.text)  # one literal, a shorter formula
+        else:
+            nodes.append(node)
+    if not nodes:
+        return Str("")
+    out = nodes[0]
+    for n in nodes[1:]:
+        out = Bin("&", out, n)
+    return out
 
 
 def cmp(op: str, left: ExprLike, right: ExprLike) -> Bin:
@@ -141,6 +175,8 @@ def excel_round(value: Decimal, places: int) -> Decimal:
 
 
 def _num(v: Value, fn: str) -> Decimal:
+    if isinstance(v, CellError):
+        raise ExprError(f"{v.code} in {fn}")
     if isinstance(v, bool):
         return Decimal(int(v))
     if v is None:
@@ -151,6 +187,8 @@ def _num(v: Value, fn: str) -> Decimal:
 
 
 def _compare(op: str, a: Value, b: Value) -> bool:
+    if isinstance(a, CellError) or isinstance(b, CellError):
+        raise ExprError("error value in a comparison")
     a = "" if a is None else a
     b = "" if b is None else b
     # Excel orders numbers < text < booleans; only like-typed values are equal.
@@ -192,6 +230,74 @@ def evaluate(expr: Expr, env: Mapping[str, Value]) -> Value:
         return _eval(expr, env)
 
 
+def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
+    """``e`` as a Python function of the environment, with :func:`evaluate`'s semantics.
+
+    The engine evaluates the same few trees for every indicator of every file a
+    collect reads: walking them once into closures makes that several times faster.
+    Call the result inside :func:`decimal_context`.
+    """
+    t = type(e)
+    if t is Num or t is Str:
+        const = e.value if t is Num else e.text  # type: ignore[attr-defined]
+        return lambda env: const
+    if t is Ref:
+        name = e.name  # type: ignore[attr-defined]
+        return lambda env: env.get(name)
+    if t is Bin:
+        op = e.op  # type: ignore[attr-defined]
+        left, right = compile_expr(e.left), compile_expr(e.right)  # type: ignore[attr-defined]
+        if op in _COMPARE:
+            return lambda env: _compare(op, left(env), right(env))
+        if op == "&":
+            return lambda env: as_text(left(env)) + as_text(right(env))
+
+        def arithmetic(env: Mapping[str, Value]) -> Value:
+            return _arith(op, left(env), right(env))
+
+        return arithmetic
+    if t is Call:
+        fn = e.fn  # type: ignore[attr-defined]
+        args = [compile_expr(a) for a in e.args]  # type: ignore[attr-defined]
+        if fn == "IF":
+            cond, then, other = args
+            return lambda env: then(env) if _truth(cond(env)) else other(env)
+        if fn == "IFERROR":
+            value, fallback = args
+
+            def iferror(env: Mapping[str, Value]) -> Value:
+                try:
+                    got = value(env)
+                except ExprError:
+                    return fallback(env)
+                return fallback(env) if isinstance(got, CellError) else got
+
+            return iferror
+        return lambda env: _apply(fn, [a(env) for a in args])
+    raise TypeError(f"unknown node {e!r}")
+
+
+@contextmanager
+def decimal_context() -> Iterator[None]:
+    """The decimal context every evaluation runs in (34 digits, beyond Excel's 15)."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        yield
+
+
+def _arith(op: str, a: Value, b: Value) -> Decimal:
+    x, y = _num(a, op), _num(b, op)
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    if y == 0:
+        raise ExprError("#DIV/0!")
+    return x / y
+
+
 def _eval(e: Expr, env: Mapping[str, Value]) -> Value:
     if isinstance(e, Num):
         return e.value
@@ -203,6 +309,8 @@ def _eval(e: Expr, env: Mapping[str, Value]) -> Value:
         a, b = _eval(e.left, env), _eval(e.right, env)
         if e.op in _COMPARE:
             return _compare(e.op, a, b)
+        if e.op == "&":
+            return as_text(a) + as_text(b)
         x, y = _num(a, e.op), _num(b, e.op)
         if e.op == "+":
             return x + y
@@ -223,9 +331,29 @@ def _call(e: Call, env: Mapping[str, Value]) -> Value:
     if fn == "IF":
         branch = args[1] if _truth(_eval(args[0], env)) else args[2]
         return _eval(branch, env)
-    vals = [_eval(a, env) for a in args]
-    if fn == "ISNUMBER":
-        return isinstance(vals[0], Decimal)
+    if fn == "IFERROR":
+        try:
+            got = _eval(args[0], env)
+        except ExprError:
+            return _eval(args[1], env)
+        return _eval(args[1], env) if isinstance(got, CellError) else got
+    return _apply(fn, [_eval(a, env) for a in args])
+
+
+def _apply(fn: str, vals: list[Value]) -> Value:
+    """A non-lazy function on its evaluated arguments."""
+    if fn in _IS:
+        return _IS[fn](vals[0])
+    if any(isinstance(v, CellError) for v in vals):
+        raise ExprError(f"error value in {fn}")
+    if fn == "TRIM":
+        return " ".join(w for w in as_text(vals[0]).split(" ") if w)
+    if fn == "EXACT":
+        return as_text(vals[0]) == as_text(vals[1])
+    if fn == "TEXT":
+        return excel_text(_num(vals[0], fn), str(vals[1]))
+    if fn == "ABS":
+        return abs(_num(vals[0], fn))
     if fn == "AND":
         return all(_truth(v) for v in vals)
     if fn == "OR":
@@ -246,6 +374,58 @@ def _call(e: Call, env: Mapping[str, Value]) -> Value:
             raise ExprError("#VALUE! in CHOOSE")
         return vals[index]
     raise ExprError(f"unsupported function {fn}")
+
+
+_IS: dict[str, Callable[[Value], bool]] = {
+    # ISNUMBER is false for booleans, as in Excel (LibreOffice says true: formulas add NOT(ISLOGICAL())).
+    "ISNUMBER": lambda v: isinstance(v, Decimal),
+    "ISLOGICAL": lambda v: isinstance(v, bool),
+    "ISTEXT": lambda v: isinstance(v, str),
+    "ISBLANK": lambda v: v is None,
+    "ISERROR": lambda v: isinstance(v, CellError),
+}
+
+
+def as_text(v: Value) -> str:
+    """A value as Excel's ``&`` and ``EXACT`` turn it into text (numbers to 15 digits)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, Decimal):
+        if v == 0:
+            return "0"
+        with localcontext() as ctx:
+            ctx.prec = _PRECISION
+            shown = v.quantize(Decimal(1).scaleb(v.adjusted() - 14), rounding=ROUND_HALF_EVEN)
+        return format_number(shown)
+    if isinstance(v, CellError):
+        raise ExprError(f"{v.code} as text")
+    return v
+
+
+def excel_text(value: Decimal, fmt: str) -> str:
+    """``TEXT(value, fmt)`` for the formats the sentences use: ``#,##0`` and ``#,##0.##…``.
+
+    Rounds half away from zero like Excel; ``#`` decimals drop trailing zeros (a
+    bare trailing point stays, as in Excel: callers print whole numbers with ``#,##0``).
+    """
+    whole_fmt, _, frac_fmt = fmt.partition(".")
+    if whole_fmt not in ("#,##0", "0") or set(frac_fmt) - {"#", "0"}:
+        raise ExprError(f"unsupported TEXT format {fmt!r}")
+    places = len(frac_fmt)
+    rounded = excel_round(value, places)
+    sign = "-" if rounded < 0 else ""
+    digits = format(abs(rounded), "f")
+    whole, _, frac = digits.partition(".")
+    if whole_fmt == "#,##0":
+        whole = f"{int(whole):,}"
+    required = frac_fmt.count("0")
+    frac = frac.ljust(places, "0")
+    while len(frac) > required and frac.endswith("0"):
+        frac = frac[:-1]
+    point = "." if frac_fmt else ""
+    return f"{sign}{whole}{point}{frac}"
 
 
 # ---------------------------------------------------------------------------
@@ -270,7 +450,11 @@ def to_excel(expr: Expr, ref: Callable[[str], str]) -> str:
     if isinstance(expr, Num):
         return format_number(expr.value)
     if isinstance(expr, Str):
-        return '"' + expr.text.replace('"', '""') + '"'
+        # Excel refuses a text literal over 255 characters: join shorter pieces.
+        text = expr.text
+        pieces = [text[i : i + MAX_LITERAL] for i in range(0, len(text), MAX_LITERAL)] or [""]
+        quoted = ['"' + p.replace('"', '""') + '"' for p in pieces]
+        return quoted[0] if len(quoted) == 1 else "(" + "&".join(quoted) + ")"
     if isinstance(expr, Ref):
         return ref(expr.name)
     if isinstance(expr, Bin):

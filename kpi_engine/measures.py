@@ -9,13 +9,16 @@ the workbook writes the very same steps as Excel formulas.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .expr import Expr, Ref, Value, call, cmp, evaluate, if_
-from .plan import Indicator, Options, Period, Target
+from .checks import MAX_COUNT
+from .expr import Expr, Ref, Str, Value, call, cmp, compile_expr, decimal_context, if_, join
+from .plan import Indicator, Options, Period, Phrases, Target
 
 BLANK = ""
+DEFAULT_PHRASES = Phrases()
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,47 @@ class Labels:
     not_met: str = "未達成"
     yes: str = "是"
     no: str = "否"
+    invalid: str = "資料有誤"
+    on_schedule: str = "符合進度"  # a running count before year end, projected to meet the target
+    behind: str = "進度落後"
+    invalid_count: str = "資料有誤 {n} 項"
+    unfilled: str = "尚未填寫"
+    not_assessed: str = "本期不評估"
+    uncalculated: str = "尚未計算"
+    changed: str = "數據已變更，請重新計算"
 
     def light_code(self, text: Value) -> str:
         """``綠燈`` → ``green``; anything else → ``white``."""
         return {self.green: "green", self.yellow: "yellow", self.red: "red"}.get(str(text), "white")
 
+    def achieved_code(self, text: Value) -> bool | None:
+        """``達成`` → True, ``未達成`` → False; progress words, 資料有誤 and blank → None."""
+        return {self.met: True, self.not_met: False}.get(str(text))
+
 
 ZH_LABELS = Labels()
-EN_LABELS = Labels("Green", "Yellow", "Red", "White", "Met", "Not met", "Yes", "No")
+EN_LABELS = Labels(
+    "Green",
+    "Yellow",
+    "Red",
+    "White",
+    "Met",
+    "Not met",
+    "Yes",
+    "No",
+    "Invalid data",
+    "On schedule",
+    "Behind schedule",
+    "{n} invalid entries",
+    "Not filled in",
+    "Not assessed this period",
+    "Not calculated",
+    "Data changed: calculate again",
+)
+
+#: Reference names of what the last calculate recorded (see :func:`status_expr`).
+CALC_REF = "calc"
+SNAP_PREFIX = "snap:"
 
 
 @dataclass(frozen=True)
@@ -50,21 +86,90 @@ class Computation:
     steps: tuple[tuple[str, Expr], ...]
     labels: Labels
 
-    def run(self, inputs: dict[str, Value]) -> dict[str, Value]:
-        """Evaluate every step on the given input values (role → number or None)."""
+    @functools.cached_property
+    def compiled(self) -> tuple[tuple[str, Callable[[Mapping[str, Value]], Value]], ...]:
+        """The steps as Python closures (see :func:`~kpi_engine.expr.compile_expr`)."""
+        return tuple((name, compile_expr(expr)) for name, expr in self.steps)
+
+    def run(self, inputs: Mapping[str, Value]) -> dict[str, Value]:
+        """Evaluate every step on the given cell values (role → value, plus ``calc``/``snap:`` refs)."""
         env: dict[str, Value] = dict(inputs)
-        for name, expr in self.steps:
-            env[name] = evaluate(expr, env)
+        with decimal_context():
+            for name, step in self.compiled:
+                env[name] = step(env)
         return {name: env[name] for name, _ in self.steps}
 
 
 def _isnum(*names: str) -> Expr:
-    tests = [call("ISNUMBER", Ref(n)) for n in names]
+    tests = [is_number(Ref(n)) for n in names]
     return tests[0] if len(tests) == 1 else call("AND", *tests)
 
 
+def is_number(x: Expr) -> Expr:
+    """A number and not a boolean: LibreOffice's ISNUMBER is true for TRUE, Excel's is not."""
+    return call("AND", call("ISNUMBER", x), call("NOT", call("ISLOGICAL", x)))
+
+
+def is_blank(x: Expr) -> Expr:
+    """Nothing typed: an empty cell, or text of spaces only."""
+    return if_(call("ISTEXT", x), cmp("=", call("TRIM", x), BLANK), call("ISBLANK", x))
+
+
+def _flag(cond: Expr) -> Expr:
+    return if_(cond, 1, 0)
+
+
+def _when_number(x: Expr, cond: Expr) -> Expr:
+    # IF, not AND: Excel's AND evaluates every argument, and "abc"<0 or #N/A<0 must not be reached.
+    return if_(is_number(x), _flag(cond), 0)
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
+
+
+def errors_expr(ind: Indicator, assessed: bool) -> Expr:
+    """How many input checks fail: the rules that decide whether a result may be shown.
+
+    Per input: not a number (text, TRUE/FALSE, an error value), negative, not whole,
+    too large, a stage out of range; per indicator: some inputs blank but not all
+    (assessed periods only), a zero denominator, a numerator above its denominator.
+    The same rules report findings in :mod:`kpi_engine.checks`.
+    """
+    roles = [spec.role for spec in ind.inputs]
+    terms: list[Expr] = []
+    for role in roles:
+        x = Ref(role)
+        terms.append(if_(call("OR", is_blank(x), is_number(x)), 0, 1))
+        terms.append(_when_number(x, cmp("<", x, 0)))
+        terms.append(_when_number(x, cmp("<>", x, call("INT", x))))
+        terms.append(_when_number(x, cmp(">=", call("ABS", x), MAX_COUNT)))
+        if ind.kind == "milestone":
+            terms.append(_when_number(x, call("OR", cmp("<", x, 0), cmp(">", x, len(ind.stages)))))
+    if assessed and len(roles) > 1:
+        all_blank = call("AND", *(is_blank(Ref(r)) for r in roles))
+        terms += [if_(is_blank(Ref(r)), if_(all_blank, 0, 1), 0) for r in roles]
+    if ind.kind == "ratio":
+        n, d = Ref("numerator"), Ref("denominator")
+        terms.append(_when_number(d, cmp("=", d, 0)))
+        if ind.numerator_in_denominator:
+            both = call("AND", is_number(n), is_number(d))
+            terms.append(if_(both, _flag(call("AND", cmp("<>", d, 0), cmp(">", n, d))), 0))
+    if ind.kind == "growth":
+        p = Ref("previous")
+        terms.append(_when_number(p, cmp("=", p, 0)))
+    return _sum(terms)
+
+
 def value_expr(ind: Indicator, decimals: int) -> Expr:
-    """The indicator's actual value from its inputs, blank when it cannot be computed."""
+    """The indicator's actual value from its inputs, blank when it cannot be computed.
+
+    The caller gates it on :func:`errors_expr`; the guards here only keep Excel
+    from an error value (#DIV/0!, #VALUE!) whatever the inputs.
+    """
     if ind.kind == "ratio":
         n, d = Ref("numerator"), Ref("denominator")
         raw = if_(cmp("=", d, 0), BLANK, call("ROUND", n * 100 / d, decimals))
@@ -114,6 +219,32 @@ def rate_expr(basis: Expr, ind: Indicator, target: Target, opts: Options) -> Exp
     return if_(met, full, shortfall)
 
 
+def status_expr(ind: Indicator, assessed: bool, labels: Labels) -> Expr:
+    """The 檢核 cell: failing checks counted live, else what the last calculate found.
+
+    It never says 「無誤」 on its own: that text comes only from calculate (the
+    ``calc`` reference), and only while every input still equals the snapshot
+    calculate took (``snap:<role>``); otherwise it asks for a calculation.
+    """
+    errors = Ref("errors")
+    before, _, after = labels.invalid_count.partition("{n}")
+    bad = join(before, errors, after)
+    if not assessed:
+        return if_(cmp(">", errors, 0), bad, labels.not_assessed)
+    roles = [spec.role for spec in ind.inputs]
+    unchanged = call(
+        "AND", *(call("IFERROR", call("EXACT", Ref(r), Ref(SNAP_PREFIX + r)), _false()) for r in roles)
+    )
+    calc = Ref(CALC_REF)
+    last = if_(cmp("=", calc, BLANK), labels.uncalculated, if_(unchanged, calc, labels.changed))
+    all_blank = call("AND", *(is_blank(Ref(r)) for r in roles)) if len(roles) > 1 else is_blank(Ref(roles[0]))
+    return if_(cmp(">", errors, 0), bad, if_(all_blank, labels.unfilled, last))
+
+
+def _false() -> Expr:
+    return cmp("=", 1, 0)  # FALSE without a boolean literal, in every client
+
+
 @functools.lru_cache(maxsize=4096)  # every argument is frozen; collect computes the same ones over and over
 def computation(
     ind: Indicator,
@@ -123,45 +254,84 @@ def computation(
     roc_year: int,
     target: Target | None = None,
     labels: Labels = ZH_LABELS,
+    phrases: Phrases = DEFAULT_PHRASES,
+    period_names: tuple[tuple[str, str], ...] = (),
 ) -> Computation:
     """Build the result steps of ``ind`` for ``period``.
 
     ``target`` defaults to the indicator's yearly target; pass ``previous_target``
     to assess last year's data.  Steps refer to inputs by role name and to earlier
-    steps by step name.
+    steps by step name: ``errors`` (failing input checks), ``value``, ``projection``
+    (part-year running counts), ``achieved``, ``rate``, ``light``, ``at_risk``,
+    ``status`` (the 檢核 cell) and ``sentence`` (the analysis).  While any check
+    fails, or in a period the indicator is not assessed in, there is no value,
+    no rate and a white light.
     """
+    from .narrative import sentence_expr  # narrative builds on the steps defined here
+
     target = target or ind.target
+    assessed = not ind.assessed_in or period.id in ind.assessed_in
     opts = ind.options_for(opts)  # an indicator may round to its own decimals
     op = target.comparator(ind.polarity)
     value = Ref("value")
-    steps: list[tuple[str, Expr]] = [("value", value_expr(ind, opts.decimals))]
+    errors = Ref("errors")
     factor = projection_factor(ind, period, roc_year)
-    basis: Expr = value
-    if factor:
-        year_days, elapsed = factor
-        proj = call("ROUND", value * year_days / elapsed, opts.decimals)
-        steps.append(("projection", if_(cmp("=", value, BLANK), BLANK, proj)))
-        basis = Ref("projection")
-    steps.append(
-        (
-            "achieved",
-            if_(cmp("=", value, BLANK), BLANK, if_(cmp(op, value, target.value), labels.met, labels.not_met)),
+    steps: list[tuple[str, Expr]] = [("errors", errors_expr(ind, assessed))]
+    if not assessed:  # e.g. volunteers are recruited and counted only at year end
+        steps.append(("value", Str(BLANK)))
+        if factor:
+            steps.append(("projection", Str(BLANK)))
+        steps += [("achieved", if_(cmp(">", errors, 0), labels.invalid, BLANK)), ("rate", Str(BLANK))]
+        steps.append(("light", Str(labels.white)))
+        if factor:
+            steps.append(("at_risk", Str(BLANK)))
+    else:
+        steps.append(("value", if_(cmp(">", errors, 0), BLANK, value_expr(ind, opts.decimals))))
+        basis: Expr = value
+        if factor:
+            year_days, elapsed = factor
+            # A projected count is a count: a whole number of its unit (127 defects, not 127.04).
+            proj = call("ROUND", value * year_days / elapsed, 0)
+            steps.append(("projection", if_(cmp("=", value, BLANK), BLANK, proj)))
+            basis = Ref("projection")
+            # Before year end a running total is judged on its projection: on schedule or behind.
+            verdict = if_(cmp(op, basis, target.value), labels.on_schedule, labels.behind)
+        else:
+            verdict = if_(cmp(op, value, target.value), labels.met, labels.not_met)
+        steps.append(
+            (
+                "achieved",
+                if_(cmp(">", errors, 0), labels.invalid, if_(cmp("=", value, BLANK), BLANK, verdict)),
+            )
         )
+        steps.append(("rate", if_(cmp("=", basis, BLANK), BLANK, rate_expr(basis, ind, target, opts))))
+        rate = Ref("rate")
+        lights = opts.lights
+        light = if_(
+            cmp("=", rate, BLANK),
+            labels.white,
+            if_(
+                cmp(">=", rate, lights.green),
+                labels.green,
+                if_(cmp(">=", rate, lights.yellow), labels.yellow, labels.red),
+            ),
+        )
+        steps.append(("light", light))
+        if factor:
+            miss = if_(cmp(op, basis, target.value), labels.no, labels.yes)
+            steps.append(("at_risk", if_(cmp("=", basis, BLANK), BLANK, miss)))
+    steps.append(("status", status_expr(ind, assessed, labels)))
+    sentence = sentence_expr(
+        ind,
+        period,
+        roc_year,
+        phrases,
+        target,
+        opts,
+        labels,
+        assessed,
+        projected=factor is not None,
+        period_names=period_names,
     )
-    steps.append(("rate", if_(cmp("=", basis, BLANK), BLANK, rate_expr(basis, ind, target, opts))))
-    rate = Ref("rate")
-    lights = opts.lights
-    light = if_(
-        cmp("=", rate, BLANK),
-        labels.white,
-        if_(
-            cmp(">=", rate, lights.green),
-            labels.green,
-            if_(cmp(">=", rate, lights.yellow), labels.yellow, labels.red),
-        ),
-    )
-    steps.append(("light", light))
-    if factor:
-        miss = if_(cmp(op, basis, target.value), labels.no, labels.yes)
-        steps.append(("at_risk", if_(cmp("=", basis, BLANK), BLANK, miss)))
+    steps.append(("sentence", sentence))
     return Computation(ind, period, target, tuple(steps), labels)

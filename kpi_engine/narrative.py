@@ -1,15 +1,23 @@
 """The standard analysis sentence (績效衡量暨達成情形分析) of each indicator.
 
-The plan gives the phrase; the numbers come from the engine.  Staff's own notes are
-kept in their own cell; the workbook prints them after the generated sentence.
+The plan gives the phrase; :func:`sentence_expr` turns it into an expression over
+the computation's own steps, so the engine's sentence and the workbook's live
+formula (numbers printed with ``TEXT``) are one definition and never disagree.
+Staff's own notes are kept in their own cell; the workbook prints them after the
+generated sentence.
 """
 
 from __future__ import annotations
 
+import string
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from .expr import format_number, round_half_up
-from .plan import Indicator, Period, Phrases, Target
+from .expr import Expr, Ref, Str, call, cmp, format_number, if_, join
+from .plan import Indicator, Options, Period, Phrases, Target
+
+if TYPE_CHECKING:
+    from .measures import Labels
 
 #: Used when an indicator's plan entry carries no sentence of its own.
 DEFAULT_SENTENCES = {
@@ -33,50 +41,112 @@ def number_text(d: Decimal | None) -> str:
     return sign + whole + (f".{frac}" if frac else "")
 
 
-def sentence(
+def number_expr(x: Expr, decimals: int) -> Expr:
+    """:func:`number_text` as a formula: ``TEXT`` with separators, no trailing zeros.
+
+    Whole numbers take ``#,##0``: Excel would print ``100.`` for ``#,##0.##``.
+    """
+    whole = call("TEXT", x, "#,##0")
+    if decimals <= 0:
+        return whole
+    return if_(cmp("=", x, call("INT", x)), whole, call("TEXT", x, "#,##0." + "#" * decimals))
+
+
+def fields_of(template: str) -> list[tuple[str, str | None]]:
+    """The template as (literal text, field name or None) pieces."""
+    return [(lit, name) for lit, name, _, _ in string.Formatter().parse(template)]
+
+
+def sentence_expr(
     ind: Indicator,
     period: Period,
     roc_year: int,
     phrases: Phrases,
-    inputs: dict[str, Decimal | None],
-    result: dict[str, object],
-    achieved: bool | None,
-    at_risk: bool | None,
     target: Target,
-) -> str:
-    """Fill the indicator's phrase with the computed numbers.
+    opts: Options,
+    labels: Labels,
+    assessed: bool,
+    *,
+    projected: bool = False,
+    period_names: tuple[tuple[str, str], ...] = (),
+) -> Expr:
+    """The analysis sentence of ``ind`` in ``period`` as an expression over the steps.
 
-    Returns the plan's 'pending' phrase when nothing can be computed yet.
+    Not assessed this period → the plan's 'not this period' phrase; failing input
+    checks → the 'invalid' phrase; nothing to compute yet → the 'pending' phrase;
+    else the indicator's phrase with every number filled in.
     """
-    value = result.get("value")
-    if not isinstance(value, Decimal):
-        return phrases.pending.format(end=period.end_text(), period=period.name, year=roc_year)
-    fields: dict[str, object] = {
+    end = period.end_text()
+    if not assessed:
+        known = dict(period_names)
+        names = "、".join(known.get(p, p) for p in ind.assessed_in)
+        return Str(phrases.not_this_period.format(periods=names, end=end, period=period.name, year=roc_year))
+    pending = phrases.pending.format(end=end, period=period.name, year=roc_year)
+    invalid = phrases.invalid.format(end=end, period=period.name, year=roc_year)
+    filled = _filled(ind, period, roc_year, phrases, target, opts, labels, projected)
+    return if_(
+        cmp(">", Ref("errors"), 0),
+        invalid,
+        if_(cmp("=", Ref("value"), ""), pending, filled),
+    )
+
+
+def _filled(
+    ind: Indicator,
+    period: Period,
+    roc_year: int,
+    phrases: Phrases,
+    target: Target,
+    opts: Options,
+    labels: Labels,
+    projected: bool,
+) -> Expr:
+    d = opts.decimals
+    achieved = Ref("achieved")
+    verdict = if_(
+        cmp("=", achieved, labels.met),
+        phrases.met,
+        if_(
+            cmp("=", achieved, labels.not_met),
+            phrases.not_met,
+            if_(cmp("=", achieved, labels.on_schedule), phrases.on_schedule, phrases.behind),
+        ),
+    )
+    fields: dict[str, Expr | str] = {
         "end": period.end_text(),
-        "year": roc_year,
+        "year": str(roc_year),
         "period": period.name,
         "name": ind.name,
-        "value": number_text(value),
+        "value": number_expr(Ref("value"), d),
         "target": target.shown,
-        "verdict": phrases.met if achieved else phrases.not_met,
-        "rate": number_text(result.get("rate")),  # type: ignore[arg-type]
+        "verdict": verdict,
+        "rate": number_expr(Ref("rate"), d),
         "projection": "",
         "outlook": "",
+        "stage_label": "",
     }
     for spec in ind.inputs:
-        fields[spec.role] = number_text(inputs.get(spec.role))
+        fields[spec.role] = number_expr(Ref(spec.role), 0)
         fields[f"{spec.role}_unit"] = spec.unit
         fields[f"{spec.role}_label"] = spec.label
-    projection = result.get("projection")
-    if isinstance(projection, Decimal):
-        unit = ind.inputs[0].unit
-        shown = number_text(round_half_up(projection, 0))
+    if projected:
+        proj = Ref("projection")
+        shown = number_expr(proj, 0)
         fields["projection"] = shown
-        outlook = phrases.at_risk if at_risk else phrases.on_track
-        fields["outlook"] = f"，推估全年度約{shown}{unit}，{outlook}"
+        outlook = if_(cmp("=", Ref("at_risk"), labels.yes), phrases.at_risk, phrases.on_track)
+        fields["outlook"] = if_(
+            cmp("=", proj, ""), "", join("，推估全年度約", shown, ind.inputs[0].unit, "，", outlook)
+        )
     if ind.kind == "milestone":
-        stage = inputs.get("stage")
-        index = int(stage) if stage is not None else 0
-        fields["stage_label"] = ind.stages[index - 1].label if index >= 1 else "尚未開始"
+        stage = Ref("stage")
+        labels_ = ["尚未開始", *(st.label for st in ind.stages)]
+        fields["stage_label"] = call("CHOOSE", stage + 1, *labels_)
     template = ind.sentence or DEFAULT_SENTENCES[ind.kind]
-    return template.format(**fields)
+    parts: list[Expr | str] = []
+    for literal, name in fields_of(template):
+        parts.append(literal)
+        if name is not None:
+            if name not in fields:
+                raise KeyError(name)
+            parts.append(fields[name])
+    return join(*parts)

@@ -204,6 +204,7 @@ class Indicator:
     stages: tuple[Stage, ...] = ()
     sentence: str | None = None
     assessed_in: tuple[str, ...] = ()  # period ids; empty means every period
+    numerator_in_denominator: bool = True  # ratio: the numerator counts part of the denominator
     decimals: int | None = None  # this indicator's rounding; None means the plan's
 
     def options_for(self, opts: Options) -> Options:
@@ -270,8 +271,11 @@ class Phrases:
     met: str = "達原訂目標值"
     not_met: str = "未達原訂目標值"
     on_track: str = "依目前進度推估全年度可達成目標"
-    at_risk: str = "依目前進度推估全年度恐未能達成目標，請加強管控"
+    at_risk: str = "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善"
+    on_schedule: str = "符合進度"  # a running count before year end whose projection meets the target
+    behind: str = "進度落後"
     pending: str = "截至{end}止，尚無資料，未能評估。"
+    invalid: str = "截至{end}止，填報數據有誤，未能評估。"
     not_this_period: str = "本指標於{periods}評估。"
     compare: str = ""  # e.g. 「較{compare_year}年度同期{change}。」, appended when a report compares years
 

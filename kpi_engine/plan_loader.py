@@ -546,6 +546,15 @@ class _Builder:
                 self.issue(
                     (*path, "assessed_in"), f"期別不存在：{p}", f"unknown period {p!r}", "unknown_period"
                 )
+        part = raw.get("numerator_in_denominator", kind == "ratio")
+        if not isinstance(part, bool) or (part and kind != "ratio"):
+            self.issue(
+                (*path, "numerator_in_denominator"),
+                "numerator_in_denominator 須為 true 或 false，且僅用於 ratio 指標",
+                "numerator_in_denominator must be true or false, and only for ratio",
+                "kind_inputs",
+            )
+            part = kind == "ratio"
         return Indicator(
             id=raw["id"],
             number=str(raw.get("number", "")),
@@ -564,6 +573,7 @@ class _Builder:
             stages=stages,
             sentence=sentence,
             assessed_in=assessed_in,
+            numerator_in_denominator=part,
             decimals=raw.get("decimals"),
         )
 

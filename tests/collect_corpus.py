@@ -1099,11 +1099,13 @@ class _InboxBuilder:
         for name, data in (
             ("舊格式.xls", _OLE + bytes(504)),
             ("二進位.xlsb", _zip_with({"xl/workbook.bin": b"\x00"})),
-            ("ODF試算表.ods", _zip_with({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})),
             ("壓縮檔.7z", b"7z\xbc\xaf\x27\x1c" + bytes(32)),
             ("壓縮檔.rar", b"Rar!\x1a\x07\x00" + bytes(32)),
         ):
             self.add(InboxCase(name, "unsupported", "defect 2: format", reason="格式不支援"), data)
+        # an .ods is read (issue 12); this one has no manifest, so the guard refuses it
+        ods = _zip_with({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})
+        self.add(InboxCase("ODF試算表.ods", "unreadable", "an .ods without a manifest", reason="清單"), ods)
         for name in ("尾端空白.xlsx ", "尾端句點.xlsx."):
             unit = self.unit()
             data, entries, texts = self.workbook(unit)

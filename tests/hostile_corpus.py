@@ -42,6 +42,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 
 from kpi_engine import evaluate, load_plan
+from kpi_engine.measures import CALC_REF, SNAP_PREFIX
 from workbook import layout as L
 from workbook.bookio import FileBook, parse_address
 from workbook.builder import write_template
@@ -1399,11 +1400,20 @@ def excel_view(path: Path, dst: Path, shows: Mapping[str, Any] = {}) -> Path:
             sheet, row, col = names[name]
             raw = shows.get(name, wb[sheet].cell(row, col).value)
             entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = _excel_number(raw)
-        ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year)
+        state: dict[tuple[str, str], dict[str, Any]] = {}
+        for ind in scope.indicators:  # what the last calculate recorded, as the 檢核 formulas see it
+            for p in scope.periods:
+                record = state.setdefault((ind.id, p.id), {})
+                sheet, row, col = names[L.calc_name(ind, p)]
+                record[CALC_REF] = wb[sheet].cell(row, col).value
+                for spec in ind.inputs:
+                    sheet, row, col = names[L.snapshot_name(ind, p, spec.role)]
+                    record[SNAP_PREFIX + spec.role] = wb[sheet].cell(row, col).value
+        ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year, state=state)
         for r in ev.results:
             ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
             for step, value in r.cells.items():
-                name = L.result_name(ind, p, step)
+                name = L.step_name(ind, p, step)
                 if name in names:
                     cells[name] = float(value) if hasattr(value, "is_finite") else value
         for name, value in shows.items():

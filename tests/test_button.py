@@ -131,7 +131,7 @@ def test_simulated_client_refuses_locked_cells_as_excel_does(seed_case, monkeypa
     tmp, path, scope, payload = seed_case
     monkeypatch.setattr(LiveBook, "unprotected", lambda self, sheets, password: contextlib.nullcontext())
     _, actions = _run_button(payload)
-    assert [a["func"] for a in actions].count("setValues") >= 8
+    assert [a["func"] for a in actions].count("setValues") >= 4  # findings, status line, _kpi record
     with pytest.raises(ProtectedSheetError, match="protected sheet"):
         apply_actions(path, actions, tmp / "refused.xlsx")
     # An unlocked input cell of the same protected sheet takes a write.
@@ -201,7 +201,8 @@ def test_action_count_does_not_grow_with_inputs(tmp_path):
     per_sheet: dict[str, int] = {}
     for sheet, *_ in book.writes:
         per_sheet[sheet] = per_sheet.get(sheet, 0) + 1
-    assert max(per_sheet.values()) == 1
+    # One block per sheet, and two in _kpi: its digest and calculate's record of the inputs.
+    assert max(per_sheet.values()) <= 2 and sum(per_sheet.values()) <= len(per_sheet) + 1
     assert len(book.writes) <= len(book.sheets)
     assert not _written(book) & _inputs_of(path)
 

@@ -154,17 +154,20 @@ def seed_done(plan, seed_scope, seed_template, tmp_path_factory):
     return before, after, outcome
 
 
-def test_seed_sentences_written(seed_done, seed_eval, seed_scope):
+def test_seed_sentences_are_live_formulas(seed_done, seed_eval, seed_scope):
+    # The analysis is a formula (LibreOffice computes it in test_libreoffice_oracle); the
+    # engine evaluates the very same expression.
     _, after, outcome = seed_done
     values = by_name(after)
-    assert values["TXT_procurement_pass_rate_H1"] == PASS_RATE_SENTENCE
+    formulas = result_formulas(seed_scope)
+    assert values["TXT_procurement_pass_rate_H1"] == formulas["TXT_procurement_pass_rate_H1"]
+    assert values["TXT_procurement_pass_rate_H1"].startswith("=IF(")
+    assert outcome.evaluation.result("procurement_pass_rate", "H1").sentence == PASS_RATE_SENTENCE
     for r in seed_eval.results:
-        if r.period != "H1":
-            continue
-        assert values[f"TXT_{r.indicator}_H1"] == r.sentence
-        assert outcome.evaluation.result(r.indicator, "H1").sentence == r.sentence
-    assert values["TXT_volunteer_growth_H1"] == "截至6月30日止，尚無資料，未能評估。"
-    assert values["TXT_failed_tender_rate_H1"] == (
+        assert outcome.evaluation.result(r.indicator, r.period).sentence == r.sentence
+    texts = {r.indicator: r.sentence for r in outcome.evaluation.results if r.period == "H1"}
+    assert texts["volunteer_growth"] == "截至6月30日止，尚無資料，未能評估。"
+    assert texts["failed_tender_rate"] == (
         "截至6月30日止，招標總件數643件，流廢標列管48件，實際達成目標值為7.47%(48件/643件)，達原訂目標值，達成率100%。"
     )
 
@@ -175,18 +178,38 @@ def test_seed_results_match_the_engine(seed_done, seed_eval):
     assert (r.value, r.achievement_rate, r.light, r.target) == (Decimal("89.05"), 100, "green", "82%")
     mine = {(x.indicator, x.period): x for x in outcome.evaluation.results}
     for x in seed_eval.results:
-        assert mine[(x.indicator, x.period)] == x
+        got = mine[(x.indicator, x.period)]
+        # Only the 檢核 cell differs: calculate has now checked the inputs.
+        assert {**got.cells, "status": None} == {**x.cells, "status": None}
+        assert (got.value, got.achievement_rate, got.light, got.sentence) == (
+            x.value,
+            x.achievement_rate,
+            x.light,
+            x.sentence,
+        )
 
 
 def test_seed_statuses(seed_done):
-    _, after, _ = seed_done
+    _, after, outcome = seed_done
     values = by_name(after)
-    assert {n: v for n, v in values.items() if n.startswith("CHK_")} == {
-        "CHK_volunteer_growth_H1": "錯誤 0 項、警告 2 項（見檢核結果）",
-        "CHK_procurement_pass_rate_H1": "無誤",
-        "CHK_e_tender_rate_H1": "無誤",
-        "CHK_failed_tender_rate_H1": "無誤",
-        "CHK_safety_defects_H1": "無誤",
+    # calculate records what it found (CALC_) and the inputs it checked (SNAP_) …
+    assert {n: v for n, v in values.items() if n.startswith("CALC_")} == {
+        "CALC_volunteer_growth_H1": "錯誤 0 項、警告 2 項（見檢核結果）",
+        "CALC_procurement_pass_rate_H1": "無誤",
+        "CALC_e_tender_rate_H1": "無誤",
+        "CALC_failed_tender_rate_H1": "無誤",
+        "CALC_safety_defects_H1": "無誤",
+    }
+    assert values["SNAP_procurement_pass_rate_H1_numerator"] == 187
+    assert values["SNAP_volunteer_growth_H1_current"] is None
+    # … and the 檢核 formulas show it while the inputs are unchanged.
+    statuses = {r.indicator: r.cells["status"] for r in outcome.evaluation.results}
+    assert statuses == {
+        "volunteer_growth": "尚未填寫",
+        "procurement_pass_rate": "無誤",
+        "e_tender_rate": "無誤",
+        "failed_tender_rate": "無誤",
+        "safety_defects": "無誤",
     }
     assert values[L.STATUS_NAME] == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 2 項。"
     m = meta(after)
@@ -235,10 +258,10 @@ def test_clean_workbook_says_no_findings(plan, seed_scope, seed_template, tmp_pa
     assert findings_table(path) == [(None, None, None, None, None, None, "無檢核問題", "no findings")]
     values = by_name(path)
     assert values[L.STATUS_NAME] == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 0 項。"
-    assert values["CHK_volunteer_growth_H1"] == "無誤"
-    assert values["TXT_volunteer_growth_H1"].startswith(
-        "截至6月30日止，今年志工總人數540人，去年志工總人數500人"
-    )
+    assert values["CALC_volunteer_growth_H1"] == "無誤"
+    r = outcome.evaluation.result("volunteer_growth", "H1")
+    assert r.cells["status"] == "無誤"
+    assert r.sentence.startswith("截至6月30日止，今年志工總人數540人，去年志工總人數500人")
 
 
 def test_results_keep_their_formulas(seed_done, seed_scope):
@@ -278,7 +301,9 @@ def test_text_in_an_input_is_an_error_at_that_cell(plan, tmp_path, period, colum
     period_name = plan.period(period).name
     assert (1, "錯誤", "text", sheet, cell, period_name, f.message_zh, f.message_en) in findings_table(path)
     values = by_name(path)
-    assert values[f"CHK_failed_tender_rate_{period}"] == "錯誤 1 項、警告 0 項（見檢核結果）"
+    assert values[f"CALC_failed_tender_rate_{period}"] == "錯誤 1 項、警告 0 項（見檢核結果）"
+    r = outcome.evaluation.result("failed_tender_rate", period)
+    assert (r.cells["status"], r.cells["achieved"], r.light) == ("資料有誤 1 項", "資料有誤", "white")
     assert values[f"IN_failed_tender_rate_{period}_numerator"] == "約48件"  # never rewritten
     assert "請依「檢核結果」修正後再計算" in values[L.STATUS_NAME]
 
@@ -336,7 +361,7 @@ def test_calculate_changes_only_output_cells(seed_done):
     wb = load_workbook(after)
     allowed = set()
     for n, dn in wb.defined_names.items():
-        if n.startswith(("TXT_", "CHK_")) or n == L.STATUS_NAME:
+        if n.startswith(("CALC_", "SNAP_")) or n == L.STATUS_NAME:
             ((sheet, ref),) = list(dn.destinations)
             allowed.add((sheet, ref.replace("$", "")))
     findings = {(L.SHEET_FINDINGS, k[1]) for k in changed if k[0] == L.SHEET_FINDINGS}
@@ -463,7 +488,8 @@ def test_exit_0_for_the_clean_sample(seed_done, tmp_path, command):
     if command == "check":
         assert path.read_bytes() == data
     else:
-        assert by_name(path)["TXT_procurement_pass_rate_H1"] == PASS_RATE_SENTENCE
+        assert by_name(path)["CALC_procurement_pass_rate_H1"] == "無誤"
+    assert PASS_RATE_SENTENCE in proc.stdout or "89.05" in proc.stdout
     assert folder_files(tmp_path) == {"sample.xlsx"}  # no temporary file left behind
 
 
@@ -480,7 +506,9 @@ def test_exit_1_for_an_error_finding(plan, seed_scope, seed_template, tmp_path, 
     assert (f["code"], f["sheet"], f["cell"]) == ("numerator_gt_denominator", sheet, cell)
     assert f["message_zh"] == "取得證照人數（250）大於受訓總人數（210）"
     if command == "calculate":
-        assert by_name(path)["CHK_procurement_pass_rate_H1"] == "錯誤 1 項、警告 0 項（見檢核結果）"
+        assert by_name(path)["CALC_procurement_pass_rate_H1"] == "錯誤 1 項、警告 0 項（見檢核結果）"
+    (r,) = [r for r in out["indicators"] if r["indicator"] == "procurement_pass_rate" and r["period"] == "H1"]
+    assert (r["value"], r["achievement_rate"], r["light"]) == (None, None, "white")  # 250/210 is no 119%
 
 
 def _text_file(path: Path) -> None:
@@ -571,8 +599,8 @@ def test_output_option_leaves_the_source_untouched(seed_done, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert src.read_bytes() == data and src.stat().st_mtime_ns == mtime
     out = tmp_path / "已計算.xlsx"
-    assert by_name(out)["TXT_procurement_pass_rate_H1"] == PASS_RATE_SENTENCE
-    assert by_name(src)["TXT_procurement_pass_rate_H1"] is None
+    assert by_name(out)["CALC_procurement_pass_rate_H1"] == "無誤"
+    assert by_name(src)["CALC_procurement_pass_rate_H1"] is None
     assert folder_files(tmp_path) == {"填報.xlsx", "已計算.xlsx"}
 
 
@@ -751,8 +779,9 @@ def test_seed_write_blocks_are_few(seed_done):
     _, after, outcome = seed_done
     sheetnames = load_workbook(after).sheetnames
     _assert_blocks_bounded(outcome, sheetnames)
-    # one block per indicator sheet (檢核 + 分析), the findings table, the status line, the metadata
-    assert len(outcome.blocks) == 5 + 3
+    # the findings table, the status line, the metadata and calculate's record (檢核 and 分析
+    # are formulas: nothing is written on the indicator sheets)
+    assert len(outcome.blocks) == 4
     findings = [b for b in outcome.blocks if b[0] == L.SHEET_FINDINGS]
     ((_, row, col, values),) = findings
     assert (row, col, len(values), len(values[0])) == (3, 1, L.FINDINGS_CAPACITY, 8)
@@ -779,16 +808,15 @@ def test_generated_plan_write_blocks_are_few(genplan, tmp_path):
     sheetnames = book.sheet_names()
     assert len(sheetnames) == 206
     _assert_blocks_bounded(outcome, sheetnames)
-    assert len(outcome.blocks) == 200 + 3  # one per indicator sheet, findings, status, metadata
+    assert len(outcome.blocks) == 4  # findings, status, metadata, calculate's record
     names = book.names()
     ev = evaluate(plan, entries)
+    mine = {(r.indicator, r.period): r for r in outcome.evaluation.results}
     for r in ev.results[::23]:
-        for name, expected in (
-            (f"TXT_{r.indicator}_{r.period}", r.sentence),
-            (f"CHK_{r.indicator}_{r.period}", "無誤"),
-        ):
-            sheet, row, col = names[name]
-            assert book.grid(sheet)[row - 1][col - 1] == expected
+        assert mine[(r.indicator, r.period)].sentence == r.sentence
+        assert mine[(r.indicator, r.period)].cells["status"] == "無誤"
+        sheet, row, col = names[f"CALC_{r.indicator}_{r.period}"]
+        assert book.grid(sheet)[row - 1][col - 1] == "無誤"
 
 
 def test_more_findings_than_the_table_holds(genplan, tmp_path):

@@ -165,9 +165,9 @@ def test_button_equals_kpi_calculate_and_keeps_protection(seed, tmp_path):
 
 
 def test_button_on_a_sheet_with_the_clerks_password_names_it_and_writes_nothing(seed, tmp_path):
-    _, path, values, scope = seed
+    _, path, values, _scope = seed
     wb = load_workbook(path)
-    guarded = L.indicator_sheet(scope.plan, scope.plan.indicator("safety_defects"))
+    guarded = L.SHEET_FINDINGS  # a sheet calculate writes (indicator sheets hold only formulas and inputs)
     wb[guarded].protection.password = "mine"
     wb.save(tmp_path / "clerk.xlsx")
     book = Book(tmp_path / "clerk.xlsx", values)
@@ -184,9 +184,9 @@ def test_a_sheet_that_will_not_protect_again_is_named_and_the_others_are_protect
 ):
     from excel_double import SheetApi
 
-    _, path, values, scope = seed
+    _, path, values, _scope = seed
     book = Book(path, values)
-    stubborn = L.indicator_sheet(scope.plan, scope.plan.indicator("safety_defects"))
+    stubborn = L.SHEET_FINDINGS
     real = SheetApi.Protect
 
     def protect(self, *args, **kwargs):
@@ -230,11 +230,9 @@ def test_manual_calculation_mode_is_recalculated_and_kept(seed, tmp_path):
     message = macros.calculate(book, now=NOW)
     assert message.startswith("計算完成：錯誤 0 項"), message  # no false result_mismatch
     assert book.app.calculation == "manual" and book.app.calculations == 2
-    book.save(tmp_path / "button.xlsx")
     ind = scope.plan.indicator("procurement_pass_rate")
-    sentence = FileBook(tmp_path / "button.xlsx")
-    s, r, c = sentence.names()[L.sentence_name(ind, scope.periods[0])]
-    assert "及格率50%(105人/210人)" in sentence.grid(s)[r - 1][c - 1]
+    s, r, c = FileBook(path).names()[L.sentence_name(ind, scope.periods[0])]
+    assert "及格率50%(105人/210人)" in book.sheets[s].range((r, c)).value  # the live analysis formula
 
 
 def test_success_message_names_the_plans_address(tmp_path):
@@ -289,7 +287,7 @@ def test_button_on_generated_entry_sets_equals_kpi_calculate(generated, tmp_path
         assert _input_cells(button) == _input_cells(b["path"])
         assert _protection(button) == _protection(b["path"])
         compared += len(want)
-    assert len(generated) == 6 and compared > 5_000
+    assert len(generated) == 7 and compared > 5_000  # six generated batches and the invalid one
 
 
 # -- the add-in's own command line ---------------------------------------------------

@@ -31,7 +31,7 @@ from helpers_workbook import Values, build_filled, recalc_all, same_value, summa
 from kpi_engine import Plan, evaluate, parse_plan
 from kpi_engine import expr as X
 from kpi_engine.checks import check_indicator
-from kpi_engine.measures import Computation
+from kpi_engine.measures import CALC_REF, SNAP_PREFIX, Computation
 from kpi_engine.plan import Indicator, Options, Period
 from kpi_engine.plan_loader import dump_plan
 from workbook import layout as L
@@ -63,9 +63,16 @@ def compare_results(
     entries: dict[str, dict[str, dict[str, object]]] = {}
     for c in cases:
         entries.setdefault(c.period.id, {})[c.ind.id] = c.raw
-    ev = evaluate(plan, entries, targets=scope.targets, year=scope.year, cells=True)  # type: ignore[arg-type]
-    results = {(r.indicator, r.period): r for r in ev.results}
     where = lo_book.where
+    # What the last calculate recorded (nothing, for a workbook never calculated): the 檢核 step reads it.
+    state: dict[tuple[str, str], dict[str, object]] = {}
+    for c in cases:
+        record = state.setdefault((c.ind.id, c.period.id), {})
+        record[CALC_REF] = lo_book.named(L.calc_name(c.ind, c.period))
+        for spec in c.ind.inputs:
+            record[SNAP_PREFIX + spec.role] = lo_book.named(L.snapshot_name(c.ind, c.period, spec.role))
+    ev = evaluate(plan, entries, targets=scope.targets, year=scope.year, cells=True, state=state)  # type: ignore[arg-type]
+    results = {(r.indicator, r.period): r for r in ev.results}
     decimals = plan.options.decimals
     problems: list[str] = []
     compared = 0
@@ -76,7 +83,7 @@ def compare_results(
         steps = [name for name, _ in comp.steps]
         assert set(r.cells) == set(steps), (c.ind.id, c.period.id, r.cells)
         for step in steps:
-            name = L.result_name(c.ind, c.period, step)
+            name = L.step_name(c.ind, c.period, step)
             assert name in where, f"defined name {name} missing after LibreOffice"
             shown = lo_book.named(name)
             expected = r.cells[step]
@@ -190,7 +197,7 @@ def test_seed_result_cells_match_engine(plan, seed_books, year: int) -> None:
 
 
 def test_seed_values_are_the_documented_ones(seed_books) -> None:
-    """Spot values straight from LibreOffice (README: 89.05, 127.04; 107 targets: 94.46 yellow)."""
+    """Spot values straight from LibreOffice (README: 89.05, 127; 107 targets: 94.49 yellow)."""
     got = {}
     for year in (106, 107):
         book = seed_books[year]
@@ -204,10 +211,10 @@ def test_seed_values_are_the_documented_ones(seed_books) -> None:
         ):
             got[(year, name.removeprefix("OUT_"))] = book["lo"].named(name)
     assert got[(106, "procurement_pass_rate_H1_value")] == pytest.approx(89.05)
-    assert got[(106, "safety_defects_H1_projection")] == pytest.approx(127.04)
+    assert got[(106, "safety_defects_H1_projection")] == 127  # 63 × 365 / 181 = 127.04 → 127 件
     assert got[(106, "safety_defects_H1_rate")] == 100
     assert got[(106, "safety_defects_H1_at_risk")] == "否"
-    assert got[(107, "safety_defects_H1_rate")] == pytest.approx(94.46)
+    assert got[(107, "safety_defects_H1_rate")] == pytest.approx(94.49)  # 120 × 100 / 127
     assert got[(107, "safety_defects_H1_light")] == "黃燈"
     assert got[(107, "safety_defects_H1_at_risk")] == "是"
     assert got[(106, "volunteer_growth_H1_light")] == "白燈"
@@ -390,7 +397,7 @@ HALF_DENOMINATORS = [8, 16, 32, 40, 80, 160, 200, 250, 400, 625, 800, 1600, 2000
 HALF_DENOMINATORS += [10000, 20000]
 
 
-def generated_plan(year: int, options: dict) -> Plan:
+def generated_plan(year: int, options: dict, assessed: dict[str, list[str]] | None = None) -> Plan:
     goals = []
     for kind in ROLES:
         inds = []
@@ -420,6 +427,8 @@ def generated_plan(year: int, options: dict) -> Plan:
             }
             if "stages" in extra:
                 d["stages"] = [{"label": f"階段{n}", "percent": p} for n, p in enumerate(extra["stages"], 1)]
+            if assessed and ind_id in assessed:
+                d["assessed_in"] = assessed[ind_id]
             inds.append(d)
         goals.append({"id": f"G_{kind}", "name": f"{kind}目標", "weight": 5 * len(inds), "indicators": inds})
     data = {
@@ -655,7 +664,67 @@ def generate_cases() -> list[dict[str, Any]]:
                 tags = analyse(comp, plan.options, raw)[1]
                 cases.append(Case(name, ind, period, raw, cat, tags))
         batches.append({"name": name, "scope": scope, "cases": cases})
+    batches.append(invalid_batch())
     return batches
+
+
+#: Inputs no result may be shown for, of every kind, and valid counts near checks.MAX_COUNT (10^9).
+INVALID_INPUTS: dict[str, list[tuple[str, dict]]] = {
+    "ratio": [
+        ("negative", {"numerator": -3, "denominator": 40}),
+        ("decimal", {"numerator": 12.5, "denominator": 100}),
+        ("text", {"numerator": "約48件", "denominator": 643}),
+        ("boolean", {"numerator": True, "denominator": 4}),
+        ("num_gt_den", {"numerator": 420, "denominator": 410}),
+        ("negative_den", {"numerator": 7, "denominator": -25}),
+        ("too_large", {"numerator": 10**9, "denominator": 10**9}),
+        ("near_max", {"numerator": 999_999_937, "denominator": 999_999_999}),
+        ("near_max_half", {"numerator": 999_999_995, "denominator": 999_999_999}),
+        ("spaces", {"numerator": "   ", "denominator": 100}),
+    ],
+    "growth": [
+        ("negative", {"current": -4, "previous": 10}),
+        ("decimal", {"current": 110.5, "previous": 100}),
+        ("text", {"current": "１２０", "previous": 100}),
+        ("boolean", {"current": 5, "previous": False}),
+        ("too_large", {"current": 10**9, "previous": 1}),
+        ("near_max", {"current": 999_999_999, "previous": 999_999_989}),
+        ("near_max_small", {"current": 1, "previous": 999_999_998}),
+    ],
+    "count": [
+        ("negative", {"count": -3}),
+        ("decimal", {"count": 9.5}),
+        ("text", {"count": "12"}),
+        ("boolean", {"count": True}),
+        ("too_large", {"count": 10**9}),
+        ("near_max", {"count": 999_999_999}),
+        ("near_max_odd", {"count": 987_654_321}),
+    ],
+    "milestone": [
+        ("stage_above", {"stage": 9}),
+        ("stage_negative", {"stage": -1}),
+        ("stage_decimal", {"stage": 1.5}),
+        ("boolean", {"stage": True}),
+        ("text", {"stage": "2"}),
+    ],
+}
+#: assessed_in for the invalid batch: some indicators only in one period.
+ASSESSED = {"g_hi_8": ["FY"], "c_lo_le120": ["FY"], "r_lo_115": ["H1"], "m_hi_100": ["FY"]}
+
+
+def invalid_batch() -> dict[str, Any]:
+    """Every indicator and period with an invalid (or near-MAX_COUNT) entry set, with assessed_in."""
+    plan = generated_plan(107, {}, ASSESSED)
+    scope = L.Scope(plan, data_year=107)
+    cases: list[Case] = []
+    for i, ind in enumerate(plan.indicators):
+        options = INVALID_INPUTS[ind.kind]
+        for j, period in enumerate(plan.periods):
+            intent, raw = options[(i * len(plan.periods) + j) % len(options)]
+            comp = indicator_computation(scope, ind, period)
+            tags = analyse(comp, plan.options, raw)[1] | {f"invalid:{intent}"}
+            cases.append(Case("b6_invalid", ind, period, dict(raw), intent, tags))
+    return {"name": "b6_invalid", "scope": scope, "cases": cases}
 
 
 def write_batches(batches: list[dict[str, Any]], folder: Path) -> None:
@@ -731,3 +800,84 @@ def test_generated_result_cells_match_engine(generated) -> None:
     print(f"\ncompared {cells} cells of {total} entry sets in {len(generated)} LibreOffice runs")
     fail_on(problems)
     assert total >= 200 and cells >= 7 * total
+
+
+def test_invalid_batch_covers_every_kind_of_bad_input() -> None:
+    b = next(b for b in generated_cases() if b["name"] == "b6_invalid")
+    intents = {(c.ind.kind, c.intent) for c in b["cases"]}
+    for kind, options in INVALID_INPUTS.items():
+        for intent, _ in options:
+            assert (kind, intent) in intents, (kind, intent)
+    assessed = [c for c in b["cases"] if c.ind.assessed_in]
+    assert {c.ind.kind for c in assessed} == {"ratio", "growth", "count", "milestone"}
+    assert {c.ind.polarity for c in b["cases"] if c.ind.kind in ("ratio", "growth")} == {"higher", "lower"}
+
+
+def test_invalid_inputs_are_blank_and_white_in_libreoffice(generated) -> None:
+    """No invalid input shows a value, a rate, 達成 or a coloured light in LibreOffice."""
+    b = next(b for b in generated if b["name"] == "b6_invalid")
+    checked = 0
+    for c in b["cases"]:
+        if c.intent.startswith("near_max"):
+            continue
+        if c.intent == "spaces" and c.ind.assessed_in and c.period.id not in c.ind.assessed_in:
+            continue  # a blank input in a period not assessed is no error
+        assessed = not c.ind.assessed_in or c.period.id in c.ind.assessed_in
+        shown = {
+            step: b["lo"].named(L.step_name(c.ind, c.period, step)) for step in ("value", "rate", "light")
+        }
+        assert shown["value"] in (None, "") and shown["rate"] in (None, ""), (
+            c.ind.id,
+            c.period.id,
+            c.raw,
+            shown,
+        )
+        assert shown["light"] == "白燈", (c.ind.id, c.period.id, c.raw, shown)
+        achieved = b["lo"].named(L.step_name(c.ind, c.period, "achieved"))
+        status = b["lo"].named(L.status_name(c.ind, c.period))
+        if assessed:
+            assert achieved == "資料有誤", (c.ind.id, c.raw, achieved)
+        assert status.startswith("資料有誤 "), (c.ind.id, c.period.id, c.raw, status)
+        checked += 1
+    assert checked >= 40
+
+
+def test_rounding_below_max_count_agrees_with_libreoffice(tmp_path) -> None:
+    """Every count below checks.MAX_COUNT (10^9) rounds in LibreOffice as the engine rounds it.
+
+    Ratios, growth rates (0–3 decimals) and projections (whole, and at 2 decimals as before)
+    from random counts in [10^8, 10^9): 2,000 ROUNDs, zero differences.  (Counts from
+    10^10 to 10^12, the old range, disagreed in about 3% of 2-decimal projections.)
+    """
+    import openpyxl
+
+    from kpi_engine.checks import MAX_COUNT
+
+    soffice = lo.require_soffice()
+    rng = random.Random(15)
+    hi = int(MAX_COUNT)
+    rows: list[tuple[str, Decimal, int]] = []
+    for _ in range(500):
+        d = rng.randint(hi // 10, hi - 1)
+        a, places = rng.randint(0, d), rng.choice([0, 1, 2, 3])
+        rows.append((f"=ROUND({a}*100/{d},{places})", Decimal(a) * 100 / Decimal(d), places))
+        p, c = rng.randint(hi // 10, hi - 1), rng.randint(0, hi - 1)
+        rows.append((f"=ROUND(({c}-{p})*100/{p},{places})", Decimal(c - p) * 100 / Decimal(p), places))
+        x = rng.randint(hi // 10, hi - 1)
+        year_days, elapsed = rng.choice([(365, 181), (366, 182), (365, 90), (365, 200), (365, 273)])
+        for places in (0, 2):
+            exact = Decimal(x) * year_days / elapsed
+            rows.append((f"=ROUND({x}*{year_days}/{elapsed},{places})", exact, places))
+    wb = openpyxl.Workbook()
+    for i, (formula, _, _) in enumerate(rows, start=1):
+        wb.active.cell(i, 1, formula)
+    src = tmp_path / "rounding.xlsx"
+    wb.save(src)
+    done = lo.recalculate(src, tmp_path / "rounding.lo.xlsx", soffice=soffice)
+    shown = [r[0] for r in openpyxl.load_workbook(done, data_only=True).active.iter_rows(values_only=True)]
+    differ = [
+        (formula, value)
+        for (formula, exact, places), value in zip(rows, shown, strict=True)
+        if Decimal(repr(value)).quantize(Decimal(1).scaleb(-places)) != X.excel_round(exact, places)
+    ]
+    assert len(rows) == 2000 and differ == []

@@ -14,7 +14,7 @@ import pytest
 from plan_factory import indicator, make_plan
 
 from kpi_engine import evaluate
-from kpi_engine.expr import to_excel
+from kpi_engine.expr import Ref, to_excel
 from kpi_engine.measures import EN_LABELS, computation
 
 D = Decimal
@@ -226,7 +226,8 @@ def test_zero_denominator(numerator):
     assert r.value is None
     assert r.achievement_rate is None and r.achieved is None
     assert r.light == "white"
-    assert r.sentence == "截至12月31日止，尚無資料，未能評估。"
+    assert r.cells["achieved"] == "資料有誤" and r.cells["errors"] == 1
+    assert r.sentence == "截至12月31日止，填報數據有誤，未能評估。"
     # Only the zero denominator is reported: "5 exceeds 0" would blame the wrong cell.
     assert [(f.code, f.severity, f.indicator, f.input, f.period) for f in ev.findings] == [
         ("zero_denominator", "error", "r", "denominator", "FY")
@@ -324,29 +325,32 @@ def test_rounding_never_turns_a_miss_into_100():
 
 def test_projection_in_a_leap_year():
     # ROC 109 = 2020: 1/1–6/30 is 31+29+31+30+31+30 = 182 of 366 days.
-    # 60×366/182 = 120.659… → 120.66 > 120: at risk; 120×100/120.66 = 99.453… → 99.45.
+    # 60×366/182 = 120.659… → 121 件 > 120: behind; 120×100/121 = 99.173… → 99.17.
     r, _ = one(indicator("c", "count", "≤120"), {"count": 60}, period="H1", year=109)
-    assert r.projection == D("120.66")
-    assert r.achieved is True  # 60 to date is within 120 …
-    assert r.at_risk is True  # … but the pace is not
-    assert (r.achievement_rate, r.light) == (D("99.45"), "yellow")
+    assert r.projection == D("121")
+    assert (
+        r.achieved is None and r.cells["achieved"] == "進度落後"
+    )  # 60 to date is within 120, the pace is not
+    assert r.at_risk is True
+    assert (r.achievement_rate, r.light) == (D("99.17"), "yellow")
     assert r.sentence == (
-        "截至6月30日止共計60件，達原訂目標值，推估全年度約121件，"
-        "依目前進度推估全年度恐未能達成目標，請加強管控，達成率99.45%。"
+        "截至6月30日止共計60件，進度落後，推估全年度約121件，"
+        "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善，達成率99.17%。"
     )
 
 
 def test_projection_in_a_common_year():
-    # ROC 107 = 2018: 181 of 365 days; 50×365/181 = 100.828… → 100.83 ≤ 120: on track.
+    # ROC 107 = 2018: 181 of 365 days; 50×365/181 = 100.828… → 101 ≤ 120: on schedule.
     r, _ = one(indicator("c", "count", "≤120"), {"count": 50}, period="H1", year=107)
-    assert (r.projection, r.at_risk, r.achievement_rate, r.light) == (D("100.83"), False, 100, "green")
+    assert (r.projection, r.at_risk, r.achievement_rate, r.light) == (D("101"), False, 100, "green")
+    assert r.cells["achieved"] == "符合進度"
 
 
 def test_higher_count_projection():
-    # ≥40 sessions, 18 by 6/30 of 2018: 18×365/181 = 36.298… → 36.30; 36.30×100/40 = 90.75.
+    # ≥40 sessions, 18 by 6/30 of 2018: 18×365/181 = 36.298… → 36; 36×100/40 = 90.
     r, _ = one(indicator("c", "count", "40"), {"count": 18}, period="H1", year=107)
-    assert (r.projection, r.achieved, r.at_risk) == (D("36.30"), False, True)
-    assert (r.achievement_rate, r.light) == (D("90.75"), "yellow")
+    assert (r.projection, r.cells["achieved"], r.at_risk) == (D("36"), "進度落後", True)
+    assert (r.achievement_rate, r.light) == (D("90"), "yellow")
 
 
 def test_non_cumulative_count_is_not_projected():
@@ -405,10 +409,13 @@ def test_excel_formulas_of_a_ratio_indicator():
     plan = make_plan(indicator("r", "ratio", "83%"))
     comp = computation(plan.indicator("r"), plan.period("FY"), plan.options, roc_year=107)
     names = {"numerator": "R_N", "denominator": "R_D", "value": "R_V", "achieved": "R_A", "rate": "R_R"}
-    formulas = {step: to_excel(expr, names.__getitem__) for step, expr in comp.steps}
+    names["errors"] = "R_E"
+    shown = ("value", "achieved", "rate", "light")
+    formulas = {step: to_excel(expr, names.__getitem__) for step, expr in comp.steps if step in shown}
+    num_n, num_d = "AND(ISNUMBER(R_N),NOT(ISLOGICAL(R_N)))", "AND(ISNUMBER(R_D),NOT(ISLOGICAL(R_D)))"
     assert formulas == {
-        "value": 'IF(AND(ISNUMBER(R_N),ISNUMBER(R_D)),IF((R_D=0),"",ROUND(((R_N*100)/R_D),2)),"")',
-        "achieved": 'IF((R_V=""),"",IF((R_V>=83),"達成","未達成"))',
+        "value": f'IF((R_E>0),"",IF(AND({num_n},{num_d}),IF((R_D=0),"",ROUND(((R_N*100)/R_D),2)),""))',
+        "achieved": 'IF((R_E>0),"資料有誤",IF((R_V=""),"",IF((R_V>=83),"達成","未達成")))',
         "rate": 'IF((R_V=""),"",ROUND(MAX(0,MIN(IF((R_V>=83),100,99.99),((R_V*100)/83))),2))',
         "light": 'IF((R_R=""),"白燈",IF((R_R>=100),"綠燈",IF((R_R>=90),"黃燈","紅燈")))',
     }
@@ -418,7 +425,7 @@ def test_excel_formulas_of_a_lower_count_with_projection():
     plan = make_plan(indicator("c", "count", "≤120"))
     comp = computation(plan.indicator("c"), plan.period("H1"), plan.options, roc_year=107)
     formulas = {step: to_excel(expr, str.upper) for step, expr in comp.steps}
-    assert formulas["projection"] == 'IF((VALUE=""),"",ROUND(((VALUE*365)/181),2))'
+    assert formulas["projection"] == 'IF((VALUE=""),"",ROUND(((VALUE*365)/181),0))'
     assert formulas["rate"] == (
         'IF((PROJECTION=""),"",IF((PROJECTION<=120),100,'
         "ROUND(MAX(0,MIN(99.99,((MAX(120,0)*100)/PROJECTION))),2)))"
@@ -468,19 +475,91 @@ def test_computation_run_equals_evaluate():
 def test_evaluate_reports_zh_cells_as_the_workbook_shows_them():
     plan = make_plan(*ALL_KINDS_PLAN)
     ev = evaluate(plan, ALL_KINDS_ENTRIES)
-    # H1 of 2018, 63 defects: 63×365/181 = 127.044… → 127.04 > 120 → at risk;
-    # 120×100/127.04 = 94.458… → 94.46, yellow.
-    assert ev.result("c", "H1").cells == {
+    # H1 of 2018, 63 defects: 63×365/181 = 127.044… → 127 > 120 → behind;
+    # 120×100/127 = 94.488… → 94.49, yellow.
+    cells = ev.result("c", "H1").cells
+    assert {
+        k: cells[k] for k in ("errors", "value", "projection", "achieved", "rate", "light", "at_risk")
+    } == {
+        "errors": 0,
         "value": D("63.00"),
-        "projection": D("127.04"),
-        "achieved": "達成",
-        "rate": D("94.46"),
+        "projection": D("127"),
+        "achieved": "進度落後",
+        "rate": D("94.49"),
         "light": "黃燈",
         "at_risk": "是",
     }
+    assert cells["status"] == "尚未計算"  # never 「無誤」 before calculate has checked it
     assert ev.result("c", "FY").cells == {
+        "errors": 0,
         "value": "",
         "achieved": "",
         "rate": "",
         "light": "白燈",
+        "status": "尚未填寫",
+        "sentence": "截至12月31日止，尚無資料，未能評估。",
     }
+
+
+# ---------------------------------------------------------------------------
+# the sentence and the checks as formulas: Excel's limits, TEXT
+# ---------------------------------------------------------------------------
+
+
+def _depth(e) -> int:
+    """Function-call nesting depth of an expression (Excel allows 64)."""
+    from kpi_engine import expr as X
+
+    if isinstance(e, X.Call):
+        return 1 + max((_depth(a) for a in e.args), default=0)
+    if isinstance(e, X.Bin):
+        return max(_depth(e.left), _depth(e.right))
+    return 0
+
+
+def test_a_long_sentence_splits_its_literals_and_stays_within_excel_limits():
+    long_phrase = "本項指標係依據年度計畫辦理，" * 30  # 420 characters of literal text
+    ind = indicator("r", "ratio", "83%", sentence=long_phrase + "{name}{value}%，{verdict}，達成率{rate}%。")
+    plan = make_plan(ind)
+    comp = computation(plan.indicator("r"), plan.period("FY"), plan.options, roc_year=107)
+    long_name = "IN_a_rather_long_indicator_identifier_of_sixty_characters_FY_numerator"
+    for step, e in comp.steps:
+        text = to_excel(e, lambda n: long_name)
+        assert len(text) < 8192, step  # Excel's formula length limit
+        assert _depth(e) < 64, step
+        literals = [part for part in text.split('"')[1::2]]
+        assert all(len(lit) <= 255 for lit in literals), step  # Excel's text literal limit
+    r, _ = one(ind, {"numerator": 187, "denominator": 210})
+    assert r.sentence == long_phrase + "指標r89.05%，達原訂目標值，達成率100%。"
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "text"),
+    [
+        ("1234567.5", "#,##0.##", "1,234,567.5"),
+        ("1234567.5", "#,##0", "1,234,568"),
+        ("89.05", "#,##0.##", "89.05"),
+        ("-5.5", "#,##0.##", "-5.5"),
+        ("2.5", "0", "3"),  # half away from zero, as Excel's TEXT
+        ("0.125", "#,##0.##", "0.13"),
+        ("100", "#,##0.##", "100."),  # as Excel: why whole numbers take "#,##0"
+    ],
+)
+def test_text_formats_as_excel(value, fmt, text):
+    from kpi_engine.expr import excel_text
+
+    assert excel_text(Decimal(value), fmt) == text
+
+
+@pytest.mark.parametrize("value", ["0", "3", "1234567", "89.05", "7.5", "-12.25", "100", "0.5"])
+def test_number_expr_prints_as_number_text(value):
+    from kpi_engine.expr import evaluate as run
+    from kpi_engine.narrative import number_expr, number_text
+
+    assert run(number_expr(Ref("x"), 2), {"x": Decimal(value)}) == number_text(Decimal(value))
+
+
+def test_a_boolean_is_no_number_in_the_checks():
+    r, ev = one(indicator("c", "count", "4", polarity="higher", cumulative=False), {"count": True})
+    assert [f.code for f in ev.findings] == ["boolean"]
+    assert (r.value, r.light, r.cells["errors"], r.cells["status"]) == (None, "white", 1, "資料有誤 1 項")

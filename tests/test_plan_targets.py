@@ -214,7 +214,7 @@ def test_libreoffice_computes_stage_targets_and_decimals(stage_plan, tmp_path):
         for period in stage_plan.periods:
             cells = ev.result(ind.id, period.id).cells
             for step, engine in cells.items():
-                shown = values.named(L.result_name(ind, period, step))
+                shown = values.named(L.step_name(ind, period, step))
                 assert same_value(engine, shown, 2), (ind.id, period.id, step, engine, shown)
                 compared += 1
     assert compared >= 24

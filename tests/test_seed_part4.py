@@ -48,9 +48,11 @@ def test_safety_defects_63_on_track(seed_eval):
     r = seed_eval.result("safety_defects", "H1")
     assert r.value == 63
     assert r.target == "≤135"
-    assert r.achieved is True
-    # 2017: 1/1–6/30 is 181 of 365 days; 63 × 365 / 181 = 127.044… → 127.04 ≤ 135.
-    assert r.projection == Decimal("127.04")
+    # Before year end a running count is judged on its projection, not 達成/未達成:
+    # 2017: 1/1–6/30 is 181 of 365 days; 63 × 365 / 181 = 127.044… → 127 件 ≤ 135.
+    assert r.achieved is None
+    assert r.cells["achieved"] == "符合進度"
+    assert r.projection == Decimal("127")
     assert r.at_risk is False
     assert r.light == "green"
 
@@ -85,22 +87,26 @@ def test_expected_sentences_are_in_the_seed(seed_text, indicator):
 
 def test_defects_sentence(seed_eval):
     assert seed_eval.result("safety_defects", "H1").sentence == (
-        "每週統計公共安全巡檢缺失，截至6月30日止共計63件，達原訂目標值，"
+        "每週統計公共安全巡檢缺失，截至6月30日止共計63件，符合進度，"
         "推估全年度約127件，依目前進度推估全年度可達成目標，達成率100%。"
     )
 
 
 def test_against_107_targets_defects_are_at_risk(plan):
-    # The same 63 defects against 107's ≤120: the projection 127.04 misses, so at risk.
+    # The same 63 defects against 107's ≤120: the projection 127 misses, so 進度落後.
     from kpi_engine import evaluate
 
     ev = evaluate(plan, {"H1": {"safety_defects": {"count": 63}}}, year=107)
     r = ev.result("safety_defects", "H1")
-    assert r.projection == Decimal("127.04")  # 2018 has 365 days too
-    assert r.achieved is True  # 63 to date is within ≤120 …
-    assert r.at_risk is True  # … but the year-end projection is not
-    assert r.achievement_rate == Decimal("94.46")  # 120 × 100 / 127.04 = 94.458…
+    assert r.projection == Decimal("127")  # 2018 has 365 days too
+    assert r.cells["achieved"] == "進度落後"  # 63 to date is within ≤120, the projection is not
+    assert r.at_risk is True
+    assert r.achievement_rate == Decimal("94.49")  # 120 × 100 / 127 = 94.488…
     assert r.light == "yellow"
+    assert r.sentence == (
+        "每週統計公共安全巡檢缺失，截至6月30日止共計63件，進度落後，推估全年度約127件，"
+        "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善，達成率94.49%。"
+    )
 
 
 def test_weighted_scores(seed_eval):

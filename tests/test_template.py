@@ -247,7 +247,7 @@ def test_every_count_input_is_unlocked_validated_and_named(full):
         assert dv.error == "請輸入 0 以上的整數 / enter a whole number ≥ 0"
         assert dv.errorTitle == "輸入錯誤"
         assert cell.value is None
-        assert cell.number_format == "0"
+        assert cell.number_format == "General"  # every digit typed shows: a 9.5 is no "10"
 
 
 def test_notes_and_plan_items_are_unlocked_named_inputs(full):
@@ -325,7 +325,7 @@ def test_result_cells_hold_the_engine_formulas(built, kw):
         assert cell.value == formula, name
         assert cell.protection.locked is True
     # and no result cell is named that the scope does not compute
-    out_names = {n for n in wb.defined_names if n.startswith("OUT_")}
+    out_names = {n for n in wb.defined_names if n.startswith(("OUT_", "CHK_", "TXT_"))}
     assert out_names == set(formulas)
 
 
@@ -577,7 +577,7 @@ def test_generated_200_indicator_template(built):
             assert (dv.type, dv.operator, dv.formula1) == ("whole", "greaterThanOrEqual", "0")
         assert dv.showErrorMessage
     formulas = result_formulas(scope)
-    assert {n for n in wb.defined_names if n.startswith("OUT_")} == set(formulas)
+    assert {n for n in wb.defined_names if n.startswith(("OUT_", "CHK_", "TXT_"))} == set(formulas)
     for name in list(formulas)[::37]:
         assert cell_of(wb, name).value == formulas[name]
     meta = meta_of(wb)

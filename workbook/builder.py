@@ -49,7 +49,10 @@ STEP_LABELS = {
     "rate": "達成率（%）",
     "light": "燈號",
     "at_risk": "落後風險",
+    "errors": "未通過檢核項數",
 }
+#: Steps shown in rows of their own below the results, with their row heights.
+TEXT_STEPS = (("檢核", "status", 30), ("分析（系統產生）", "sentence", 120))
 LIGHT_TEXTS = {
     "green": ZH_LABELS.green,
     "yellow": ZH_LABELS.yellow,
@@ -157,15 +160,15 @@ class _Builder:
             ),
             (
                 "二、",
-                "計算：在 Excel 功能區「績效指標」索引標籤按「計算」；或於命令列執行 kpi calculate 檔名.xlsx。",
+                "計算：按 Excel 或 LibreOffice 的「績效指標 → 計算」；或於命令列執行 kpi calculate 檔名。",
             ),
             (
                 "三、",
-                "計算後，各指標的實際值、達成率、燈號即時顯示；分析文字與「檢核結果」工作表由計算按鈕產生。",
+                "各指標的實際值、達成率、燈號、檢核與分析文字隨填報數據即時顯示；按「計算」另做跨期別檢核，並產生「檢核結果」工作表。",
             ),
             (
                 "四、",
-                "燈號：綠燈 達成率 ≥ {g}%；黃燈 ≥ {y}%；紅燈 未達 {y}%；白燈 尚無資料、未能評估。".format(
+                "燈號：綠燈 達成率 ≥ {g}%；黃燈 ≥ {y}%；紅燈 未達 {y}%；白燈 尚無資料、資料有誤或本期不評估。".format(
                     g=number_text(self.plan.options.lights.green),
                     y=number_text(self.plan.options.lights.yellow),
                 ),
@@ -347,35 +350,34 @@ class _Builder:
                 cell.value = formula_text(ind, p, comps[p.id], step)
                 fmt = {
                     "value": self.value_fmt(ind),
-                    "projection": self.rate_fmt(ind),
+                    "projection": "#,##0",  # a projected count is a whole number of its unit
                     "rate": self.rate_fmt(ind),
+                    "errors": "0",
                 }.get(step)
                 style(cell, fill=RESULT_FILL, align=CENTER, fmt=fmt)
                 self.define(L.result_name(ind, p, step), ws, row, col)
                 if step == "light":
                     light_rules(ws, cell.coordinate, LIGHT_TEXTS)
             row += 1
-        # 檢核 and 分析 are adjacent rows in the period columns: calculate writes them as
-        # one block per sheet; 補充說明 below is staff's own text and is never written.
-        for label, name_of, height in (
-            ("檢核", L.status_name, 30),
-            ("分析（系統產生）", L.sentence_name, 120),
-            ("補充說明（自行填寫，計算時保留）", L.notes_name, 90),
-        ):
+        # 檢核 and 分析 are formulas too: they change the moment an input does.
+        # 補充說明 below is staff's own text and is never written.
+        for label, step, height in TEXT_STEPS:
             style(ws.cell(row, 1, label), fill=LABEL_FILL)
             style(ws.cell(row, 2, ""))
             for col, p in enumerate(periods, start=3):
-                cell = ws.cell(row, col)
-                if name_of is L.notes_name:
-                    input_cell(cell, fmt="@")
-                    cell.alignment = WRAP
-                else:
-                    style(cell, align=CENTER if name_of is L.status_name else WRAP)
-                    if name_of is L.status_name:
-                        cell.value = "尚未計算"
-                self.define(name_of(ind, p), ws, row, col)
+                cell = ws.cell(row, col, formula_text(ind, p, comps[p.id], step))
+                style(cell, fill=RESULT_FILL, align=CENTER if step == "status" else WRAP)
+                self.define(L.step_name(ind, p, step), ws, row, col)
             ws.row_dimensions[row].height = height
             row += 1
+        style(ws.cell(row, 1, "補充說明（自行填寫，計算時保留）"), fill=LABEL_FILL)
+        style(ws.cell(row, 2, ""))
+        for col, p in enumerate(periods, start=3):
+            cell = ws.cell(row, col)
+            input_cell(cell, fmt="@")
+            cell.alignment = WRAP
+            self.define(L.notes_name(ind, p), ws, row, col)
+        ws.row_dimensions[row].height = 90
 
     def validate(self, ws: Worksheet, ind: Indicator, role: str, row: int, col: int) -> None:
         spec = ind.input(role)
@@ -534,6 +536,17 @@ class _Builder:
             cell = ws.cell(row, 2, values[key])
             if isinstance(values[key], str) and values[key].startswith("="):
                 cell.data_type = "s"  # a unit named "=…" is text, not a formula
+        # What calculate last found (CALC_) and the inputs it checked (SNAP_): the 檢核 formulas
+        # compare them with the inputs, so a stale 「無誤」 can never show.
+        row = 1
+        for ind in s.indicators:
+            for p in s.periods:
+                self.define(L.calc_name(ind, p), ws, row, L.STATE_COLUMN)
+                style(ws.cell(row, L.STATE_COLUMN), border=False)
+                for i, spec in enumerate(ind.inputs, start=1):
+                    self.define(L.snapshot_name(ind, p, spec.role), ws, row, L.STATE_COLUMN + i)
+                    style(ws.cell(row, L.STATE_COLUMN + i), border=False)
+                row += 1
         text = self.plan.text
         chunks = [text[i : i + L.PLAN_TEXT_CHUNK] for i in range(0, len(text), L.PLAN_TEXT_CHUNK)]
         for i, chunk in enumerate(chunks, start=len(L.META_KEYS) + 1):

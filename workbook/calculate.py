@@ -12,19 +12,21 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from kpi_engine import Evaluation, Finding, Plan, PlanError, evaluate, parse_plan
-from kpi_engine.checks import parse_count
+from kpi_engine.checks import as_cell_number, parse_count
+from kpi_engine.evaluate import State
 from kpi_engine.findings import finding
+from kpi_engine.measures import CALC_REF, SNAP_PREFIX
 
 from . import layout as L
 from . import repairs
 from .bookio import Book, at, cell_address
 from .files import WorkbookFileError
-from .formulas import result_formulas
+from .formulas import indicator_computation, result_formulas
 
 Cell = tuple[str, int, int]  # (sheet, row, col)
 
@@ -215,12 +217,7 @@ def calculate(
     progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
     text_inputs += [L.progress_text_name(item, p) for item in scope.items for p in scope.periods]
     formulas = result_formulas(scope)
-    outputs = [
-        n
-        for i in scope.indicators
-        for p in scope.periods
-        for n in (L.status_name(i, p), L.sentence_name(i, p))
-    ]
+    state_names = _state_names(scope)
     where = _locate(
         names,
         [
@@ -228,7 +225,7 @@ def calculate(
             *text_inputs,
             *(n for _, _, n in progress),
             *formulas,
-            *outputs,
+            *state_names,
             *workbook_names,
         ],
         book.sheet_names(),
@@ -238,7 +235,8 @@ def calculate(
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (ind, p, role) in inputs.items():
         entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
-    ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year, cells=True)  # type: ignore[arg-type]
+    state = _read_state(book, where, state_names)
+    ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year, cells=True, state=state)  # type: ignore[arg-type]
 
     located: list[Finding] = []
     by_key = {(ind.id, p.id, role): name for name, (ind, p, role) in inputs.items()}
@@ -268,10 +266,37 @@ def calculate(
     outcome.state = state
     _check_results(book, scope, ev, formulas, where, outcome, write=write, state=state)
     if write:
-        _write_results(book, scope, ev, outcome, where, meta, digest, now)
+        recorded = _write_results(book, scope, ev, outcome, where, meta, digest, now, entries, state_names)
+        # The evaluation now describes the workbook as written: its 檢核 cells show what was found.
+        outcome.evaluation = evaluate(
+            scope.plan,
+            entries,
+            targets=scope.targets,
+            year=scope.year,
+            cells=True,
+            state=recorded,  # type: ignore[arg-type]
+        )
     elif L.STATUS_NAME in where:
         _check_submitted(book, scope, ev, where, outcome, state)
     return outcome
+
+
+def _state_names(scope: L.Scope) -> dict[str, tuple[str, str, str]]:
+    """Defined name → (indicator id, period id, state key) of calculate's record in ``_kpi``."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for ind in scope.indicators:
+        for p in scope.periods:
+            out[L.calc_name(ind, p)] = (ind.id, p.id, CALC_REF)
+            for spec in ind.inputs:
+                out[L.snapshot_name(ind, p, spec.role)] = (ind.id, p.id, SNAP_PREFIX + spec.role)
+    return out
+
+
+def _read_state(book: Book, where: Located, state_names: dict[str, tuple[str, str, str]]) -> State:
+    state: dict[tuple[str, str], dict[str, object]] = {}
+    for name, (ind_id, period_id, key) in state_names.items():
+        state.setdefault((ind_id, period_id), {})[key] = _cell(book, where, name)
+    return state
 
 
 def _layout_findings(
@@ -397,6 +422,7 @@ def _check_results(
     reported once instead.
     """
     results = {(r.indicator, r.period): r for r in ev.results}
+    steps = _result_steps(scope)
     # A live client computes results from a formula typed into an input, which the engine
     # refuses (formula_in_input): that finding is the verdict, not a result mismatch.
     typed = {(f.indicator, f.period) for f in ev.findings if f.code == "formula_in_input"}
@@ -405,7 +431,7 @@ def _check_results(
     for name, formula in formulas.items():
         sheet, row, col = where[name]
         grid = book.formulas(sheet, *where.extent[sheet])
-        ind_id, period_id, step = _split_result_name(scope, name)
+        ind_id, period_id, step = steps[name]
         if grid is not None:
             held = at(grid, row, col)
             if _normal_formula(held) == _normal_formula(formula):
@@ -443,38 +469,40 @@ def _check_submitted(
     if state != "current":
         code = "not_calculated" if state == "never" else "stale"
         outcome.findings.append(finding(code, indicator=None, input=None, period=None).at(*here))
-        return
-    for r in ev.results:
-        ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
-        name = L.sentence_name(ind, p)
-        if _cell(book, where, name) != r.sentence:
-            s, rr, cc = where[name]
-            f = finding(
-                "tampered",
-                indicator=r.indicator,
-                input="sentence",
-                period=r.period,
-                sheet=s,
-                cell=cell_address(rr, cc),
-            )
-            outcome.findings.append(f.at(s, cell_address(rr, cc)))
+    # The analysis sentences are formulas now: _check_results compares them with the engine's.
 
 
-def _split_result_name(scope: L.Scope, name: str) -> tuple[str, str, str]:
-    for ind in scope.indicators:
-        for p in scope.periods:
-            prefix = L.result_name(ind, p, "")
-            if name.startswith(prefix):
-                return ind.id, p.id, name[len(prefix) :]
-    raise KeyError(name)
+def _result_steps(scope: L.Scope) -> dict[str, tuple[str, str, str]]:
+    """Defined name → (indicator id, period id, step) of every formula cell."""
+    return {
+        L.step_name(ind, p, step): (ind.id, p.id, step)
+        for ind in scope.indicators
+        for p in scope.periods
+        for step, _ in indicator_computation(scope, ind, p).steps
+    }
 
 
-def _status_text(findings: list[Finding], light: str) -> str:
+def _snapshot_value(raw: Any) -> Any:
+    """An input as calculate records it: a date as the serial number a formula sees.
+
+    Every client then writes the same number (openpyxl would write a date, a live
+    client its serial), and ``EXACT`` compares both the same way.
+    """
+    if isinstance(raw, (datetime, date)):
+        number = as_cell_number(raw)
+        if number is not None:
+            return int(number) if number == number.to_integral_value() else float(number)
+    return raw
+
+
+def _status_text(findings: list[Finding]) -> str:
+    """What calculate found for one indicator and period; the 檢核 formula shows it while
+    the inputs are unchanged and no live check fails."""
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     if errors or warnings:
         return f"錯誤 {errors} 項、警告 {warnings} 項（見檢核結果）"
-    return "尚未填寫" if light == "white" else "無誤"
+    return "無誤"
 
 
 def block_writes(cells: dict[Cell, Any]) -> list[tuple[str, int, int, list[list[Any]]]]:
@@ -523,13 +551,27 @@ def _write_results(
     meta: dict,
     digest: str,
     now: datetime | None,
-) -> None:
+    entries: dict[str, dict[str, dict[str, Any]]],
+    state_names: dict[str, tuple[str, str, str]],
+) -> State:
+    """Write calculate's record, the findings table and the status line; return the record."""
     cells: dict[Cell, Any] = dict(outcome.repairs)
+    recorded: dict[tuple[str, str], dict[str, object]] = {}
     for r in ev.results:
-        ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
         mine = [f for f in outcome.findings if f.indicator == r.indicator and f.period == r.period]
-        cells[where[L.status_name(ind, p)]] = _status_text(mine, r.light)
-        cells[where[L.sentence_name(ind, p)]] = r.sentence
+        raw = entries.get(r.period, {}).get(r.indicator, {})
+        record = {CALC_REF: _status_text(mine)}
+        record.update({SNAP_PREFIX + role: _snapshot_value(value) for role, value in raw.items()})
+        recorded[(r.indicator, r.period)] = record
+    for name, (ind_id, period_id, key) in state_names.items():
+        cells[where[name]] = recorded.get((ind_id, period_id), {}).get(key)
+    # Pad every record row to the widest, so the whole record is one rectangular write.
+    width = max((len(ind.inputs) for ind in scope.indicators), default=0)
+    for name, (_, _, key) in state_names.items():
+        if key == CALC_REF:
+            sheet, row, col = where[name]
+            for k in range(1, width + 1):
+                cells.setdefault((sheet, row, col + k), None)
     if L.FINDINGS_NAME in where:  # absent only when its sheet was deleted and could not be rebuilt
         sheet, row, col = where[L.FINDINGS_NAME]
         for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
@@ -556,6 +598,7 @@ def _write_results(
     with book.unprotected(sheets, scope.plan.options.password):
         for sheet, row, col, values in outcome.blocks:
             book.write(sheet, row, col, values)
+    return recorded
 
 
 def _findings_rows(plan: Plan, findings: list[Finding]) -> list[list[Any]]:

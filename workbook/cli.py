@@ -179,6 +179,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     """``kpi template [PLAN] -o FILE``: build the workbook staff fill in."""
     from .builder import write_template
     from .collect.text import has_control, terminal_text
+    from .odf import is_ods_path, write_template_ods
 
     for label, value in (("填報單位 / --unit", args.unit), ("承辦單位 / --owner", args.owner)):
         if value and has_control(value):
@@ -198,7 +199,7 @@ def cmd_template(args: argparse.Namespace) -> int:
             path=target,
         )
     scope = _scope(args.plan, unit=args.unit or "", owner=args.owner, period=args.period, year=args.year)
-    path = write_template(scope, target)
+    path = (write_template_ods if is_ods_path(args.output) else write_template)(scope, target)
     print(f"已產生填報工作簿 / template written: {path}")
     return EXIT_OK
 
@@ -209,7 +210,16 @@ def _calculate(
     """Check (and with ``write`` calculate and save) one workbook file; (outcome, book, saved)."""
     import contextlib
 
-    if engine == "libreoffice":
+    from .odf import is_ods_path
+
+    if is_ods_path(path):
+        _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
+        if write:
+            from .odf import require_libreoffice
+
+            require_libreoffice(Path(path))
+    if engine == "libreoffice" or (write and is_ods_path(path)):
+        # An .ods is written by LibreOffice itself, which keeps everything it models (docs/decisions.md).
         from .clients.engine import calculate_file
 
         outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
@@ -224,7 +234,7 @@ def _calculate(
     # Excel or LibreOffice made while we worked (advisory locks do not stop those).
     with target_lock(target) if write else contextlib.nullcontext():
         target_state = FileState.of(target) if write and output else None
-        book = FileBook(path)
+        book = _ods_book(path) if is_ods_path(path) else FileBook(path)
         if write and book.info.has_vba:
             raise WorkbookFileError(
                 "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
@@ -241,6 +251,19 @@ def _calculate(
             ) from exc
         saved = book.save(output, unchanged_since=target_state) if write else None
     return outcome, book, saved
+
+
+def _ods_book(path: str):
+    """An .ods read without LibreOffice, formulas visible (``kpi check``)."""
+    from .clients.ods import OdsBook
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
+        ) from exc
+    return OdsBook(data, path, formulas_visible=True)
 
 
 def _print_outcome(outcome, as_json: bool, book=None, saved: Path | None = None) -> int:
@@ -372,7 +395,9 @@ def _collect(args: argparse.Namespace) -> int:
         for name in CSV_NAMES:
             check_output_target(folder / name, inputs)
     coll = collect(args.paths, plans, progress=rich_progress)
-    write_summary(coll, args.output)
+    from .odf import is_ods_path, write_summary_ods
+
+    (write_summary_ods if is_ods_path(args.output) else write_summary)(coll, args.output)
     if args.archive:
         from .archive import archive_collection
 
@@ -480,7 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
     compute.set_defaults(func=cmd_compute)
     template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
     template.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
-    template.add_argument("-o", "--output", required=True, help="輸出 .xlsx / output file")
+    template.add_argument(
+        "-o", "--output", required=True, help="輸出 .xlsx 或 .ods（依副檔名）/ output file (.xlsx or .ods)"
+    )
     template.add_argument(
         "--force", action="store_true", help="覆寫已存在的檔案 / overwrite an existing file"
     )
@@ -497,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("check", cmd_check, "只檢核不寫入 / check only, read-only"),
     ):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("file", help="填報工作簿 .xlsx / workbook")
+        cmd.add_argument("file", help="填報工作簿 .xlsx 或 .ods / workbook")
         cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
         cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
         if name == "calculate":
@@ -526,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     coll = sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks")
     coll.add_argument("paths", nargs="+", help="工作簿、資料夾、.zip、.eml、.msg")
-    coll.add_argument("-o", "--output", required=True, help="彙總工作簿 .xlsx / summary workbook")
+    coll.add_argument("-o", "--output", required=True, help="彙總工作簿 .xlsx 或 .ods / summary workbook")
     coll.add_argument(
         "--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kpi_engine.evaluate import target_for
 from kpi_engine.expr import to_excel
-from kpi_engine.measures import Computation, computation
+from kpi_engine.measures import CALC_REF, SNAP_PREFIX, Computation, computation
 from kpi_engine.plan import Indicator, Period
 
 from . import layout as L
@@ -16,8 +16,16 @@ from . import layout as L
 
 def indicator_computation(scope: L.Scope, ind: Indicator, period: Period) -> Computation:
     """The computation of one indicator and period, with the scope's year and targets."""
-    target = target_for(ind, scope.targets)
-    return computation(ind, period, scope.plan.options, roc_year=scope.year, target=target)
+    plan = scope.plan
+    return computation(
+        ind,
+        period,
+        plan.options,
+        roc_year=scope.year,
+        target=target_for(ind, scope.targets),
+        phrases=plan.phrases,
+        period_names=tuple((p.id, p.name) for p in plan.periods),
+    )
 
 
 def formula_text(ind: Indicator, period: Period, comp: Computation, step: str) -> str:
@@ -25,7 +33,13 @@ def formula_text(ind: Indicator, period: Period, comp: Computation, step: str) -
     roles = {spec.role for spec in ind.inputs}
 
     def ref(name: str) -> str:
-        return L.input_name(ind, period, name) if name in roles else L.result_name(ind, period, name)
+        if name in roles:
+            return L.input_name(ind, period, name)
+        if name == CALC_REF:
+            return L.calc_name(ind, period)
+        if name.startswith(SNAP_PREFIX):
+            return L.snapshot_name(ind, period, name.removeprefix(SNAP_PREFIX))
+        return L.step_name(ind, period, name)
 
     return "=" + to_excel(dict(comp.steps)[step], ref)
 
@@ -35,6 +49,8 @@ _FORMULAS: dict[tuple, dict[str, str]] = {}
 
 def result_formulas(scope: L.Scope) -> dict[str, str]:
     """Defined name → formula for every result cell the scope's workbook holds.
+
+    That includes the 檢核 (``CHK_``) and analysis (``TXT_``) cells: they are formulas too.
 
     Cached per plan fingerprint and scope: collect asks for the same few scopes
     for every file it reads.
@@ -53,5 +69,5 @@ def _render(scope: L.Scope) -> dict[str, str]:
         for period in scope.periods:
             comp = indicator_computation(scope, ind, period)
             for step, _ in comp.steps:
-                out[L.result_name(ind, period, step)] = formula_text(ind, period, comp, step)
+                out[L.step_name(ind, period, step)] = formula_text(ind, period, comp, step)
     return out

@@ -202,3 +202,152 @@ class _Extent:
 
     def cells(self) -> int:
         return self.rows * self.cols
+
+
+# -- OpenDocument spreadsheets (.ods) ------------------------------------------------------
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
+    """Refuse bytes that are not a safe, sane OpenDocument spreadsheet; describe the rest.
+
+    The same limits as for an .xlsx (size, compression ratio, parts, no DTD in any XML
+    part, every part's CRC), plus what ODF adds: the ``mimetype`` must name a
+    spreadsheet, ``META-INF/manifest.xml`` must parse and must not declare encryption,
+    and ``content.xml`` must not repeat filled cells (``table:number-rows-repeated``,
+    ``number-columns-repeated``) over an area far beyond any form.
+    """
+    if not data:
+        raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
+    if not data.startswith(b"PK"):
+        raise _refuse(
+            "不是 ODF 試算表（.ods）檔案（可能是其他格式改了副檔名）",
+            "not an OpenDocument spreadsheet (perhaps another file renamed to .ods)",
+            name,
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except _ZIP_ERRORS as exc:
+        raise _refuse(
+            "檔案不完整或已損毀（壓縮格式錯誤）", f"the file is truncated or damaged ({exc})", name
+        ) from exc
+    if len(infos) > MAX_PARTS:
+        raise _refuse("檔案內容過多，不像填報工作簿", f"too many parts ({len(infos)})", name)
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_BYTES:
+        raise _refuse(
+            f"檔案解壓後過大（{total // 1048576} MB），拒絕開啟",
+            f"declared uncompressed size {total} bytes exceeds {MAX_TOTAL_BYTES}",
+            name,
+        )
+    for info in infos:
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise _refuse(
+                f"檔案內容 {info.filename} 壓縮比異常，疑似壓縮炸彈，拒絕開啟",
+                f"part {info.filename} has a suspicious compression ratio (zip bomb)",
+                name,
+            )
+    names = {i.filename for i in infos}
+    try:
+        for info in infos:
+            _check_part(archive, info, name)
+        mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
+        if mimetype != ODS_MIMETYPE:
+            raise _refuse(
+                "不是 ODF 試算表（.ods）：文件類型不符（可能是文字文件或簡報）",
+                f"not an OpenDocument spreadsheet (mimetype {mimetype[:80]!r})",
+                name,
+            )
+        _check_manifest(archive, names, name)
+        if "content.xml" not in names:
+            raise _refuse("ODF 試算表缺少內容（content.xml）", "the ODF package has no content.xml", name)
+        _check_repeats(archive, name)
+    except _ZIP_ERRORS as exc:
+        raise _refuse(
+            "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
+        ) from exc
+    macros = any(n.startswith(("Basic/", "Scripts/")) for n in names)
+    return PackageInfo(macros, len(infos), total)
+
+
+def _check_manifest(archive: zipfile.ZipFile, names: set[str], name: str | None) -> None:
+    """The manifest must parse (defusedxml) and must not describe encrypted parts."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    broken = _refuse(
+        "ODF 檔案的清單（META-INF/manifest.xml）缺漏或損毀，請以 LibreOffice 開啟後重新儲存",
+        "the ODF manifest (META-INF/manifest.xml) is missing or broken; open and save the file again in LibreOffice",
+        name,
+    )
+    if "META-INF/manifest.xml" not in names:
+        raise broken
+    try:
+        root = ElementTree.fromstring(archive.read("META-INF/manifest.xml"))
+    except (ElementTree.ParseError, DefusedXmlException, ValueError) as exc:
+        raise broken from exc
+    if root.tag != f"{{{_MANIFEST}}}manifest":
+        raise broken
+    if root.find(f".//{{{_MANIFEST}}}encryption-data") is not None:
+        raise _refuse(
+            "ODF 試算表設有開啟密碼（已加密），請移除密碼後再寄送",
+            "the OpenDocument spreadsheet is password-encrypted; remove the password and send it again",
+            name,
+        )
+
+
+def _check_repeats(archive: zipfile.ZipFile, name: str | None) -> None:
+    """Refuse filled cells repeated over an absurd area (a few bytes that expand to millions).
+
+    LibreOffice itself repeats *empty* rows and cells to the sheet's end, so only cells
+    with content (a value type or a paragraph) count; per sheet, the area from A1 to the
+    farthest filled cell must stay within :data:`MAX_CELLS`, as for an .xlsx sheet.
+    """
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    cell_tags = (f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell")
+    table, row, col, rows, cols = "", 1, 1, 0, 0
+    row_end = 0
+    try:
+        with archive.open("content.xml") as fh:
+            for event, elem in ElementTree.iterparse(fh, events=("start", "end")):
+                tag = elem.tag
+                if event == "start":
+                    if tag == f"{_TABLE}table":
+                        table, row, rows, cols = elem.get(f"{_TABLE}name", ""), 1, 0, 0
+                    elif tag == f"{_TABLE}table-row":
+                        col, row_end = 1, 0
+                    continue
+                if tag in cell_tags:
+                    rep = int(elem.get(f"{_TABLE}number-columns-repeated", "1"))
+                    if elem.get(f"{_OFFICE}value-type") or len(elem):
+                        row_end = col + rep - 1
+                    col += rep
+                    elem.clear()
+                elif tag == f"{_TABLE}table-row":
+                    rep = int(elem.get(f"{_TABLE}number-rows-repeated", "1"))
+                    if row_end:
+                        rows, cols = row + rep - 1, max(cols, row_end)
+                        if rows * cols > MAX_CELLS:
+                            raise _refuse(
+                                f"工作表「{table}」範圍過大（{rows} 列 × {cols} 欄），不像填報工作簿",
+                                f"sheet {table!r} fills {rows} rows × {cols} columns "
+                                "(table:number-rows-repeated / number-columns-repeated), far beyond any form",
+                                name,
+                            )
+                    row += rep
+                    elem.clear()
+    except (ElementTree.ParseError, DefusedXmlException) as exc:
+        raise _refuse(
+            "ODF 試算表內容（content.xml）損毀或含不允許的 XML 宣告",
+            f"content.xml is damaged or declares entities ({type(exc).__name__}: {exc})",
+            name,
+        ) from exc
+    except ValueError as exc:  # a repeat count that is not a number
+        raise _refuse("ODF 試算表內容（content.xml）損毀", f"content.xml is damaged ({exc})", name) from exc

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kpi_engine.plan import Indicator, Period, Plan, PlanItem
 
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"  # 2: checks, 檢核 and the analysis are live formulas
 PRODUCT = "kpi-workbook"
 
 SHEET_GUIDE = "填表說明"
@@ -38,7 +38,9 @@ META_KEYS = (
     "input_digest",
     "calculated_at",
 )
-PLAN_TEXT_CHUNK = 30000  # an Excel cell holds at most 32,767 characters
+PLAN_TEXT_CHUNK = 30000
+#: First column of the calculate state (CALC_ then SNAP_ per input) in the metadata sheet.
+STATE_COLUMN = 4  # an Excel cell holds at most 32,767 characters
 
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -74,6 +76,29 @@ def notes_name(ind: Indicator, period: Period) -> str:
 def status_name(ind: Indicator, period: Period) -> str:
     """Defined name of the check status of one indicator and period."""
     return f"CHK_{ind.id}_{period.id}"
+
+
+def step_name(ind: Indicator, period: Period, step: str) -> str:
+    """Defined name of the cell that shows a step of the computation.
+
+    The 檢核 status and the analysis sentence keep their own names (``CHK_``, ``TXT_``);
+    every other step is an ``OUT_`` result.
+    """
+    if step == "status":
+        return status_name(ind, period)
+    if step == "sentence":
+        return sentence_name(ind, period)
+    return result_name(ind, period, step)
+
+
+def calc_name(ind: Indicator, period: Period) -> str:
+    """Defined name of what the last calculate found for one indicator and period (in ``_kpi``)."""
+    return f"CALC_{ind.id}_{period.id}"
+
+
+def snapshot_name(ind: Indicator, period: Period, role: str) -> str:
+    """Defined name of an input's value at the last calculate (in ``_kpi``)."""
+    return f"SNAP_{ind.id}_{period.id}_{role}"
 
 
 def progress_name(item: PlanItem, period: Period) -> str:

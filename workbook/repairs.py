@@ -130,6 +130,8 @@ def analysis_findings(
         shown = at(grid_of(sheet), row, col)
         if shown in (None, "") or shown == r.sentence:
             continue
+        if isinstance(shown, str) and shown.startswith("="):
+            continue  # the live sentence formula (read as text by openpyxl); an edited one is restored
         text = str(shown)
         if state == "stale" and text[:8] == r.sentence[:8]:
             continue

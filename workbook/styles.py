@@ -46,8 +46,11 @@ def style(cell, *, font=BODY, fill=None, align=WRAP, border=True, fmt: str | Non
         cell.number_format = fmt
 
 
-def input_cell(cell, fmt: str = "0") -> None:
-    """Style a cell staff type into and unlock it under sheet protection."""
+def input_cell(cell, fmt: str = "General") -> None:
+    """Style a cell staff type into and unlock it under sheet protection.
+
+    General shows every digit typed: a 9.5 must not print as 10 beside its error.
+    """
     style(cell, fill=INPUT_FILL, align=CENTER, fmt=fmt)
     cell.protection = UNLOCKED
 

@@ -101,7 +101,7 @@ def build_summary(coll: Collection) -> Workbook:
             if key == "light":
                 v = LIGHT_TEXT[v]
             elif key == "achieved":
-                v = ACHIEVED[v]
+                v = ACHIEVED[v] or rec.get("achieved_text", "")
             elif key == "at_risk":
                 v = YES_NO[v]
             line.append(v)

@@ -92,6 +92,8 @@ class Collection:
                 value=_plain(r.value),
                 target=r.target,
                 achieved=r.achieved,
+                # 達成情形 as the workbook shows it: also 符合進度/進度落後 before year end, 資料有誤.
+                achieved_text=str(r.cells.get("achieved") or ""),
                 achievement_rate=_plain(r.achievement_rate),
                 light=r.light,
                 at_risk=r.at_risk,

@@ -31,14 +31,13 @@ MAX_ARCHIVE_DEPTH = 2
 MAX_MEMBERS = 2000
 CHUNK = 1024 * 1024
 
-WORKBOOK = (".xlsx", ".xlsm")
+WORKBOOK = (".xlsx", ".xlsm", ".ods")  # an .ods is read without LibreOffice (clients/ods.py)
 ARCHIVE = (".zip",)
 MAIL = (".eml", ".msg")
 #: Formats staff send that collect does not read, with what to do.
 UNSUPPORTED = {
     ".xls": "舊版 Excel 97-2003 (.xls) 格式，請以 Excel 開啟後另存為 .xlsx 再寄回",
     ".xlsb": "Excel 二進位活頁簿 (.xlsb) 格式，請另存為 .xlsx 再寄回",
-    ".ods": "ODF 試算表 (.ods) 暫不支援彙整，請另存為 .xlsx 再寄回",
     ".csv": "CSV 純文字檔不含範本內容，請改寄填妥的 .xlsx 工作簿",
     ".numbers": "Apple Numbers 格式，請匯出為 .xlsx 再寄回",
     ".7z": "7-Zip (.7z) 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
@@ -50,7 +49,6 @@ UNSUPPORTED = {
 UNSUPPORTED_EN = {
     ".xls": "legacy Excel 97-2003 (.xls); save it as .xlsx",
     ".xlsb": "Excel binary workbook (.xlsb); save it as .xlsx",
-    ".ods": "ODF spreadsheet (.ods) is not collected yet; save it as .xlsx",
     ".csv": "a CSV holds no template; send the filled .xlsx",
     ".numbers": "Apple Numbers; export it as .xlsx",
     ".7z": "7-Zip archives are not read; attach the .xlsx itself or use .zip",
@@ -119,7 +117,7 @@ def sniff(head: bytes, suffix: str) -> str:
     if suffix in WORKBOOK:
         return "workbook"
     if head.startswith(b"PK"):
-        if suffix in (".ods", ".xlsb", ".numbers"):
+        if suffix in (".xlsb", ".numbers"):
             return suffix
         return "zip" if suffix in ARCHIVE else "zip?"
     if suffix == ".eml":

@@ -24,6 +24,7 @@ from kpi_engine.findings import Finding, finding
 from .. import layout as L
 from ..bookio import at, parse_address
 from ..calculate import calculate, read_meta
+from ..clients.ods import read_only_book
 from ..fastread import CalamineBook
 from ..files import DamagedFileError, WorkbookFileError
 from .inbox import Item
@@ -107,7 +108,7 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
         )
         return sub
     try:
-        book = CalamineBook(data, label)
+        book = read_only_book(data, label)  # OdsBook for an .ods, else CalamineBook
     except WorkbookFileError as exc:
         sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
         return sub
@@ -173,8 +174,11 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
 
 
 def _untrusted_zero(book: CalamineBook, f: Finding) -> bool:
-    """A ``tampered`` result showing 0 or nothing, from a producer whose cached values prove nothing."""
-    if f.code != "tampered" or f.input == "sentence" or not f.sheet or not f.cell:
+    """A ``tampered`` result showing 0 or nothing, from a producer whose cached values prove nothing.
+
+    The analysis and 檢核 cells are formulas too (template version 2), so they are no exception.
+    """
+    if f.code != "tampered" or not f.sheet or not f.cell:
         return False
     row, col = parse_address(f.cell)
     shown = at(book.grid(f.sheet), row, col)

@@ -1,0 +1,309 @@
+"""OpenDocument (.ods) output: templates and summaries converted through LibreOffice.
+
+The .xlsx is built by the one builder (:mod:`workbook.builder`), then opened in a
+private headless LibreOffice (:func:`workbook.clients.uno.office`, fresh profile,
+recalculated on load), fixed up where the conversion would lose something, and stored
+with the ``calc8`` filter.  :func:`verify_ods` then reads the result back without
+LibreOffice and refuses it unless it has the .xlsx's sheets, named ranges, formulas,
+data validation messages, protection with unlocked inputs and the hidden metadata sheet.
+
+What the conversion loses, and the fix-up:
+
+* a sheet password (the .xlsx stores Excel's legacy hash, which ODF cannot carry):
+  each sheet is unprotected with the plan's password and protected again, so
+  LibreOffice stores an ODF hash of it;
+* row heights: an .xlsx row without a height shows at the default height, while
+  LibreOffice marks it "optimal" in the .ods and refits it on load to the font it has
+  for 標楷體; each row's height is fixed as the .xlsx shows it;
+* conditional formats: an ODF conditional style replaces the cell's style where an
+  .xlsx one adds to it; each conditional style gets the alignment of its cells
+  (:func:`_align_conditional_styles`);
+* "very hidden": ODF has only hidden; the metadata sheet is hidden (and protected).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .files import WorkbookFileError, _mode_for
+
+#: The message for a machine without LibreOffice, naming what to install.
+MISSING_ZH = (
+    "產生或轉換 ODF（.ods）檔案需要 LibreOffice。Debian/Ubuntu 請安裝 libreoffice-calc-nogui 與 python3-uno"
+    "（apt-get install libreoffice-calc-nogui python3-uno）；Windows 請由 libreoffice.org 下載安裝 LibreOffice，"
+    "或安裝國家發展委員會的「ODF 文件應用工具」"
+)
+MISSING_EN = (
+    "writing ODF (.ods) needs LibreOffice: on Debian/Ubuntu apt-get install libreoffice-calc-nogui python3-uno; "
+    "on Windows install LibreOffice from libreoffice.org or the National Development Council's ODF application tools"
+)
+
+
+def is_ods_path(path: str | Path) -> bool:
+    """Does this output path ask for ODF (by its extension)?"""
+    return Path(path).suffix.lower() == ".ods"
+
+
+@contextlib.contextmanager
+def _session(path: Path) -> Iterator[Any]:
+    """A private LibreOffice, or the message naming the packages to install."""
+    from .clients.uno import office
+
+    try:
+        with office() as lo:
+            yield lo
+    except WorkbookFileError as exc:
+        if "LibreOffice" in exc.message_en and (
+            "not installed" in exc.message_en or "exited" in exc.message_en
+        ):
+            raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path) from exc
+        raise
+
+
+def require_libreoffice(path: Path) -> None:
+    """Refuse early, before any work, when LibreOffice or its UNO bridge is missing."""
+    from .clients.uno import import_uno
+    from .libreoffice import find_soffice
+
+    if find_soffice() is None:
+        raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path)
+    try:
+        import_uno()
+    except WorkbookFileError:
+        raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path) from None
+
+
+def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = None) -> list[Path]:
+    """Convert each (xlsx, ods) pair in one LibreOffice session; return the .ods paths.
+
+    Each .ods is stored atomically (:func:`workbook.clients.uno.store`).
+    """
+    from .clients.uno import store
+
+    if not jobs:
+        return []
+    require_libreoffice(jobs[0][1])
+    out = []
+    with _session(jobs[0][1]) as lo:
+        for src, dst in jobs:
+            doc = lo.open(src)
+            try:
+                _fix_up(doc, password)
+                stored = store(doc, dst, inputs=[src])
+            except WorkbookFileError:
+                raise
+            except Exception as exc:  # UNO's own exception types; never let them cross the session's exit
+                raise WorkbookFileError(
+                    "LibreOffice 轉換為 ODF 時發生錯誤，未產生檔案",
+                    f"LibreOffice failed to convert the workbook to ODF; nothing written ({type(exc).__name__})",
+                    path=dst,
+                ) from None
+            finally:
+                doc.close(True)
+            _align_conditional_styles(stored)
+            out.append(stored)
+    return out
+
+
+def _fix_up(doc: Any, password: str | None) -> None:
+    """Carry over what the .xlsx → .ods conversion would lose (see the module docstring)."""
+    from .clients.unocore import used_extent
+
+    sheets = doc.Sheets
+    for name in sheets.ElementNames:
+        sheet = sheets.getByName(name)
+        if password and sheet.isProtected():
+            # LibreOffice verifies the legacy hash on unprotect; protect() stores an ODF one.
+            # A sheet protected without a password (the metadata sheet) refuses it: left as it is.
+            try:
+                sheet.unprotect(password)
+            except Exception:  # UNO's IllegalArgumentException: not this sheet's password
+                continue
+            sheet.protect(password)
+        _freeze_heights(sheet, used_extent(sheet)[0])
+
+
+def _freeze_heights(sheet: Any, rows: int) -> None:
+    """Keep each row at the height the .xlsx gives it.
+
+    An .xlsx row without a height shows at the default height; the same row in an .ods
+    is marked "optimal" and LibreOffice refits it on every load, to whatever font it
+    substitutes for 標楷體, so the form would look different in each format.
+    """
+    all_rows = sheet.getRows()
+    for i in range(rows):
+        row = all_rows.getByIndex(i)
+        if row.OptimalHeight:
+            height = row.Height
+            row.OptimalHeight = False
+            row.Height = height
+
+
+_CELL_STYLE = re.compile(
+    r'<style:style style:name="[^"]+"[^>]*style:family="table-cell"[^>]*>.*?</style:style>', re.S
+)
+_MAP = re.compile(r'<style:map [^>]*style:apply-style-name="([^"]+)"')
+_VALIGN = re.compile(r'style:vertical-align="[^"]+"')
+_HALIGN = re.compile(r'fo:text-align="[^"]+"')
+
+
+def _align_conditional_styles(path: Path) -> None:
+    """Give each conditional style the alignment of the cells it colours.
+
+    An .xlsx conditional format adds its fill and font to the cell's own format; an ODF
+    conditional style replaces the cell's style, so without this the 燈號 cells, centred
+    in the .xlsx, would sit at the bottom left in the .ods.  The alignment is read from
+    the cell styles that map to each conditional style (``content.xml``) and written into
+    the conditional style (``styles.xml``); the package is rewritten atomically.
+    """
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        parts = {i.filename: z.read(i.filename) for i in infos}
+    content = parts["content.xml"].decode("utf-8")
+    wanted: dict[str, str] = {}
+    for block in _CELL_STYLE.findall(content):
+        v, h = _VALIGN.search(block), _HALIGN.search(block)
+        for target in _MAP.findall(block):
+            wanted.setdefault(target, " ".join(m.group(0) for m in (v, h) if m))
+    styles = parts["styles.xml"].decode("utf-8")
+
+    def align(m: re.Match) -> str:
+        block = m.group(0)
+        name = re.search(r'style:name="([^"]+)"', block).group(1)  # type: ignore[union-attr]
+        attrs = wanted.get(name, "")
+        v, h = _VALIGN.search(attrs), _HALIGN.search(attrs)
+        if v and "style:vertical-align" not in block:
+            block = block.replace(
+                "<style:table-cell-properties", f"<style:table-cell-properties {v.group(0)}", 1
+            )
+            if "<style:table-cell-properties" not in block:
+                block = block.replace(">", f"><style:table-cell-properties {v.group(0)}/>", 1)
+        if h and "fo:text-align" not in block:
+            block = block.replace(
+                "<style:text-properties",
+                f"<style:paragraph-properties {h.group(0)}/><style:text-properties",
+                1,
+            )
+        return block
+
+    new = _CELL_STYLE.sub(align, styles)
+    if new == styles:
+        return
+    parts["styles.xml"] = new.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".ods", dir=path.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w") as z:
+            for info in infos:  # same order and compression: "mimetype" first and stored
+                z.writestr(info, parts[info.filename], compress_type=info.compress_type)
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def write_template_ods(scope: Any, path: str | Path) -> Path:
+    """``kpi template -o FILE.ods``: build the .xlsx, convert it, verify the .ods."""
+    from .builder import write_template
+    from .files import check_output_target, check_writable
+
+    path = check_output_target(Path(path))
+    check_writable(path)
+    require_libreoffice(path)
+    with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+        xlsx = write_template(scope, Path(work) / "template.xlsx")
+        staged = Path(work) / "template.ods"
+        convert_workbooks([(xlsx, staged)], password=scope.plan.options.password)
+        problems = verify_ods(xlsx, staged.read_bytes())
+        if problems:
+            raise WorkbookFileError(
+                "轉換為 ODF 後內容不符，未產生檔案：" + "；".join(problems[:5]),
+                "the ODF conversion lost part of the template, no file written: " + "; ".join(problems[:5]),
+                path=path,
+            )
+        os.chmod(staged, _mode_for(path))
+        os.replace(staged, path)
+    return path
+
+
+def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
+    """What the .ods lost against the .xlsx it was converted from (empty when nothing).
+
+    Compared without LibreOffice: sheet names and order, every single-cell named range,
+    every formula, every data validation's help title, help and error texts, each
+    sheet's protection, which cells are unlocked, and the hidden metadata sheet.
+    """
+    from openpyxl import load_workbook
+
+    from .bookio import FileBook, cell_address
+    from .clients.ods import OdsBook
+    from .layout import SHEET_META
+
+    ref = FileBook(xlsx)
+    book = OdsBook(ods, "template.ods", formulas_visible=True)
+    wb = load_workbook(xlsx)
+    problems: list[str] = []
+    if ref.sheet_names() != book.sheet_names():
+        problems.append(f"sheets {book.sheet_names()} != {ref.sheet_names()}")
+        return problems
+    if ref.names() != book.names():
+        lost = sorted(set(ref.names().items()) ^ set(book.names().items()))[:3]
+        problems.append(f"named ranges differ: {lost}")
+    if book.hidden_sheets() != [SHEET_META]:
+        problems.append(f"hidden sheets {book.hidden_sheets()}")
+    for ws in wb.worksheets:
+        name = ws.title
+        if bool(ws.protection.sheet) != book.protected(name):
+            problems.append(f"{name}: protection")
+        if bool(ws.protection.password) != book.has_password(name):
+            problems.append(f"{name}: sheet password")
+        rules = {}
+        for dv in ws.data_validations.dataValidation:
+            for rng in dv.sqref.ranges:
+                for row in range(rng.min_row, rng.max_row + 1):
+                    for col in range(rng.min_col, rng.max_col + 1):
+                        rules[(row, col)] = (dv.promptTitle or "", dv.prompt or "", dv.error or "")
+        grid = book.grid(name)
+        for row in ws.iter_rows():
+            for cell in row:
+                where = f"{name}!{cell_address(cell.row, cell.column)}"
+                if isinstance(cell.value, str) and cell.value.startswith("=") and cell.data_type == "f":
+                    held = grid[cell.row - 1][cell.column - 1] if cell.row <= len(grid) else None
+                    if _norm(held) != _norm(cell.value):
+                        problems.append(f"{where}: formula {held!r} != {cell.value!r}")
+                if cell.protection.locked is False and not book.unlocked(name, cell.row, cell.column):
+                    problems.append(f"{where}: input cell is locked")
+                want = rules.get((cell.row, cell.column))
+                if want is not None and book.validation(name, cell.row, cell.column) != want:
+                    got = book.validation(name, cell.row, cell.column)
+                    problems.append(f"{where}: validation {got!r} != {want!r}")
+    return problems
+
+
+def _norm(formula: Any) -> str:
+    return str(formula or "").replace(" ", "").replace("$", "").upper()
+
+
+def write_summary_ods(coll: Any, path: str | Path) -> Path:
+    """``kpi collect … -o SUMMARY.ods``: the summary workbook, converted through LibreOffice."""
+    from .files import check_output_target, check_writable
+    from .summary import write_summary
+
+    path = check_output_target(Path(path))
+    check_writable(path)
+    require_libreoffice(path)
+    with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+        xlsx = write_summary(coll, Path(work) / "summary.xlsx")
+        staged = Path(work) / "summary.ods"
+        convert_workbooks([(xlsx, staged)])
+        os.chmod(staged, _mode_for(path))
+        os.replace(staged, path)
+    return path
