@@ -117,6 +117,38 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
         "{sheet}!{cell} 的結果與依填報數據重新計算者不符（結果遭修改）",
         "{sheet}!{cell} differs from the result recomputed from the counts (edited result)",
     ),
+    "sheet_recreated": (
+        "warning",
+        "工作表「{sheet}」被刪除，已依範本重建",
+        "sheet {sheet!r} had been deleted and was rebuilt from the template",
+    ),
+    "sheet_missing": (
+        "warning",
+        "工作表「{sheet}」被刪除；執行計算時會依範本重建",
+        "sheet {sheet!r} has been deleted; calculate rebuilds it from the template",
+    ),
+    "analysis_replaced": (
+        "warning",
+        "{sheet}!{cell} 的分析文字與系統產生的不同，已改為系統產生的分析；原文字：「{raw}」。自行撰寫的說明請填在「補充說明」欄",
+        "the analysis in {sheet}!{cell} differed from the generated one and was replaced; it read: {raw!r}. "
+        "Put your own text in the notes row",
+    ),
+    "target_restored": (
+        "warning",
+        "{sheet}!{cell} 顯示的目標值被改為「{raw}」，已還原為計畫的目標值 {value}（目標值由計畫決定，不在工作簿修改）",
+        "the target shown in {sheet}!{cell} was changed to {raw!r} and has been restored to the plan's {value}",
+    ),
+    "target_edited": (
+        "warning",
+        "{sheet}!{cell} 顯示的目標值被改為「{raw}」，計畫的目標值為 {value}；執行計算時會還原",
+        "the target shown in {sheet}!{cell} was changed to {raw!r}; the plan's is {value}, and calculate restores it",
+    ),
+    "copied_sheet_input": (
+        "warning",
+        "{label}填在複製的工作表「{sheet}」{cell}（{raw}），系統不會讀取；請填入工作表「{original}」",
+        "{label} was typed into the copied sheet {sheet!r} at {cell} ({raw}), which is not read; "
+        "type it into sheet {original!r}",
+    ),
     "result_mismatch": (
         "error",
         "{sheet}!{cell} 顯示的結果與計算不符，公式可能遭覆寫，請改用原範本",

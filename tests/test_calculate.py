@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
+import workbook.files
 from kpi_engine import evaluate, sample_entries
 from workbook import layout as L
 from workbook.bookio import FileBook
@@ -622,7 +623,7 @@ def test_failed_save_keeps_the_original(seed_done, tmp_path, monkeypatch):
     data = path.read_bytes()
     written = []
 
-    def failing_save(self, filename):
+    def failing_save(content, filename):
         with open(filename, "wb") as fh:  # half a file, then the disk fills up
             fh.write(b"PK\x03\x04 partial")
         written.append(Path(filename))
@@ -630,7 +631,7 @@ def test_failed_save_keeps_the_original(seed_done, tmp_path, monkeypatch):
 
     book = FileBook(path)
     calculate(book)
-    monkeypatch.setattr(Workbook, "save", failing_save)
+    monkeypatch.setattr(workbook.files, "write_content", failing_save)
     with pytest.raises(WorkbookFileError) as err:
         book.save()
     assert "原檔未變更" in err.value.message_zh and "the original is unchanged" in err.value.message_en
@@ -648,7 +649,7 @@ def test_failed_save_to_a_directory_exits_2(seed_done, tmp_path):
     proc = kpi("calculate", "a.xlsx", "-o", "out.xlsx", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert "無法儲存檔案（原檔未變更）" in proc.stderr and "cannot save" in proc.stderr
+    assert "輸出路徑是資料夾" in proc.stderr and "the output is a directory" in proc.stderr
     assert src.read_bytes() == data
     assert folder_files(tmp_path) == {"a.xlsx", "out.xlsx"}
     assert list((tmp_path / "out.xlsx").iterdir()) == []

@@ -255,7 +255,8 @@ def test_compute_unusable_entries_exit_2(tmp_path, body, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert proc.stderr.startswith("錯誤 / error: ")
-    assert proc.stdout == ""
+    error = json.loads(proc.stdout)["error"]  # --json always prints JSON: an error object here
+    assert message in error["message"]
 
 
 def test_compute_missing_entries_file_exit_2(tmp_path):

@@ -206,10 +206,10 @@ def test_formula_in_a_count_gets_the_same_finding_as_kpi_calculate(seed, tmp_pat
     _, path, _values, scope = seed
     ind = scope.plan.indicator("failed_tender_rate")
     formula = tmp_path / "formula.xlsx"
-    book = FileBook(path)
-    sheet, row, col = book.names()[L.input_name(ind, scope.periods[0], "numerator")]
-    book.wb[sheet].cell(row, col).value = "=40+8"  # typed as a formula: Excel shows 48
-    book.save(formula)
+    sheet, row, col = FileBook(path).names()[L.input_name(ind, scope.periods[0], "numerator")]
+    wb = load_workbook(path)  # staff's spreadsheet program, not our writer (it never writes formulas)
+    wb[sheet].cell(row, col).value = "=40+8"  # typed as a formula: Excel shows 48
+    wb.save(formula)
     _kpi_calculate(formula, tmp_path / "cli.xlsx")
     double = Book(formula)  # LibreOffice computes the formula, as Excel would
     assert double.sheets[sheet].range((row, col)).value == 48.0

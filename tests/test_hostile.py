@@ -333,14 +333,14 @@ def _calculate_on_a_full_disk(case: Case, corpus, tmp_path, monkeypatch) -> Run:
     """``kpi calculate`` in-process while the disk fills up (save) or the final rename fails."""
     import shutil
 
-    from openpyxl.workbook.workbook import Workbook
+    import workbook.files
 
     folder = tmp_path / case.id
     shutil.copytree(corpus.paths[case.id].parent, folder)
     path = folder / case.filename
     partial = []
 
-    def full_disk_save(self, filename):
+    def full_disk_save(content, filename):
         with open(filename, "wb") as fh:  # half a file, then the disk is full
             fh.write(b"PK\x03\x04" + b"\0" * 4096)
         partial.append(Path(filename))
@@ -351,7 +351,7 @@ def _calculate_on_a_full_disk(case: Case, corpus, tmp_path, monkeypatch) -> Run:
         raise OSError(errno.ENOSPC, "No space left on device", str(dst))
 
     if case.setup == "enospc_save":
-        monkeypatch.setattr(Workbook, "save", full_disk_save)
+        monkeypatch.setattr(workbook.files, "write_content", full_disk_save)
     else:
         monkeypatch.setattr(os, "replace", full_disk_replace)
     code, out, err = kpi_in_process(["calculate", path.name], folder)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from .files import WorkbookFileError
+from .files import FileState, WorkbookFileError
 
 Grid = list[list[Any]]
 _ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
@@ -92,6 +93,7 @@ class FileBook:
         from openpyxl import load_workbook
 
         from .guard import inspect
+        from .ooxml import Edits
 
         self.path = Path(path)
         try:
@@ -101,6 +103,8 @@ class FileBook:
                 f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=self.path
             ) from exc
         self.info = inspect(data, str(self.path))  # before any parser sees the bytes
+        self.data = data
+        self.state = FileState.of(self.path, data)
         try:
             self.wb = load_workbook(io.BytesIO(data), rich_text=False, keep_vba=self.info.has_vba)
         except Exception as exc:  # openpyxl raises many types for a bad file
@@ -110,6 +114,13 @@ class FileBook:
                 path=self.path,
             ) from exc
         self._grids: dict[tuple, Grid] = {}
+        # Every change is recorded as well as made in openpyxl's model: save() applies the
+        # record to the original bytes, so what openpyxl does not model survives.
+        self.edits = Edits()
+        #: Warnings about the save itself (a full rewrite that foreign content may not survive).
+        self.save_notes: list[tuple[str, str]] = []
+        self.rebuilt: list[str] = []  # product sheets recreated: only a full save can add them
+        self._protect_on_save: set[str] = set()
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheetnames)
@@ -145,20 +156,60 @@ class FileBook:
 
     def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
         """Put a result formula back into its cell."""
+        from .ooxml import Formula
+
         self.wb[sheet].cell(row, col).value = formula
+        self.edits.cells.setdefault(sheet, {})[(row, col)] = Formula(formula.removeprefix("="))
         self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
 
-    def restore_protection(self) -> list[str]:
-        """Protect again every form sheet whose protection was removed; return their names."""
+    def restore_protection(
+        self, sheets: Iterable[str] | None = None, password: str | None = None
+    ) -> list[str]:
+        """Protect again every form sheet whose protection was removed; return their names.
+
+        ``sheets`` are the product's own sheets (default: all but the metadata sheet);
+        a sheet staff added stays as they left it.  ``password`` is accepted for the
+        adapters' common signature; a file keeps the protection options it had.
+        """
         from .layout import SHEET_META
 
         fixed = []
+        wanted = set(sheets) if sheets is not None else None
         for ws in self.wb.worksheets:
-            if ws.title != SHEET_META and not ws.protection.sheet:
+            if ws.title == SHEET_META or (wanted is not None and ws.title not in wanted):
+                continue
+            if not ws.protection.sheet:
+                # Only switched back on: the options (and password) the sheet kept stay, as
+                # the LibreOffice and Excel adapters restore them.
                 ws.protection.sheet = True
+                self._protect_on_save.add(ws.title)  # as the model stands at save (password set later)
                 fixed.append(ws.title)
         self._reprotected = fixed  # they get the plan's password in unprotected()
         return fixed
+
+    def rebuild_sheets(self, scope, sheets: Iterable[str]) -> None:
+        """Recreate deleted product sheets (填表說明, 檢核結果) from the template, names and all.
+
+        A new sheet is a new package part, which the cell patcher does not add, so the
+        workbook is then saved whole by openpyxl; :meth:`save` says so in ``save_notes``.
+        """
+        from .builder import _Builder
+        from .layout import SHEET_GUIDE, SHEET_META
+
+        builder = _Builder(self.wb, scope)
+        for sheet in sheets:
+            if sheet in self.wb.sheetnames:  # present but its names are gone: rebuild it whole
+                self.wb.remove(self.wb[sheet])
+            (builder.guide if sheet == SHEET_GUIDE else builder.findings)()
+            ws = self.wb[sheet]
+            # The guide goes first; the findings sheet last before the metadata sheet.
+            meta_at = self.wb.sheetnames.index(SHEET_META) if SHEET_META in self.wb.sheetnames else None
+            position = (
+                0 if sheet == SHEET_GUIDE else (meta_at if meta_at is not None else len(self.wb.sheetnames))
+            )
+            self.wb.move_sheet(ws, position - self.wb.sheetnames.index(ws.title))
+            self.rebuilt.append(sheet)
+        self._grids = {}
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (min_row, min_col, max_row, max_col)."""
@@ -168,6 +219,7 @@ class FileBook:
         from openpyxl.cell.cell import MergedCell
 
         ws = self.wb[sheet]
+        record = self.edits.cells.setdefault(sheet, {})
         for r, line in enumerate(values):
             for c, v in enumerate(line):
                 cell = ws.cell(row + r, col + c)
@@ -176,6 +228,7 @@ class FileBook:
                 cell.value = v
                 if isinstance(v, str) and v.startswith("="):
                     cell.data_type = "s"  # a value, never a formula: text like "=HYPERLINK(…)" stays text
+                record[(row + r, col + c)] = v  # text is written as an inline string, never a formula
         self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
 
     @contextlib.contextmanager
@@ -196,19 +249,66 @@ class FileBook:
                 raise foreign_password_error(sheet)
         yield
 
-    def save(self, path: str | Path | None = None) -> Path:
+    def save(self, path: str | Path | None = None, *, unchanged_since: FileState | None = None) -> Path:
         """Save atomically, to ``path`` or over the opened file.
 
-        The metadata sheet is made very hidden again: LibreOffice saves it as merely
-        hidden, which anyone could unhide from the menu.
+        Only the recorded edits are applied to the original bytes
+        (:func:`workbook.ooxml.patch_package`): every other part and cell stays as
+        it was.  The metadata sheet is made very hidden again (LibreOffice saves it
+        as merely hidden, which anyone could unhide from the menu).  Saving over the
+        opened file is refused if it changed on disk since it was read; saving to
+        another ``path`` is refused if it changed since ``unchanged_since``.
+
+        Only when the package cannot be patched cell by cell (a product sheet had to
+        be recreated, or a layout beyond the patcher) is the whole workbook rewritten
+        by openpyxl, and :attr:`save_notes` says that foreign content may be lost.
         """
         from .files import save_atomic
         from .layout import SHEET_META
+        from .ooxml import Edits, PatchError, patch_package
 
-        if SHEET_META in self.wb.sheetnames:
+        # Over the opened file through a symlink: replace the file it points at, not the link.
+        target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)
+        same = target == self.path or _same_file(target, self.path)
+        guard = self.state if same else unchanged_since
+        from openpyxl.xml.functions import tostring
+
+        edits = self.edits
+        for sheet in self._protect_on_save:
+            edits.protect[sheet] = tostring(self.wb[sheet].protection.to_tree())
+        if SHEET_META in self.wb.sheetnames and self.wb[SHEET_META].sheet_state != "veryHidden":
+            edits.sheet_states[SHEET_META] = "veryHidden"
             self.wb[SHEET_META].sheet_state = "veryHidden"
+        content: Any = None
+        reason = "、".join(self.rebuilt)
+        if not self.rebuilt:
+            try:
+                content = patch_package(self.data, edits) if edits else self.data
+            except PatchError as exc:
+                reason = str(exc)
+        if content is None:
+            content = self.wb
+            self.save_notes.append(
+                (
+                    f"已整份重新儲存活頁簿（{reason}）；員工自行加入的圖片、圖表、註解格式等內容可能遺失，請開啟檢查",
+                    f"the whole workbook was rewritten ({reason}); pictures, charts, comment formatting or "
+                    "other content staff added may be lost — open it and check",
+                )
+            )
+        saved = save_atomic(content, target, unchanged_since=guard)
+        if same:
+            self.data = content if isinstance(content, bytes) else saved.read_bytes()
+            self.state = FileState.of(saved, self.data)
+            self.edits = Edits()
+            self._protect_on_save = set()
+        return saved
 
-        return save_atomic(self.wb, Path(path) if path else self.path)
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def foreign_password_error(sheet: str) -> WorkbookFileError:

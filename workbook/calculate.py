@@ -23,6 +23,7 @@ from kpi_engine.findings import finding
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX
 
 from . import layout as L
+from . import repairs
 from .bookio import Book, at, cell_address
 from .files import WorkbookFileError
 from .formulas import indicator_computation, result_formulas
@@ -40,6 +41,7 @@ class Outcome:
     restored: list[str] = field(default_factory=list)  # defined names whose formula was put back
     blocks: list[tuple[str, int, int, list[list[Any]]]] = field(default_factory=list)
     state: str = ""  # never | current | stale: the inputs against the last calculate
+    repairs: dict[Cell, Any] = field(default_factory=dict)  # edited form cells to restore (targets)
 
     @property
     def has_errors(self) -> bool:
@@ -119,7 +121,8 @@ def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict
                 "the plan stored in the workbook does not match its fingerprint; download the template again",
                 sheet=L.SHEET_META,
             )
-    year = int(meta.get("data_year") or plan.year)
+    year = repairs.data_year(book, meta, plan.year)
+    repairs.check_calculated_at(book, meta)
     scope = L.Scope(
         plan,
         owner=str(meta.get("owner") or "") or None,
@@ -198,6 +201,17 @@ def calculate(
     """
     scope, meta = resolve_scope(book, plans)
     names = book.names()
+    gone = repairs.missing_sheets(book, names)
+    rebuild = getattr(book, "rebuild_sheets", None)
+    lost: set[str] = set()  # names of deleted sheets: not read, not written
+    if gone and write and rebuild is not None:
+        rebuild(scope, gone)  # the file is then saved whole, with a note that says so
+        names = book.names()
+        sheet_notes = repairs.sheet_findings(gone, "sheet_recreated")
+    else:
+        sheet_notes = repairs.sheet_findings(gone, "sheet_missing")
+        lost = {n for sheet in gone for n in repairs.REBUILDABLE[sheet]}
+    workbook_names = [n for n in (L.FINDINGS_NAME, L.STATUS_NAME) if n not in lost]
     inputs = {name: (ind, p, role) for ind, p, role, name in scope.input_names()}
     text_inputs = [L.notes_name(i, p) for i in scope.indicators for p in scope.periods]
     progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
@@ -212,8 +226,7 @@ def calculate(
             *(n for _, _, n in progress),
             *formulas,
             *state_names,
-            L.FINDINGS_NAME,
-            L.STATUS_NAME,
+            *workbook_names,
         ],
         book.sheet_names(),
     )
@@ -233,11 +246,23 @@ def calculate(
         located.append(f.at(sheet, cell_address(row, col) if sheet else None))
     located += _progress_findings(progress, raw, where)
     located += _layout_findings(book, scope, inputs, where, restore=write)
+    located += sheet_notes
 
-    outcome = Outcome(scope, ev, located)
+    def grid_of(sheet: str):
+        return book.grid(sheet, *where.extent[sheet]) if sheet in where.extent else book.grid(sheet)
+
     digest = _digest(raw)
     recorded = str(meta.get("input_digest") or "")
     state = "never" if not recorded else ("current" if recorded == digest else "stale")
+    product = set(product_sheets(scope, book))
+    located += repairs.copied_sheet_findings(book, scope, inputs, where, raw, product, grid_of)
+    target_notes, target_cells = repairs.target_repairs(book, scope, where, grid_of, write=write)
+    located += target_notes
+    if write:
+        located += repairs.analysis_findings(book, scope, ev, where, state, grid_of)
+
+    outcome = Outcome(scope, ev, located)
+    outcome.repairs = target_cells
     outcome.state = state
     _check_results(book, scope, ev, formulas, where, outcome, write=write, state=state)
     if write:
@@ -251,7 +276,7 @@ def calculate(
             cells=True,
             state=recorded,  # type: ignore[arg-type]
         )
-    else:
+    elif L.STATUS_NAME in where:
         _check_submitted(book, scope, ev, where, outcome, state)
     return outcome
 
@@ -291,7 +316,7 @@ def _layout_findings(
                 out.append(f.at(*where.address(name)))
     fix = getattr(book, "restore_protection", None)
     if restore and fix is not None:
-        for sheet in fix():
+        for sheet in fix(product_sheets(scope, book), scope.plan.options.password):
             out.append(
                 finding("protection_restored", indicator=None, input=None, period=None, sheet=sheet).at(
                     sheet, None
@@ -301,6 +326,13 @@ def _layout_findings(
     if info is not None and info.has_vba:
         out.append(finding("vba_present", indicator=None, input=None, period=None))
     return out
+
+
+def product_sheets(scope: L.Scope, book: Book) -> list[str]:
+    """The sheets of ``book`` that the template made (not the metadata sheet, not staff's own)."""
+    ours = {L.SHEET_GUIDE, L.SHEET_KPI, L.SHEET_ITEMS, L.SHEET_SUMMARY, L.SHEET_FINDINGS}
+    ours |= {L.indicator_sheet(scope.plan, ind) for ind in scope.indicators}
+    return [s for s in book.sheet_names() if s in ours]
 
 
 def _progress_findings(progress, raw, where) -> list[Finding]:
@@ -523,7 +555,7 @@ def _write_results(
     state_names: dict[str, tuple[str, str, str]],
 ) -> State:
     """Write calculate's record, the findings table and the status line; return the record."""
-    cells: dict[Cell, Any] = {}
+    cells: dict[Cell, Any] = dict(outcome.repairs)
     recorded: dict[tuple[str, str], dict[str, object]] = {}
     for r in ev.results:
         mine = [f for f in outcome.findings if f.indicator == r.indicator and f.period == r.period]
@@ -540,10 +572,11 @@ def _write_results(
             sheet, row, col = where[name]
             for k in range(1, width + 1):
                 cells.setdefault((sheet, row, col + k), None)
-    sheet, row, col = where[L.FINDINGS_NAME]
-    for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
-        for j, v in enumerate(line):
-            cells[(sheet, row + i, col + j)] = v
+    if L.FINDINGS_NAME in where:  # absent only when its sheet was deleted and could not be rebuilt
+        sheet, row, col = where[L.FINDINGS_NAME]
+        for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
+            for j, v in enumerate(line):
+                cells[(sheet, row + i, col + j)] = v
 
     stamp = str(meta.get("calculated_at") or "")
     if meta.get("input_digest") != digest or not stamp:
@@ -551,9 +584,11 @@ def _write_results(
         stamp = (now or datetime.now()).replace(microsecond=0).isoformat(sep=" ")
     errors = sum(f.severity == "error" for f in outcome.findings)
     warnings = len(outcome.findings) - errors
-    cells[where[L.STATUS_NAME]] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
+    status_cell = where.get(L.STATUS_NAME, ("", 0, 0))
+    cells[status_cell] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
         "。請依「檢核結果」修正後再計算。" if errors else "。"
     )
+    cells.pop(("", 0, 0), None)
     meta_rows = {str(v[0]): i + 1 for i, v in enumerate(book.grid(L.SHEET_META)) if v and v[0] is not None}
     cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
     cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp

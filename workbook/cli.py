@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,14 @@ from typing import Any
 from kpi_engine import EntriesError, PlanError, evaluate
 from kpi_engine.evaluate import Evaluation
 
+from .cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
 from .files import WorkbookFileError
 from .plan_io import load_any
 from .report import print_evaluation
 from .report.errors import ReportError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader went away
 
 
 class UsageError(Exception):
@@ -160,7 +163,11 @@ def _scope(
         try:
             period_id = plan.period(period).id
         except KeyError:
-            raise UsageError(f"期別不存在 / unknown period {period!r}") from None
+            zh = "、".join(f"{p.name}（{p.id}）" for p in plan.periods)
+            en = ", ".join(f"{p.name} ({p.id})" for p in plan.periods)
+            raise UsageError(
+                f"期別不存在：{period!r}，可選：{zh} / unknown period {period!r}; choose from: {en}"
+            ) from None
     if year not in (None, plan.year, plan.year - 1):
         raise UsageError(
             f"年度須為 {plan.year} 或 {plan.year - 1} / year must be {plan.year} or {plan.year - 1}"
@@ -180,8 +187,19 @@ def cmd_template(args: argparse.Namespace) -> int:
                 f"{label} 含有控制字元，請移除後再試：{terminal_text(value)} / "
                 "contains control characters; remove them"
             )
+
+    from .files import check_output_target
+
+    target = check_output_target(args.output)
+    if target.exists() and not args.force:
+        raise WorkbookFileError(
+            "檔案已存在，為免覆蓋已填寫的工作簿，未寫入；請另取檔名，或加上 --force 覆寫",
+            "the file already exists and was not overwritten (it may hold filled counts); "
+            "choose another name or add --force",
+            path=target,
+        )
     scope = _scope(args.plan, unit=args.unit or "", owner=args.owner, period=args.period, year=args.year)
-    path = (write_template_ods if is_ods_path(args.output) else write_template)(scope, args.output)
+    path = (write_template_ods if is_ods_path(args.output) else write_template)(scope, target)
     print(f"已產生填報工作簿 / template written: {path}")
     return EXIT_OK
 
@@ -189,6 +207,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 def _calculate(
     path: str, plans: list[str], *, write: bool, output: str | None = None, engine: str = "openpyxl"
 ):
+    """Check (and with ``write`` calculate and save) one workbook file; (outcome, book, saved)."""
+    import contextlib
+
     from .odf import is_ods_path
 
     if is_ods_path(path):
@@ -201,28 +222,35 @@ def _calculate(
         # An .ods is written by LibreOffice itself, which keeps everything it models (docs/decisions.md).
         from .clients.engine import calculate_file
 
-        return calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
+        outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
+        return outcome, None, (Path(output or path) if write else None)
     from .bookio import FileBook
     from .calculate import calculate
+    from .files import FileState, check_output_target, target_lock
 
-    book = _ods_book(path) if is_ods_path(path) else FileBook(path)
-    if write and book.info.has_vba:
-        raise WorkbookFileError(
-            "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
-            "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
-            path=path,
-        )
-    try:
-        outcome = calculate(book, plans=[load_any(p) for p in plans], write=write)
-    except WorkbookFileError as exc:
-        if exc.path is not None:
-            raise
-        raise WorkbookFileError(
-            exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
-        ) from exc
-    if write:
-        book.save(output or path)
-    return outcome
+    source = Path(path)
+    target = check_output_target(output, [source]) if write and output else source
+    # The lock keeps a second kpi/button run off the file; FileState catches a save from
+    # Excel or LibreOffice made while we worked (advisory locks do not stop those).
+    with target_lock(target) if write else contextlib.nullcontext():
+        target_state = FileState.of(target) if write and output else None
+        book = _ods_book(path) if is_ods_path(path) else FileBook(path)
+        if write and book.info.has_vba:
+            raise WorkbookFileError(
+                "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
+                "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
+                path=path,
+            )
+        try:
+            outcome = calculate(book, plans=[load_any(p) for p in plans], write=write)
+        except WorkbookFileError as exc:
+            if exc.path is not None:
+                raise
+            raise WorkbookFileError(
+                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+            ) from exc
+        saved = book.save(output, unchanged_since=target_state) if write else None
+    return outcome, book, saved
 
 
 def _ods_book(path: str):
@@ -238,26 +266,37 @@ def _ods_book(path: str):
     return OdsBook(data, path, formulas_visible=True)
 
 
-def _print_outcome(outcome, as_json: bool) -> int:
+def _print_outcome(outcome, as_json: bool, book=None, saved: Path | None = None) -> int:
+    notes = list(getattr(book, "save_notes", []))
     if as_json:
-        print(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        out = outcome.to_dict()
+        if saved is not None:
+            out["saved"] = str(saved)
+        out["notes"] = [{"message_zh": zh, "message_en": en} for zh, en in notes]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         outcome.evaluation.findings = outcome.findings
         print_evaluation(outcome.evaluation)
         for name in outcome.restored:
             print(f"已還原公式 / formula restored: {name}")
+        for zh, en in notes:
+            print(f"注意 / note: {zh} / {en}", file=sys.stderr)
+        if saved is not None:
+            print(f"已儲存 / saved: {saved}")
     return EXIT_FINDINGS if outcome.has_errors else EXIT_OK
 
 
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
-    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output, engine=args.engine)
-    return _print_outcome(outcome, args.json)
+    outcome, book, saved = _calculate(
+        args.file, args.plan or [], write=True, output=args.output, engine=args.engine
+    )
+    return _print_outcome(outcome, args.json, book, saved)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``kpi check FILE``: the same checks as calculate, read-only."""
-    outcome = _calculate(args.file, args.plan or [], write=False)
+    outcome, _, _ = _calculate(args.file, args.plan or [], write=False)
     return _print_outcome(outcome, args.json)
 
 
@@ -265,7 +304,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
     from .demo import demo_report, run_demo
 
-    outcome, blank, filled = run_demo(Path(args.dir))
+    folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"「{folder}」已存在且不是資料夾，請指定資料夾 / {str(folder)!r} exists and is not a folder; give a folder"
+        )
+    outcome, blank, filled = run_demo(folder)
     print(f"{outcome.scope.plan.agency} 上({outcome.scope.year})年度實施狀況及成果概述 — 範例數據")
     outcome.evaluation.findings = outcome.findings
     print_evaluation(outcome.evaluation)
@@ -428,14 +472,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kpi``."""
-    parser = argparse.ArgumentParser(prog="kpi", description="績效指標填報工作簿 KPI Workbook")
+    parser = KpiArgumentParser(
+        prog="kpi",
+        description="績效指標填報工作簿 KPI Workbook",
+        epilog="檔名以「-」開頭時請放在 -- 之後 / put a file name that starts with '-' after --",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     plan = sub.add_parser("plan", help="計畫檔工具 / plan file tools")
     plan_sub = plan.add_subparsers(dest="plan_command", required=True)
     check = plan_sub.add_parser("check", help="檢查計畫檔 / validate a plan file")
     check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
-    check.add_argument("--json", action="store_true")
+    check.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     check.set_defaults(func=cmd_plan_check)
     _plan_io_parsers(plan_sub)
     roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
@@ -453,12 +501,15 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--entries", required=True, help="填報數據 YAML/JSON / entries file")
     compute.add_argument("--targets", choices=["current", "previous"], help="以本年度或上年度目標值評估")
     compute.add_argument("--year", type=int, help="數據所屬民國年度 / ROC year of the counts")
-    compute.add_argument("--json", action="store_true")
+    compute.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     compute.set_defaults(func=cmd_compute)
     template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
     template.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
     template.add_argument(
         "-o", "--output", required=True, help="輸出 .xlsx 或 .ods（依副檔名）/ output file (.xlsx or .ods)"
+    )
+    template.add_argument(
+        "--force", action="store_true", help="覆寫已存在的檔案 / overwrite an existing file"
     )
     template.add_argument("--unit", help="填報單位 / reporting unit")
     template.add_argument("--owner", help="承辦單位：只含該單位的指標 / only this section's indicators")
@@ -475,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("file", help="填報工作簿 .xlsx 或 .ods / workbook")
         cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
-        cmd.add_argument("--json", action="store_true")
+        cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
             cmd.add_argument(
@@ -508,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     coll.add_argument("--csv", help="另存 CSV 的資料夾 / also write CSV files here")
     coll.add_argument("--archive", help="同時存入彙整資料庫 .sqlite / also add everything to this archive")
-    coll.add_argument("--json", action="store_true")
+    coll.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     coll.set_defaults(func=cmd_collect)
 
     rep = sub.add_parser("report", help="產生達成情形報告 .odt/.docx/.pdf / write the Part 4 report")
@@ -528,19 +579,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
+def _error_json(exc: Exception) -> str:
+    error: dict[str, Any] = {"code": "unusable", "message": str(exc)}
+    for key in ("message_zh", "message_en", "path", "sheet", "cell"):
+        if getattr(exc, key, None) is not None:
+            error[key] = getattr(exc, key)
+    return json.dumps({"ok": False, "error": error}, ensure_ascii=False, indent=2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``kpi`` command; returns the exit code."""
+    """Run the ``kpi`` command; returns the exit code. Never lets a traceback reach staff."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):  # Windows consoles default to a legacy code page
             stream.reconfigure(encoding="utf-8", errors="replace")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(argv)
+    parser = build_parser()
     try:
-        return int(args.func(args))
-    except PlanError as exc:
-        print(exc, file=sys.stderr)
-    except (EntriesError, UsageError, WorkbookFileError, ReportError) as exc:
-        print(f"錯誤 / error: {exc}", file=sys.stderr)
-    return EXIT_UNUSABLE
+        try:
+            args = parser.parse_args(argv)
+        except ArgumentUsageError as exc:
+            hint = dash_file_hint(argv, parser)
+            print(exc.usage.rstrip(), file=sys.stderr)
+            print(f"錯誤 / error: {exc}", file=sys.stderr)
+            if hint:
+                print(f"提示 / hint: {hint}", file=sys.stderr)
+            if as_json:
+                print(_error_json(exc))
+            return EXIT_UNUSABLE
+        try:
+            code = int(args.func(args))
+            sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
+            return code
+        except PlanError as exc:
+            print(exc, file=sys.stderr)
+            if as_json:
+                print(_error_json(exc))
+        except (EntriesError, UsageError, WorkbookFileError, ReportError) as exc:
+            print(f"錯誤 / error: {exc}", file=sys.stderr)
+            if as_json:  # stdout stays machine-readable; stderr keeps the message for people
+                print(_error_json(exc))
+        sys.stdout.flush()
+        return EXIT_UNUSABLE
+    except BrokenPipeError:
+        # The reader went away (kpi … | head): stop quietly, as Unix tools do, and keep
+        # Python from failing again while flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from . import layout as L
 from .bookio import FileBook
 from .builder import write_template
 from .calculate import Outcome, calculate
+from .files import check_output_target
 
 
 def fill(book: FileBook, scope: L.Scope, entries: dict) -> None:
@@ -42,8 +44,14 @@ def run_demo(folder: Path) -> tuple[Outcome, Path, Path]:
         raise ValueError("the embedded plan has no sample data")
     folder.mkdir(parents=True, exist_ok=True)
     scope = L.Scope(plan, unit=plan.agency, period_id=plan.period(sample.period).id, data_year=sample.year)
-    blank = write_template(scope, folder / f"{plan.id}_{sample.year}_範本.xlsx")
-    filled = folder / f"{plan.id}_{sample.year}_{plan.period(sample.period).name}_已計算.xlsx"
+    # Both files are replaced if present, but never through a symlink or over a non-file.
+    blank = check_output_target(folder / f"{plan.id}_{sample.year}_範本.xlsx")
+    filled = check_output_target(
+        folder / f"{plan.id}_{sample.year}_{plan.period(sample.period).name}_已計算.xlsx"
+    )
+    write_template(scope, blank)
+    with contextlib.suppress(FileNotFoundError):
+        filled.unlink()  # copyfile would write through whatever the name points at
     shutil.copyfile(blank, filled)
     book = FileBook(filled)
     fill(book, scope, {sample.period: sample.entries})

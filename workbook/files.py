@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -41,23 +43,88 @@ class DamagedFileError(WorkbookFileError):
     """A workbook whose contents are damaged (as opposed to a sound file that is not ours)."""
 
 
-def save_atomic(wb: Workbook, path: Path) -> Path:
+#: Bytes of a target's name kept in its temporary file's name; NAME_MAX is 255 bytes on
+#: Linux and macOS, and an 80-character zh-TW name alone is 240 bytes in UTF-8.
+TEMP_STEM_BYTES = 64
+
+
+def temp_prefix(path: Path) -> str:
+    """A temporary file's name prefix for ``path``: hidden, short whatever the target's length."""
+    stem = path.stem.encode("utf-8")[:TEMP_STEM_BYTES].decode("utf-8", "ignore")
+    return f".{stem}-"
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a file on disk looked like when we read it, to notice a change before replacing it."""
+
+    exists: bool
+    size: int = -1
+    mtime_ns: int = -1
+    sha256: str = ""
+
+    @classmethod
+    def of(cls, path: Path, data: bytes | None = None) -> FileState:
+        """The state of ``path`` now (``data``: its bytes, when already read)."""
+        try:
+            st = path.stat()
+            if data is None:
+                data = path.read_bytes()
+        except FileNotFoundError:
+            return cls(False)
+        except OSError:
+            return cls(True)  # unreadable: the save itself will report why
+        return cls(True, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+
+    def changed(self, path: Path) -> bool:
+        """Has ``path`` changed since this state was taken?"""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return self.exists
+        except OSError:
+            return False
+        if not self.exists:
+            return True
+        if (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns):
+            return False
+        return FileState.of(path).sha256 != self.sha256
+
+
+def changed_on_disk_error(path: Path) -> WorkbookFileError:
+    """The refusal to replace a file someone saved while we were working on it."""
+    return WorkbookFileError(
+        "計算期間檔案已被其他程式修改（例如在 Excel 中存檔），為免覆蓋該次修改，計算結果未寫入；請關閉檔案後重新計算",
+        "the file changed on disk while it was being calculated (saved from Excel or another program); "
+        "the results were not written so that change is kept — close the file and calculate again",
+        path=path,
+    )
+
+
+Content = Union["Workbook", bytes, Callable[[str], None]]
+
+
+def save_atomic(wb: Content, path: Path, *, unchanged_since: FileState | None = None) -> Path:
     """Save ``wb`` to ``path`` via a temporary file and :func:`os.replace`.
 
-    On any failure the previous file at ``path`` is untouched and the temporary
-    file is removed.
+    ``wb`` is an openpyxl workbook, the file's bytes, or a function that writes the
+    file at the path it is given.  On any failure the previous file at ``path`` is
+    untouched and the temporary file is removed.  With ``unchanged_since``, a file
+    that changed on disk since that state is not replaced (:func:`changed_on_disk_error`).
     """
     path = Path(path)
     check_writable(path)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent or ".")
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent or ".")
         os.close(fd)
         # mkstemp makes the file private (0600); give it the mode the target had, or the umask's.
         os.chmod(tmp, _mode_for(path))
-        wb.save(tmp)
+        write_content(wb, tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        if unchanged_since is not None and unchanged_since.changed(path):
+            raise changed_on_disk_error(path)
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None:
@@ -65,15 +132,60 @@ def save_atomic(wb: Workbook, path: Path) -> Path:
                 os.unlink(tmp)
         if isinstance(exc, OSError):
             full = exc.errno == errno.ENOSPC
+            name_too_long = exc.errno == errno.ENAMETOOLONG
             raise WorkbookFileError(
                 "磁碟空間不足，無法儲存（原檔未變更）"
                 if full
+                else "檔名過長，無法儲存；請縮短檔名"
+                if name_too_long
                 else f"無法儲存檔案（原檔未變更）：{exc.strerror or exc}",
                 f"cannot save (the original is unchanged): {exc}",
                 path=path,
             ) from exc
         raise
     return path
+
+
+def write_content(content: Content, filename: str) -> None:
+    """Write a workbook's content (see :func:`save_atomic`) to ``filename``."""
+    if isinstance(content, bytes):
+        with open(filename, "wb") as fh:
+            fh.write(content)
+    elif callable(content):
+        content(filename)
+    else:
+        content.save(filename)
+
+
+@contextlib.contextmanager
+def target_lock(path: Path) -> Iterator[None]:
+    """Hold an advisory lock on ``path`` (when it exists) so two calculates never race on it.
+
+    The lock is advisory: it stops another ``kpi`` or button run, not Excel; a save
+    from Excel meanwhile is caught by :class:`FileState` instead.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: Excel's own sharing lock and FileState do the job
+        yield
+        return
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield  # not there yet (a new -o file) or unreadable: the save reports it
+        return
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise WorkbookFileError(
+                "另一個計算正在處理此檔案，請稍候再試",
+                "another calculate is working on this file; try again when it has finished",
+                path=path,
+            ) from exc
+        yield
+    finally:
+        fh.close()
 
 
 def check_output_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
@@ -144,7 +256,7 @@ def atomic_text(path: Path, **open_args) -> Iterator:
     path = Path(path)
     check_writable(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent or ".")
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent or ".")
     except OSError as exc:
         raise WorkbookFileError(
             f"無法寫入檔案：{exc.strerror or exc}", f"cannot write the file: {exc}", path=path

@@ -59,6 +59,7 @@ DEFAULT_TIMEOUT: float = 120.0
 _SPREADSHEET_FILTERS: dict[str, tuple[str, str]] = {
     "xlsx": ("xlsx", "Calc MS Excel 2007 XML"),
     "ods": ("ods", "calc8"),
+    "xlsm": ("xlsm", "Calc MS Excel 2007 VBA XML"),
 }
 _PDF_FILTER = "calc_pdf_Export"
 #: Text documents need Writer's PDF export; Calc's filter cannot export them.

@@ -74,10 +74,18 @@ class PayloadBook:
     def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
         self.restored.append([sheet, row, col, formula])
 
-    def restore_protection(self) -> list[str]:
+    def restore_protection(
+        self, sheets: Iterable[str] | None = None, password: str | None = None
+    ) -> list[str]:
+        """The template's sheets (``sheets``; a sheet staff added stays as it is) to protect again."""
         from ..layout import SHEET_META
 
-        self.reprotect = [s for s, d in self.sheets.items() if s != SHEET_META and not d["protected"]]
+        wanted = set(sheets) if sheets is not None else None
+        self.reprotect = [
+            s
+            for s, d in self.sheets.items()
+            if s != SHEET_META and not d["protected"] and (wanted is None or s in wanted)
+        ]
         return list(self.reprotect)
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:

@@ -284,13 +284,19 @@ class UnoBook:
         """Put a result formula back (a result cell is locked: only inside :meth:`unprotected`)."""
         self._pending_formulas.append((sheet, row, col, formula))
 
-    def restore_protection(self) -> list[str]:
-        """Form sheets whose protection was removed; they are protected again (with the
-        plan's password and the options they kept) when the next write block ends."""
+    def restore_protection(
+        self, sheets: Iterable[str] | None = None, password: str | None = None
+    ) -> list[str]:
+        """Form sheets (``sheets``: the template's own) whose protection was removed; they are
+        protected again (with the plan's password and the options they kept) when the next
+        write block ends."""
         from ..layout import SHEET_META
 
+        wanted = set(sheets) if sheets is not None else None
         states = unocore.protected_sheets(self.doc)
-        self._reprotect = [s for s, on in states.items() if s != SHEET_META and not on]
+        self._reprotect = [
+            s for s, on in states.items() if s != SHEET_META and not on and (wanted is None or s in wanted)
+        ]
         return list(self._reprotect)
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
