@@ -441,7 +441,11 @@ def test_csv_files_have_a_bom_and_no_live_formulas(cli_run, coll_all):
                 assert not value.startswith(("=", "+", "@")), (path.name, value)
     rows = list(csv.DictReader(io.StringIO((folder / "彙總.csv").read_text(encoding="utf-8-sig"))))
     assert len(rows) == len(coll_all.rows)
-    assert "'" + FORMULA_UNIT in {r["unit"] for r in rows}
+    assert "'" + FORMULA_UNIT in {r["填報單位"] for r in rows}  # zh-TW headers by default
+    assert {r["燈號"] for r in rows} <= {"綠燈", "黃燈", "紅燈", "白燈"}
+    assert {r["落後風險"] for r in rows} <= {"是", "否", ""}
+    files = list(csv.DictReader(io.StringIO((folder / "檔案.csv").read_text(encoding="utf-8-sig"))))
+    assert len(files) == len(coll_all.submissions) and all(f["狀態"] for f in files)
 
 
 @pytest.fixture(scope="module")

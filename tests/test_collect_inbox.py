@@ -164,11 +164,22 @@ def test_staff_text_reaches_table_items_csv_and_dataframe(inbox, coll, tmp_path)
     assert "note" in df.columns and df["note"].str.contains("本科自行補充說明").sum() == 5
     idf = coll.items_dataframe()
     assert {"progress", "description"} <= set(idf.columns) and len(idf) >= 5
-    write_csv(coll, tmp_path)
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "重要施政計畫.csv").read_text(encoding="utf-8-sig"))))
-    assert any(r["description"].startswith("第1項執行情形") for r in rows)
-    notes = list(csv.DictReader(io.StringIO((tmp_path / "彙總.csv").read_text(encoding="utf-8-sig"))))
-    assert sum("本科自行補充說明" in r["note"] for r in notes) == 5
+    for lang, description, note, light in (
+        ("en", "description", "note", "light"),
+        ("zh", "執行情形", "補充說明", "燈號"),
+    ):
+        folder = tmp_path / lang
+        write_csv(coll, folder, lang=lang)
+        rows = list(
+            csv.DictReader(io.StringIO((folder / "重要施政計畫.csv").read_text(encoding="utf-8-sig")))
+        )
+        assert any(r[description].startswith("第1項執行情形") for r in rows)
+        notes = list(csv.DictReader(io.StringIO((folder / "彙總.csv").read_text(encoding="utf-8-sig"))))
+        assert sum("本科自行補充說明" in r[note] for r in notes) == 5
+        lights = {r[light] for r in notes}
+        assert lights <= (
+            {"green", "yellow", "red", "white"} if lang == "en" else {"綠燈", "黃燈", "紅燈", "白燈"}
+        )
 
 
 # -- defect 5: versions ---------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_the_ods_template_computes_in_libreoffice(templates, plan) -> None:
             for r in ev.results:
                 ind, p = plan.indicator(r.indicator), plan.period(r.period)
                 for step, expected in r.cells.items():
-                    sheet, row, col = names[L.result_name(ind, p, step)]
+                    sheet, row, col = names[L.step_name(ind, p, step)]
                     cell = sheets.getByName(sheet).getCellByPosition(col - 1, row - 1)
                     shown = cell.getString() if isinstance(expected, str) else cell.getValue()
                     if isinstance(expected, str) or expected is None:

@@ -153,7 +153,8 @@ def test_text_typed_into_the_analysis_cell_is_reported_before_it_is_replaced(bas
     assert typed in f["message_zh"] and f["sheet"] == SHEET
     wb = load_workbook(path)
     sheet, ref = _where(wb, TXT)
-    assert wb[sheet][ref].value.startswith("截至6月30日止，參訓人數210人")
+    assert wb[sheet][ref].value.startswith("=IF(")  # the live sentence formula is back
+    assert "formula_restored" in _codes(out)
     rows = [r for r in wb[L.SHEET_FINDINGS].iter_rows(min_row=3, max_col=8, values_only=True) if any(r)]
     assert any(r[2] == "analysis_replaced" and typed in r[6] for r in rows)  # the text is kept there
     assert sentence  # the first calculate read back fine

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -492,6 +493,8 @@ def _snapshot_value(raw: Any) -> Any:
         number = as_cell_number(raw)
         if number is not None:
             return int(number) if number == number.to_integral_value() else float(number)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return None  # 1E+400 reads as inf, which no cell can store; the count is an error anyway
     return raw
 
 

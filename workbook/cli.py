@@ -408,7 +408,7 @@ def _collect(args: argparse.Namespace) -> int:
             file=sys.stderr if args.json else sys.stdout,
         )
     if args.csv:
-        write_csv(coll, args.csv)
+        write_csv(coll, args.csv, lang=args.csv_lang)
     if args.json:
         print(json.dumps(coll.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -558,6 +558,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--plan", action="append", help="計畫檔（可重複；預設內建計畫）/ plan file (repeatable)"
     )
     coll.add_argument("--csv", help="另存 CSV 的資料夾 / also write CSV files here")
+    coll.add_argument(
+        "--csv-lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="CSV 欄名與代碼：zh 中文（預設）、en 英文代碼 / CSV headers and codes: zh (default) or en",
+    )
     coll.add_argument("--archive", help="同時存入彙整資料庫 .sqlite / also add everything to this archive")
     coll.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     coll.set_defaults(func=cmd_collect)

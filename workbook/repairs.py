@@ -127,11 +127,16 @@ def analysis_findings(
     for r in ev.results:
         ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
         sheet, row, col = where[L.sentence_name(ind, p)]
-        shown = at(grid_of(sheet), row, col)
+        held = book.formulas(sheet, *where.extent[sheet]) if hasattr(where, "extent") else None
+        if held is None:
+            # A client that shows values only (Excel, LibreOffice) cannot tell staff's text from the
+            # live sentence formula's result; an overwritten formula is found by value there.
+            continue
+        shown = at(held, row, col)
         if shown in (None, "") or shown == r.sentence:
             continue
         if isinstance(shown, str) and shown.startswith("="):
-            continue  # the live sentence formula (read as text by openpyxl); an edited one is restored
+            continue  # the live sentence formula itself; an edited one is restored by _check_results
         text = str(shown)
         if state == "stale" and text[:8] == r.sentence[:8]:
             continue

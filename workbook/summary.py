@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -288,8 +289,84 @@ EMPTY_HEADERS = {
 }
 
 
-def write_csv(coll: Collection, folder: str | Path) -> list[Path]:
-    """Write 彙總.csv, 重要施政計畫.csv, 檢核.csv and 檔案.csv as UTF-8 with BOM (Excel reads Chinese)."""
+#: zh-TW column headers of the CSV files (``--csv-lang zh``, the default); English keys otherwise.
+CSV_HEADERS_ZH = {
+    "plan": "計畫代碼",
+    "year": "年度",
+    "unit": "填報單位",
+    "owner": "承辦單位",
+    "period": "期別",
+    "goal": "策略績效目標",
+    "indicator_id": "指標代碼",
+    "indicator": "衡量指標",
+    "value": "實際值",
+    "target": "目標值",
+    "achieved": "是否達成",
+    "achieved_text": "達成情形",
+    "achievement_rate": "達成率（%）",
+    "light": "燈號",
+    "at_risk": "落後風險",
+    "projection": "推估全年度值",
+    "sentence": "績效衡量暨達成情形分析",
+    "note": "補充說明",
+    "file": "檔案",
+    "work_plan": "工作計畫",
+    "item_id": "項目代碼",
+    "item": "重要施政計畫",
+    "progress": "執行進度（%）",
+    "description": "執行情形",
+    "code": "檢核代碼",
+    "severity": "等級",
+    "input": "填報欄位",
+    "sheet": "工作表",
+    "cell": "儲存格",
+    "message_zh": "說明",
+    "message_en": "說明（英文）",
+    "status": "狀態代碼",
+    "status_zh": "狀態",
+    "reason": "原因",
+    "saved_at": "存檔時間",
+    "sent_at": "郵件日期",
+    "calculated_at": "計算時間",
+    "sha256": "SHA-256",
+}
+#: zh-TW forms of coded values, by column.
+CSV_VALUES_ZH: dict[str, dict[Any, str]] = {
+    "light": LIGHT_TEXT,
+    "achieved": ACHIEVED,
+    "at_risk": YES_NO,
+    "severity": {"error": "錯誤", "warning": "警告"},
+}
+_NUMBERED = re.compile(r"^input(\d+)(_label)?$")
+
+
+def csv_header(key: str, lang: str) -> str:
+    """A CSV column's header: zh-TW (``input2_label`` → 填報數據2) or the English key."""
+    if lang == "en":
+        return key
+    numbered = _NUMBERED.match(key)
+    if numbered:
+        return f"{'填報數據' if numbered.group(2) else '數值'}{numbered.group(1)}"
+    return CSV_HEADERS_ZH.get(key, key)
+
+
+def _csv_value(key: str, value: Any, lang: str) -> Any:
+    if lang == "zh" and key in CSV_VALUES_ZH:
+        try:
+            return CSV_VALUES_ZH[key].get(value, value)
+        except TypeError:  # an unhashable value passes through unchanged
+            return value
+    return value
+
+
+def write_csv(coll: Collection, folder: str | Path, lang: str = "zh") -> list[Path]:
+    """Write 彙總.csv, 重要施政計畫.csv, 檢核.csv and 檔案.csv as UTF-8 with BOM (Excel reads Chinese).
+
+    ``lang="zh"`` (the default) gives zh-TW headers and values (綠燈, 達成, 是, 錯誤);
+    ``lang="en"`` keeps the English keys and codes, for scripts.
+    """
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be zh or en: {lang!r}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
@@ -318,9 +395,9 @@ def write_csv(coll: Collection, folder: str | Path) -> list[Path]:
             EMPTY_HEADERS.get(name, ("file",))
         )
         with atomic_text(folder / name, encoding="utf-8-sig", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields)
-            writer.writeheader()
+            writer = csv.writer(fh)
+            writer.writerow([csv_header(k, lang) for k in fields])
             for rec in records:
-                writer.writerow({k: neutralise(v) for k, v in rec.items()})
+                writer.writerow([neutralise(_csv_value(k, rec.get(k), lang)) for k in fields])
         out.append(folder / name)
     return out
