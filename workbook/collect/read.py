@@ -57,13 +57,9 @@ def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> S
 
 
 def package_props(data: bytes) -> tuple[str, str, str, bool]:
-    """(saved time, producer, producer version, strict OOXML) from a package's small parts.
-
-    A workbook that asks to be recalculated on load (``fullCalcOnLoad``) has no trustworthy
-    cached results, whoever produced it: its producer is reported as ``RECALC_ON_LOAD``.
-    """
+    """(saved time, producer, producer version, strict OOXML) from a package's small parts."""
     saved = app = version = ""
-    strict = recalc = False
+    strict = False
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = {i.filename: i for i in z.infolist()}
@@ -84,22 +80,10 @@ def package_props(data: bytes) -> tuple[str, str, str, bool]:
             part = infos.get("xl/workbook.xml")
             if part is not None:
                 with z.open(part) as fh:
-                    head = fh.read(4096)
-                    strict = _STRICT in head
-                    if part.file_size < MAX_PROPS_BYTES:
-                        # calculate's preserving writer asks for a recalculation on load: the cached
-                        # results of such a file are known to be stale until Excel or LibreOffice saves it.
-                        recalc = _FULL_CALC.search(head + fh.read()) is not None
+                    strict = _STRICT in fh.read(4096)
     except Exception:  # the guard reports a damaged package in its own words
         pass
-    if recalc:
-        app, version = RECALC_ON_LOAD, ""
     return saved, app, version, strict
-
-
-#: The producer reported for a workbook that asks to be recalculated on load.
-RECALC_ON_LOAD = "(recalculate on load)"
-_FULL_CALC = re.compile(rb'fullCalcOnLoad\s*=\s*["\'](?:1|true)["\']')
 
 
 def trusted_cache(app: str, version: str) -> bool:
@@ -180,9 +164,7 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
     reported |= {period for _, period, _ in sub.texts}
     sub.results = [r for r in outcome.evaluation.results if r.period in reported]
     sub.findings = outcome.findings
-    if app == RECALC_ON_LOAD:  # every cached result is stale: nothing can be judged by value
-        sub.findings = [f for f in sub.findings if f.code != "tampered"]
-    elif not trusted_cache(app, version):
+    if not trusted_cache(app, version):
         sub.findings = [f for f in sub.findings if not _untrusted_zero(book, f)]
     if not reported:
         sub.findings.append(finding("no_data", indicator=None, input=None, period=None))
