@@ -83,28 +83,8 @@ def _col(letters: bytes) -> int:
     return n
 
 
-def inspect(data: bytes, name: str | None = None) -> PackageInfo:
-    """Refuse bytes that are not a safe, sane workbook package; describe the rest."""
-    if not data:
-        raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
-    if data.startswith(_OLE):
-        if _ENCRYPTED in data:
-            raise _refuse(
-                "活頁簿設有開啟密碼（已加密），請移除密碼後再寄送",
-                "the workbook is password-encrypted; remove the password and send it again",
-                name,
-            )
-        raise _refuse(
-            "這是舊版 Excel 97-2003 (.xls) 檔，請以 Excel 另存為 .xlsx",
-            "this is a legacy Excel 97-2003 (.xls) file; save it as .xlsx",
-            name,
-        )
-    if not data.startswith(b"PK"):
-        raise _refuse(
-            "不是 Excel 活頁簿（可能是 CSV、文字或其他格式改了副檔名）",
-            "not an Excel workbook (perhaps a CSV or other file renamed to .xlsx)",
-            name,
-        )
+def _open_package(data: bytes, name: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open a zip package (.xlsx or .ods) and refuse a damaged one or a zip bomb by its directory."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -128,6 +108,32 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
                 f"part {info.filename} has a suspicious compression ratio (zip bomb)",
                 name,
             )
+    return archive, infos
+
+
+def inspect(data: bytes, name: str | None = None) -> PackageInfo:
+    """Refuse bytes that are not a safe, sane workbook package; describe the rest."""
+    if not data:
+        raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
+    if data.startswith(_OLE):
+        if _ENCRYPTED in data:
+            raise _refuse(
+                "活頁簿設有開啟密碼（已加密），請移除密碼後再寄送",
+                "the workbook is password-encrypted; remove the password and send it again",
+                name,
+            )
+        raise _refuse(
+            "這是舊版 Excel 97-2003 (.xls) 檔，請以 Excel 另存為 .xlsx",
+            "this is a legacy Excel 97-2003 (.xls) file; save it as .xlsx",
+            name,
+        )
+    if not data.startswith(b"PK"):
+        raise _refuse(
+            "不是 Excel 活頁簿（可能是 CSV、文字或其他格式改了副檔名）",
+            "not an Excel workbook (perhaps a CSV or other file renamed to .xlsx)",
+            name,
+        )
+    archive, infos = _open_package(data, name)
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
         raise _refuse(
@@ -140,7 +146,7 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
         raise _refuse(
             "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
         ) from exc
-    return PackageInfo("xl/vbaProject.bin" in names, len(infos), total)
+    return PackageInfo("xl/vbaProject.bin" in names, len(infos), sum(i.file_size for i in infos))
 
 
 def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str | None) -> None:
@@ -229,29 +235,7 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
             "not an OpenDocument spreadsheet (perhaps another file renamed to .ods)",
             name,
         )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        infos = archive.infolist()
-    except _ZIP_ERRORS as exc:
-        raise _refuse(
-            "檔案不完整或已損毀（壓縮格式錯誤）", f"the file is truncated or damaged ({exc})", name
-        ) from exc
-    if len(infos) > MAX_PARTS:
-        raise _refuse("檔案內容過多，不像填報工作簿", f"too many parts ({len(infos)})", name)
-    total = sum(i.file_size for i in infos)
-    if total > MAX_TOTAL_BYTES:
-        raise _refuse(
-            f"檔案解壓後過大（{total // 1048576} MB），拒絕開啟",
-            f"declared uncompressed size {total} bytes exceeds {MAX_TOTAL_BYTES}",
-            name,
-        )
-    for info in infos:
-        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(1, info.compress_size):
-            raise _refuse(
-                f"檔案內容 {info.filename} 壓縮比異常，疑似壓縮炸彈，拒絕開啟",
-                f"part {info.filename} has a suspicious compression ratio (zip bomb)",
-                name,
-            )
+    archive, infos = _open_package(data, name)
     names = {i.filename for i in infos}
     try:
         for info in infos:
@@ -272,7 +256,7 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
             "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
         ) from exc
     macros = any(n.startswith(("Basic/", "Scripts/")) for n in names)
-    return PackageInfo(macros, len(infos), total)
+    return PackageInfo(macros, len(infos), sum(i.file_size for i in infos))
 
 
 def _check_manifest(archive: zipfile.ZipFile, names: set[str], name: str | None) -> None:
