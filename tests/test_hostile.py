@@ -301,11 +301,30 @@ def test_check(case: Case, runs, originals):
     assert run.path.read_bytes() == originals[case.id]  # check never writes
 
 
+@functools.cache
+def _inherited_rss_mb() -> float:
+    """The peak RSS Linux reports for a child that uses next to nothing (``/bin/true``).
+
+    Linux carries the parent's memory high-water mark into a forked child and keeps it
+    across ``exec``, so a child's ``ru_maxrss`` is at least its parent's (a pytest worker
+    that has run other tests).  The parent's mark only grows, so this, taken after the runs,
+    bounds what every run inherited.
+    """
+    proc = subprocess.Popen(["/bin/true"], preexec_fn=_limit_memory)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_maxrss / 1024
+
+
 @pytest.mark.parametrize("case", params("bounded"))
 def test_check_is_bounded(case: Case, runs):
     run = runs[f"check:{case.id}"]
     assert run.cpu < CPU_LIMIT_S, f"{run.cpu:.2f} s of CPU"
-    assert run.rss_mb < RSS_LIMIT_MB, f"{run.rss_mb:.0f} MB resident"
+    # A reading at or below the inherited mark says nothing of the child's own use; then only
+    # RLIMIT_AS (AS_LIMIT) bounds it, and any run above that mark must still be under the limit.
+    inherited = _inherited_rss_mb()
+    assert run.rss_mb < RSS_LIMIT_MB or run.rss_mb <= inherited, (
+        f"{run.rss_mb:.0f} MB resident (inherited mark {inherited:.0f} MB)"
+    )
 
 
 @pytest.mark.parametrize("case", params("calculate"))
