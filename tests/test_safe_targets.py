@@ -149,6 +149,67 @@ def test_a_save_made_during_calculate_is_kept(filled, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def _clerk_copy(filled: Path, folder: Path, note: str) -> Path:
+    clerk = folder / "clerk.xlsx"
+    book = FileBook(filled)
+    sheet, row, col = book.names()[NOTE]
+    book.write(sheet, row, col, [[note]])
+    book.save(clerk)
+    return clerk
+
+
+def _replace_with(clerk: Path, path: Path) -> None:
+    """Save as Excel and LibreOffice do: a new file renamed over the old one."""
+    tmp = path.with_name(".clerk-" + path.name)
+    shutil.copyfile(clerk, tmp)
+    os.replace(tmp, path)
+
+
+def test_a_save_landing_while_the_file_is_being_read_is_kept(filled, tmp_path, monkeypatch):
+    """The state is taken from the bytes read, not from the path a moment later.
+
+    CI caught this in the ten-race test: a save that landed while the package guard
+    inspected the bytes gave the new file's size and time to the old file's hash,
+    so the save looked unchanged and was overwritten.
+    """
+    import workbook.guard
+
+    path = _copy(filled, tmp_path)
+    clerk = _clerk_copy(filled, tmp_path, "讀檔時存檔")
+    real = workbook.guard.inspect
+
+    def inspect_while_the_clerk_saves(data, name):
+        _replace_with(clerk, path)
+        return real(data, name)
+
+    monkeypatch.setattr(workbook.guard, "inspect", inspect_while_the_clerk_saves)
+    from workbook.cli import main
+
+    assert main(["calculate", str(path)]) == 2
+    assert path.read_bytes() == clerk.read_bytes()
+
+
+def test_the_libreoffice_engine_keeps_a_save_made_while_it_ran(filled, tmp_path, monkeypatch, capsys):
+    import workbook.clients.engine as engine
+
+    path = _copy(filled, tmp_path)
+    clerk = _clerk_copy(filled, tmp_path, "LibreOffice 計算時存檔")
+    real = engine.calculate
+
+    def save_meanwhile(book, **kwargs):
+        outcome = real(book, **kwargs)
+        _replace_with(clerk, path)
+        return outcome
+
+    monkeypatch.setattr(engine, "calculate", save_meanwhile)
+    from workbook.cli import main
+
+    assert main(["calculate", str(path), "--engine", "libreoffice"]) == 2
+    assert "計算期間檔案已被其他程式修改" in capsys.readouterr().err
+    assert path.read_bytes() == clerk.read_bytes()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_concurrent_saves_are_never_overwritten(filled, tmp_path):
     """Ten races between kpi calculate and a clerk's save: the clerk's note always survives."""
     outcomes = []
@@ -163,9 +224,7 @@ def test_concurrent_saves_are_never_overwritten(filled, tmp_path):
 
         def save_later(path=path, clerk=clerk, delay=delay):
             time.sleep(delay)
-            tmp = path.with_name(".clerk-" + path.name)
-            shutil.copyfile(clerk, tmp)
-            os.replace(tmp, path)  # how Excel and LibreOffice save: a new file renamed over
+            _replace_with(clerk, path)
 
         saver = threading.Thread(target=save_later)
         saver.start()

@@ -97,14 +97,13 @@ class FileBook:
 
         self.path = Path(path)
         try:
-            data = self.path.read_bytes()
+            data, self.state = FileState.read(self.path)
         except OSError as exc:
             raise WorkbookFileError(
                 f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=self.path
             ) from exc
         self.info = inspect(data, str(self.path))  # before any parser sees the bytes
         self.data = data
-        self.state = FileState.of(self.path, data)
         try:
             self.wb = load_workbook(io.BytesIO(data), rich_text=False, keep_vba=self.info.has_vba)
         except Exception as exc:  # openpyxl raises many types for a bad file

@@ -62,19 +62,41 @@ class FileState:
     size: int = -1
     mtime_ns: int = -1
     sha256: str = ""
+    inode: tuple[int, int] = (-1, -1)
+
+    @classmethod
+    def _from(cls, st: os.stat_result, data: bytes) -> FileState:
+        return cls(True, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest(), (st.st_dev, st.st_ino))
 
     @classmethod
     def of(cls, path: Path, data: bytes | None = None) -> FileState:
-        """The state of ``path`` now (``data``: its bytes, when already read)."""
+        """The state of ``path`` now (``data``: its bytes, when already read and unchanged since)."""
+        if data is None:
+            try:
+                return cls.read(path)[1]
+            except FileNotFoundError:
+                return cls(False)
+            except OSError:
+                return cls(True)  # unreadable: the save itself will report why
         try:
-            st = path.stat()
-            if data is None:
-                data = path.read_bytes()
+            return cls._from(path.stat(), data)
         except FileNotFoundError:
             return cls(False)
         except OSError:
-            return cls(True)  # unreadable: the save itself will report why
-        return cls(True, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+            return cls(True)
+
+    @classmethod
+    def read(cls, path: Path) -> tuple[bytes, FileState]:
+        """Read ``path`` and its state from one open descriptor.
+
+        The stat and the bytes come from the same file even if another program
+        saves over ``path`` meanwhile (a save is a new file renamed over the old
+        one), so that save is always seen as a change.  Raises :class:`OSError`.
+        """
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            data = fh.read()
+        return data, cls._from(st, data)
 
     def changed(self, path: Path) -> bool:
         """Has ``path`` changed since this state was taken?"""
@@ -86,7 +108,7 @@ class FileState:
             return False
         if not self.exists:
             return True
-        if (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns):
+        if (st.st_size, st.st_mtime_ns, (st.st_dev, st.st_ino)) == (self.size, self.mtime_ns, self.inode):
             return False
         return FileState.of(path).sha256 != self.sha256
 

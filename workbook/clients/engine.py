@@ -8,6 +8,7 @@ load), calculated through :class:`~workbook.clients.uno.UnoBook` with the same
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from pathlib import Path
 from kpi_engine import Plan
 
 from ..calculate import Outcome, calculate
-from ..files import WorkbookFileError, check_output_target, check_writable
+from ..files import FileState, WorkbookFileError, check_output_target, check_writable, target_lock
 from .uno import STORE_FILTERS, UnoBook, office, store
 
 
@@ -33,7 +34,7 @@ def calculate_file(
             path=path,
         )
     try:
-        data = path.read_bytes()
+        data, state = FileState.read(path)
     except OSError as exc:
         raise WorkbookFileError(
             f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
@@ -61,19 +62,40 @@ def calculate_file(
     work = Path(tempfile.mkdtemp(prefix="kpi-lo-engine-"))
     try:
         copy = work / f"input{path.suffix.lower()}"
-        shutil.copyfile(path, copy)
-        return _run(copy, path, target, plans=plans, write=write)
+        copy.write_bytes(data)  # the bytes checked above, whatever happens to the file meanwhile
+        if not write:
+            return _run(copy, path, target, plans=plans, write=False)
+        # As with the default engine: the lock keeps another kpi run off the target, and
+        # its state refuses to replace a save another program made while LibreOffice worked.
+        with target_lock(target):
+            guard = state if _same(target, path) else FileState.of(target)
+            return _run(copy, path, target, plans=plans, write=True, unchanged_since=guard)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(copy: Path, path: Path, target: Path, *, plans: Iterable[Plan], write: bool) -> Outcome:
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a == b or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _run(
+    copy: Path,
+    path: Path,
+    target: Path,
+    *,
+    plans: Iterable[Plan],
+    write: bool,
+    unchanged_since: FileState | None = None,
+) -> Outcome:
     with office() as lo:
         doc = lo.open(copy)
         try:
             outcome = calculate(UnoBook(doc, bulk_names=True), plans=plans, write=write)
             if write:
-                store(doc, target)
+                store(doc, target, unchanged_since=unchanged_since)
         except WorkbookFileError as exc:
             if exc.path is not None:
                 raise

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bookio import Grid, foreign_password_error
-from ..files import WorkbookFileError
+from ..files import FileState, WorkbookFileError
 from ..libreoffice import RECALC_XCU, find_soffice
 from . import unocore
 
@@ -325,43 +325,40 @@ class UnoBook:
             self._reprotect = []
 
 
-def store(doc: Any, path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+def store(
+    doc: Any,
+    path: str | Path,
+    *,
+    inputs: Iterable[str | Path] = (),
+    unchanged_since: FileState | None = None,
+) -> Path:
     """Store ``doc`` to ``path`` in the format its suffix names, atomically.
 
     The document is stored to a temporary file beside ``path`` and moved over it in one
-    step, so a failed store leaves any previous file intact.  In an .xlsx the metadata
-    sheet is made very hidden again (LibreOffice writes it as merely hidden).
+    step (:func:`workbook.files.save_atomic`), so a failed store leaves any previous
+    file intact, and a file that changed since ``unchanged_since`` is not replaced.
+    In an .xlsx the metadata sheet is made very hidden again (LibreOffice writes it
+    as merely hidden).
     """
-    from ..files import check_output_target, check_writable
+    from ..files import check_output_target, save_atomic
 
     path = check_output_target(Path(path), inputs)
-    check_writable(path)
     suffix = path.suffix.lower()
     if suffix not in STORE_FILTERS:
         raise WorkbookFileError(
             "LibreOffice 只能另存為 .xlsx 或 .ods", "LibreOffice output must be .xlsx or .ods", path=path
         )
     uno = import_uno()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=suffix, dir=path.parent or ".")
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         doc.storeToURL(
             uno.systemPathToFileUrl(str(Path(tmp).absolute())),
             props(FilterName=STORE_FILTERS[suffix], Overwrite=True),
         )
         if suffix == ".xlsx":
             _very_hidden_meta(Path(tmp))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise WorkbookFileError(
-            f"無法儲存檔案（原檔未變更）：{exc.strerror or exc}",
-            f"cannot save (the original is unchanged): {exc}",
-            path=path,
-        ) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    return path
+
+    return save_atomic(write, path, unchanged_since=unchanged_since)
 
 
 def _very_hidden_meta(path: Path) -> None:
