@@ -7,8 +7,12 @@ Each step is the median of N runs, for both formats:
 
 * template  — ``kpi template -o FILE.xlsx`` (build + save) / ``-o FILE.ods`` (build, convert
   through a private LibreOffice, verify without it);
-* calculate — ``kpi calculate FILE`` on the filled seed sample: openpyxl for the .xlsx,
-  LibreOffice (started, open, calculate over UNO, store) for the .ods;
+* calculate — ``kpi calculate FILE`` on the filled seed sample, cell by cell for both
+  formats (openpyxl reads and the OOXML patcher writes the .xlsx; calamine and
+  content.xml read and the ODF patcher writes the .ods);
+* calculate (LibreOffice) — ``kpi calculate FILE --engine libreoffice``: LibreOffice
+  started, open, calculate over UNO, store; what an .ods needs when the patcher cannot
+  do it (a formula or sheet to put back);
 * check     — ``kpi check FILE``: openpyxl for the .xlsx, OdsBook (calamine + content.xml,
   no LibreOffice) for the .ods;
 * collect   — ``collect`` of an inbox of ``--files`` calculated copies (python-calamine for
@@ -93,6 +97,13 @@ def main() -> None:
 
         step(
             "calculate", lambda fmt: lambda i: quiet(["calculate", str(folder / f"c{i}.{fmt}")]), copy_filled
+        )
+        step(
+            "calculate (LibreOffice)",
+            lambda fmt: (
+                lambda i: quiet(["calculate", str(folder / f"c{i}.{fmt}"), "--engine", "libreoffice"])
+            ),
+            copy_filled,
         )
         step("check", lambda fmt: lambda i: quiet(["check", str(folder / f"c0.{fmt}")]))
         for fmt in ("xlsx", "ods"):

@@ -90,6 +90,9 @@ def _show(d: Decimal) -> str:
 
 #: Lenient readings a spreadsheet formula cannot make: ISNUMBER() is false for text.
 TEXT_READINGS = frozenset({"text_number", "whitespace", "fullwidth_digits", "thousands_separator"})
+#: Errors no formula can see: a date is a number to ISNUMBER.  Calculate's record holds
+#: them for the formulas (:data:`kpi_engine.measures.HELD_MARK`).
+FORMULA_BLIND = frozenset({"date"})
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 

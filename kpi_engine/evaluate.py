@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -180,7 +181,13 @@ def evaluate(
             parsed[period.id][ind.id] = values
             env = {spec.role: cell_value(raw.get(spec.role), values[spec.role], cells) for spec in ind.inputs}
             if cells:
-                values = {spec.role: as_cell_number(raw.get(spec.role)) for spec in ind.inputs}
+                # A date is no count, though formulas see its serial (2018/6/30 is 43281).
+                values = {
+                    spec.role: None
+                    if isinstance(raw.get(spec.role), date)
+                    else as_cell_number(raw.get(spec.role))
+                    for spec in ind.inputs
+                }
                 found = _text_is_an_error(ind, period, raw, found)
             ev.findings += found
             recorded = (state or {}).get((ind.id, period.id), {})

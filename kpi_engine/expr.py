@@ -192,8 +192,7 @@ def _compare(op: str, a: Value, b: Value) -> bool:
     a = "" if a is None else a
     b = "" if b is None else b
     # Excel orders numbers < text < booleans; only like-typed values are equal.
-    rank = {Decimal: 0, str: 1, bool: 2}
-    ra, rb = rank[type(a)], rank[type(b)]
+    ra, rb = _rank(a), _rank(b)
     if ra != rb:
         key_a, key_b = ra, rb
     elif isinstance(a, str):
@@ -201,6 +200,10 @@ def _compare(op: str, a: Value, b: Value) -> bool:
     else:
         key_a, key_b = a, b
     return _COMPARE[op](key_a, key_b)
+
+
+def _rank(v: Value) -> int:
+    return 2 if isinstance(v, bool) else 0 if isinstance(v, Decimal) else 1
 
 
 _COMPARE: dict[str, Callable[[object, object], bool]] = {
@@ -311,16 +314,7 @@ def _eval(e: Expr, env: Mapping[str, Value]) -> Value:
             return _compare(e.op, a, b)
         if e.op == "&":
             return as_text(a) + as_text(b)
-        x, y = _num(a, e.op), _num(b, e.op)
-        if e.op == "+":
-            return x + y
-        if e.op == "-":
-            return x - y
-        if e.op == "*":
-            return x * y
-        if y == 0:
-            raise ExprError("#DIV/0!")
-        return x / y
+        return _arith(e.op, a, b)
     if isinstance(e, Call):
         return _call(e, env)
     raise TypeError(f"unknown node {e!r}")
@@ -346,6 +340,8 @@ def _apply(fn: str, vals: list[Value]) -> Value:
         return _IS[fn](vals[0])
     if any(isinstance(v, CellError) for v in vals):
         raise ExprError(f"error value in {fn}")
+    if fn == "LEFT":
+        return as_text(vals[0])[: int(_num(vals[1], fn))]
     if fn == "TRIM":
         return " ".join(w for w in as_text(vals[0]).split(" ") if w)
     if fn == "EXACT":

@@ -74,6 +74,10 @@ EN_LABELS = Labels(
 #: Reference names of what the last calculate recorded (see :func:`status_expr`).
 CALC_REF = "calc"
 SNAP_PREFIX = "snap:"
+#: How calculate's record starts when it found an error no formula can see (a date typed
+#: into a count is a number to formulas).  While the inputs equal the snapshot, the
+#: ``errors`` step counts it, so no value or sentence is shown from such inputs.
+HELD_MARK = "公式無法檢核的錯誤："
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,8 @@ def errors_expr(ind: Indicator, assessed: bool) -> Expr:
 
     Per input: not a number (text, TRUE/FALSE, an error value), negative, not whole,
     too large, a stage out of range; per indicator: some inputs blank but not all
-    (assessed periods only), a zero denominator, a numerator above its denominator.
+    (assessed periods only), a zero denominator, a numerator above its denominator,
+    and an error the last calculate found that no formula can see (:data:`HELD_MARK`).
     The same rules report findings in :mod:`kpi_engine.checks`.
     """
     roles = [spec.role for spec in ind.inputs]
@@ -161,7 +166,18 @@ def errors_expr(ind: Indicator, assessed: bool) -> Expr:
     if ind.kind == "growth":
         p = Ref("previous")
         terms.append(_when_number(p, cmp("=", p, 0)))
+    calc = Ref(CALC_REF)
+    held = call("AND", cmp("=", call("LEFT", calc, len(HELD_MARK)), HELD_MARK), unchanged_expr(ind))
+    terms.append(_flag(held))
     return _sum(terms)
+
+
+def unchanged_expr(ind: Indicator) -> Expr:
+    """Every input still equals the snapshot the last calculate took (``snap:<role>``)."""
+    roles = [spec.role for spec in ind.inputs]
+    return call(
+        "AND", *(call("IFERROR", call("EXACT", Ref(r), Ref(SNAP_PREFIX + r)), _false()) for r in roles)
+    )
 
 
 def value_expr(ind: Indicator, decimals: int) -> Expr:
@@ -232,11 +248,8 @@ def status_expr(ind: Indicator, assessed: bool, labels: Labels) -> Expr:
     if not assessed:
         return if_(cmp(">", errors, 0), bad, labels.not_assessed)
     roles = [spec.role for spec in ind.inputs]
-    unchanged = call(
-        "AND", *(call("IFERROR", call("EXACT", Ref(r), Ref(SNAP_PREFIX + r)), _false()) for r in roles)
-    )
     calc = Ref(CALC_REF)
-    last = if_(cmp("=", calc, BLANK), labels.uncalculated, if_(unchanged, calc, labels.changed))
+    last = if_(cmp("=", calc, BLANK), labels.uncalculated, if_(unchanged_expr(ind), calc, labels.changed))
     all_blank = call("AND", *(is_blank(Ref(r)) for r in roles)) if len(roles) > 1 else is_blank(Ref(roles[0]))
     return if_(cmp(">", errors, 0), bad, if_(all_blank, labels.unfilled, last))
 

@@ -563,3 +563,23 @@ def test_a_boolean_is_no_number_in_the_checks():
     r, ev = one(indicator("c", "count", "4", polarity="higher", cumulative=False), {"count": True})
     assert [f.code for f in ev.findings] == ["boolean"]
     assert (r.value, r.light, r.cells["errors"], r.cells["status"]) == (None, "white", 1, "資料有誤 1 項")
+
+
+def test_an_error_only_calculate_can_see_holds_while_the_inputs_are_unchanged():
+    """A date typed into a count is its serial (43281) to every formula; calculate's record
+    says it found a date, and while the inputs equal its snapshot nothing is computed."""
+    from kpi_engine.measures import CALC_REF, HELD_MARK, SNAP_PREFIX
+
+    plan = make_plan(indicator("c", "count", "≤120"))
+    entries = {"FY": {"c": {"count": 43281}}}
+
+    def run(calc: str, snap: object):
+        state = {("c", "FY"): {CALC_REF: calc, SNAP_PREFIX + "count": snap}}
+        (r,) = evaluate(plan, entries, year=107, cells=True, state=state).results  # type: ignore[arg-type]
+        return r.cells
+
+    held = run(HELD_MARK + "錯誤 1 項、警告 0 項（見檢核結果）", 43281)
+    assert (held["errors"], held["value"], held["light"]) == (1, "", "白燈")
+    assert "43,281" not in held["sentence"] and "資料有誤" in held["status"]
+    assert run(HELD_MARK + "錯誤 1 項", 63)["value"] == 43281  # changed since: the formulas judge again
+    assert run("錯誤 0 項、警告 0 項", 43281)["value"] == 43281  # no mark: nothing held

@@ -9,9 +9,10 @@ invalid inputs) is opened once, recalculated on load, and stored both as .xlsx a
   engine (:func:`test_libreoffice_oracle.compare_results`).
 * Cell for cell: every sheet of the .ods holds what the .xlsx holds.
 * ``kpi check`` reads the .ods without LibreOffice (OdsBook) and finds exactly what it finds
-  in the .xlsx; calculating the .ods (through LibreOffice, as ``kpi calculate FILE.ods``
-  does) writes exactly what calculating the .xlsx writes, leaves every input cell element
-  of ``content.xml`` unchanged and keeps a sheet staff added.
+  in the .xlsx; calculating the .ods inside LibreOffice (as the 計算 button and
+  ``kpi calculate FILE.ods --engine libreoffice`` do) writes exactly what calculating the
+  .xlsx writes, keeps every input cell's value, text, validation and formatting, and keeps
+  a sheet staff added.  (``kpi calculate FILE.ods`` without LibreOffice: test_ods_native.)
 """
 
 from __future__ import annotations

@@ -193,11 +193,6 @@ def test_a_date_typed_into_a_count_is_a_date_error_at_its_cell(base, tmp_path):
     assert wb[sheet][ref].value == dt.datetime(2018, 6, 30)  # the input itself is untouched
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the workbook's formulas see a date as its serial (ISNUMBER is true), and the engine "
-    "computes what they show, so the sentence says 43,281; needs a formula change (issue 15)",
-)
 def test_a_date_in_a_count_never_becomes_43281_in_the_results(base, tmp_path):
     def change(wb):
         sheet, ref = _where(wb, NUM)

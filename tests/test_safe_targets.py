@@ -194,14 +194,14 @@ def test_the_libreoffice_engine_keeps_a_save_made_while_it_ran(filled, tmp_path,
 
     path = _copy(filled, tmp_path)
     clerk = _clerk_copy(filled, tmp_path, "LibreOffice 計算時存檔")
-    real = engine.calculate
+    real = engine.calculate_file_book
 
-    def save_meanwhile(book, **kwargs):
-        outcome = real(book, **kwargs)
+    def save_meanwhile(book, *args, **kwargs):
+        outcome = real(book, *args, **kwargs)
         _replace_with(clerk, path)
         return outcome
 
-    monkeypatch.setattr(engine, "calculate", save_meanwhile)
+    monkeypatch.setattr(engine, "calculate_file_book", save_meanwhile)
     from workbook.cli import main
 
     assert main(["calculate", str(path), "--engine", "libreoffice"]) == 2

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from .files import FileState, WorkbookFileError
+from .files import FileState, WorkbookFileError, read_with_state
 
 Grid = list[list[Any]]
 _ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
@@ -96,12 +96,7 @@ class FileBook:
         from .ooxml import Edits
 
         self.path = Path(path)
-        try:
-            data, self.state = FileState.read(self.path)
-        except OSError as exc:
-            raise WorkbookFileError(
-                f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=self.path
-            ) from exc
+        data, self.state = read_with_state(self.path)
         self.info = inspect(data, str(self.path))  # before any parser sees the bytes
         self.data = data
         try:

@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from kpi_engine import Evaluation, Finding, Plan, PlanError, evaluate, parse_plan
-from kpi_engine.checks import as_cell_number, parse_count
+from kpi_engine.checks import FORMULA_BLIND, as_cell_number, parse_count
 from kpi_engine.evaluate import State
 from kpi_engine.findings import finding
-from kpi_engine.measures import CALC_REF, SNAP_PREFIX, ZH_LABELS
+from kpi_engine.measures import CALC_REF, HELD_MARK, SNAP_PREFIX, ZH_LABELS
 
 from . import layout as L
 from . import repairs
@@ -280,6 +281,25 @@ def calculate(
     elif L.STATUS_NAME in where:
         _check_submitted(book, scope, ev, where, outcome, state)
     return outcome
+
+
+def calculate_file_book(
+    book: Book,
+    path: str | Path,
+    *,
+    plans: Iterable[Plan] = (),
+    write: bool = True,
+    now: datetime | None = None,
+) -> Outcome:
+    """:func:`calculate` on a book read from ``path``: an error names the file."""
+    try:
+        return calculate(book, plans=plans, write=write, now=now)
+    except WorkbookFileError as exc:
+        if exc.path is not None:
+            raise
+        raise WorkbookFileError(
+            exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
+        ) from exc
 
 
 def _state_names(scope: L.Scope) -> dict[str, tuple[str, str, str]]:
@@ -567,7 +587,8 @@ def _write_results(
     for r in ev.results:
         mine = [f for f in outcome.findings if f.indicator == r.indicator and f.period == r.period]
         raw = entries.get(r.period, {}).get(r.indicator, {})
-        record = {CALC_REF: _status_text(mine)}
+        held = any(f.code in FORMULA_BLIND and f.severity == "error" for f in mine)
+        record = {CALC_REF: (HELD_MARK if held else "") + _status_text(mine)}
         record.update({SNAP_PREFIX + role: _snapshot_value(value) for role, value in raw.items()})
         recorded[(r.indicator, r.period)] = record
     for name, (ind_id, period_id, key) in state_names.items():

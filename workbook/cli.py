@@ -213,19 +213,24 @@ def _calculate(
     from .odf import is_ods_path
 
     if is_ods_path(path):
-        _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
+        _ods_book(path)  # the guard and a full read, before anything writes
+        if write and engine != "libreoffice":
+            from .clients.odswrite import calculate_ods
+
+            done = calculate_ods(path, output, plans=[load_any(p) for p in plans])
+            if done is not None:
+                return done
         if write:
             from .odf import require_libreoffice
 
             require_libreoffice(Path(path))
     if engine == "libreoffice" or (write and is_ods_path(path)):
-        # An .ods is written by LibreOffice itself, which keeps everything it models (docs/decisions.md).
+        # LibreOffice does what the .ods cell patcher cannot (docs/decisions.md).
         from .clients.engine import calculate_file
 
         outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
         return outcome, None, (Path(output or path) if write else None)
     from .bookio import FileBook
-    from .calculate import calculate
     from .files import FileState, check_output_target, target_lock
 
     source = Path(path)
@@ -241,16 +246,15 @@ def _calculate(
                 "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
                 path=path,
             )
-        try:
-            outcome = calculate(book, plans=[load_any(p) for p in plans], write=write)
-        except WorkbookFileError as exc:
-            if exc.path is not None:
-                raise
-            raise WorkbookFileError(
-                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
-            ) from exc
+        outcome = _calculate_book(book, plans, path, write=write)
         saved = book.save(output, unchanged_since=target_state) if write else None
     return outcome, book, saved
+
+
+def _calculate_book(book, plans: list[str], path: str, *, write: bool):
+    from .calculate import calculate_file_book
+
+    return calculate_file_book(book, path, plans=[load_any(p) for p in plans], write=write)
 
 
 def _ods_book(path: str):

@@ -113,6 +113,16 @@ class FileState:
         return FileState.of(path).sha256 != self.sha256
 
 
+def read_with_state(path: Path) -> tuple[bytes, FileState]:
+    """A workbook file's bytes and their :class:`FileState`; a clear error when unreadable."""
+    try:
+        return FileState.read(path)
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
+        ) from exc
+
+
 def changed_on_disk_error(path: Path) -> WorkbookFileError:
     """The refusal to replace a file someone saved while we were working on it."""
     return WorkbookFileError(

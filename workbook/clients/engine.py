@@ -16,8 +16,15 @@ from pathlib import Path
 
 from kpi_engine import Plan
 
-from ..calculate import Outcome, calculate
-from ..files import FileState, WorkbookFileError, check_output_target, check_writable, target_lock
+from ..calculate import Outcome, calculate_file_book
+from ..files import (
+    FileState,
+    WorkbookFileError,
+    check_output_target,
+    check_writable,
+    read_with_state,
+    target_lock,
+)
 from .uno import STORE_FILTERS, UnoBook, office, store
 
 
@@ -33,12 +40,7 @@ def calculate_file(
             "the LibreOffice engine reads .xlsx or .ods files",
             path=path,
         )
-    try:
-        data, state = FileState.read(path)
-    except OSError as exc:
-        raise WorkbookFileError(
-            f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
-        ) from exc
+    data, state = read_with_state(path)
     if path.suffix.lower() == ".xlsx":
         from ..guard import inspect
 
@@ -93,15 +95,11 @@ def _run(
     with office() as lo:
         doc = lo.open(copy)
         try:
-            outcome = calculate(UnoBook(doc, bulk_names=True), plans=plans, write=write)
+            outcome = calculate_file_book(UnoBook(doc, bulk_names=True), path, plans=plans, write=write)
             if write:
                 store(doc, target, unchanged_since=unchanged_since)
-        except WorkbookFileError as exc:
-            if exc.path is not None:
-                raise
-            raise WorkbookFileError(
-                exc.message_zh, exc.message_en, path=path, sheet=exc.sheet, cell=exc.cell
-            ) from exc
+        except WorkbookFileError:
+            raise
         except Exception as exc:  # a UNO error: LibreOffice refused or crashed
             raise WorkbookFileError(
                 "LibreOffice 計算時發生錯誤，結果未寫入",

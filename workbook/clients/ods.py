@@ -82,6 +82,8 @@ class _Sheet:
     style: str = ""
     protected: bool = False
     password: bool = False
+    protection_key: str = ""
+    protection_algorithm: str | None = None
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     #: cell style of each styled cell; (0, col) holds a column's default style
@@ -170,7 +172,9 @@ def _rows(element: Any):
 def _read_table(table: Any, cells: bool = True) -> _Sheet:
     sheet = _Sheet(table.get(f"{_T}name", ""), table.get(f"{_T}style-name", ""))
     sheet.protected = table.get(f"{_T}protected") == "true"
-    sheet.password = bool(table.get(f"{_T}protection-key"))
+    sheet.protection_key = table.get(f"{_T}protection-key", "")
+    sheet.protection_algorithm = table.get(f"{_T}protection-key-digest-algorithm")
+    sheet.password = bool(sheet.protection_key)
     defaults: dict[int, str] = {}
     col = 1
     for c in table.iter(f"{_T}table-column"):

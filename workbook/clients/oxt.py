@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ..libreoffice import find_soffice
+from .. import libreoffice
 
 OXT_NAME = "kpi-workbook.oxt"
 IDENTIFIER = "tw.kpi-workbook.calculate"
@@ -138,7 +138,7 @@ def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
 
 def find_unopkg() -> str | None:
     """LibreOffice's extension manager on the command line, beside soffice."""
-    soffice = find_soffice()
+    soffice = libreoffice.find_soffice()
     if soffice:
         for name in ("unopkg", "unopkg.com", "unopkg.exe"):
             candidate = Path(os.path.realpath(soffice)).parent / name

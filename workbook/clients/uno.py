@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import libreoffice
 from ..bookio import Grid, foreign_password_error
 from ..files import FileState, WorkbookFileError
-from ..libreoffice import RECALC_XCU, find_soffice
+from ..libreoffice import RECALC_XCU
 from . import unocore
 
 #: Where Debian and the LibreOffice installers put the Python-UNO bridge.
@@ -46,6 +47,11 @@ MISSING_EN = (
     "LibreOffice or its Python-UNO bridge is not installed: on Debian/Ubuntu apt-get install "
     "libreoffice-calc-nogui python3-uno; on Windows install LibreOffice from libreoffice.org"
 )
+
+
+def find_soffice() -> str | None:
+    """LibreOffice's executable (:func:`workbook.libreoffice.find_soffice`), looked up when called."""
+    return libreoffice.find_soffice()
 
 
 def libreoffice_missing(detail: str = "") -> WorkbookFileError:

@@ -1,0 +1,213 @@
+"""``kpi calculate FILE.ods`` without LibreOffice: an .ods written cell by cell.
+
+:class:`OdsFileBook` is :class:`~workbook.clients.ods.OdsBook` with the writes of a
+file client: calculate's cells are recorded and saved by :func:`workbook.odspatch.patch_ods`,
+so every input cell and everything staff added stays byte for byte.  The formula cells
+the product owns are given the results the engine computed for the workbook as written
+(the oracle tests hold LibreOffice's formulas to the same values), so the file opens
+showing them without a recalculation.
+
+What a file client cannot do here -- put back an overwritten formula, protect a sheet
+again, recreate a deleted sheet, or a layout beyond the patcher -- is recorded in
+:attr:`OdsFileBook.needs_client`; the caller then calculates the file in LibreOffice.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kpi_engine import Plan
+from kpi_engine.expr import as_text
+
+from .. import layout as L
+from ..bookio import foreign_password_error
+from ..calculate import Outcome, calculate_file_book
+from ..files import (
+    FileState,
+    WorkbookFileError,
+    check_output_target,
+    read_with_state,
+    save_atomic,
+    target_lock,
+)
+from ..odspatch import Cached, OdsPatchError, patch_ods
+from .ods import OdsBook
+
+#: A summary cell showing one result: ``=OUT_x_H1_value``.
+_SHOWS = re.compile(r"^=([A-Za-z_][\w.]*)$")
+#: A summary cell joining a sentence and staff's notes (see workbook.builder).
+_JOINS = re.compile(r'^=(TXT_\w+)&IF\((NOTE_\w+)="","",CHAR\(10\)&\2\)$')
+#: Names of what calculate writes or computes: a formula using one shows a changed result.
+_OWNED = re.compile(r"\b(?:OUT|TXT|CHK|CALC|SNAP)_\w+")
+
+_DIGESTS = {
+    "http://www.w3.org/2000/09/xmldsig#sha256": hashlib.sha256,
+    "http://www.w3.org/2000/09/xmldsig#sha1": hashlib.sha1,
+}
+
+
+class OdsFileBook(OdsBook):
+    """An .ods file calculate writes into directly (see the module docstring)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        data, self.state = read_with_state(self.path)
+        super().__init__(data, str(self.path), formulas_visible=True)
+        self.data = data
+        self.edits: dict[tuple[str, int, int], Any] = {}
+        #: Why LibreOffice must do this calculate instead (empty: the file client can).
+        self.needs_client: list[str] = []
+        self.save_notes: list[tuple[str, str]] = []
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
+        """Record ``values`` from (row, col); text is always a value, never a formula."""
+        grid = self._raw(sheet)
+        for r, line in enumerate(values):
+            for c, v in enumerate(line):
+                self.edits[(sheet, row + r, col + c)] = v
+                while len(grid) < row + r:
+                    grid.append([])
+                cells = grid[row + r - 1]
+                cells.extend([None] * (col + c - len(cells)))
+                cells[col + c - 1] = v
+        self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
+
+    @contextlib.contextmanager
+    def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
+        """A file writer needs no unprotecting; a sheet keyed with a password that is not
+        the plan's (the clerk's own) is refused, as a live client refuses it."""
+        for sheet in sheets:
+            if self.protected(sheet) and self.has_password(sheet) and not self._plan_key(sheet, password):
+                raise foreign_password_error(sheet)
+        yield
+
+    def _plan_key(self, sheet: str, password: str | None) -> bool:
+        key, algorithm = self.content_protection(sheet)
+        digest = _DIGESTS.get(algorithm or "http://www.w3.org/2000/09/xmldsig#sha1")
+        if not password or digest is None:
+            return False
+        return base64.b64encode(digest(password.encode("utf-8")).digest()).decode() == key
+
+    def content_protection(self, sheet: str) -> tuple[str, str | None]:
+        """The sheet's ``table:protection-key`` and its digest algorithm."""
+        s = self._sheets[sheet]
+        return s.protection_key, s.protection_algorithm
+
+    def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
+        """A formula goes back only through LibreOffice (the .ods formula syntax is its own)."""
+        self.needs_client.append(f"restore {sheet}!{row},{col}")
+
+    def restore_protection(
+        self, sheets: Iterable[str] | None = None, password: str | None = None
+    ) -> list[str]:
+        """Unprotected product sheets: LibreOffice protects them again with the template's options."""
+        lost = [s for s in (sheets or self.sheet_names()) if s != L.SHEET_META and not self.protected(s)]
+        if lost:
+            self.needs_client.append("protect " + ", ".join(lost))
+        return lost
+
+    def rebuild_sheets(self, scope: Any, sheets: Iterable[str]) -> None:
+        """A deleted product sheet is recreated only through LibreOffice."""
+        self.needs_client.append("rebuild " + ", ".join(sheets))
+
+    # -- save --------------------------------------------------------------------------------
+
+    def cached_results(self, outcome: Any) -> dict[tuple[str, int, int], Cached]:
+        """What each formula cell the product owns shows once the workbook is written.
+
+        ``outcome.evaluation`` describes the workbook as calculate wrote it.  A formula
+        cell outside these that uses what calculate wrote would show a stale result:
+        it is recorded in :attr:`needs_client`.
+        """
+        plan, names = outcome.scope.plan, self.names()
+        cached: dict[tuple[str, int, int], Cached] = {}
+        shown: dict[str, Any] = {}
+        for r in outcome.evaluation.results:
+            ind, period = plan.indicator(r.indicator), plan.period(r.period)
+            for step, value in r.cells.items():
+                name = L.step_name(ind, period, step)
+                shown[name] = "" if value is None else value
+                if name in names:
+                    cached[names[name]] = Cached(shown[name])
+        for sheet in self.content.sheets:
+            for (row, col), formula in sheet.formulas.items():
+                at = (sheet.name, row, col)
+                if at in cached:
+                    continue
+                one, joined = _SHOWS.match(formula), _JOINS.match(formula)
+                if one and one.group(1) in shown:
+                    cached[at] = Cached(shown[one.group(1)])
+                elif joined and joined.group(1) in shown:
+                    note = self._named_value(joined.group(2))
+                    text = as_text(shown[joined.group(1)])
+                    cached[at] = Cached(text if note in (None, "") else f"{text}\n{as_text(note)}")
+                elif _OWNED.search(formula) or L.SHEET_META in formula:
+                    self.needs_client.append(f"formula {sheet.name}!{row},{col}")
+        return cached
+
+    def _named_value(self, name: str) -> Any:
+        sheet, row, col = self.names()[name]
+        grid = self._raw(sheet)
+        line = grid[row - 1] if row <= len(grid) else []
+        return line[col - 1] if col <= len(line) else None
+
+    def save(
+        self,
+        path: str | Path | None = None,
+        *,
+        unchanged_since: FileState | None = None,
+        outcome: Any = None,
+    ) -> Path:
+        """Patch the recorded cells (and ``outcome``'s results) into the package and save atomically.
+
+        Raises :class:`~workbook.odspatch.OdsPatchError` when this package cannot be
+        patched; nothing is written then.
+        """
+        cells: dict[tuple[str, int, int], Any] = dict(self.cached_results(outcome)) if outcome else {}
+        if self.needs_client:
+            raise OdsPatchError("; ".join(self.needs_client))
+        cells.update(self.edits)
+        content = patch_ods(self.data, cells) if cells else self.data
+        target = Path(path) if path else self.path
+        same = target == self.path
+        return save_atomic(content, target, unchanged_since=self.state if same else unchanged_since)
+
+
+def calculate_ods(
+    path: str | Path,
+    output: str | Path | None = None,
+    *,
+    plans: Iterable[Plan] = (),
+    now: datetime | None = None,
+) -> tuple[Outcome, OdsFileBook, Path] | None:
+    """``kpi calculate FILE.ods`` cell by cell; None when LibreOffice must do it instead.
+
+    As for an .xlsx: an output never replaces an input or a non-regular file, the
+    target is locked, and a file saved by another program meanwhile is not replaced.
+    """
+    source = Path(path)
+    target = check_output_target(output, [source]) if output else source
+    if target.suffix.lower() != ".ods":
+        raise WorkbookFileError(
+            "輸出檔須與輸入檔同為 .ods 格式", "the output must have the input's format (.ods)", path=target
+        )
+    with target_lock(target):
+        target_state = FileState.of(target) if output else None
+        book = OdsFileBook(source)
+        outcome = calculate_file_book(book, source, plans=plans, write=True, now=now)
+        if book.needs_client:
+            return None
+        try:
+            saved = book.save(output, unchanged_since=target_state, outcome=outcome)
+        except OdsPatchError:
+            return None
+    return outcome, book, saved

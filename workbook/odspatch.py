@@ -1,0 +1,328 @@
+"""Edit a few cells of an .ods package and leave every other byte alone.
+
+The .ods counterpart of :mod:`workbook.ooxml`.  Saving through LibreOffice keeps what
+it models, but renumbers every automatic style and rewrites every cell element, so an
+input cell is equal afterwards but no longer byte for byte what staff saved.  Here
+only the ``table:table-cell`` elements written are replaced, by splicing the text of
+``content.xml``; every other zip member is copied as it was (its compressed bytes).
+
+* A written cell keeps its attributes (style, validation, spans) and its comment
+  (``office:annotation``); only its value and paragraphs change.
+* A cell inside a run (``table:number-columns-repeated``) or a row inside a run
+  (``table:number-rows-repeated``) is split out of it; the rest of the run stays alike.
+* A formula cell may be given its cached result: calculate knows what every formula
+  it owns computes (the LibreOffice oracle tests hold the engine to it), so the file
+  opens showing the new results without a recalculation.
+* Anything beyond this (a cell holding a picture, a row missing from a table, another
+  namespace prefix) raises :class:`OdsPatchError`, and the caller saves through
+  LibreOffice instead.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+Cell = tuple[str, int, int]
+
+
+class OdsPatchError(Exception):
+    """The package cannot be patched cell by cell (its layout is beyond this patcher)."""
+
+
+@dataclass(frozen=True)
+class Cached:
+    """The result a formula cell shows; its ``table:formula`` is kept."""
+
+    value: Any
+
+
+_TABLE = re.compile(r'<table:table\s[^>]*?table:name="([^"]*)"[^>]*>')
+_TABLE_END = "</table:table>"
+_ROW = re.compile(r"<table:table-row(?=[\s/>])([^>]*?)(/?)>")
+_ROW_END = "</table:table-row>"
+_CELL = re.compile(r"<table:(table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>")
+_ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')
+_ANNOTATION = re.compile(r"<office:annotation\b.*?</office:annotation>", re.S)
+_PARAGRAPHS = re.compile(r"^(?:<text:p\b[^>]*/>|<text:p\b.*?</text:p>)*$", re.S)
+#: Value attributes a written cell loses: it gets new ones for its new value.
+_VALUE_ATTRS = {
+    "office:value-type",
+    "office:value",
+    "office:date-value",
+    "office:time-value",
+    "office:boolean-value",
+    "office:string-value",
+    "office:currency",
+    "calcext:value-type",
+}
+_REPEAT_COLS = "table:number-columns-repeated"
+_REPEAT_ROWS = "table:number-rows-repeated"
+
+
+def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
+    """The package ``data`` with ``cells`` written: (sheet, row, column) → value or :class:`Cached`.
+
+    Values are text, numbers, booleans or ``None`` (an empty cell); text is never a
+    formula.  Raises :class:`OdsPatchError` when the layout is beyond this patcher.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        content = src.read("content.xml").decode("utf-8")
+        patched = patch_content(content, cells).encode("utf-8")
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for info in src.infolist():
+                if info.filename == "content.xml":
+                    dst.writestr(info, patched, compress_type=zipfile.ZIP_DEFLATED)
+                else:  # the member as it was, compressed bytes and all
+                    dst.writestr(info, src.read(info.filename), compress_type=info.compress_type)
+    return out.getvalue()
+
+
+def patch_content(xml: str, cells: Mapping[Cell, Any]) -> str:
+    """``content.xml`` text with ``cells`` written (see :func:`patch_ods`)."""
+    if "<office:spreadsheet>" not in xml:
+        raise OdsPatchError("content.xml uses other namespace prefixes")
+    by_sheet: dict[str, dict[tuple[int, int], Any]] = {}
+    for (sheet, row, col), value in cells.items():
+        by_sheet.setdefault(sheet, {})[(row, col)] = value
+    edits: list[tuple[int, int, str]] = []
+    for m in _TABLE.finditer(xml):
+        name = html.unescape(m.group(1))
+        if name not in by_sheet:
+            continue
+        end = xml.find(_TABLE_END, m.end())
+        if end < 0:
+            raise OdsPatchError(f"table {name} has no end")
+        edits += _patch_table(xml, m.end(), end, by_sheet.pop(name))
+    if by_sheet:
+        raise OdsPatchError(f"no such sheet: {', '.join(by_sheet)}")
+    for start, stop, text in sorted(edits, reverse=True):
+        xml = xml[:start] + text + xml[stop:]
+    return xml
+
+
+def _patch_table(
+    xml: str, start: int, end: int, wanted: dict[tuple[int, int], Any]
+) -> list[tuple[int, int, str]]:
+    edits = []
+    rows: dict[int, dict[int, Any]] = {}
+    for (r, c), v in wanted.items():
+        rows.setdefault(r, {})[c] = v
+    row = 1
+    pos = start
+    last = None  # where the last row ends
+    while rows:
+        m = _ROW.search(xml, pos, end)
+        if m is None:  # past the table's last row: new rows after it
+            if last is None:
+                raise OdsPatchError("a table without rows")
+            edits.append((last, last, _new_rows(row, rows)))
+            break
+        attrs = m.group(1)
+        close = m.end() if m.group(2) else xml.find(_ROW_END, m.end(), end) + len(_ROW_END)
+        if close < m.end():
+            raise OdsPatchError("a row has no end")
+        repeat = int(_attr(attrs, _REPEAT_ROWS) or "1")
+        hit = sorted(r for r in rows if row <= r < row + repeat)
+        if hit:
+            edits.append((m.start(), close, _split_row(xml[m.start() : close], row, repeat, rows, hit)))
+            for r in hit:
+                del rows[r]
+        row += repeat
+        pos = last = close
+    return edits
+
+
+def _new_rows(first: int, rows: dict[int, dict[int, Any]]) -> str:
+    """Rows from ``first`` on, the wanted ones written and the gaps empty."""
+    out, at = [], first
+    for r in sorted(rows):
+        if r > at:
+            repeat = f' {_REPEAT_ROWS}="{r - at}"' if r - at > 1 else ""
+            out.append(f"<table:table-row{repeat}><table:table-cell/></table:table-row>")
+        out.append(_patch_row("<table:table-row></table:table-row>", rows[r]))
+        at = r + 1
+    return "".join(out)
+
+
+def _split_row(text: str, first: int, repeat: int, rows: dict[int, dict[int, Any]], hit: list[int]) -> str:
+    """The row element (a run of ``repeat`` rows from ``first``) with the ``hit`` rows written."""
+    out, at = [], first
+    for r in hit:
+        if r > at:
+            out.append(_with_repeat(text, r - at))
+        out.append(_patch_row(_with_repeat(text, 1), rows[r]))
+        at = r + 1
+    if first + repeat > at:
+        out.append(_with_repeat(text, first + repeat - at))
+    return "".join(out)
+
+
+def _with_repeat(row: str, n: int) -> str:
+    """A row element's text repeated ``n`` times (its start tag's attribute set)."""
+    m = _ROW.match(row)
+    assert m is not None
+    attrs = _set_attr(m.group(1), _REPEAT_ROWS, str(n) if n > 1 else None)
+    return f"<table:table-row{attrs}{m.group(2)}>" + row[m.end() :]
+
+
+def _patch_row(row: str, wanted: dict[int, Any]) -> str:
+    m = _ROW.match(row)
+    assert m is not None
+    if m.group(2):
+        raise OdsPatchError("an empty row element")
+    body_start, body_end = m.end(), len(row) - len(_ROW_END)
+    edits: list[tuple[int, int, str]] = []
+    col, pos = 1, body_start
+    left = dict(wanted)
+    while left:
+        c = _CELL.search(row, pos, body_end)
+        if c is None:  # past the row's last cell: fill the gap, then the cells
+            out, at = [], col
+            for target in sorted(left):
+                if target > at:
+                    out.append(_empty_cells(target - at))
+                out.append(_cell("table-cell", "", "", left[target]))
+                at = target + 1
+            edits.append((body_end, body_end, "".join(out)))
+            break
+        kind, attrs = c.group(1), c.group(2)
+        if c.group(3):
+            close, inner = c.end(), ""
+        else:
+            end_tag = f"</table:{kind}>"
+            close = row.find(end_tag, c.end(), body_end)
+            if close < 0:
+                raise OdsPatchError("a cell has no end")
+            inner = row[c.end() : close]
+            close += len(end_tag)
+        repeat = int(_attr(attrs, _REPEAT_COLS) or "1")
+        hit = sorted(t for t in left if col <= t < col + repeat)
+        if hit:
+            if kind != "table-cell":
+                raise OdsPatchError("a written cell is covered by a merged cell")
+            out, at = [], col
+            for t in hit:
+                if t > at:
+                    out.append(_repeat_cell(row[c.start() : close], c, t - at))
+                out.append(_cell(kind, _set_attr(attrs, _REPEAT_COLS, None), inner, left.pop(t)))
+                at = t + 1
+            if col + repeat > at:
+                out.append(_repeat_cell(row[c.start() : close], c, col + repeat - at))
+            edits.append((c.start(), close, "".join(out)))
+        col += repeat
+        pos = close
+    for start, stop, text in sorted(edits, reverse=True):
+        row = row[:start] + text + row[stop:]
+    return row
+
+
+def _repeat_cell(text: str, m: re.Match, n: int) -> str:
+    attrs = _set_attr(m.group(2), _REPEAT_COLS, str(n) if n > 1 else None)
+    return f"<table:{m.group(1)}{attrs}{m.group(3)}>" + text[m.end() - m.start() :]
+
+
+def _empty_cells(n: int) -> str:
+    return f'<table:table-cell table:number-columns-repeated="{n}"/>' if n > 1 else "<table:table-cell/>"
+
+
+def _cell(kind: str, attrs: str, inner: str, value: Any) -> str:
+    """A cell element with ``value``, keeping its other attributes and its comment."""
+    _attr(attrs, _REPEAT_COLS)  # refuses attributes this patcher would misread
+    annotations = "".join(_ANNOTATION.findall(inner))
+    if not _PARAGRAPHS.match(_ANNOTATION.sub("", inner)):
+        raise OdsPatchError("a written cell holds a drawing or other content")
+    cached = isinstance(value, Cached)
+    if cached:
+        value = value.value
+        if _attr(attrs, "table:formula") is None:
+            raise OdsPatchError("a cached result for a cell with no formula")
+    kept = "".join(
+        f' {k}="{v}"'
+        for k, v in _ATTR.findall(attrs)
+        if k not in _VALUE_ATTRS and (cached or k != "table:formula")
+    )
+    typed, text = _typed(value, cached)
+    paragraphs = (
+        "".join(f"<text:p>{_text(line)}</text:p>" for line in text.split("\n")) if text is not None else ""
+    )
+    body = annotations + paragraphs
+    return f"<table:{kind}{kept}{typed}>{body}</table:{kind}>" if body else f"<table:{kind}{kept}{typed}/>"
+
+
+def _typed(value: Any, cached: bool) -> tuple[str, str | None]:
+    """The value attributes and the shown text of ``value``."""
+    if value is None or (value == "" and not cached):
+        return "", None
+    if isinstance(value, bool):
+        word = "true" if value else "false"
+        return f' office:value-type="boolean" office:boolean-value="{word}" calcext:value-type="boolean"', (
+            "TRUE" if value else "FALSE"
+        )
+    if isinstance(value, (int, float, Decimal)):
+        number = _number(value)
+        return f' office:value-type="float" office:value="{number}" calcext:value-type="float"', number
+    text = str(value)
+    string_value = f' office:string-value="{_escape(text)}"' if cached else ""
+    return f' office:value-type="string"{string_value} calcext:value-type="string"', text
+
+
+def _number(value: int | float | Decimal) -> str:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise OdsPatchError("a number no cell can hold")
+        value = Decimal(repr(value))
+    d = Decimal(value)
+    text = format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+    return "0" if text in ("-0", "") else text
+
+
+_SPACES = re.compile(r"^ +| {2,}|\t")
+#: Characters XML 1.0 cannot carry (a vertical tab pasted from Word): written as a space.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(line: str) -> str:
+    """One paragraph's text.  ODF collapses runs of spaces and drops leading ones, so
+    those are written as ``text:s`` (and a tab as ``text:tab``)."""
+    line = _ILLEGAL.sub(" ", line)
+    out, pos = [], 0
+    for m in _SPACES.finditer(line):
+        out.append(_escape(line[pos : m.start()]))
+        run = m.group(0)
+        if run == "\t":
+            out.append("<text:tab/>")
+        else:
+            keep = "" if m.start() == 0 else " "  # one space of a run in the text stays a space
+            n = len(run) - len(keep)
+            out.append(keep + (f'<text:s text:c="{n}"/>' if n > 1 else "<text:s/>"))
+        pos = m.end()
+    out.append(_escape(line[pos:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    text = _ILLEGAL.sub(" ", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _attr(attrs: str, name: str) -> str | None:
+    if "='" in attrs:  # LibreOffice and Excel quote with ": anything else is another writer's layout
+        raise OdsPatchError("attributes in single quotes")
+    for k, v in _ATTR.findall(attrs):
+        if k == name:
+            return v
+    return None
+
+
+def _set_attr(attrs: str, name: str, value: str | None) -> str:
+    """``attrs`` with ``name`` set to ``value`` (removed when None), other attributes as they were."""
+    rest = re.sub(rf'\s{re.escape(name)}="[^"]*"', "", attrs)
+    return rest + (f' {name}="{value}"' if value is not None else "")
