@@ -29,11 +29,8 @@ import functools
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +54,8 @@ RSS_LIMIT_MB = 300
 AS_LIMIT = 1536 * 1024 * 1024
 PARALLEL = 2
 TIMEOUT_S = 120
+#: The spawner's own peak: the most any measured run can have inherited (see run_batch).
+SPAWNER_RSS_MB = 0.0
 MAX_MESSAGE = 20_000  # characters: a clear message is short
 NOW = datetime(2018, 7, 11, 14, 5)
 
@@ -74,10 +73,6 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["COLUMNS"] = "1000"  # rich folds long finding lines at the terminal width
     return env
-
-
-def _limit_memory() -> None:  # preexec_fn: runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
 
 
 @dataclass
@@ -102,55 +97,37 @@ def run_batch(
 ) -> dict[str, Run]:
     """Run ``(key, argv, cwd, workbook)`` jobs, PARALLEL at a time, each measured on its own.
 
-    ``os.wait4`` returns the rusage of exactly the child it reaps, which is what a
-    ``getrusage(RUSAGE_CHILDREN)`` delta gives for a lone child; processes are
-    started and reaped from this one thread, so ``preexec_fn`` is safe.  While the
-    children run, this thread works through ``idle`` (in-process work).
+    The jobs are started by ``rusage_spawner.py``, a small process of its own, so that
+    each one's peak memory (``ru_maxrss``) is its own and not this worker's high-water
+    mark, which Linux passes on to every child.  Meanwhile this process works through
+    ``idle`` (in-process work).
     """
-    pending, idle = list(jobs), list(idle)
-    running: dict[int, tuple] = {}
-    done: dict[str, Run] = {}
-    while pending or running or idle:
-        while pending and len(running) < PARALLEL:
-            key, argv, cwd, path = pending.pop(0)
-            out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115 - closed when reaped
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=_env(),
-                preexec_fn=_limit_memory,
-            )
-            running[proc.pid] = (key, proc, out, err, cwd, path, time.monotonic())
-        for pid in list(running):
-            key, proc, out, err, cwd, path, started = running[pid]
-            reaped, status, usage = os.wait4(pid, os.WNOHANG)
-            if not reaped:
-                if time.monotonic() - started > TIMEOUT_S:
-                    proc.kill()
-                continue
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            del running[pid]
-            texts = []
-            for fh in (out, err):
-                fh.seek(0)
-                texts.append(fh.read().decode("utf-8", "replace"))
-                fh.close()
-            done[key] = Run(
-                proc.returncode,
-                *texts,
-                usage.ru_utime + usage.ru_stime,
-                usage.ru_maxrss / 1024,
-                cwd,
-                path,
-            )
-        if idle:
-            idle.pop(0)()
-        elif running:
-            time.sleep(0.01)
-    return done
+    global SPAWNER_RSS_MB
+    spec = {
+        "jobs": [[key, argv, str(cwd)] for key, argv, cwd, _ in jobs],
+        "env": _env(),
+        "parallel": PARALLEL,
+        "as_limit": AS_LIMIT,
+        "timeout": TIMEOUT_S,
+    }
+    spawner = subprocess.Popen(
+        [sys.executable, "-I", str(Path(__file__).with_name("rusage_spawner.py"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=_env(),
+    )
+    assert spawner.stdin is not None and spawner.stdout is not None
+    spawner.stdin.write(json.dumps(spec).encode())
+    spawner.stdin.close()
+    for work in idle:
+        work()
+    measured = json.loads(spawner.stdout.read())
+    spawner.wait()
+    SPAWNER_RSS_MB = max(SPAWNER_RSS_MB, measured.pop("_self_rss_mb"))
+    return {
+        key: Run(m["code"], m["out"], m["err"], m["cpu"], m["rss_mb"], cwd, path)
+        for (key, _, cwd, path), m in ((job, measured[job[0]]) for job in jobs)
+    }
 
 
 def kpi_in_process(argv: list[str], folder: Path) -> tuple[int, str, str]:
@@ -301,30 +278,12 @@ def test_check(case: Case, runs, originals):
     assert run.path.read_bytes() == originals[case.id]  # check never writes
 
 
-@functools.cache
-def _inherited_rss_mb() -> float:
-    """The peak RSS Linux reports for a child that uses next to nothing (``/bin/true``).
-
-    Linux carries the parent's memory high-water mark into a forked child and keeps it
-    across ``exec``, so a child's ``ru_maxrss`` is at least its parent's (a pytest worker
-    that has run other tests).  The parent's mark only grows, so this, taken after the runs,
-    bounds what every run inherited.
-    """
-    proc = subprocess.Popen(["/bin/true"], preexec_fn=_limit_memory)
-    _, _, usage = os.wait4(proc.pid, 0)
-    return usage.ru_maxrss / 1024
-
-
 @pytest.mark.parametrize("case", params("bounded"))
 def test_check_is_bounded(case: Case, runs):
     run = runs[f"check:{case.id}"]
     assert run.cpu < CPU_LIMIT_S, f"{run.cpu:.2f} s of CPU"
-    # A reading at or below the inherited mark says nothing of the child's own use; then only
-    # RLIMIT_AS (AS_LIMIT) bounds it, and any run above that mark must still be under the limit.
-    inherited = _inherited_rss_mb()
-    assert run.rss_mb < RSS_LIMIT_MB or run.rss_mb <= inherited, (
-        f"{run.rss_mb:.0f} MB resident (inherited mark {inherited:.0f} MB)"
-    )
+    assert SPAWNER_RSS_MB < 50  # so the reading below is the run's own
+    assert run.rss_mb < RSS_LIMIT_MB, f"{run.rss_mb:.0f} MB resident"
 
 
 @pytest.mark.parametrize("case", params("calculate"))
