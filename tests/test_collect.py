@@ -567,3 +567,39 @@ def test_status_labels_cover_every_status(corpus):
 def test_write_summary_in_process(coll, tmp_path):
     path = write_summary(coll, tmp_path / "s.xlsx")
     assert openpyxl.load_workbook(path).sheetnames == SUMMARY_SHEETS
+
+
+def test_defined_names_are_read_from_the_bytes_as_openpyxl_reads_them(tmp_path) -> None:
+    """collect reads workbook.xml's names with a pattern: odd sheet names (an apostrophe,
+    an ampersand written as an entity, CJK, spaces) land on the same cells as openpyxl says;
+    sheet-scoped names and ranges are not single cells and are left out."""
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from workbook.bookio import parse_address
+    from workbook.fastread import _defined_names
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "plain"
+    for title in ("O'Brien", "A & B", "二-1 指標", "x'' y"):
+        wb.create_sheet(title)
+    refs = {
+        "P1": "plain!$C$3",
+        "Q1": "'O''Brien'!$A$1",
+        "AMP": "'A & B'!B2",
+        "CJK": "'二-1 指標'!$AB$1048",
+        "DQ": "'x'''' y'!$D$4",
+        "RANGE": "plain!$A$1:$B$2",
+    }
+    for name, ref in refs.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    wb["plain"].defined_names["LOCAL"] = DefinedName("LOCAL", attr_text="plain!$A$1")
+    path = tmp_path / "names.xlsx"
+    wb.save(path)
+    expected = {}
+    for name, dn in openpyxl.load_workbook(path).defined_names.items():
+        ((sheet, address),) = list(dn.destinations)
+        if ":" not in address:  # openpyxl leaves a quoted name's doubled apostrophes doubled
+            expected[name] = (sheet.replace("''", "'"), *parse_address(address))
+    got = _defined_names(path.read_bytes())
+    assert got == expected and set(got) == {"P1", "Q1", "AMP", "CJK", "DQ"}
+    assert got["AMP"] == ("A & B", 2, 2) and got["DQ"] == ("x'' y", 4, 4)

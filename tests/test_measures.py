@@ -583,3 +583,45 @@ def test_an_error_only_calculate_can_see_holds_while_the_inputs_are_unchanged():
     assert "43,281" not in held["sentence"] and "資料有誤" in held["status"]
     assert run(HELD_MARK + "錯誤 1 項", 63)["value"] == 43281  # changed since: the formulas judge again
     assert run("錯誤 0 項、警告 0 項", 43281)["value"] == 43281  # no mark: nothing held
+
+
+def test_compiled_steps_compute_what_the_tree_says():
+    """The closures the engine runs (``compile_expr``) against the tree walked node by node
+    (``evaluate``), for every step of every kind, on inputs of every cell type: numbers,
+    text, booleans, blanks, error values, dates' serials and calculate's record."""
+    import random
+
+    from kpi_engine.expr import CellError, ExprError, decimal_context
+    from kpi_engine.expr import evaluate as walk
+    from kpi_engine.measures import CALC_REF, HELD_MARK, SNAP_PREFIX
+
+    plan = make_plan(*ALL_KINDS_PLAN)
+    rng = random.Random(7)
+    pool = [None, "", " ", "abc", "187", True, False, CellError("#N/A"), Decimal(0), Decimal(-3)]
+    pool += [Decimal("12.5"), Decimal(43281), Decimal(10**12), Decimal(187), Decimal(210), Decimal(3)]
+    compared = 0
+    for ind in plan.indicators:
+        for period in plan.periods:
+            comp = computation(ind, period, plan.options, roc_year=107)
+            for _ in range(60):
+                env = {spec.role: rng.choice(pool) for spec in ind.inputs}
+                snap = rng.random() < 0.5
+                env |= {SNAP_PREFIX + spec.role: env[spec.role] if snap else rng.choice(pool) for spec in ind.inputs}
+                env[CALC_REF] = rng.choice([None, "無誤", HELD_MARK + "錯誤 1 項"])
+                walked, ran = dict(env), dict(env)
+                for (name, expr), (_, step) in zip(comp.steps, comp.compiled, strict=True):
+                    with decimal_context():
+                        try:
+                            want: object = walk(expr, walked)
+                        except ExprError:
+                            want = ExprError
+                        try:
+                            got: object = step(ran)
+                        except ExprError:
+                            got = ExprError
+                    assert got == want, (ind.id, period.id, name, env)
+                    if want is ExprError:
+                        break
+                    walked[name] = ran[name] = want  # type: ignore[assignment]
+                    compared += 1
+    assert compared > 2000

@@ -8,6 +8,7 @@ bytes, so email attachments are never written anywhere.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -16,6 +17,7 @@ from typing import Any
 
 from .bookio import Grid, parse_address
 from .files import DamagedFileError, WorkbookFileError
+from .guard import PackageInfo, inspect
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
 
@@ -26,15 +28,14 @@ class CalamineBook:
     #: openpyxl-saved files carry no computed values: an empty result cell is "unknown".
     blank_results_are_unknown = True
 
-    def __init__(self, data: bytes, name: str = "<workbook>"):
+    def __init__(self, data: bytes, name: str = "<workbook>", *, info: PackageInfo | None = None):
+        """Open ``data``; ``info`` is the guard's verdict on it, when already taken."""
         from python_calamine import CalamineWorkbook
 
-        from .guard import inspect
-
         self.name = name
-        self.info = inspect(data, name)  # before any parser sees the bytes
+        self.info = info or inspect(data, name)  # before any parser sees the bytes
         try:
-            self._names = _defined_names(data)
+            self._names = _defined_names(data, self.info.kept.get("xl/workbook.xml"))
             self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except WorkbookFileError:
             raise
@@ -99,26 +100,53 @@ _DEFINED = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>([^<]*)</(?:\w+:)?define
 _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 
 
-def _defined_names(data: bytes) -> dict[str, tuple[str, int, int]]:
+#: The common shape of a single-cell reference, read from the bytes: ``'二-1 x'!$C$12`` or ``_kpi!$B$3``.
+_PLAIN_REF = re.compile(rb"(?:'([^'&]+(?:''[^'&]*)*)'|([^!'&]+))!\$?([A-Z]{1,3})\$?([0-9]{1,7})")
+_NAME_ATTR = re.compile(rb'\bname="([^"]*)"')
+
+
+def _defined_names(data: bytes, xml: bytes | None = None) -> dict[str, tuple[str, int, int]]:
     """Workbook-scoped single-cell defined names from ``xl/workbook.xml``.
 
     Read with a pattern rather than an XML parser: the guard has already refused any DTD,
     so only the predefined entities and character references can occur, and parsing a
     workbook part with hundreds of names was a fifth of the time collect spends per file.
+    A reference of the common shape is read straight from the bytes; one with an entity
+    or an odd spelling goes the general way.
     """
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        xml = z.read("xl/workbook.xml")
+    if xml is None:  # ``xml``: the workbook part, when the guard kept it
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            xml = z.read("xl/workbook.xml")
     out: dict[str, tuple[str, int, int]] = {}
+    sheets: dict[bytes, str] = {}
     for attrs, text in _DEFINED.findall(xml):
-        fields = dict(_ATTR.findall(attrs))
-        if b"localSheetId" in fields or not text.strip():
+        if b"localSheetId" in attrs or not text.strip():
             continue
-        m = _REF.match(html.unescape(text.decode("utf-8", "replace")).strip())
-        if not m:
+        name = _NAME_ATTR.search(attrs)
+        key = _text(name.group(1)) if name else ""
+        fast = _PLAIN_REF.fullmatch(text)
+        if fast:
+            quoted, bare, letters, digits = fast.groups()
+            raw = quoted if quoted is not None else bare
+            if raw not in sheets:
+                sheets[raw] = raw.decode("utf-8", "replace").replace("''", "'")
+            out[key] = (sheets[raw], int(digits), _column(letters))
             continue
-        sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-        out[html.unescape(fields.get(b"name", b"").decode("utf-8", "replace"))] = (
-            sheet,
-            *parse_address(m.group(3)),
-        )
+        m = _REF.match(_text(text).strip())
+        if m:
+            sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+            out[key] = (sheet, *parse_address(m.group(3)))
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _column(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    return html.unescape(text) if "&" in text else text  # most names carry no entity

@@ -177,11 +177,9 @@ def target_repairs(
         printed = target_for(ind, scope.targets).printed
         spots: list[Cell] = []
         for p in scope.periods:
+            sentence_sheet = where[L.sentence_name(ind, p)][0]
             rows = [
-                where[n]
-                for n in where
-                if n.startswith(L.result_name(ind, p, ""))
-                and where[n][0] == where[L.sentence_name(ind, p)][0]
+                where[n] for n in _result_names(scope, ind, p) if n in where and where[n][0] == sentence_sheet
             ]
             if not rows:
                 continue
@@ -209,6 +207,15 @@ def target_repairs(
             )
             findings.append(f.at(sheet, cell_address(row, col)))
     return findings, cells
+
+
+def _result_names(scope: L.Scope, ind: Any, p: Any) -> list[str]:
+    """The defined names of an indicator's ``OUT_`` result cells in one period."""
+    from .formulas import indicator_computation
+
+    prefix = L.result_name(ind, p, "")
+    names = (L.step_name(ind, p, step) for step, _ in indicator_computation(scope, ind, p).steps)
+    return [n for n in names if n.startswith(prefix)]
 
 
 def _same_target(shown: Any, printed: str) -> bool:

@@ -27,6 +27,7 @@ from ..calculate import calculate, read_meta
 from ..clients.ods import read_only_book
 from ..fastread import CalamineBook
 from ..files import DamagedFileError, WorkbookFileError
+from ..guard import inspect
 from .inbox import Item
 
 _MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]{10,40})</dcterms:modified>")
@@ -56,34 +57,48 @@ def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> S
         return sub
 
 
-def package_props(data: bytes) -> tuple[str, str, str, bool]:
-    """(saved time, producer, producer version, strict OOXML) from a package's small parts."""
-    saved = app = version = ""
-    strict = False
+def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[str, str, str, bool]:
+    """(saved time, producer, producer version, strict OOXML) from a package's small parts.
+
+    ``kept``: those parts as the guard kept them (:data:`workbook.guard.KEPT_PARTS`);
+    without it they are read from ``data``.
+    """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            infos = {i.filename: i for i in z.infolist()}
-            part = infos.get("docProps/core.xml")
-            if part is not None and part.file_size < MAX_PROPS_BYTES:
-                m = _MODIFIED.search(z.read(part))
-                if m:
-                    saved = m.group(1).decode("ascii", "replace").strip().replace("T", " ").rstrip("Z")[:19]
-            part = infos.get("docProps/app.xml")
-            if part is not None and part.file_size < MAX_PROPS_BYTES:
-                root = ElementTree.fromstring(z.read(part))
-                for el in root:
-                    tag = el.tag.rsplit("}", 1)[-1]
-                    if tag == "Application":
-                        app = (el.text or "").strip()
-                    elif tag == "AppVersion":
-                        version = (el.text or "").strip()
-            part = infos.get("xl/workbook.xml")
-            if part is not None:
-                with z.open(part) as fh:
-                    strict = _STRICT in fh.read(4096)
+        parts = kept if kept is not None else _small_parts(data)
     except Exception:  # the guard reports a damaged package in its own words
-        pass
+        return "", "", "", False
+    saved = app = version = ""
+    core, props = parts.get("docProps/core.xml"), parts.get("docProps/app.xml")
+    if core is not None and len(core) < MAX_PROPS_BYTES:
+        m = _MODIFIED.search(core)
+        if m:
+            saved = m.group(1).decode("ascii", "replace").strip().replace("T", " ").rstrip("Z")[:19]
+    if props is not None and len(props) < MAX_PROPS_BYTES:
+        try:
+            root = ElementTree.fromstring(props)
+        except Exception:  # a producer's damaged app.xml says nothing about the numbers
+            root = []
+        for el in root:
+            tag = el.tag.rsplit("}", 1)[-1]
+            if tag == "Application":
+                app = (el.text or "").strip()
+            elif tag == "AppVersion":
+                version = (el.text or "").strip()
+    strict = _STRICT in parts.get("xl/workbook.xml", b"")[:4096]
     return saved, app, version, strict
+
+
+def _small_parts(data: bytes) -> dict[str, bytes]:
+    out = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = {i.filename: i for i in z.infolist()}
+        for name in ("docProps/core.xml", "docProps/app.xml"):
+            if name in infos and infos[name].file_size < MAX_PROPS_BYTES:
+                out[name] = z.read(name)
+        if "xl/workbook.xml" in infos:
+            with z.open(infos["xl/workbook.xml"]) as fh:
+                out["xl/workbook.xml"] = fh.read(4096)
+    return out
 
 
 def trusted_cache(app: str, version: str) -> bool:
@@ -98,7 +113,14 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
     if isinstance(data, Exception):
         return Submission(label, "", 0, "unreadable", f"無法讀取 / cannot read: {data}")
     sub = Submission(label, hashlib.sha256(data).hexdigest(), len(data))
-    sub.saved_at, app, version, strict = package_props(data)
+    info = None
+    if not label.lower().endswith(".ods"):
+        try:
+            info = inspect(data, label)  # once: its pass keeps the small parts read next
+        except WorkbookFileError as exc:
+            sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
+            return sub
+    sub.saved_at, app, version, strict = package_props(data, info.kept if info else None)
     if strict:
         sub.status = "unsupported"
         sub.reason = (
@@ -108,7 +130,9 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
         )
         return sub
     try:
-        book = read_only_book(data, label)  # OdsBook for an .ods, else CalamineBook
+        book = (
+            CalamineBook(data, label, info=info) if info else read_only_book(data, label)
+        )  # an .ods: OdsBook
     except WorkbookFileError as exc:
         sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
         return sub
