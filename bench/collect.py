@@ -129,6 +129,19 @@ def retarget(data: bytes, old: str, new: str) -> bytes:
     return buf.getvalue()
 
 
+def _ods_bases(made: list[tuple[Path, str]]) -> list[tuple[bytes, str]]:
+    """The bases saved as .ods by LibreOffice (none when it is not installed: the mix is then
+    without ODF, and the header says so)."""
+    from workbook import libreoffice
+    from workbook.odf import convert_workbooks
+
+    if libreoffice.find_soffice() is None:
+        return []
+    pairs = [(path, path.with_suffix(".ods")) for path, _ in made]
+    convert_workbooks(pairs)
+    return [(ods.read_bytes(), unit) for (_, ods), (_, unit) in zip(pairs, made, strict=True)]
+
+
 def generate(folder: Path, n: int) -> tuple[list[Path], int]:
     """N distinct submissions in ``folder``; returns them and how many distinct bases."""
     stage = folder.parent / f"{folder.name}-bases"
@@ -154,7 +167,9 @@ def generate_inbox(folder: Path, n: int) -> tuple[list[bytes], Counter]:
     stage = folder.parent / f"{folder.name}-bases"
     stage.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    bases = [(p.read_bytes(), unit) for p, unit in _bases(stage)]
+    made = _bases(stage)
+    bases = [(p.read_bytes(), unit) for p, unit in made]
+    ods_bases = _ods_bases(made)
     shutil.rmtree(stage)
     workbooks: list[bytes] = []
     kinds: Counter = Counter()
@@ -162,7 +177,13 @@ def generate_inbox(folder: Path, n: int) -> tuple[list[bytes], Counter]:
         data, unit = bases[i % len(bases)]
         book = retarget(data, unit, f"收件單位{i:05d}")
         slot = i % 20
-        if slot == 0:  # 5% broken: a truncated workbook
+        if slot == 6 and ods_bases:  # 5% ODF, as agencies under ODF-CNS15251 send them
+            kinds["ods"] += 1
+            ods, _ = ods_bases[i % len(ods_bases)]
+            book = retarget(ods, unit, f"收件單位{i:05d}")
+            (folder / f"{i:05d}.ods").write_bytes(book)
+            workbooks.append(book)
+        elif slot == 0:  # 5% broken: a truncated workbook
             kinds["broken"] += 1
             (folder / f"{i:05d}_損毀.xlsx").write_bytes(book[: len(book) // 3])
         elif slot in (1, 2):  # 10% email
@@ -223,7 +244,8 @@ def run_naive_bytes(books: list[bytes]) -> None:
     import pandas as pd
 
     for data in books:
-        pd.read_excel(io.BytesIO(data), sheet_name=None, engine="openpyxl")
+        ods = data[30:38] == b"mimetype"  # an ODF package names its mimetype first
+        pd.read_excel(io.BytesIO(data), sheet_name=None, engine="odf" if ods else "openpyxl")
 
 
 def inbox_bench(args: argparse.Namespace, work: Path) -> None:

@@ -214,3 +214,52 @@ def test_missing_libreoffice_names_the_packages(
     assert "libreoffice-calc-nogui" in err and "libreoffice.org" in err and "國家發展委員會" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# -- the quick scan of content.xml (workbook.odsscan) and when it is not trusted ---------------------
+
+HUGE_ROWS = (
+    '<table:table-row table:number-rows-repeated="1000000"><table:table-cell '
+    'office:value-type="float" office:value="1" table:number-columns-repeated="100"/></table:table-row>'
+)
+MERGED_ROWS = (
+    '<table:table-row><table:table-cell table:number-columns-spanned="2" table:number-rows-spanned="1">'
+    "<text:p>x</text:p></table:table-cell><table:covered-table-cell/></table:table-row>" + GOOD_ROWS
+)
+UNTRUSTED = {
+    # text in a comment looks like tags: a fake row start would reset the column count
+    "comment": content(HUGE_ROWS.replace("<table:table-cell", "<!-- <table:table-row> --><table:table-cell")),
+    "cdata": content(HUGE_ROWS, prolog="").replace(b"<office:body>", b"<office:body><![CDATA[<x>]]>"),
+    "single quotes": content(HUGE_ROWS.replace('office:value="1"', "office:value='1'")),
+    "a > inside a value": content(HUGE_ROWS.replace('office:value="1"', 'office:value="1" x="a>b"')),
+    "another prefix": content(HUGE_ROWS)
+    .replace(b'xmlns:table="urn', b'xmlns:t="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:table="urn:x')
+    .replace(b"<table:table-row", b"<t:table-row")
+    .replace(b"</table:table-row>", b"</t:table-row>")
+    .replace(b"<table:table-cell", b"<t:table-cell")
+    .replace(b"table:number-", b"t:number-"),
+}
+
+
+def test_the_quick_scan_reads_what_the_parser_reads() -> None:
+    from workbook.clients.ods import parse_content
+    from workbook.odsscan import scan
+
+    xml = content(MERGED_ROWS, GOOD_NAMES)
+    scanned, parsed = scan(xml), parse_content(xml, cells=False)
+    assert scanned is not None
+    ((table,),) = [scanned.tables]
+    assert (table.name, table.rows, table.cols) == ("表1", 2, 2)  # empty repeats do not count
+    assert table.merged == parsed.sheets[0].merged == [(1, 1, 1, 2)]
+    assert OdsBook(package({"content.xml": xml}), "a.ods").names() == parsed.names == {"IN_x": ("表1", 1, 1)}
+
+
+@pytest.mark.parametrize("case", sorted(UNTRUSTED))
+def test_content_the_scan_cannot_trust_is_parsed_and_still_refused(case: str) -> None:
+    from workbook.odsscan import scan
+
+    xml = UNTRUSTED[case]
+    assert scan(xml) is None
+    with pytest.raises(WorkbookFileError) as err:
+        inspect_ods(package({"content.xml": xml}), f"{case}.ods")
+    assert "範圍過大" in str(err.value)

@@ -15,6 +15,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from .files import WorkbookFileError
 
@@ -88,8 +89,11 @@ class PackageInfo:
     has_vba: bool
     parts: int
     total_bytes: int
-    #: The bytes of the :data:`KEPT_PARTS` the package has (verified by the guard's read).
+    #: The bytes of the :data:`KEPT_PARTS` the package has (an .ods: ``content.xml``), verified
+    #: by the guard's read.
     kept: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    #: An .ods content's quick scan (:class:`workbook.odsscan.ContentScan`), when it could be trusted.
+    scanned: Any = field(default=None, compare=False, repr=False)
 
 
 def _refuse(zh: str, en: str, name: str | None) -> WorkbookFileError:
@@ -268,9 +272,13 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
         )
     archive, infos = _open_package(data, name)
     names = {i.filename for i in infos}
+    kept: dict[str, bytes] = {}
     try:
         for info in infos:
-            _check_part(archive, info, name)
+            keep = info.filename == "content.xml" and info.file_size <= MAX_TOTAL_BYTES
+            body = _check_part(archive, info, name, keep=keep)
+            if body is not None:
+                kept[info.filename] = body
         mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
         if mimetype != ODS_MIMETYPE:
             raise _refuse(
@@ -281,13 +289,36 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
         _check_manifest(archive, names, name)
         if "content.xml" not in names:
             raise _refuse("ODF 試算表缺少內容（content.xml）", "the ODF package has no content.xml", name)
-        _check_repeats(archive, name)
+        scanned = _check_extent(kept["content.xml"], name) if "content.xml" in kept else None
+        if scanned is None:
+            _check_repeats(archive, name)
     except _ZIP_ERRORS as exc:
         raise _refuse(
             "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
         ) from exc
     macros = any(n.startswith(("Basic/", "Scripts/")) for n in names)
-    return PackageInfo(macros, len(infos), sum(i.file_size for i in infos))
+    return PackageInfo(macros, len(infos), sum(i.file_size for i in infos), kept, scanned)
+
+
+def _check_extent(content: bytes, name: str | None) -> Any:
+    """The repeats check on a quick scan of the tags (:mod:`workbook.odsscan`); the scan,
+    or None when the content must be parsed properly instead (:func:`_check_repeats`)."""
+    from .odsscan import scan
+
+    scanned = scan(content)
+    for table in scanned.tables if scanned else ():
+        if table.rows * table.cols > MAX_CELLS:
+            raise _too_large(table.name, table.rows, table.cols, name)
+    return scanned
+
+
+def _too_large(table: str, rows: int, cols: int, name: str | None) -> WorkbookFileError:
+    return _refuse(
+        f"工作表「{table}」範圍過大（{rows} 列 × {cols} 欄），不像填報工作簿",
+        f"sheet {table!r} fills {rows} rows × {cols} columns "
+        "(table:number-rows-repeated / number-columns-repeated), far beyond any form",
+        name,
+    )
 
 
 def _check_manifest(archive: zipfile.ZipFile, names: set[str], name: str | None) -> None:
@@ -350,12 +381,7 @@ def _check_repeats(archive: zipfile.ZipFile, name: str | None) -> None:
                     if row_end:
                         rows, cols = row + rep - 1, max(cols, row_end)
                         if rows * cols > MAX_CELLS:
-                            raise _refuse(
-                                f"工作表「{table}」範圍過大（{rows} 列 × {cols} 欄），不像填報工作簿",
-                                f"sheet {table!r} fills {rows} rows × {cols} columns "
-                                "(table:number-rows-repeated / number-columns-repeated), far beyond any form",
-                                name,
-                            )
+                            raise _too_large(table, rows, cols, name)
                     row += rep
                     elem.clear()
     except (ElementTree.ParseError, DefusedXmlException) as exc:

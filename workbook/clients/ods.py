@@ -148,6 +148,26 @@ def parse_content(xml: bytes, *, cells: bool = True) -> OdsContent:
     return OdsContent(sheets, names, hidden, unlocked, rules)
 
 
+def content_from_scan(scanned: Any) -> OdsContent:
+    """What a values-only book needs (sheets, protection, merges, names, hidden sheets) from
+    :func:`workbook.odsscan.scan`: the same as ``parse_content(xml, cells=False)``."""
+    sheets = []
+    for t in scanned.tables:
+        key = t.attrs.get("table:protection-key", "")
+        sheet = _Sheet(t.name, t.attrs.get("table:style-name", ""), t.attrs.get("table:protected") == "true")
+        sheet.protection_key, sheet.password = key, bool(key)
+        sheet.protection_algorithm = t.attrs.get("table:protection-key-digest-algorithm")
+        sheet.merged = list(t.merged)
+        sheets.append(sheet)
+    names = {}
+    for name, address in scanned.names.items():
+        m = _RANGE.match(address)
+        if m:
+            sheet_name = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
+            names[name] = (sheet_name, int(m.group(4)), _column(m.group(3)))
+    return OdsContent(sheets, names, set(scanned.hidden_styles), set())
+
+
 def _text(element: Any) -> str:
     return "\n".join("".join(p.itertext()) for p in element) if element is not None else ""
 
@@ -239,8 +259,15 @@ class OdsBook:
         #: Like CalamineBook: a result cell never computed reads empty, which is "unknown".
         self.blank_results_are_unknown = not formulas_visible
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                self.content = parse_content(z.read("content.xml"), cells=formulas_visible)
+            scanned = None if formulas_visible else self.info.scanned
+            if scanned is not None:  # values only: the guard's quick scan has the structure
+                self.content = content_from_scan(scanned)
+            else:
+                xml = self.info.kept.get("content.xml")
+                if xml is None:
+                    with zipfile.ZipFile(io.BytesIO(data)) as z:
+                        xml = z.read("content.xml")
+                self.content = parse_content(xml, cells=formulas_visible)
             self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except WorkbookFileError:
             raise

@@ -1,7 +1,7 @@
 """Benchmark: each step of the cycle for .ods against .xlsx, on the seed plan.
 
-    python bench/odf.py            # 3 runs of each step
-    python bench/odf.py -n 5 --files 40
+    python bench/bench_odf.py            # 3 runs of each step
+    python bench/bench_odf.py -n 5 --files 40
 
 Each step is the median of N runs, for both formats:
 
