@@ -28,33 +28,19 @@ import contextlib
 import io
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the filling helper
 
+from bench_template import median_seconds
+
 from kpi_engine import load_plan
 from workbook import layout as L
 from workbook.cli import main as kpi
-
-
-def median_seconds(
-    runs: int, task: Callable[[int], None], prepare: Callable[[int], None] | None = None
-) -> float:
-    """Median wall time of ``task(i)`` over ``runs`` runs; ``prepare(i)`` runs untimed before each."""
-    times = []
-    for i in range(runs):
-        if prepare:
-            prepare(i)
-        start = time.perf_counter()
-        task(i)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def quiet(args: list[str]) -> int:

@@ -606,7 +606,10 @@ def test_compiled_steps_compute_what_the_tree_says():
             for _ in range(60):
                 env = {spec.role: rng.choice(pool) for spec in ind.inputs}
                 snap = rng.random() < 0.5
-                env |= {SNAP_PREFIX + spec.role: env[spec.role] if snap else rng.choice(pool) for spec in ind.inputs}
+                env |= {
+                    SNAP_PREFIX + spec.role: env[spec.role] if snap else rng.choice(pool)
+                    for spec in ind.inputs
+                }
                 env[CALC_REF] = rng.choice([None, "無誤", HELD_MARK + "錯誤 1 項"])
                 walked, ran = dict(env), dict(env)
                 for (name, expr), (_, step) in zip(comp.steps, comp.compiled, strict=True):

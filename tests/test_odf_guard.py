@@ -233,7 +233,9 @@ UNTRUSTED = {
     "single quotes": content(HUGE_ROWS.replace('office:value="1"', "office:value='1'")),
     "a > inside a value": content(HUGE_ROWS.replace('office:value="1"', 'office:value="1" x="a>b"')),
     "another prefix": content(HUGE_ROWS)
-    .replace(b'xmlns:table="urn', b'xmlns:t="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:table="urn:x')
+    .replace(
+        b'xmlns:table="urn', b'xmlns:t="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:table="urn:x'
+    )
     .replace(b"<table:table-row", b"<t:table-row")
     .replace(b"</table:table-row>", b"</t:table-row>")
     .replace(b"<table:table-cell", b"<t:table-cell")
