@@ -28,15 +28,15 @@ PREFIXES = {
     b"style": b"urn:oasis:names:tc:opendocument:xmlns:style:1.0",
     b"office": b"urn:oasis:names:tc:opendocument:xmlns:office:1.0",
 }
+PREFIX_OF = {uri: prefix for prefix, uri in PREFIXES.items()}
 
-_ATTRS = rb"(?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*"
 #: The tags that matter, at memchr speed: a literal start, and ``[^>]*`` for the attributes
 #: (a ``>`` inside a quoted value would cut it short: an odd count of quotes shows that).
-_TOKEN = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>")
+_TOKEN = re.compile(
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>"
+    rb"(</table:(?:covered-)?table-cell>)?"  # a cell closed at once holds nothing
+)
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-_NAMED_RANGE = re.compile(rb"<table:named-range(" + _ATTRS + rb")/?>")
-_STYLE = re.compile(rb"<style:style(" + _ATTRS + rb")>(.*?)</style:style>", re.S)
-_HIDDEN = re.compile(rb"<style:table-properties" + rb"[^>]*?table:display\s*=\s*[\"']false[\"']")
 _REPEAT = re.compile(rb"\s*=\s*\"([^\"]*)\"")
 
 
@@ -71,15 +71,36 @@ def attributes(raw: bytes) -> dict[str, str]:
     return out
 
 
+_DECLARATION = re.compile(rb"xmlns(?::([\w.-]+))?\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _markup_declaration(xml: bytes, start: int) -> bool:
+    """Is there a ``<?`` (processing instruction) or ``<!`` (comment, CDATA, DTD) after ``start``?
+
+    Found from the rare ``?`` and ``!``: searching for ``<?`` stops at every tag.
+    """
+    for mark in (b"?", b"!"):
+        at = xml.find(mark, max(start, 1))
+        while at >= 0:
+            if xml[at - 1] == 0x3C:  # "<"
+                return True
+            at = xml.find(mark, at + 1)
+    return False
+
+
 def trustworthy(xml: bytes) -> bool:
     """May the tags of ``xml`` be read by pattern (see the module docstring)?"""
-    body = xml[xml.index(b"?>") + 2 :] if xml.startswith(b"<?xml") and b"?>" in xml[:200] else xml
-    if b"<?" in body or b"<!" in body:  # a processing instruction, comment, CDATA or DTD
+    start = xml.index(b"?>") + 2 if xml.startswith(b"<?xml") and b"?>" in xml[:200] else 0
+    if _markup_declaration(xml, start):
         return False
-    return all(
-        xml.count(uri) == 1 and xml.count(b"xmlns:" + prefix + b'="' + uri + b'"') == 1
-        for prefix, uri in PREFIXES.items()
-    )
+    bound: dict[bytes, int] = {}
+    for prefix, uri in _DECLARATION.findall(xml):
+        wanted = PREFIXES.get(prefix)
+        if uri in PREFIX_OF or wanted is not None:
+            if wanted != uri or PREFIX_OF.get(uri) != prefix:
+                return False  # one of these namespaces under another prefix, or the prefix rebound
+            bound[prefix] = bound.get(prefix, 0) + 1
+    return all(bound.get(prefix) == 1 for prefix in PREFIXES)
 
 
 def scan(xml: bytes) -> ContentScan | None:
@@ -94,8 +115,7 @@ def scan(xml: bytes) -> ContentScan | None:
     current: TableScan | None = None
     row = col = row_repeat = 1
     row_end = 0  # the farthest filled column of the current row
-    for m in _TOKEN.finditer(xml):
-        closing, kind, attrs = m.groups()
+    for closing, kind, attrs, closed_at_once in _TOKEN.findall(xml):
         if attrs.count(b'"') % 2 or b"'" in attrs:
             return None  # a ">" inside a quoted value, or single quotes: parse it properly
         empty = attrs.endswith(b"/")
@@ -119,7 +139,7 @@ def scan(xml: bytes) -> ContentScan | None:
                 row += row_repeat
         elif not closing:  # a cell
             repeat = _count(attrs, b"table:number-columns-repeated")
-            has_content = not empty and not xml.startswith(b"</table:" + kind + b">", m.end())
+            has_content = not empty and not closed_at_once
             if has_content or b"office:value-type" in attrs:
                 row_end = col + repeat - 1
             if b"spanned" in attrs:
@@ -149,21 +169,43 @@ def _count(attrs: bytes, key: bytes) -> int:
     return int(m.group(1))
 
 
+_RANGE_TAG = re.compile(rb"<table:named-range\s([^>]*)>")
+_NAME = re.compile(rb'(?:^|\s)table:name="([^"]*)"')
+_ADDRESS = re.compile(rb'(?:^|\s)table:cell-range-address="([^"]*)"')
+_HIDDEN_TABLE = re.compile(rb"<style:table-properties\s[^>]*table:display=\"false\"")
+_STYLE_START = re.compile(rb'<style:style\s[^>]*style:name="([^"]*)"')
+
+
+#: How LibreOffice writes a named range: read in one pass when every range is written so.
+_RANGE_AS_WRITTEN = re.compile(
+    rb'<table:named-range table:name="([^"]*)" table:base-cell-address="[^"]*" '
+    rb'table:cell-range-address="([^"]*)"/>'
+)
+
+
 def _names(xml: bytes) -> dict[str, str]:
+    usual = _RANGE_AS_WRITTEN.findall(xml)
+    if len(usual) == xml.count(b"<table:named-range "):
+        return {_decode(name): _decode(address) for name, address in usual}
     out = {}
-    for m in _NAMED_RANGE.finditer(xml):
-        a = attributes(m.group(1))
-        out[a.get("table:name", "")] = a.get("table:cell-range-address", "")
+    for m in _RANGE_TAG.finditer(xml):
+        name, address = _NAME.search(m.group(1)), _ADDRESS.search(m.group(1))
+        if name and address:
+            out[_decode(name.group(1))] = _decode(address.group(1))
     return out
 
 
 def _hidden_styles(xml: bytes) -> set[str]:
-    start = xml.find(b"<office:automatic-styles")
-    end = xml.find(b"</office:automatic-styles>", start)
-    if start < 0 or end < 0:
-        return set()
+    """Automatic styles that hide a sheet: found by their rare property, then their name."""
     out = set()
-    for m in _STYLE.finditer(xml, start, end):
-        if _HIDDEN.search(m.group(2)):
-            out.add(attributes(m.group(1)).get("style:name", ""))
+    for m in _HIDDEN_TABLE.finditer(xml):
+        start = xml.rfind(b"<style:style", 0, m.start())
+        tag = _STYLE_START.match(xml, start) if start >= 0 else None
+        if tag:
+            out.add(_decode(tag.group(1)))
     return out
+
+
+def _decode(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    return html.unescape(text) if "&" in text else text
