@@ -255,10 +255,7 @@ def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
         if op == "&":
             return lambda env: as_text(left(env)) + as_text(right(env))
 
-        def arithmetic(env: Mapping[str, Value]) -> Value:
-            return _arith(op, left(env), right(env))
-
-        return arithmetic
+        return _arithmetic(op, left, right)
     if t is Call:
         fn = e.fn  # type: ignore[attr-defined]
         args = [compile_expr(a) for a in e.args]  # type: ignore[attr-defined]
@@ -283,6 +280,19 @@ def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
             return _logical(fn, args)
         return lambda env: _apply(fn, [a(env) for a in args])
     raise TypeError(f"unknown node {e!r}")
+
+
+def _arithmetic(
+    op: str, left: Callable[[Mapping[str, Value]], Value], right: Callable[[Mapping[str, Value]], Value]
+) -> Callable[[Mapping[str, Value]], Value]:
+    """``left op right`` as :func:`_arith` computes it, the operator chosen once."""
+    if op == "+":
+        return lambda env: _num(left(env), op) + _num(right(env), op)
+    if op == "-":
+        return lambda env: _num(left(env), op) - _num(right(env), op)
+    if op == "*":
+        return lambda env: _num(left(env), op) * _num(right(env), op)
+    return lambda env: _arith(op, left(env), right(env))
 
 
 def _logical(
