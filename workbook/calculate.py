@@ -327,7 +327,8 @@ def _layout_findings(
     out: list[Finding] = []
     merged = getattr(book, "merged", None)
     if merged is not None:
-        ranges = {sheet: merged(sheet) for sheet in {where[name][0] for name in inputs}}  # input sheets only
+        # Every product sheet, not only those with inputs: a damaged sheet is found here too.
+        ranges = {sheet: merged(sheet) for sheet in where.extent}
         for name, (ind, p, role) in inputs.items():
             sheet, row, col = where[name]
             if any(r1 <= row <= r2 and c1 <= col <= c2 for r1, c1, r2, c2 in ranges[sheet]):
