@@ -32,9 +32,9 @@ import openpyxl
 from bench.genplan import generated_entries, generated_plan
 from kpi_engine import Plan, load_plan
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.builder import write_template
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.demo import fill
 
 

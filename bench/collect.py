@@ -400,7 +400,7 @@ def breakdown(files: list[Path]) -> list[tuple[str, float]]:
     """Seconds per workbook of each step of read_submission, measured step by step."""
     from kpi_engine import evaluate, load_plan
     from workbook.calculate import calculate, read_meta
-    from workbook.fastread import CalamineBook, _defined_names
+    from workbook.clients.calamine import CalamineBook, _defined_names
     from workbook.formulas import result_formulas
     from workbook.guard import inspect
 

@@ -5,7 +5,7 @@ Runs ``python -X importtime`` in fresh processes (medians of N runs) for:
 * the baseline: ``python -c pass``;
 * ``import macros``: what Excel's RunMain pays before ``main()`` runs;
 * ``import macros`` plus the modules the click loads (``workbook.calculate``,
-  ``workbook.live`` and xlwings): the whole button path;
+  ``workbook.clients.excel`` and xlwings): the whole button path;
 * for scale, ``import pandas``, which must stay off that path;
 * the add-in's real first statement (``import xlwings.utils``) then the button's imports, run
   by plain ``python -c`` (pandas loads) and by the ``kpi-excel-python`` launcher (it does not).
@@ -26,15 +26,15 @@ CASES = {
     "python -c pass (baseline)": "pass",
     "import macros": "import macros",
     "button path (macros + calculate + live + xlwings)": (
-        "import macros; macros.keep_pandas_out(); import workbook.calculate, workbook.live, xlwings"
+        "import macros; macros.keep_pandas_out(); import workbook.calculate, workbook.clients.excel, xlwings"
     ),
-    "same, had main() not kept pandas out": "import macros, workbook.calculate, workbook.live, xlwings",
+    "same, had main() not kept pandas out": "import macros, workbook.calculate, workbook.clients.excel, xlwings",
     "import pandas (for scale; never on the button path)": "import pandas",
     # What RunPython sends first, then the button's imports: as python runs it, and as the
     # add-in's kpi-excel-python launcher (macros/launch.py) runs it.
-    "VBA command, plain python": "import xlwings.utils; import macros, workbook.calculate, workbook.live",
+    "VBA command, plain python": "import xlwings.utils; import macros, workbook.calculate, workbook.clients.excel",
     "VBA command, kpi-excel-python launcher": (
-        "LAUNCHER:import xlwings.utils; import macros, workbook.calculate, workbook.live"
+        "LAUNCHER:import xlwings.utils; import macros, workbook.calculate, workbook.clients.excel"
     ),
 }
 

@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.genplan import generated_entries, generated_plan
 from kpi_engine import load_plan
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.builder import write_template
 from workbook.calculate import calculate
 from workbook.clients import unocore
+from workbook.clients.file import FileBook
 from workbook.clients.oxt import SCRIPT_URL, prepare_profile
 from workbook.clients.uno import UnoBook, office
 from workbook.demo import fill

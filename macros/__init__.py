@@ -51,8 +51,8 @@ def calculate(book: Any, *, now: datetime | None = None) -> str:
     nothing and shows what to fix instead.
     """
     from workbook.calculate import calculate as run
+    from workbook.clients.excel import LiveBook
     from workbook.files import WorkbookFileError
-    from workbook.live import LiveBook
 
     try:
         live = LiveBook(book)

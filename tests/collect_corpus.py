@@ -39,9 +39,10 @@ from plan_factory import indicator, plan_yaml
 from kpi_engine import Plan, default_plan_path, load_plan, parse_plan
 from kpi_engine.plan_loader import dump_plan
 from workbook import layout as L
-from workbook.bookio import FileBook, cell_address
+from workbook.bookio import cell_address
 from workbook.builder import write_template
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.demo import fill
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -4,7 +4,7 @@ Two contracts are fuzzed:
 
 * a workbook's bytes, mutated (bytes flipped, truncated, inserted, or one zip member's
   XML damaged and the zip rebuilt), through :class:`~workbook.bookio.FileBook` and
-  :class:`~workbook.fastread.CalamineBook` and ``calculate(write=False)``: each either
+  :class:`~workbook.clients.calamine.CalamineBook` and ``calculate(write=False)``: each either
   succeeds or raises :class:`~workbook.files.WorkbookFileError`, nothing else;
 * plan text, mutated from the embedded plan or arbitrary, through
   :func:`kpi_engine.parse_plan` (and arbitrary bytes through :func:`kpi_engine.load_plan`):
@@ -88,9 +88,9 @@ def small_workbook() -> bytes:
     from plan_factory import indicator, make_plan
 
     from workbook import layout as L
-    from workbook.bookio import FileBook
     from workbook.builder import write_template
     from workbook.calculate import calculate
+    from workbook.clients.file import FileBook
     from workbook.demo import fill
 
     plan = make_plan(indicator("k1", "ratio", "80%"), indicator("k2", "count", "≤100"))
@@ -191,8 +191,8 @@ def mutate(data: bytes, steps: list[tuple]) -> bytes:
 
 def read_with_filebook(data: bytes, folder: Path) -> None:
     """FileBook + calculate(write=False): returns, or raises WorkbookFileError only."""
-    from workbook.bookio import FileBook
     from workbook.calculate import calculate
+    from workbook.clients.file import FileBook
 
     path = folder / "fuzz.xlsx"
     path.write_bytes(data)
@@ -202,7 +202,7 @@ def read_with_filebook(data: bytes, folder: Path) -> None:
 def read_with_calamine(data: bytes) -> None:
     """CalamineBook + calculate(write=False): returns, or raises WorkbookFileError only."""
     from workbook.calculate import calculate
-    from workbook.fastread import CalamineBook
+    from workbook.clients.calamine import CalamineBook
 
     calculate(CalamineBook(data, "fuzz.xlsx"), write=False)
 

@@ -17,9 +17,10 @@ import openpyxl
 
 from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import FileBook, parse_address
+from workbook.bookio import parse_address
 from workbook.builder import write_template
 from workbook.calculate import Outcome, calculate
+from workbook.clients.file import FileBook
 from workbook.demo import fill
 
 #: Defined-name prefixes of the cells staff type into.

@@ -44,9 +44,10 @@ from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from kpi_engine import evaluate, load_plan
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX
 from workbook import layout as L
-from workbook.bookio import FileBook, parse_address
+from workbook.bookio import parse_address
 from workbook.builder import write_template
 from workbook.calculate import calculate, resolve_scope
+from workbook.clients.file import FileBook
 from workbook.demo import fill
 
 #: Defined-name prefixes of the cells staff type into.
@@ -84,7 +85,7 @@ GUARD_UNBOUNDED_READ = (
     "for a 1.4 GB one)"
 )
 CALAMINE_LAZY_ERRORS = (
-    "workbook/fastread.py CalamineBook.grid/merged call python-calamine lazily and let its "
+    "workbook/clients/calamine.py CalamineBook.grid/merged call python-calamine lazily and let its "
     "XmlError/CalamineError escape; workbook/collect.py read_submission only catches "
     "WorkbookFileError, so one such file stops kpi collect with a traceback"
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.builder import write_template
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.demo import fill, fill_notes
 
 COUNTS_107 = {

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 
 from kpi_engine import load_plan
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.builder import write_template
+from workbook.clients.file import FileBook
 from workbook.demo import fill
 from workbook.libreoffice import recalculate, require_soffice
 
@@ -126,7 +126,7 @@ def test_simulated_client_refuses_locked_cells_as_excel_does(seed_case, monkeypa
 
     from tests_support import ProtectedSheetError, apply_actions
 
-    from workbook.live import LiveBook
+    from workbook.clients.excel import LiveBook
 
     tmp, path, scope, payload = seed_case
     monkeypatch.setattr(LiveBook, "unprotected", lambda self, sheets, password: contextlib.nullcontext())

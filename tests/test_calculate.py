@@ -27,9 +27,9 @@ from openpyxl.workbook.workbook import Workbook
 import workbook.files
 from kpi_engine import evaluate, sample_entries
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.builder import write_template
 from workbook.calculate import block_writes, calculate
+from workbook.clients.file import FileBook
 from workbook.demo import fill
 from workbook.files import WorkbookFileError
 from workbook.formulas import result_formulas

@@ -40,8 +40,8 @@ from kpi_engine import evaluate
 from kpi_engine.consolidate import COUNTED, STATUSES
 from workbook import layout as L
 from workbook import libreoffice as lo
+from workbook.clients.calamine import CalamineBook
 from workbook.collect import Collection, collect
-from workbook.fastread import CalamineBook
 from workbook.summary import write_summary
 
 SUMMARY_SHEETS = ["彙總", "達成情形", "重要施政計畫", "檢核", "檔案", "圖表"]
@@ -576,7 +576,7 @@ def test_defined_names_are_read_from_the_bytes_as_openpyxl_reads_them(tmp_path) 
     from openpyxl.workbook.defined_name import DefinedName
 
     from workbook.bookio import parse_address
-    from workbook.fastread import _defined_names
+    from workbook.clients.calamine import _defined_names
 
     wb = openpyxl.Workbook()
     wb.active.title = "plain"

@@ -24,8 +24,8 @@ from test_button import NOW, _cells, _filled, _input_cells
 
 import macros
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.libreoffice import recalculate, require_soffice
 
 TESTS = Path(__file__).resolve().parent

@@ -402,7 +402,7 @@ def test_button_on_a_calculated_workbook(corpus, base_view):
 @pytest.mark.parametrize("case", params("button"))
 def test_button(case: Case, corpus, base_view, tmp_path):
     import macros
-    from workbook.live import LiveBook
+    from workbook.clients.excel import LiveBook
 
     book = _excel(case, corpus, base_view, tmp_path)
     inputs = {

@@ -41,11 +41,11 @@ from openpyxl import load_workbook
 from kpi_engine import load_plan, parse_plan
 from workbook import layout as L
 from workbook import libreoffice as lo_harness
-from workbook.bookio import FileBook
 from workbook.builder import write_template
 from workbook.calculate import Outcome, calculate
 from workbook.clients import unocore
 from workbook.clients.bridge import button_message
+from workbook.clients.file import FileBook
 from workbook.clients.oxt import BRIDGE_URL, SCRIPT_URL, prepare_profile
 from workbook.clients.uno import UnoBook, import_uno, office, store
 from workbook.files import WorkbookFileError

@@ -299,7 +299,7 @@ def _read_back(path: Path):
     """Check a saved workbook as the coordinator's collect does: values only, read-only."""
     pytest.importorskip("python_calamine")
     from workbook.calculate import calculate
-    from workbook.fastread import CalamineBook
+    from workbook.clients.calamine import CalamineBook
 
     return calculate(CalamineBook(path.read_bytes(), path.name), write=False)
 

@@ -42,8 +42,9 @@ from test_libreoffice_oracle import (
 
 from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import FileBook, cell_address, parse_address
+from workbook.bookio import cell_address, parse_address
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.clients.ods import OdsBook
 
 STAFF_SHEET = "承辦人備註"

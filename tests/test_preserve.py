@@ -30,8 +30,9 @@ from openpyxl import load_workbook
 
 from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import FileBook, cell_address
+from workbook.bookio import cell_address
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.files import save_atomic
 from workbook.ooxml import MAIN_NS, Edits, Formula, patch_package
 

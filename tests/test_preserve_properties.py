@@ -28,8 +28,9 @@ from openpyxl import load_workbook
 from kpi_engine import load_plan
 from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import FileBook, cell_address
+from workbook.bookio import cell_address
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.ooxml import MAIN_NS
 
 EXAMPLES = int(os.environ.get("KPI_PROPERTY_EXAMPLES", "6"))

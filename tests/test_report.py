@@ -170,8 +170,8 @@ def three_units(plan, tmp_path_factory):
     from report_support import COUNTS_107, make_workbook
 
     from workbook import layout as L
-    from workbook.bookio import FileBook
     from workbook.calculate import calculate
+    from workbook.clients.file import FileBook
 
     folder = tmp_path_factory.mktemp("units")
     for n, unit in enumerate(["甲區公所", "乙區公所", "丙區公所"]):

@@ -25,8 +25,8 @@ from openpyxl.worksheet.cell_range import MultiCellRange
 
 from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import FileBook
 from workbook.calculate import Outcome, calculate
+from workbook.clients.file import FileBook
 from workbook.formulas import result_formulas
 
 VARIANTS = ["libreoffice", "openpyxl", "libreoffice+openpyxl"]

@@ -25,9 +25,9 @@ from openpyxl import load_workbook
 import workbook.calculate
 from kpi_engine import load_plan
 from workbook import layout as L
-from workbook.bookio import FileBook
 from workbook.builder import write_template
 from workbook.calculate import calculate
+from workbook.clients.file import FileBook
 from workbook.files import TEMP_STEM_BYTES, WorkbookFileError, temp_prefix
 
 NOTE = "NOTE_failed_tender_rate_H1"

@@ -1,22 +1,19 @@
-"""The small workbook interface that ``calculate`` works through.
+"""The small workbook interface that ``calculate`` works through, and its cell helpers.
 
-Two adapters implement it: :class:`FileBook` (openpyxl, for files) here, and the
-xlwings adapter for live Excel.  I/O is batched: a sheet is read once as a grid,
-and every write is one rectangular block.
+The adapters live in :mod:`workbook.clients`: files (openpyxl, ``clients.file``),
+python-calamine (``clients.calamine``), live Excel over xlwings (``clients.excel``),
+LibreOffice over UNO (``clients.uno``) and .ods files (``clients.ods``, ``clients.odswrite``).
+I/O is batched: a sheet is read once as a grid, and every write is one rectangular block.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any, Protocol
 
-from .files import FileState, WorkbookFileError, read_with_state
+from .files import WorkbookFileError
 
 Grid = list[list[Any]]
 _ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
@@ -84,225 +81,6 @@ class Book(Protocol):
         exit each sheet is protected again with the options it had (selection of
         locked and unlocked cells, formatting rights, password).
         """
-
-
-class FileBook:
-    """A workbook file opened with openpyxl (formulas as text, inputs as typed)."""
-
-    def __init__(self, path: str | Path):
-        from openpyxl import load_workbook
-
-        from .guard import inspect
-        from .ooxml import Edits
-
-        self.path = Path(path)
-        data, self.state = read_with_state(self.path)
-        self.info = inspect(data, str(self.path))  # before any parser sees the bytes
-        self.data = data
-        try:
-            self.wb = load_workbook(io.BytesIO(data), rich_text=False, keep_vba=self.info.has_vba)
-        except Exception as exc:  # openpyxl raises many types for a bad file
-            raise WorkbookFileError(
-                "無法開啟活頁簿，檔案可能已損毀或不是 Excel 檔",
-                f"cannot open the workbook; it may be damaged or not an .xlsx file ({type(exc).__name__}: {exc})",
-                path=self.path,
-            ) from exc
-        self._grids: dict[tuple, Grid] = {}
-        # Every change is recorded as well as made in openpyxl's model: save() applies the
-        # record to the original bytes, so what openpyxl does not model survives.
-        self.edits = Edits()
-        #: Warnings about the save itself (a full rewrite that foreign content may not survive).
-        self.save_notes: list[tuple[str, str]] = []
-        self.rebuilt: list[str] = []  # product sheets recreated: only a full save can add them
-        self._protect_on_save: set[str] = set()
-
-    def sheet_names(self) -> list[str]:
-        return list(self.wb.sheetnames)
-
-    def names(self) -> dict[str, tuple[str, int, int]]:
-        out: dict[str, tuple[str, int, int]] = {}
-        for name, dn in self.wb.defined_names.items():
-            try:
-                dests = list(dn.destinations)
-            except Exception:  # a name that refers to #REF! or a formula
-                continue
-            if len(dests) == 1:
-                sheet, address = dests[0]
-                sheet = sheet.replace("''", "'")  # openpyxl leaves a quoted name's '' doubled
-                try:
-                    out[name] = (sheet, *parse_address(address))
-                except ValueError:
-                    continue
-        return out
-
-    def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
-        key = (sheet, rows, cols)
-        if key not in self._grids:
-            ws = self.wb[sheet]
-            self._grids[key] = [
-                list(r)
-                for r in ws.iter_rows(min_row=1, min_col=1, max_row=rows, max_col=cols, values_only=True)
-            ]
-        return self._grids[key]
-
-    def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
-        return self.grid(sheet, rows, cols)  # openpyxl without data_only gives formula text
-
-    def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
-        """Put a result formula back into its cell."""
-        from .ooxml import Formula
-
-        self.wb[sheet].cell(row, col).value = formula
-        self.edits.cells.setdefault(sheet, {})[(row, col)] = Formula(formula.removeprefix("="))
-        self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
-
-    def restore_protection(
-        self, sheets: Iterable[str] | None = None, password: str | None = None
-    ) -> list[str]:
-        """Protect again every form sheet whose protection was removed; return their names.
-
-        ``sheets`` are the product's own sheets (default: all but the metadata sheet);
-        a sheet staff added stays as they left it.  ``password`` is accepted for the
-        adapters' common signature; a file keeps the protection options it had.
-        """
-        from .layout import SHEET_META
-
-        fixed = []
-        wanted = set(sheets) if sheets is not None else None
-        for ws in self.wb.worksheets:
-            if ws.title == SHEET_META or (wanted is not None and ws.title not in wanted):
-                continue
-            if not ws.protection.sheet:
-                # Only switched back on: the options (and password) the sheet kept stay, as
-                # the LibreOffice and Excel adapters restore them.
-                ws.protection.sheet = True
-                self._protect_on_save.add(ws.title)  # as the model stands at save (password set later)
-                fixed.append(ws.title)
-        self._reprotected = fixed  # they get the plan's password in unprotected()
-        return fixed
-
-    def rebuild_sheets(self, scope, sheets: Iterable[str]) -> None:
-        """Recreate deleted product sheets (填表說明, 檢核結果) from the template, names and all.
-
-        A new sheet is a new package part, which the cell patcher does not add, so the
-        workbook is then saved whole by openpyxl; :meth:`save` says so in ``save_notes``.
-        """
-        from .builder import _Builder
-        from .layout import SHEET_GUIDE, SHEET_META
-
-        builder = _Builder(self.wb, scope)
-        for sheet in sheets:
-            if sheet in self.wb.sheetnames:  # present but its names are gone: rebuild it whole
-                self.wb.remove(self.wb[sheet])
-            (builder.guide if sheet == SHEET_GUIDE else builder.findings)()
-            ws = self.wb[sheet]
-            # The guide goes first; the findings sheet last before the metadata sheet.
-            meta_at = self.wb.sheetnames.index(SHEET_META) if SHEET_META in self.wb.sheetnames else None
-            position = (
-                0 if sheet == SHEET_GUIDE else (meta_at if meta_at is not None else len(self.wb.sheetnames))
-            )
-            self.wb.move_sheet(ws, position - self.wb.sheetnames.index(ws.title))
-            self.rebuilt.append(sheet)
-        self._grids = {}
-
-    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
-        """Merged ranges as (min_row, min_col, max_row, max_col)."""
-        return [(m.min_row, m.min_col, m.max_row, m.max_col) for m in self.wb[sheet].merged_cells.ranges]
-
-    def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
-        from openpyxl.cell.cell import MergedCell
-
-        ws = self.wb[sheet]
-        record = self.edits.cells.setdefault(sheet, {})
-        for r, line in enumerate(values):
-            for c, v in enumerate(line):
-                cell = ws.cell(row + r, col + c)
-                if isinstance(cell, MergedCell):
-                    continue
-                cell.value = v
-                if isinstance(v, str) and v.startswith("="):
-                    cell.data_type = "s"  # a value, never a formula: text like "=HYPERLINK(…)" stays text
-                record[(row + r, col + c)] = v  # text is written as an inline string, never a formula
-        self._grids = {k: g for k, g in self._grids.items() if k[0] != sheet}
-
-    @contextlib.contextmanager
-    def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
-        """openpyxl ignores protection when writing, so nothing is lifted; but a sheet the
-        clerk protected with a password of their own is refused, as a live client would."""
-        from openpyxl.worksheet.protection import hash_password
-
-        expected = hash_password(password) if password else None
-        for sheet in getattr(self, "_reprotected", []) if password else []:
-            # protected again by restore_protection: with the plan's password, as a live client does
-            self.wb[sheet].protection.password = password
-        self._reprotected = []
-        for sheet in sheets:
-            protection = self.wb[sheet].protection
-            held = protection.password or None
-            if protection.sheet and held is not None and held != expected:
-                raise foreign_password_error(sheet)
-        yield
-
-    def save(self, path: str | Path | None = None, *, unchanged_since: FileState | None = None) -> Path:
-        """Save atomically, to ``path`` or over the opened file.
-
-        Only the recorded edits are applied to the original bytes
-        (:func:`workbook.ooxml.patch_package`): every other part and cell stays as
-        it was.  The metadata sheet is made very hidden again (LibreOffice saves it
-        as merely hidden, which anyone could unhide from the menu).  Saving over the
-        opened file is refused if it changed on disk since it was read; saving to
-        another ``path`` is refused if it changed since ``unchanged_since``.
-
-        Only when the package cannot be patched cell by cell (a product sheet had to
-        be recreated, or a layout beyond the patcher) is the whole workbook rewritten
-        by openpyxl, and :attr:`save_notes` says that foreign content may be lost.
-        """
-        from .files import save_atomic
-        from .layout import SHEET_META
-        from .ooxml import Edits, PatchError, patch_package
-
-        # Over the opened file through a symlink: replace the file it points at, not the link.
-        target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)
-        same = target == self.path or _same_file(target, self.path)
-        guard = self.state if same else unchanged_since
-        from openpyxl.xml.functions import tostring
-
-        edits = self.edits
-        for sheet in self._protect_on_save:
-            edits.protect[sheet] = tostring(self.wb[sheet].protection.to_tree())
-        if SHEET_META in self.wb.sheetnames and self.wb[SHEET_META].sheet_state != "veryHidden":
-            edits.sheet_states[SHEET_META] = "veryHidden"
-            self.wb[SHEET_META].sheet_state = "veryHidden"
-        content: Any = None
-        reason = "、".join(self.rebuilt)
-        if not self.rebuilt:
-            try:
-                content = patch_package(self.data, edits) if edits else self.data
-            except PatchError as exc:
-                reason = str(exc)
-        if content is None:
-            content = self.wb
-            self.save_notes.append(
-                (
-                    f"已整份重新儲存活頁簿（{reason}）；員工自行加入的圖片、圖表、註解格式等內容可能遺失，請開啟檢查",
-                    f"the whole workbook was rewritten ({reason}); pictures, charts, comment formatting or "
-                    "other content staff added may be lost — open it and check",
-                )
-            )
-        saved = save_atomic(content, target, unchanged_since=guard)
-        if same:
-            self.data = content if isinstance(content, bytes) else saved.read_bytes()
-            self.state = FileState.of(saved, self.data)
-            self.edits = Edits()
-            self._protect_on_save = set()
-        return saved
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def foreign_password_error(sheet: str) -> WorkbookFileError:

@@ -230,7 +230,7 @@ def _calculate(
 
         outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
         return outcome, None, (Path(output or path) if write else None)
-    from .bookio import FileBook
+    from .clients.file import FileBook
     from .files import FileState, check_output_target, target_lock
 
     source = Path(path)

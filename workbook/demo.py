@@ -9,9 +9,9 @@ from pathlib import Path
 from kpi_engine import load_plan
 
 from . import layout as L
-from .bookio import FileBook
 from .builder import write_template
 from .calculate import Outcome, calculate
+from .clients.file import FileBook
 from .files import check_output_target
 
 

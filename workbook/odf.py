@@ -243,7 +243,8 @@ def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
     """
     from openpyxl import load_workbook
 
-    from .bookio import FileBook, cell_address
+    from .bookio import cell_address
+    from .clients.file import FileBook
     from .clients.ods import OdsBook
     from .layout import SHEET_META
 

@@ -245,7 +245,7 @@ class OdsBook:
     ``formulas_visible`` (``kpi check``) shows a formula cell as its formula, as
     :class:`~workbook.bookio.FileBook` does, so a formula typed into a count or over
     a result is found by its text.  Without it (``kpi collect``) the book is values
-    only, as :class:`~workbook.fastread.CalamineBook` is for an .xlsx.
+    only, as :class:`~workbook.clients.calamine.CalamineBook` is for an .xlsx.
     """
 
     def __init__(self, data: bytes, name: str = "<workbook>", *, formulas_visible: bool = False):
@@ -372,6 +372,6 @@ def read_only_book(data: bytes, name: str = "<workbook>") -> Any:
     """
     if name.lower().endswith(".ods"):
         return OdsBook(data, name)
-    from ..fastread import CalamineBook
+    from .calamine import CalamineBook
 
     return CalamineBook(data, name)

@@ -24,8 +24,8 @@ from kpi_engine.findings import Finding, finding
 from .. import layout as L
 from ..bookio import at, parse_address
 from ..calculate import calculate, read_meta
+from ..clients.calamine import CalamineBook
 from ..clients.ods import read_only_book
-from ..fastread import CalamineBook
 from ..files import DamagedFileError, WorkbookFileError
 from ..guard import inspect
 from .inbox import Item

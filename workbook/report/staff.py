@@ -19,8 +19,8 @@ from kpi_engine.consolidate import COUNTED, Submission
 from .. import layout as L
 from ..bookio import Book
 from ..calculate import resolve_scope
+from ..clients.calamine import CalamineBook
 from ..collect import Collection, iter_sources
-from ..fastread import CalamineBook
 from ..files import WorkbookFileError
 
 #: (plan id, unit, year, period id) — one unit's report of one period.

@@ -15,9 +15,9 @@ import re
 import zipfile
 from typing import Any
 
-from .bookio import Grid, parse_address
-from .files import DamagedFileError, WorkbookFileError
-from .guard import PackageInfo, inspect
+from ..bookio import Grid, parse_address
+from ..files import DamagedFileError, WorkbookFileError
+from ..guard import PackageInfo, inspect
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
 

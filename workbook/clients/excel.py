@@ -21,8 +21,8 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .bookio import Grid, foreign_password_error
-from .files import WorkbookFileError
+from ..bookio import Grid, foreign_password_error
+from ..files import WorkbookFileError
 
 #: ``Protect``'s keyword arguments that restore a ``Worksheet.Protection`` option.
 ALLOW_OPTIONS = (
