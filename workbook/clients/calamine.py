@@ -60,16 +60,7 @@ class CalamineBook:
         return self._sheets[sheet]
 
     def _calamine(self, sheet: str, read: Any) -> Any:
-        """calamine parses lazily: a damaged part surfaces only when a sheet is read."""
-        try:
-            return read()
-        except Exception as exc:  # python-calamine's XmlError, CalamineError, …
-            raise DamagedFileError(
-                "工作表內容損毀，無法讀取",
-                f"the sheet cannot be read; the file is damaged ({type(exc).__name__})",
-                path=self.name,
-                sheet=sheet,
-            ) from exc
+        return read_sheet(self.name, sheet, read)
 
     def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
         key = (sheet, rows, cols)
@@ -94,6 +85,20 @@ class CalamineBook:
 
     def write(self, sheet: str, row: int, col: int, values: Any) -> None:
         raise TypeError("CalamineBook is read-only")
+
+
+def read_sheet(name: str, sheet: str, read: Any) -> Any:
+    """``read()`` of one sheet through python-calamine, which parses lazily: a damaged part
+    surfaces only when its sheet is read, and is then a :class:`DamagedFileError` naming it."""
+    try:
+        return read()
+    except Exception as exc:  # python-calamine's XmlError, CalamineError, …
+        raise DamagedFileError(
+            "工作表內容損毀，無法讀取",
+            f"the sheet cannot be read; the file is damaged ({type(exc).__name__})",
+            path=name,
+            sheet=sheet,
+        ) from exc
 
 
 _DEFINED = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>([^<]*)</(?:\w+:)?definedName>")

@@ -307,16 +307,11 @@ class OdsBook:
 
     def _raw(self, sheet: str) -> Grid:
         if sheet not in self._values:
-            try:
-                ws = self.wb.get_sheet_by_name(sheet)
-                values = ws.to_python(skip_empty_area=False)
-            except Exception as exc:  # python-calamine's own error types
-                raise DamagedFileError(
-                    "工作表內容損毀，無法讀取",
-                    f"the sheet cannot be read; the file is damaged ({type(exc).__name__})",
-                    path=self.name,
-                    sheet=sheet,
-                ) from exc
+            from .calamine import read_sheet
+
+            values = read_sheet(
+                self.name, sheet, lambda: self.wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            )
             self._values[sheet] = [[None if v == "" else v for v in row] for row in values]
         return self._values[sheet]
 
