@@ -10,7 +10,7 @@ compares equal only to text, ``ROUND`` rounds half away from zero, ``IF`` is laz
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
@@ -261,7 +261,12 @@ def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
         args = [compile_expr(a) for a in e.args]  # type: ignore[attr-defined]
         if fn == "IF":
             cond, then, other = args
-            return lambda env: then(env) if _truth(cond(env)) else other(env)
+
+            def if_(env: Mapping[str, Value]) -> Value:
+                c = cond(env)  # almost always a comparison's bool: no call for it
+                return then(env) if (c if c is True or c is False else _truth(c)) else other(env)
+
+            return if_
         if fn == "IFERROR":
             value, fallback = args
 
@@ -301,17 +306,19 @@ def _logical(
     """AND, OR and NOT as :func:`_apply` computes them, without its dispatch (the checks are
     made of them: a third of the engine's time)."""
 
-    def values(env: Mapping[str, Value]) -> list[Value]:
+    def truths(env: Mapping[str, Value]) -> Iterable[bool]:
         vals = [a(env) for a in args]
+        if all(v is True or v is False for v in vals):  # the usual case: every argument a test
+            return vals  # type: ignore[return-value]
         for v in vals:
             if isinstance(v, CellError):
                 raise ExprError(f"error value in {fn}")
-        return vals
+        return (_truth(v) for v in vals)  # lazily, as all() and any() stop early
 
     if fn == "NOT":
-        return lambda env: not _truth(values(env)[0])
+        return lambda env: not next(iter(truths(env)))
     combine = all if fn == "AND" else any
-    return lambda env: combine(_truth(v) for v in values(env))
+    return lambda env: combine(truths(env))
 
 
 @contextmanager

@@ -73,6 +73,8 @@ _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _BIG_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{4,7})"')
 #: A cell in column AA or beyond (one pass: a literal prefix keeps the search at memchr speed).
 _WIDE = re.compile(rb' r="[A-Z]{2,3}[0-9]')
+#: A column from AA or a row from 1000 on (either makes the detailed passes worth running).
+_FAR = re.compile(rb' r="(?:[A-Z]{2,3}[0-9]|[A-Z]?[0-9]{4})')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
 
 
@@ -233,10 +235,13 @@ class _Extent:
         # Column letters are read exactly only when a chunk holds a two- or three-letter column;
         # otherwise every cell is within A–Z.  So a tall, narrow sheet staff added (20,000 rows
         # × 10 columns) costs what it holds, while a far corner is still seen.
-        wide = _WIDE.search(body)
-        refs = dims + (_CELL_REF.findall(body) if wide else [])
         # Rows below 1000 cannot reach MAX_CELLS within 2,000 columns, so only 4-digit rows are read.
-        self.rows = max([self.rows, 999, *map(int, _BIG_ROW.findall(body)), *(int(r) for _, r in dims)])
+        # One pass first: a form's sheets have neither, and then nothing more is read.
+        far = _FAR.search(body) is not None
+        wide = far and _WIDE.search(body)
+        refs = dims + (_CELL_REF.findall(body) if wide else [])
+        big = _BIG_ROW.findall(body) if far else []
+        self.rows = max([self.rows, 999, *map(int, big), *(int(r) for _, r in dims)])
         self.cols = max(self.cols, 26)
         if refs:
             self.cols = max(self.cols, _col(max((c for c, _ in refs), key=lambda c: (len(c), c))))
