@@ -21,6 +21,7 @@ import re
 import shutil
 import zipfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,6 +118,10 @@ def test_every_part_but_content_is_byte_identical(made) -> None:
             assert [i.filename for i in a.infolist()] == [i.filename for i in b.infolist()], m["key"]
             changed = [i.filename for i in a.infolist() if a.read(i.filename) != b.read(i.filename)]
             assert changed == ["content.xml"], m["key"]
+            # copied, not re-compressed: the same method, size and CRC as stored
+            stored = [(i.filename, i.compress_type, i.compress_size, i.CRC) for i in a.infolist()]
+            kept = [(i.filename, i.compress_type, i.compress_size, i.CRC) for i in b.infolist()]
+            assert [x for x in stored if x[0] != "content.xml"] == [x for x in kept if x[0] != "content.xml"]
 
 
 def _elements(data: bytes) -> dict[tuple[str, int, int], str]:
@@ -176,20 +181,26 @@ def _same(a: Any, b: Any) -> bool:
     return (a in (None, "") and b in (None, "")) or a == b
 
 
+def _assert_shows_the_same(mine: Path, theirs: Path) -> int:
+    """Every cell of every sheet of two .ods files holds the same value; how many are not empty."""
+    a_book, b_book = OdsBook(mine.read_bytes(), mine.name), OdsBook(theirs.read_bytes(), theirs.name)
+    filled = 0
+    for sheet in a_book.sheet_names():
+        a, b = a_book.grid(sheet), b_book.grid(sheet)
+        for r in range(max(len(a), len(b))):
+            ra, rb = (a[r] if r < len(a) else []), (b[r] if r < len(b) else [])
+            for c in range(max(len(ra), len(rb))):
+                va, vb = (ra[c] if c < len(ra) else None), (rb[c] if c < len(rb) else None)
+                assert _same(va, vb), (mine.name, sheet, r + 1, c + 1, va, vb)
+                filled += va not in (None, "")
+    return filled
+
+
 def test_libreoffice_recalculating_shows_what_the_file_shows(made) -> None:
     """Every cell of every sheet: the results written are what the formulas compute."""
     compared = 0
     for m in made:
-        native = OdsBook(m["native"].read_bytes(), "native.ods")
-        relo = OdsBook(m["relo"].read_bytes(), "relo.ods")
-        for sheet in native.sheet_names():
-            a, b = native.grid(sheet), relo.grid(sheet)
-            for r in range(max(len(a), len(b))):
-                ra, rb = (a[r] if r < len(a) else []), (b[r] if r < len(b) else [])
-                for c in range(max(len(ra), len(rb))):
-                    va, vb = (ra[c] if c < len(ra) else None), (rb[c] if c < len(rb) else None)
-                    assert _same(va, vb), (m["key"], sheet, r + 1, c + 1, va, vb)
-                    compared += va not in (None, "")
+        compared += _assert_shows_the_same(m["native"], m["relo"])
     assert compared > 1000
 
 
@@ -356,6 +367,39 @@ def test_patcher_refuses_what_it_cannot_do(doc: str, cells: dict) -> None:
         patch_content(doc, cells)
 
 
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda xml: xml.replace(b"<office:body>", b"<office:body><!-- <table:table-row> -->"), "a comment"),
+        (lambda xml: xml.replace(b'office:value="187"', b'office:value="187" x="a>b"', 1), "a > in a value"),
+    ],
+)
+def test_a_package_whose_tags_could_be_misread_is_left_to_libreoffice(made, change, why) -> None:
+    """The patcher refuses what it could misread (the caller then uses LibreOffice)."""
+    import io
+
+    from workbook.odspatch import patch_ods
+
+    m = next(x for x in made if x["key"] == "seed")
+    with zipfile.ZipFile(io.BytesIO(m["before"])) as src:
+        parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, data in parts.items():
+            method = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            dst.writestr(name, change(data) if name == "content.xml" else data, compress_type=method)
+    changed = out.getvalue()
+    assert zipfile.ZipFile(io.BytesIO(changed)).read("content.xml") != parts["content.xml"], why
+    plan = m["scope"].plan
+    h1 = plan.period(plan.sample.period)
+    sheet, row, col = OdsBook(m["before"]).names()[
+        L.input_name(plan.indicator("procurement_pass_rate"), h1, "numerator")
+    ]
+    assert patch_ods(m["before"], {(sheet, row, col + 1): "x"})  # the row of the 187 the change edits
+    with pytest.raises(OdsPatchError):
+        patch_ods(changed, {(sheet, row, col + 1): "x"})
+
+
 def test_an_ods_calculate_needs_no_libreoffice(made, tmp_path, monkeypatch, capsys) -> None:
     """With no LibreOffice to be found, ``kpi calculate FILE.ods`` still calculates (cell by cell)."""
     import workbook.clients.uno
@@ -460,14 +504,8 @@ def test_random_sequences_keep_inputs_and_foreign_content(made, tmp_path) -> Non
                 resaved = store(doc, path.with_suffix(".resaved.ods"))  # the clerk saves in LibreOffice
             finally:
                 doc.close(True)
-            mine, theirs = OdsBook(path.read_bytes()), OdsBook(relo.read_bytes())
-            for sheet in mine.sheet_names():
-                a, b = mine.grid(sheet), theirs.grid(sheet)
-                for r in range(max(len(a), len(b))):
-                    ra, rb = (a[r] if r < len(a) else []), (b[r] if r < len(b) else [])
-                    for c in range(max(len(ra), len(rb))):
-                        va, vb = (ra[c] if c < len(ra) else None), (rb[c] if c < len(rb) else None)
-                        assert _same(va, vb), (path.name, sheet, r + 1, c + 1, va, vb)
+            _assert_shows_the_same(path, relo)
+            mine = OdsBook(path.read_bytes())
             assert calculate_ods(resaved, now=NOW) is not None
             again = OdsBook(resaved.read_bytes())
             for s, r, c in inputs:

@@ -212,18 +212,18 @@ def _calculate(
 
     from .odf import is_ods_path
 
-    if is_ods_path(path):
-        _ods_book(path)  # the guard and a full read, before anything writes
-        if write and engine != "libreoffice":
+    if is_ods_path(path) and write:
+        if engine != "libreoffice":
             from .clients.odswrite import calculate_ods
 
-            done = calculate_ods(path, output, plans=[load_any(p) for p in plans])
+            done = calculate_ods(path, output, plans=[load_any(p) for p in plans])  # guards the file first
             if done is not None:
                 return done
-        if write:
-            from .odf import require_libreoffice
+        else:
+            _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
+        from .odf import require_libreoffice
 
-            require_libreoffice(Path(path))
+        require_libreoffice(Path(path))
     if engine == "libreoffice" or (write and is_ods_path(path)):
         # LibreOffice does what the .ods cell patcher cannot (docs/decisions.md).
         from .clients.engine import calculate_file

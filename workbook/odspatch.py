@@ -8,6 +8,8 @@ only the ``table:table-cell`` elements written are replaced, by splicing the tex
 
 * A written cell keeps its attributes (style, validation, spans) and its comment
   (``office:annotation``); only its value and paragraphs change.
+* Content whose tags could be misread (see :func:`workbook.odsscan.trustworthy`) is
+  refused, as is a tag with single quotes or a ``>`` inside a value.
 * A cell inside a run (``table:number-columns-repeated``) or a row inside a run
   (``table:number-rows-repeated``) is split out of it; the rest of the run stays alike.
 * A formula cell may be given its cached result: calculate knows what every formula
@@ -28,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from .odsscan import trustworthy
 
 Cell = tuple[str, int, int]
 
@@ -72,17 +76,17 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
     Values are text, numbers, booleans or ``None`` (an empty cell); text is never a
     formula.  Raises :class:`OdsPatchError` when the layout is beyond this patcher.
     """
+    from .ooxml import PatchError, rewrite_members
+
     with zipfile.ZipFile(io.BytesIO(data)) as src:
-        content = src.read("content.xml").decode("utf-8")
-        patched = patch_content(content, cells).encode("utf-8")
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w") as dst:
-            for info in src.infolist():
-                if info.filename == "content.xml":
-                    dst.writestr(info, patched, compress_type=zipfile.ZIP_DEFLATED)
-                else:  # the member as it was, compressed bytes and all
-                    dst.writestr(info, src.read(info.filename), compress_type=info.compress_type)
-    return out.getvalue()
+        content = src.read("content.xml")
+    if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
+        raise OdsPatchError("content.xml cannot be read by its tags")
+    patched = patch_content(content.decode("utf-8"), cells).encode("utf-8")
+    try:
+        return rewrite_members(data, {"content.xml": patched})
+    except PatchError as exc:
+        raise OdsPatchError(str(exc)) from exc
 
 
 def patch_content(xml: str, cells: Mapping[Cell, Any]) -> str:
@@ -314,8 +318,10 @@ def _escape(text: str) -> str:
 
 
 def _attr(attrs: str, name: str) -> str | None:
-    if "='" in attrs:  # LibreOffice and Excel quote with ": anything else is another writer's layout
-        raise OdsPatchError("attributes in single quotes")
+    # Every tag this patcher walks passes here: single quotes, or a ">" inside a quoted value
+    # (which would cut the tag short: an odd count of quotes), are another writer's layout.
+    if "='" in attrs or attrs.count('"') % 2:
+        raise OdsPatchError("a tag this patcher cannot read")
     for k, v in _ATTR.findall(attrs):
         if k == name:
             return v

@@ -32,7 +32,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,7 +163,6 @@ def patch_package(data: bytes, edits: Edits) -> bytes:
 
 def _patch(data: bytes, edits: Edits) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
-    members = {i.filename: i for i in src.infolist()}
     workbook_part = _office_document(src)
     rels_part = _rels_of(workbook_part)
     wb_root = _parse(src.read(workbook_part))
@@ -205,13 +204,23 @@ def _patch(data: bytes, edits: Edits) -> bytes:
     if styles.changed:
         replaced[styles.part] = _serialize(src.read(styles.part), styles.root)
 
+    return rewrite_members(data, replaced, dropped)
+
+
+def rewrite_members(data: bytes, replaced: Mapping[str, bytes], dropped: Collection[str] = ()) -> bytes:
+    """The zip ``data`` with ``replaced`` members rewritten and ``dropped`` ones left out.
+
+    Every other member is copied as its compressed bytes; order, names, dates and
+    compression methods stay.  Used for .xlsx and .ods packages alike.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
-        for name, info in members.items():
-            if name in dropped:
+        for info in src.infolist():
+            if info.filename in dropped:
                 continue
-            if name in replaced:
-                _write_member(dst, info, replaced[name])
+            if info.filename in replaced:
+                _write_member(dst, info, replaced[info.filename])
             else:
                 _copy_raw(data, info, dst)
         dst.comment = src.comment

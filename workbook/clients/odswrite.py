@@ -64,7 +64,6 @@ class OdsFileBook(OdsBook):
         self.edits: dict[tuple[str, int, int], Any] = {}
         #: Why LibreOffice must do this calculate instead (empty: the file client can).
         self.needs_client: list[str] = []
-        self.save_notes: list[tuple[str, str]] = []
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -91,16 +90,12 @@ class OdsFileBook(OdsBook):
         yield
 
     def _plan_key(self, sheet: str, password: str | None) -> bool:
-        key, algorithm = self.content_protection(sheet)
-        digest = _DIGESTS.get(algorithm or "http://www.w3.org/2000/09/xmldsig#sha1")
+        """Is the sheet keyed with the plan's password (SHA-256 or SHA-1, base64, as ODF stores it)?"""
+        s = self._sheets[sheet]
+        digest = _DIGESTS.get(s.protection_algorithm or "http://www.w3.org/2000/09/xmldsig#sha1")
         if not password or digest is None:
             return False
-        return base64.b64encode(digest(password.encode("utf-8")).digest()).decode() == key
-
-    def content_protection(self, sheet: str) -> tuple[str, str | None]:
-        """The sheet's ``table:protection-key`` and its digest algorithm."""
-        s = self._sheets[sheet]
-        return s.protection_key, s.protection_algorithm
+        return base64.b64encode(digest(password.encode("utf-8")).digest()).decode() == s.protection_key
 
     def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
         """A formula goes back only through LibreOffice (the .ods formula syntax is its own)."""
@@ -110,7 +105,8 @@ class OdsFileBook(OdsBook):
         self, sheets: Iterable[str] | None = None, password: str | None = None
     ) -> list[str]:
         """Unprotected product sheets: LibreOffice protects them again with the template's options."""
-        lost = [s for s in (sheets or self.sheet_names()) if s != L.SHEET_META and not self.protected(s)]
+        wanted = self.sheet_names() if sheets is None else sheets
+        lost = [s for s in wanted if s != L.SHEET_META and not self.protected(s)]
         if lost:
             self.needs_client.append("protect " + ", ".join(lost))
         return lost
