@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fi
 from bench_template import median_seconds
 
 from kpi_engine import load_plan
-from workbook import layout as L
 from workbook.cli import main as kpi
+from workbook.form import layout as L
 
 
 def quiet(args: list[str]) -> int:

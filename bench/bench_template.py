@@ -31,11 +31,11 @@ import openpyxl
 
 from bench.genplan import generated_entries, generated_plan
 from kpi_engine import Plan, load_plan
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import calculate
 
 
 def median_seconds(

@@ -77,7 +77,7 @@ def _bases(folder: Path) -> list[tuple[Path, str]]:
     )
 
     from kpi_engine import load_plan
-    from workbook import layout as L
+    from workbook.form import layout as L
 
     plan = load_plan()
     at = datetime(2018, 7, 2, 9, 0)
@@ -399,10 +399,10 @@ def memory(folder: Path, mode: str) -> dict:
 def breakdown(files: list[Path]) -> list[tuple[str, float]]:
     """Seconds per workbook of each step of read_submission, measured step by step."""
     from kpi_engine import evaluate, load_plan
-    from workbook.calculate import calculate, read_meta
-    from workbook.clients.calamine import CalamineBook, _defined_names
-    from workbook.formulas import result_formulas
-    from workbook.guard import inspect
+    from workbook.books.calamine import CalamineBook, _defined_names
+    from workbook.form.calculate import calculate, read_meta
+    from workbook.form.formulas import result_formulas
+    from workbook.formats.guard import inspect
 
     plans = [load_plan()]
     steps: Counter[str] = Counter()

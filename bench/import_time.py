@@ -4,8 +4,8 @@ Runs ``python -X importtime`` in fresh processes (medians of N runs) for:
 
 * the baseline: ``python -c pass``;
 * ``import macros``: what Excel's RunMain pays before ``main()`` runs;
-* ``import macros`` plus the modules the click loads (``workbook.calculate``,
-  ``workbook.clients.excel`` and xlwings): the whole button path;
+* ``import macros`` plus the modules the click loads (``workbook.form.calculate``,
+  ``workbook.books.excel`` and xlwings): the whole button path;
 * for scale, ``import pandas``, which must stay off that path;
 * the add-in's real first statement (``import xlwings.utils``) then the button's imports, run
   by plain ``python -c`` (pandas loads) and by the ``kpi-excel-python`` launcher (it does not).
@@ -26,15 +26,15 @@ CASES = {
     "python -c pass (baseline)": "pass",
     "import macros": "import macros",
     "button path (macros + calculate + live + xlwings)": (
-        "import macros; macros.keep_pandas_out(); import workbook.calculate, workbook.clients.excel, xlwings"
+        "from workbook.buttons.common import keep_pandas_out; keep_pandas_out(); import workbook.form.calculate, workbook.books.excel, xlwings"
     ),
-    "same, had main() not kept pandas out": "import macros, workbook.calculate, workbook.clients.excel, xlwings",
+    "same, had main() not kept pandas out": "import macros, workbook.form.calculate, workbook.books.excel, xlwings",
     "import pandas (for scale; never on the button path)": "import pandas",
     # What RunPython sends first, then the button's imports: as python runs it, and as the
     # add-in's kpi-excel-python launcher (macros/launch.py) runs it.
-    "VBA command, plain python": "import xlwings.utils; import macros, workbook.calculate, workbook.clients.excel",
+    "VBA command, plain python": "import xlwings.utils; import macros, workbook.form.calculate, workbook.books.excel",
     "VBA command, kpi-excel-python launcher": (
-        "LAUNCHER:import xlwings.utils; import macros, workbook.calculate, workbook.clients.excel"
+        "LAUNCHER:import xlwings.utils; import macros, workbook.form.calculate, workbook.books.excel"
     ),
 }
 
@@ -46,7 +46,7 @@ def measure(code: str, runs: int) -> tuple[float, float, bool]:
         start = time.perf_counter()
         launcher = code.startswith("LAUNCHER:")
         probe = f"{code.removeprefix('LAUNCHER:')}; import sys; print(sys.modules.get('pandas') is not None)"
-        runner = ["-m", "macros.launch", "-B"] if launcher else []
+        runner = ["-m", "workbook.buttons.launch", "-B"] if launcher else []
         done = subprocess.run(
             [sys.executable, "-X", "importtime", *runner, "-c", probe],
             capture_output=True,

@@ -9,7 +9,7 @@ serves every run.  Per case, the median of N runs of:
 * click        — the menu's script URL dispatched to the document's frame, from the
                  dispatch to its return (results written into the open document; the
                  document is opened before and closed unsaved after, untimed);
-* bridge       — of which: ``python -m workbook.clients.bridge`` on the document's JSON
+* bridge       — of which: ``python -m workbook.buttons.bridge`` on the document's JSON
                  (Python start, imports, calculate); the rest is UNO reads and writes
                  inside LibreOffice;
 * kpi calculate — ``FileBook`` open + ``calculate`` + save, as ``kpi calculate FILE``;
@@ -38,14 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.genplan import generated_entries, generated_plan
 from kpi_engine import load_plan
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.calculate import calculate
-from workbook.clients import unocore
-from workbook.clients.file import FileBook
-from workbook.clients.oxt import SCRIPT_URL, prepare_profile
-from workbook.clients.uno import UnoBook, office
+from workbook.books import unocore
+from workbook.books.file import FileBook
+from workbook.books.uno import UnoBook, office
+from workbook.buttons.oxt import SCRIPT_URL, prepare_profile
 from workbook.demo import fill
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import calculate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,7 @@ def bench_case(lo, name: str, path: Path, runs: int) -> dict[str, float]:
     def bridge() -> float:
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "workbook.clients.bridge"], input=request, capture_output=True, env=env
+            [sys.executable, "-m", "workbook.buttons.bridge"], input=request, capture_output=True, env=env
         )
         took = time.perf_counter() - start
         if not json.loads(proc.stdout).get("ok"):

@@ -1,9 +1,9 @@
 """A realistic pile of returned workbooks for ``kpi collect`` tests and benchmarks.
 
 Every workbook is made the way staff make one: the real template
-(:func:`~workbook.builder.write_template`), counts typed into its input cells
-(:func:`~workbook.demo.fill`), :func:`~workbook.calculate.calculate` through a
-:class:`~workbook.bookio.FileBook`, saved by openpyxl (so formula cells carry no
+(:func:`~workbook.form.builder.write_template`), counts typed into its input cells
+(:func:`~workbook.demo.fill`), :func:`~workbook.form.calculate.calculate` through a
+:class:`~workbook.form.book.FileBook`, saved by openpyxl (so formula cells carry no
 cached values).  Then some are spoiled the ways real submissions are: typing
 mistakes, edited results, counts changed after calculating, never calculated,
 sent twice, sent in an archive or an email, an old template, someone's own
@@ -38,12 +38,12 @@ from plan_factory import indicator, plan_yaml
 
 from kpi_engine import Plan, default_plan_path, load_plan, parse_plan
 from kpi_engine.plan_loader import dump_plan
-from workbook import layout as L
-from workbook.bookio import cell_address
-from workbook.builder import write_template
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill
+from workbook.form import layout as L
+from workbook.form.book import cell_address
+from workbook.form.builder import write_template
+from workbook.form.calculate import calculate
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -1095,7 +1095,7 @@ class _InboxBuilder:
 
     # defect 2: formats, odd names
     def formats(self) -> None:
-        from workbook.guard import _OLE
+        from workbook.formats.guard import _OLE
 
         for name, data in (
             ("舊格式.xls", _OLE + bytes(504)),

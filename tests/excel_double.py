@@ -1,6 +1,6 @@
 """A protection-enforcing double of desktop Excel as xlwings shows it over COM.
 
-The objects answer what :class:`workbook.clients.excel.LiveBook` and :mod:`macros` use of
+The objects answer what :class:`workbook.books.excel.LiveBook` and :mod:`macros` use of
 ``xw.Book.caller()`` on Windows: ``book.sheets[name]``, ``book.names`` with
 ``refers_to_range``, ``sheet.range((r, c), (r2, c2)).options(ndim=2, err_to_str=…).value``
 (get and set), ``.formula``, ``used_range.last_cell``, ``sheet.api`` (``ProtectContents``,
@@ -38,7 +38,7 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.protection import hash_password
 
-from workbook.bookio import parse_address
+from workbook.form.book import parse_address
 from workbook.libreoffice import recalculate
 
 PROTECTED_TEXT = (

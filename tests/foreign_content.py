@@ -27,7 +27,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from workbook.ooxml import CT_NS, MAIN_NS, PKG_REL_NS, REL_NS
+from workbook.formats.xlsx_patch import CT_NS, MAIN_NS, PKG_REL_NS, REL_NS
 
 R = f"{{{REL_NS}}}id"
 # <worksheet> children that follow <drawing>/<legacyDrawing>, in schema order.

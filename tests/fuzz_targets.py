@@ -3,9 +3,9 @@
 Two contracts are fuzzed:
 
 * a workbook's bytes, mutated (bytes flipped, truncated, inserted, or one zip member's
-  XML damaged and the zip rebuilt), through :class:`~workbook.bookio.FileBook` and
-  :class:`~workbook.clients.calamine.CalamineBook` and ``calculate(write=False)``: each either
-  succeeds or raises :class:`~workbook.files.WorkbookFileError`, nothing else;
+  XML damaged and the zip rebuilt), through :class:`~workbook.form.book.FileBook` and
+  :class:`~workbook.books.calamine.CalamineBook` and ``calculate(write=False)``: each either
+  succeeds or raises :class:`~workbook.formats.files.WorkbookFileError`, nothing else;
 * plan text, mutated from the embedded plan or arbitrary, through
   :func:`kpi_engine.parse_plan` (and arbitrary bytes through :func:`kpi_engine.load_plan`):
   a :class:`~kpi_engine.Plan` or :class:`~kpi_engine.PlanError`, nothing else.
@@ -87,11 +87,11 @@ def small_workbook() -> bytes:
     """A small calculated workbook (two indicators, one period) as bytes: the fuzzing seed."""
     from plan_factory import indicator, make_plan
 
-    from workbook import layout as L
-    from workbook.builder import write_template
-    from workbook.calculate import calculate
-    from workbook.clients.file import FileBook
+    from workbook.books.file import FileBook
     from workbook.demo import fill
+    from workbook.form import layout as L
+    from workbook.form.builder import write_template
+    from workbook.form.calculate import calculate
 
     plan = make_plan(indicator("k1", "ratio", "80%"), indicator("k2", "count", "≤100"))
     scope = L.Scope(plan, period_id="H1", unit="測試科")
@@ -191,8 +191,8 @@ def mutate(data: bytes, steps: list[tuple]) -> bytes:
 
 def read_with_filebook(data: bytes, folder: Path) -> None:
     """FileBook + calculate(write=False): returns, or raises WorkbookFileError only."""
-    from workbook.calculate import calculate
-    from workbook.clients.file import FileBook
+    from workbook.books.file import FileBook
+    from workbook.form.calculate import calculate
 
     path = folder / "fuzz.xlsx"
     path.write_bytes(data)
@@ -201,8 +201,8 @@ def read_with_filebook(data: bytes, folder: Path) -> None:
 
 def read_with_calamine(data: bytes) -> None:
     """CalamineBook + calculate(write=False): returns, or raises WorkbookFileError only."""
-    from workbook.calculate import calculate
-    from workbook.clients.calamine import CalamineBook
+    from workbook.books.calamine import CalamineBook
+    from workbook.form.calculate import calculate
 
     calculate(CalamineBook(data, "fuzz.xlsx"), write=False)
 

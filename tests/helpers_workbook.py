@@ -15,13 +15,13 @@ from typing import Any
 
 import openpyxl
 
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import parse_address
-from workbook.builder import write_template
-from workbook.calculate import Outcome, calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill
+from workbook.form import layout as L
+from workbook.form.book import parse_address
+from workbook.form.builder import write_template
+from workbook.form.calculate import Outcome, calculate
 
 #: Defined-name prefixes of the cells staff type into.
 INPUT_PREFIXES = ("IN_", "NOTE_", "PROG_", "DESC_")

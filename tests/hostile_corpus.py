@@ -43,12 +43,12 @@ from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 
 from kpi_engine import evaluate, load_plan
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX
-from workbook import layout as L
-from workbook.bookio import parse_address
-from workbook.builder import write_template
-from workbook.calculate import calculate, resolve_scope
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill
+from workbook.form import layout as L
+from workbook.form.book import parse_address
+from workbook.form.builder import write_template
+from workbook.form.calculate import calculate, resolve_scope
 
 #: Defined-name prefixes of the cells staff type into.
 INPUT_PREFIXES = ("IN_", "NOTE_", "PROG_", "DESC_")
@@ -484,7 +484,7 @@ def sheet_xml(fn: Callable[[bytes], bytes], title: str = SHEET) -> Callable[[Pat
 def with_vba(base: Path, target: Path) -> None:
     """The base as a macro-enabled workbook holding a real VBA project (xlwings' add-in's)."""
     try:
-        from macros.addin import template_path
+        from workbook.buttons.addin import template_path
 
         with zipfile.ZipFile(template_path()) as addin:
             vba = addin.read("xl/vbaProject.bin")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill, fill_notes
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import calculate
 
 COUNTS_107 = {
     "volunteer_growth": {"current": 108, "previous": 100},

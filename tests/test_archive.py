@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from report_support import COUNTS_107, make_workbook, odt_tables
 
-from workbook.archive import SCHEMA_VERSION, Archive, ArchiveError
 from workbook.cli import main
+from workbook.report.archive import SCHEMA_VERSION, Archive, ArchiveError
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ import pytest
 from openpyxl import load_workbook
 
 from kpi_engine import load_plan
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill
+from workbook.form import layout as L
+from workbook.form.builder import write_template
 from workbook.libreoffice import recalculate, require_soffice
 
 NOW = dt.datetime(2026, 7, 10, 9, 30)
@@ -78,7 +78,7 @@ def _touched(actions: list[dict], payload: dict) -> set[tuple[int, int, int]]:
 
 
 def _input_positions(payload: dict) -> set[tuple[int, int, int]]:
-    from workbook.bookio import parse_address
+    from workbook.form.book import parse_address
 
     out = set()
     for n in payload["names"]:
@@ -126,7 +126,7 @@ def test_simulated_client_refuses_locked_cells_as_excel_does(seed_case, monkeypa
 
     from tests_support import ProtectedSheetError, apply_actions
 
-    from workbook.clients.excel import LiveBook
+    from workbook.books.excel import LiveBook
 
     tmp, path, scope, payload = seed_case
     monkeypatch.setattr(LiveBook, "unprotected", lambda self, sheets, password: contextlib.nullcontext())
@@ -135,7 +135,7 @@ def test_simulated_client_refuses_locked_cells_as_excel_does(seed_case, monkeypa
     with pytest.raises(ProtectedSheetError, match="protected sheet"):
         apply_actions(path, actions, tmp / "refused.xlsx")
     # An unlocked input cell of the same protected sheet takes a write.
-    from workbook.bookio import parse_address
+    from workbook.form.book import parse_address
 
     ind = scope.plan.indicator("procurement_pass_rate")
     name = next(n for n in payload["names"] if n["name"] == L.input_name(ind, scope.periods[0], "numerator"))
@@ -270,14 +270,14 @@ def test_foreign_workbook_gives_a_message(seed_case):
 
 def test_unexpected_error_is_logged_not_shown(seed_case, monkeypatch):
     import macros
-    import workbook.calculate
+    import workbook.form.calculate
 
     _, _, _, payload = seed_case
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(workbook.calculate, "calculate", boom)
+    monkeypatch.setattr(workbook.form.calculate, "calculate", boom)
     message = _only_alert(_run_button(payload)[1])
     assert "未預期的錯誤" in message and "Traceback" not in message
     assert "simulated bug" in macros.log_path().read_text(encoding="utf-8")
@@ -288,13 +288,13 @@ def test_unexpected_error_is_logged_not_shown(seed_case, monkeypatch):
 
 @pytest.fixture(scope="module")
 def addin(tmp_path_factory):
-    from macros.addin import build_addin
+    from workbook.buttons.addin import build_addin
 
     return build_addin(tmp_path_factory.mktemp("addin"), interpreter=r"C:\Python311\python.exe")
 
 
 def test_addin_is_a_valid_zip_with_xlwings_vba(addin):
-    from macros.addin import template_path
+    from workbook.buttons.addin import template_path
 
     with zipfile.ZipFile(addin) as z, zipfile.ZipFile(template_path()) as t:
         assert z.testzip() is None
@@ -348,7 +348,7 @@ def test_addin_config_keeps_the_workbook_folder_off_the_path(addin):
 
 
 def test_kpi_addin_build_uses_this_installation(tmp_path):
-    from macros.addin import LAUNCHER, default_interpreter
+    from workbook.buttons.addin import LAUNCHER, default_interpreter
 
     done = subprocess.run(["kpi", "addin", "build", "-o", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -360,7 +360,7 @@ def test_kpi_addin_build_uses_this_installation(tmp_path):
 
 
 def test_install_into_a_locked_addin_file_is_a_clear_error(tmp_path, monkeypatch):
-    import macros.addin as addin
+    import workbook.buttons.addin as addin
     from workbook.cli import main
 
     def locked(src, dst):
@@ -390,7 +390,7 @@ class _FakeApp:
 def test_startup_folder_closes_the_hidden_excel_it_starts(monkeypatch):
     import types
 
-    import macros.addin as addin
+    import workbook.buttons.addin as addin
 
     fake = types.SimpleNamespace(apps=[], App=_FakeApp)
     monkeypatch.setitem(sys.modules, "xlwings", fake)
@@ -403,7 +403,7 @@ def test_startup_folder_closes_the_hidden_excel_it_starts(monkeypatch):
 def test_missing_excel_is_a_clear_error(monkeypatch):
     import types
 
-    import macros.addin as addin
+    import workbook.buttons.addin as addin
 
     def no_excel(**kwargs):
         raise OSError("Invalid class string")  # pywintypes.com_error when Excel is not registered
@@ -435,7 +435,7 @@ def test_recalculated_values_feed_the_payload(seed_case, tmp_path):
     sheet_index = {s["name"]: i for i, s in enumerate(payload["sheets"])}
     ind = scope.plan.indicator("procurement_pass_rate")
     name = next(n for n in payload["names"] if n["name"] == L.result_name(ind, scope.periods[0], "value"))
-    from workbook.bookio import parse_address
+    from workbook.form.book import parse_address
 
     row, col = parse_address(name["address"])
     values = payload["sheets"][name["sheet_index"]]["values"]

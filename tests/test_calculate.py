@@ -1,7 +1,7 @@
 """Headless calculate and check of a filled workbook file, read back with openpyxl.
 
 A template is built, counts are typed into its input cells by defined name (as staff
-would, :func:`workbook.demo.fill`), and :func:`workbook.calculate.calculate` or the
+would, :func:`workbook.demo.fill`), and :func:`workbook.form.calculate.calculate` or the
 installed ``kpi calculate`` / ``kpi check`` runs on the saved file.  Assertions read
 the saved .xlsx again; nothing is mocked except one failing save.
 """
@@ -24,15 +24,15 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-import workbook.files
+import workbook.formats.files
 from kpi_engine import evaluate, sample_entries
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.calculate import block_writes, calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
 from workbook.demo import fill
-from workbook.files import WorkbookFileError
-from workbook.formulas import result_formulas
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import block_writes, calculate
+from workbook.form.formulas import result_formulas
+from workbook.formats.files import WorkbookFileError
 
 REPO = Path(__file__).resolve().parents[1]
 PASS_RATE_SENTENCE = (
@@ -631,7 +631,7 @@ def test_failed_save_keeps_the_original(seed_done, tmp_path, monkeypatch):
 
     book = FileBook(path)
     calculate(book)
-    monkeypatch.setattr(workbook.files, "write_content", failing_save)
+    monkeypatch.setattr(workbook.formats.files, "write_content", failing_save)
     with pytest.raises(WorkbookFileError) as err:
         book.save()
     assert "原檔未變更" in err.value.message_zh and "the original is unchanged" in err.value.message_en

@@ -38,11 +38,11 @@ from collect_corpus import (
 
 from kpi_engine import evaluate
 from kpi_engine.consolidate import COUNTED, STATUSES
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.clients.calamine import CalamineBook
+from workbook.books.calamine import CalamineBook
 from workbook.collect import Collection, collect
-from workbook.summary import write_summary
+from workbook.form import layout as L
+from workbook.report.summary import write_summary
 
 SUMMARY_SHEETS = ["彙總", "達成情形", "重要施政計畫", "檢核", "檔案", "圖表"]
 
@@ -244,7 +244,7 @@ def test_tampered_results_are_found_at_the_edited_cell(corpus, coll):
 
 
 def _address(path: Path, name: str) -> tuple[str, str]:
-    from workbook.bookio import cell_address
+    from workbook.form.book import cell_address
 
     sheet, row, col = CalamineBook(path.read_bytes()).names()[name]
     return sheet, cell_address(row, col)
@@ -503,8 +503,8 @@ def test_summary_renders_in_libreoffice(cli_run):
 
 
 def test_template_keeps_a_formula_like_unit_as_text(plan, tmp_path):
-    from workbook.builder import write_template
-    from workbook.calculate import read_meta
+    from workbook.form.builder import write_template
+    from workbook.form.calculate import read_meta
 
     path = write_template(L.Scope(plan, unit=FORMULA_UNIT, period_id="H1"), tmp_path / "t.xlsx")
     assert read_meta(CalamineBook(path.read_bytes()))["unit"] == FORMULA_UNIT
@@ -575,8 +575,8 @@ def test_defined_names_are_read_from_the_bytes_as_openpyxl_reads_them(tmp_path) 
     sheet-scoped names and ranges are not single cells and are left out."""
     from openpyxl.workbook.defined_name import DefinedName
 
-    from workbook.bookio import parse_address
-    from workbook.clients.calamine import _defined_names
+    from workbook.books.calamine import _defined_names
+    from workbook.form.book import parse_address
 
     wb = openpyxl.Workbook()
     wb.active.title = "plain"

@@ -33,10 +33,10 @@ from collect_corpus import (
 
 from kpi_engine import evaluate, load_plan
 from kpi_engine.consolidate import COUNTED, STATUSES, Submission
-from workbook import layout as L
 from workbook.collect import Collection, collect, read_submission
 from workbook.collect.mail import header_text
 from workbook.collect.text import cell_text, terminal_text
+from workbook.form import layout as L
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -149,7 +149,7 @@ def test_every_counted_number_reaches_the_table_from_the_right_file(inbox, coll)
 
 def test_staff_text_reaches_table_items_csv_and_dataframe(inbox, coll, tmp_path):
     """Defect 9: 補充說明, 執行進度 and 執行情形 are carried through."""
-    from workbook.summary import write_csv
+    from workbook.report.summary import write_csv
 
     table = {(r["unit"], r["indicator_id"]): r for r in coll.table()}
     items = {(r["unit"], r["item_id"]): r for r in coll.item_table()}
@@ -251,7 +251,7 @@ def test_workbooks_without_a_unit_are_errors_naming_the_file(inbox, coll):
 
 
 def test_a_template_without_unit_has_an_unlocked_unit_cell_validated_against_the_plan(tmp_path):
-    from workbook.builder import write_template
+    from workbook.form.builder import write_template
 
     text = (load_plan().text + "\nunits: [秘書處第一科, 秘書處第二科]\n").replace("\r", "")
     from kpi_engine import parse_plan
@@ -408,8 +408,8 @@ def test_cached_zeros_are_tampered_only_when_the_producer_saves_real_results(inb
 
 
 def test_a_big_staff_sheet_passes_the_guard_and_a_far_corner_does_not(inbox):
-    from workbook.files import WorkbookFileError
-    from workbook.guard import inspect
+    from workbook.formats.files import WorkbookFileError
+    from workbook.formats.guard import inspect
 
     data = (inbox.root / "自行統計2萬列.xlsx").read_bytes()
     assert inspect(data).parts > 0

@@ -23,9 +23,9 @@ from openpyxl import load_workbook
 from test_button import NOW, _cells, _filled, _input_cells
 
 import macros
-from workbook import layout as L
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.calculate import calculate
 from workbook.libreoffice import recalculate, require_soffice
 
 TESTS = Path(__file__).resolve().parent
@@ -345,7 +345,7 @@ def _launcher(tmp: Path) -> list[str]:
     """The console script pip writes for ``kpi-excel-python`` (setup.cfg), run by this Python."""
     script = tmp / "kpi-excel-python"
     script.write_text(
-        "import re\nimport sys\nfrom macros.launch import main\n"
+        "import re\nimport sys\nfrom workbook.buttons.launch import main\n"
         "if __name__ == '__main__':\n"
         "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
         "    sys.exit(main())\n",

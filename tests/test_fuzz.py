@@ -34,7 +34,7 @@ from fuzz_targets import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbook.files import WorkbookFileError
+from workbook.formats.files import WorkbookFileError
 
 CI = settings(
     max_examples=80,

@@ -311,7 +311,7 @@ def _calculate_on_a_full_disk(case: Case, corpus, tmp_path, monkeypatch) -> Run:
     """``kpi calculate`` in-process while the disk fills up (save) or the final rename fails."""
     import shutil
 
-    import workbook.files
+    import workbook.formats.files
 
     folder = tmp_path / case.id
     shutil.copytree(corpus.paths[case.id].parent, folder)
@@ -329,7 +329,7 @@ def _calculate_on_a_full_disk(case: Case, corpus, tmp_path, monkeypatch) -> Run:
         raise OSError(errno.ENOSPC, "No space left on device", str(dst))
 
     if case.setup == "enospc_save":
-        monkeypatch.setattr(workbook.files, "write_content", full_disk_save)
+        monkeypatch.setattr(workbook.formats.files, "write_content", full_disk_save)
     else:
         monkeypatch.setattr(os, "replace", full_disk_replace)
     code, out, err = kpi_in_process(["calculate", path.name], folder)
@@ -402,7 +402,7 @@ def test_button_on_a_calculated_workbook(corpus, base_view):
 @pytest.mark.parametrize("case", params("button"))
 def test_button(case: Case, corpus, base_view, tmp_path):
     import macros
-    from workbook.clients.excel import LiveBook
+    from workbook.books.excel import LiveBook
 
     book = _excel(case, corpus, base_view, tmp_path)
     inputs = {

@@ -39,16 +39,16 @@ from helpers_workbook import build_filled
 from openpyxl import load_workbook
 
 from kpi_engine import load_plan, parse_plan
-from workbook import layout as L
 from workbook import libreoffice as lo_harness
-from workbook.builder import write_template
-from workbook.calculate import Outcome, calculate
-from workbook.clients import unocore
-from workbook.clients.bridge import button_message
-from workbook.clients.file import FileBook
-from workbook.clients.oxt import BRIDGE_URL, SCRIPT_URL, prepare_profile
-from workbook.clients.uno import UnoBook, import_uno, office, store
-from workbook.files import WorkbookFileError
+from workbook.books import unocore
+from workbook.books.file import FileBook
+from workbook.books.uno import UnoBook, import_uno, office, store
+from workbook.buttons.common import done_message as button_message
+from workbook.buttons.oxt import BRIDGE_URL, SCRIPT_URL, prepare_profile
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import Outcome, calculate
+from workbook.formats.files import WorkbookFileError
 
 PASSWORD = "kpi107"
 SEED_NOTE = "另於7月辦理補訓，預計及格人數再增加。"
@@ -572,7 +572,7 @@ def test_kpi_calculate_engine_libreoffice_cli(lo, cases, snapshots, tmp_path) ->
 
 def test_in_process_path_equals_kpi_calculate(lo, cases, snapshots, tmp_path) -> None:
     """What the macro runs when LibreOffice's Python has this package (here driven over the pipe)."""
-    from workbook.clients.button import calculate_document
+    from workbook.buttons.lo_button import calculate_document
 
     case = cases["batch_b"]
     doc = lo.open(case.path)
@@ -593,7 +593,7 @@ def test_in_process_path_equals_kpi_calculate(lo, cases, snapshots, tmp_path) ->
 
 
 def test_oxt_parts(tmp_path) -> None:
-    from workbook.clients.oxt import build_oxt
+    from workbook.buttons.oxt import build_oxt
 
     path = build_oxt(tmp_path, interpreter="/opt/python/bin/python3")
     with zipfile.ZipFile(path) as oxt:
@@ -620,7 +620,7 @@ def _macro(monkeypatch, python: str):
     """The extension's macro module with its two pythonpath modules in place."""
     import types
 
-    from workbook.clients import lo_macro
+    from workbook.buttons import lo_macro
 
     config = types.SimpleNamespace(PYTHON=python, PACKAGE_ROOT=str(REPO))
     monkeypatch.setitem(sys.modules, "kpi_button_config", config)
@@ -649,7 +649,8 @@ def test_macro_messages_never_a_traceback(monkeypatch) -> None:
 
 
 def test_libreoffice_missing_message(monkeypatch, tmp_path) -> None:
-    from workbook.clients import engine, uno
+    from workbook.books import uno
+    from workbook.books import uno_engine as engine
 
     monkeypatch.setattr(uno, "find_soffice", lambda: None)
     src = tmp_path / "a.xlsx"
@@ -661,7 +662,7 @@ def test_libreoffice_missing_message(monkeypatch, tmp_path) -> None:
 
 
 def test_install_messages_without_unopkg_or_as_root(monkeypatch) -> None:
-    from workbook.clients import oxt
+    from workbook.buttons import oxt
 
     monkeypatch.setattr(oxt, "find_unopkg", lambda: None)
     monkeypatch.setattr(oxt.os, "geteuid", lambda: 1000, raising=False)

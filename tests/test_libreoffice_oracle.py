@@ -34,9 +34,9 @@ from kpi_engine.checks import check_indicator
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX, Computation
 from kpi_engine.plan import Indicator, Options, Period
 from kpi_engine.plan_loader import dump_plan
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.formulas import formula_text, indicator_computation
+from workbook.form import layout as L
+from workbook.form.formulas import formula_text, indicator_computation
 
 # ---------------------------------------------------------------------------
 # comparison
@@ -298,8 +298,8 @@ def test_odd_inputs_are_reported_by_calculate(seed_books) -> None:
 def _read_back(path: Path):
     """Check a saved workbook as the coordinator's collect does: values only, read-only."""
     pytest.importorskip("python_calamine")
-    from workbook.calculate import calculate
-    from workbook.clients.calamine import CalamineBook
+    from workbook.books.calamine import CalamineBook
+    from workbook.form.calculate import calculate
 
     return calculate(CalamineBook(path.read_bytes(), path.name), write=False)
 

@@ -40,12 +40,12 @@ from test_libreoffice_oracle import (
     write_batches,
 )
 
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import cell_address, parse_address
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
-from workbook.clients.ods import OdsBook
+from workbook.books.file import FileBook
+from workbook.books.ods import OdsBook
+from workbook.form import layout as L
+from workbook.form.book import cell_address, parse_address
+from workbook.form.calculate import calculate
 
 STAFF_SHEET = "承辦人備註"
 NOW = datetime(2018, 1, 15, 9, 30)  # one calculation time for both formats
@@ -106,7 +106,7 @@ def _workbooks(plan, folder: Path) -> list[dict[str, Any]]:
 def books(plan, tmp_path_factory) -> list[dict[str, Any]]:
     """Every workbook as LibreOffice-recalculated .xlsx and .ods, checked and calculated both ways."""
     lo.require_soffice()
-    from workbook.clients.uno import UnoBook, office, store
+    from workbook.books.uno import UnoBook, office, store
 
     folder = tmp_path_factory.mktemp("odf")
     made = _workbooks(plan, folder)
@@ -235,7 +235,7 @@ def _cell_elements(data: bytes, cells: dict[str, tuple[str, int, int]]) -> dict[
     ``ce42``, ``N37`` become ``N10137``), so the cell's ``table:style-name`` is replaced
     by that style's definition, and its number format by the format's definition.
     """
-    from workbook.clients.ods import _S, _T, _rows
+    from workbook.books.ods import _S, _T, _rows
 
     package = zipfile.ZipFile(io.BytesIO(data))
     root = ElementTree.fromstring(package.read("content.xml"))

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from test_libreoffice_button import click, live_engine, lo, read_back  # noqa: F401 - lo is a fixture
 
-from workbook import layout as L
-from workbook.calculate import calculate
+from workbook.books.ods import OdsBook
+from workbook.books.uno import store
 from workbook.cli import main
-from workbook.clients.ods import OdsBook
-from workbook.clients.uno import store
+from workbook.form import layout as L
+from workbook.form.calculate import calculate
 
 
 @pytest.fixture(scope="module")

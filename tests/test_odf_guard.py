@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from workbook.books.ods import OdsBook, odf_to_excel
 from workbook.cli import main
-from workbook.clients.ods import OdsBook, odf_to_excel
 from workbook.collect import collect
-from workbook.files import WorkbookFileError
-from workbook.guard import inspect_ods
+from workbook.formats.files import WorkbookFileError
+from workbook.formats.guard import inspect_ods
 
 MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 MANIFEST = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -201,10 +201,10 @@ def test_missing_libreoffice_names_the_packages(
     """A template in ODF, or a calculate in LibreOffice, needs it; without it the message says
     what to install, and nothing is written.  (``kpi calculate FILE.ods`` alone does not:
     test_ods_native.)"""
-    import workbook.clients.uno  # imported before the patch: it binds find_soffice at import
+    import workbook.books.uno  # imported before the patch: it binds find_soffice at import
     import workbook.libreoffice
 
-    for module in (workbook.libreoffice, workbook.clients.uno):
+    for module in (workbook.libreoffice, workbook.books.uno):
         monkeypatch.setattr(module, "find_soffice", lambda: None)
     if command[0] == "calculate":  # a sound package, so the guard passes and LibreOffice is asked for
         (tmp_path / "填報.ods").write_bytes(package())
@@ -216,7 +216,7 @@ def test_missing_libreoffice_names_the_packages(
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-# -- the quick scan of content.xml (workbook.odsscan) and when it is not trusted ---------------------
+# -- the quick scan of content.xml (workbook.formats.ods_scan) and when it is not trusted ---------------------
 
 HUGE_ROWS = (
     '<table:table-row table:number-rows-repeated="1000000"><table:table-cell '
@@ -244,8 +244,8 @@ UNTRUSTED = {
 
 
 def test_the_quick_scan_reads_what_the_parser_reads() -> None:
-    from workbook.clients.ods import parse_content
-    from workbook.odsscan import scan
+    from workbook.books.ods import parse_content
+    from workbook.formats.ods_scan import scan
 
     xml = content(MERGED_ROWS, GOOD_NAMES)
     scanned, parsed = scan(xml), parse_content(xml, cells=False)
@@ -258,7 +258,7 @@ def test_the_quick_scan_reads_what_the_parser_reads() -> None:
 
 @pytest.mark.parametrize("case", sorted(UNTRUSTED))
 def test_content_the_scan_cannot_trust_is_parsed_and_still_refused(case: str) -> None:
-    from workbook.odsscan import scan
+    from workbook.formats.ods_scan import scan
 
     xml = UNTRUSTED[case]
     assert scan(xml) is None

@@ -20,10 +20,10 @@ from helpers_workbook import same_value
 
 from kpi_engine import evaluate, parse_plan
 from kpi_engine.plan_loader import dump_plan
-from workbook import layout as L
 from workbook import libreoffice as lo
+from workbook.books.ods import OdsBook
 from workbook.cli import main
-from workbook.clients.ods import OdsBook
+from workbook.form import layout as L
 from workbook.odf import verify_ods
 
 PASSWORD = "kpi-107"
@@ -74,7 +74,7 @@ def test_password_is_carried_into_the_ods(templates) -> None:
 
 def test_the_ods_template_computes_in_libreoffice(templates, plan) -> None:
     """Type the seed counts into the protected .ods template, as staff would, and read the results."""
-    from workbook.clients.uno import office
+    from workbook.books.uno import office
 
     scope = L.Scope(parse_plan(plan.text), data_year=106)
     h1 = plan.period(plan.sample.period)

@@ -3,7 +3,7 @@
 Filled templates are stored as .ods by LibreOffice, with what a clerk adds there: a
 comment on a count, a drawing on an indicator sheet, a sheet of their own.  Then:
 
-* calculated cell by cell (:func:`workbook.clients.odswrite.calculate_ods`), every zip
+* calculated cell by cell (:func:`workbook.books.ods_write.calculate_ods`), every zip
   member but ``content.xml`` is byte-identical, and so is every input cell's element;
 * LibreOffice, opening the result and recalculating every formula, shows exactly what
   the file already shows (the cached results written are the formulas' results);
@@ -30,12 +30,12 @@ from helpers_workbook import INPUT_PREFIXES, build_filled
 from test_libreoffice_oracle import DATE_ENTRIES, SEED_NOTE, TEXT_ENTRIES
 
 from kpi_engine import load_plan
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.calculate import calculate
-from workbook.clients.ods import OdsBook
-from workbook.clients.odswrite import calculate_ods
-from workbook.odspatch import Cached, OdsPatchError, patch_content
+from workbook.books.ods import OdsBook
+from workbook.books.ods_write import calculate_ods
+from workbook.form import layout as L
+from workbook.form.calculate import calculate
+from workbook.formats.ods_patch import Cached, OdsPatchError, patch_content
 
 NOW = datetime(2018, 7, 10, 9, 30)
 STAFF_SHEET = "承辦人備註"
@@ -61,7 +61,7 @@ def _staff_content(doc: Any, uno: Any, sheet: str, row: int, col: int) -> None:
 def made(tmp_path_factory) -> list[dict[str, Any]]:
     """Filled .ods files, calculated cell by cell and inside LibreOffice, and LibreOffice's recalculation."""
     lo.require_soffice()
-    from workbook.clients.uno import UnoBook, import_uno, office, store
+    from workbook.books.uno import UnoBook, import_uno, office, store
 
     uno = import_uno()
     plan = load_plan()
@@ -262,7 +262,7 @@ def test_an_overwritten_formula_is_put_back_through_libreoffice(made, tmp_path) 
 
 
 def _patched(data: bytes, cells: dict) -> bytes:
-    from workbook.odspatch import patch_ods
+    from workbook.formats.ods_patch import patch_ods
 
     return patch_ods(data, cells)
 
@@ -378,7 +378,7 @@ def test_a_package_whose_tags_could_be_misread_is_left_to_libreoffice(made, chan
     """The patcher refuses what it could misread (the caller then uses LibreOffice)."""
     import io
 
-    from workbook.odspatch import patch_ods
+    from workbook.formats.ods_patch import patch_ods
 
     m = next(x for x in made if x["key"] == "seed")
     with zipfile.ZipFile(io.BytesIO(m["before"])) as src:
@@ -402,11 +402,11 @@ def test_a_package_whose_tags_could_be_misread_is_left_to_libreoffice(made, chan
 
 def test_an_ods_calculate_needs_no_libreoffice(made, tmp_path, monkeypatch, capsys) -> None:
     """With no LibreOffice to be found, ``kpi calculate FILE.ods`` still calculates (cell by cell)."""
-    import workbook.clients.uno
+    import workbook.books.uno
     import workbook.libreoffice
     from workbook.cli import main
 
-    for module in (workbook.libreoffice, workbook.clients.uno):
+    for module in (workbook.libreoffice, workbook.books.uno):
         monkeypatch.setattr(module, "find_soffice", lambda: None)
     m = next(x for x in made if x["key"] == "seed")
     path = tmp_path / "填報.ods"
@@ -422,12 +422,12 @@ def test_an_ods_calculate_needs_no_libreoffice(made, tmp_path, monkeypatch, caps
 
 
 def test_collect_takes_a_cell_by_cell_ods_as_one_calculated_in_libreoffice(made, tmp_path) -> None:
-    from workbook.clients.uno import office, store
+    from workbook.books.uno import office, store
     from workbook.collect import collect
 
     m = next(x for x in made if x["key"] == "seed")
     with office() as session:  # the same file calculated inside LibreOffice, for comparison
-        from workbook.clients.uno import UnoBook
+        from workbook.books.uno import UnoBook
 
         doc = session.open(m["ods"])
         try:
@@ -466,8 +466,8 @@ def test_random_sequences_keep_inputs_and_foreign_content(made, tmp_path) -> Non
     recalculating, shows what the file shows."""
     import random
 
-    from workbook.clients.uno import office, store
-    from workbook.odspatch import patch_ods
+    from workbook.books.uno import office, store
+    from workbook.formats.ods_patch import patch_ods
 
     m = next(x for x in made if x["key"] == "seed")
     names = OdsBook(m["before"]).names()

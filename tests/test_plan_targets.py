@@ -16,9 +16,9 @@ from plan_factory import FOUR_STAGES, indicator, make_plan, plan_yaml
 
 from kpi_engine import PlanError, evaluate, parse_plan
 from kpi_engine.plan import parse_target
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.builder import write_template
+from workbook.form import layout as L
+from workbook.form.builder import write_template
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_decimals_per_indicator_in_engine_and_formula():
         Decimal("33"),
         Decimal("33.33"),
     ]
-    from workbook.formulas import result_formulas
+    from workbook.form.formulas import result_formulas
 
     formulas = result_formulas(L.Scope(plan))
     r1 = formulas[L.result_name(plan.indicator("r1"), plan.period("H1"), "value")]

@@ -28,13 +28,13 @@ from helpers_workbook import Values, build_filled
 from lxml import etree
 from openpyxl import load_workbook
 
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import cell_address
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
-from workbook.files import save_atomic
-from workbook.ooxml import MAIN_NS, Edits, Formula, patch_package
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.book import cell_address
+from workbook.form.calculate import calculate
+from workbook.formats.files import save_atomic
+from workbook.formats.xlsx_patch import MAIN_NS, Edits, Formula, patch_package
 
 NOW = datetime(2018, 7, 10, 9, 30)
 DRAWN = "二-3 流廢標下降率"  # the sheet the clerk put a picture on
@@ -422,7 +422,7 @@ def test_patcher_escapes_control_characters():
 
 def test_patcher_refuses_to_overwrite_a_shared_formula_master():
     """Other cells borrow a shared formula's text: FileBook.save then rewrites the file whole, with a note."""
-    from workbook.ooxml import PatchError
+    from workbook.formats.xlsx_patch import PatchError
 
     sheet = PREFIXED_SHEET.replace(b"<x:f>A1*2</x:f>", b'<x:f t="shared" ref="B3:C3" si="0">A1*2</x:f>')
     with pytest.raises(PatchError, match="shared formula"):

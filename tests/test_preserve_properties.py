@@ -26,12 +26,12 @@ from lxml import etree
 from openpyxl import load_workbook
 
 from kpi_engine import load_plan
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.bookio import cell_address
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
-from workbook.ooxml import MAIN_NS
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.book import cell_address
+from workbook.form.calculate import calculate
+from workbook.formats.xlsx_patch import MAIN_NS
 
 EXAMPLES = int(os.environ.get("KPI_PROPERTY_EXAMPLES", "6"))
 DRAWN = "二-3 流廢標下降率"

@@ -19,9 +19,9 @@ from openpyxl import load_workbook
 
 from kpi_engine import load_plan
 from kpi_engine.evaluate import target_for
-from workbook import layout as L
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.calculate import calculate
 
 IND = "procurement_pass_rate"
 SHEET = "二-1 本府採購專業人員基礎班訓練及格率"

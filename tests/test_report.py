@@ -169,9 +169,9 @@ def test_value_units(written):
 def three_units(plan, tmp_path_factory):
     from report_support import COUNTS_107, make_workbook
 
-    from workbook import layout as L
-    from workbook.calculate import calculate
-    from workbook.clients.file import FileBook
+    from workbook.books.file import FileBook
+    from workbook.form import layout as L
+    from workbook.form.calculate import calculate
 
     folder = tmp_path_factory.mktemp("units")
     for n, unit in enumerate(["甲區公所", "乙區公所", "丙區公所"]):

@@ -23,11 +23,11 @@ import pytest
 from helpers_workbook import INPUT_PREFIXES, build_filled, cell_value, defined_cells, recalc_all
 from openpyxl.worksheet.cell_range import MultiCellRange
 
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.calculate import Outcome, calculate
-from workbook.clients.file import FileBook
-from workbook.formulas import result_formulas
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.calculate import Outcome, calculate
+from workbook.form.formulas import result_formulas
 
 VARIANTS = ["libreoffice", "openpyxl", "libreoffice+openpyxl"]
 VERY_HIDDEN_LOST = pytest.mark.xfail(
@@ -103,7 +103,7 @@ def test_defined_names_point_to_the_same_cells(books, variant: str) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_formulas_survive_as_the_normaliser_accepts_them(books, plan, variant: str) -> None:
     """Result formulas come back in a form calculate accepts (no 'formula_restored')."""
-    from workbook.calculate import _normal_formula
+    from workbook.form.calculate import _normal_formula
 
     scope = L.Scope(plan, period_id=None, data_year=plan.sample.year)
     wb = openpyxl.load_workbook(books[variant])

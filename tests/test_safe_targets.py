@@ -22,13 +22,13 @@ from cli_support import kpi, kpi_executable
 from helpers_workbook import build_filled
 from openpyxl import load_workbook
 
-import workbook.calculate
+import workbook.form.calculate
 from kpi_engine import load_plan
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.calculate import calculate
-from workbook.clients.file import FileBook
-from workbook.files import TEMP_STEM_BYTES, WorkbookFileError, temp_prefix
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import calculate
+from workbook.formats.files import TEMP_STEM_BYTES, WorkbookFileError, temp_prefix
 
 NOTE = "NOTE_failed_tender_rate_H1"
 
@@ -133,14 +133,14 @@ def test_a_save_made_during_calculate_is_kept(filled, tmp_path, monkeypatch):
     sheet, row, col = names[NOTE]
     book.write(sheet, row, col, [["承辦人剛剛存檔"]])
     book.save(clerk)
-    real = workbook.calculate.calculate
+    real = workbook.form.calculate.calculate
 
     def slow(book, **kwargs):
         outcome = real(book, **kwargs)
         shutil.copyfile(clerk, path)  # Excel saves while we compute
         return outcome
 
-    monkeypatch.setattr(workbook.calculate, "calculate", slow)
+    monkeypatch.setattr(workbook.form.calculate, "calculate", slow)
     from workbook.cli import main
 
     assert main(["calculate", str(path)]) == 2
@@ -172,17 +172,17 @@ def test_a_save_landing_while_the_file_is_being_read_is_kept(filled, tmp_path, m
     inspected the bytes gave the new file's size and time to the old file's hash,
     so the save looked unchanged and was overwritten.
     """
-    import workbook.guard
+    import workbook.formats.guard
 
     path = _copy(filled, tmp_path)
     clerk = _clerk_copy(filled, tmp_path, "讀檔時存檔")
-    real = workbook.guard.inspect
+    real = workbook.formats.guard.inspect
 
     def inspect_while_the_clerk_saves(data, name):
         _replace_with(clerk, path)
         return real(data, name)
 
-    monkeypatch.setattr(workbook.guard, "inspect", inspect_while_the_clerk_saves)
+    monkeypatch.setattr(workbook.formats.guard, "inspect", inspect_while_the_clerk_saves)
     from workbook.cli import main
 
     assert main(["calculate", str(path)]) == 2
@@ -190,7 +190,7 @@ def test_a_save_landing_while_the_file_is_being_read_is_kept(filled, tmp_path, m
 
 
 def test_the_libreoffice_engine_keeps_a_save_made_while_it_ran(filled, tmp_path, monkeypatch, capsys):
-    import workbook.clients.engine as engine
+    import workbook.books.uno_engine as engine
 
     path = _copy(filled, tmp_path)
     clerk = _clerk_copy(filled, tmp_path, "LibreOffice 計算時存檔")

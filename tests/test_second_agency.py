@@ -19,9 +19,9 @@ import pytest
 from helpers_workbook import Values, build_filled, recalc_all
 
 from kpi_engine import evaluate, parse_plan
-from workbook import layout as L
 from workbook import libreoffice as lo
-from workbook.clients.file import FileBook
+from workbook.books.file import FileBook
+from workbook.form import layout as L
 
 FIRE_PLAN = """\
 id: hsinchu_fire_108
@@ -369,8 +369,8 @@ def test_changed_without_calculate_every_shown_cell_is_still_true(fire_plan, fir
 
 def test_collect_reads_the_libreoffice_copy_without_false_tampering(fire_plan, fire_books):
     pytest.importorskip("python_calamine")
-    from workbook.calculate import calculate
-    from workbook.clients.calamine import CalamineBook
+    from workbook.books.calamine import CalamineBook
+    from workbook.form.calculate import calculate
 
     path: Path = fire_books["lo"].path
     outcome = calculate(CalamineBook(path.read_bytes(), path.name), plans=[fire_plan], write=False)

@@ -19,9 +19,9 @@ from openpyxl.worksheet.protection import hash_password
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import parse_plan
-from workbook import layout as L
-from workbook.builder import write_template
-from workbook.formulas import result_formulas
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.formulas import result_formulas
 
 REPO = Path(__file__).resolve().parents[1]
 PROCUREMENT = ("procurement_pass_rate", "e_tender_rate", "failed_tender_rate")

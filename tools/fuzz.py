@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from kpi_engine import PlanError, load_plan, parse_plan  # noqa: E402
-from workbook.files import WorkbookFileError  # noqa: E402
+from workbook.formats.files import WorkbookFileError  # noqa: E402
 
 
 class NewEscape(Exception):

@@ -15,12 +15,11 @@ from typing import Any
 
 from kpi_engine import EntriesError, PlanError, evaluate
 from kpi_engine.evaluate import Evaluation
-
-from .cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
-from .files import WorkbookFileError
-from .plan_io import load_any
-from .report import print_evaluation
-from .report.errors import ReportError
+from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
+from workbook.formats.files import WorkbookFileError
+from workbook.plan_io import load_any
+from workbook.report import print_evaluation
+from workbook.report.errors import ReportError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader went away
@@ -87,9 +86,8 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
 def cmd_plan_rollover(args: argparse.Namespace) -> int:
     """``kpi plan rollover [PLAN] --to 108 [--archive FILE] -o NEXT.yaml``: next year's plan."""
     from kpi_engine.rollover import rollover
-
-    from .files import check_output_target
-    from .report.output import save_atomic_bytes
+    from workbook.formats.files import check_output_target
+    from workbook.report.output import save_atomic_bytes
 
     plan = load_any(args.plan)
     if args.to <= plan.year:
@@ -97,7 +95,7 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
     out = check_output_target(args.output, [args.plan] if args.plan else [])
     results, notes, unit = None, None, None
     if args.archive:
-        from .archive import Archive
+        from workbook.report.archive import Archive
 
         full = next((p for p in plan.periods if p.is_full_year()), None)
         if full is None:
@@ -153,7 +151,7 @@ def _scope(
     period: str | None = None,
     year: int | None = None,
 ):
-    from .layout import Scope
+    from workbook.form.layout import Scope
 
     plan = load_any(plan_path)
     if owner and owner not in plan.owners:
@@ -177,9 +175,9 @@ def _scope(
 
 def cmd_template(args: argparse.Namespace) -> int:
     """``kpi template [PLAN] -o FILE``: build the workbook staff fill in."""
-    from .builder import write_template
-    from .collect.text import has_control, terminal_text
-    from .odf import is_ods_path, write_template_ods
+    from workbook.collect.text import has_control, terminal_text
+    from workbook.form.builder import write_template
+    from workbook.odf import is_ods_path, write_template_ods
 
     for label, value in (("填報單位 / --unit", args.unit), ("承辦單位 / --owner", args.owner)):
         if value and has_control(value):
@@ -188,7 +186,7 @@ def cmd_template(args: argparse.Namespace) -> int:
                 "contains control characters; remove them"
             )
 
-    from .files import check_output_target
+    from workbook.formats.files import check_output_target
 
     target = check_output_target(args.output)
     if target.exists() and not args.force:
@@ -210,28 +208,28 @@ def _calculate(
     """Check (and with ``write`` calculate and save) one workbook file; (outcome, book, saved)."""
     import contextlib
 
-    from .odf import is_ods_path
+    from workbook.odf import is_ods_path
 
     if is_ods_path(path) and write:
         if engine != "libreoffice":
-            from .clients.odswrite import calculate_ods
+            from workbook.books.ods_write import calculate_ods
 
             done = calculate_ods(path, output, plans=[load_any(p) for p in plans])  # guards the file first
             if done is not None:
                 return done
         else:
             _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
-        from .odf import require_libreoffice
+        from workbook.odf import require_libreoffice
 
         require_libreoffice(Path(path))
     if engine == "libreoffice" or (write and is_ods_path(path)):
         # LibreOffice does what the .ods cell patcher cannot (docs/decisions.md).
-        from .clients.engine import calculate_file
+        from workbook.books.uno_engine import calculate_file
 
         outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
         return outcome, None, (Path(output or path) if write else None)
-    from .clients.file import FileBook
-    from .files import FileState, check_output_target, target_lock
+    from workbook.books.file import FileBook
+    from workbook.formats.files import FileState, check_output_target, target_lock
 
     source = Path(path)
     target = check_output_target(output, [source]) if write and output else source
@@ -252,14 +250,14 @@ def _calculate(
 
 
 def _calculate_book(book, plans: list[str], path: str, *, write: bool):
-    from .calculate import calculate_file_book
+    from workbook.form.calculate import calculate_file_book
 
     return calculate_file_book(book, path, plans=[load_any(p) for p in plans], write=write)
 
 
 def _ods_book(path: str):
     """An .ods read without LibreOffice, formulas visible (``kpi check``)."""
-    from .clients.ods import OdsBook
+    from workbook.books.ods import OdsBook
 
     try:
         data = Path(path).read_bytes()
@@ -306,7 +304,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
-    from .demo import demo_report, run_demo
+    from workbook.demo import demo_report, run_demo
 
     folder = Path(args.dir)
     if folder.exists() and not folder.is_dir():
@@ -329,7 +327,7 @@ def cmd_addin(args: argparse.Namespace) -> int:
     ``--libreoffice``, the LibreOffice extension)."""
     if args.libreoffice:
         return _addin_libreoffice(args)
-    from macros.addin import AddinError, build_addin, install_addin
+    from workbook.buttons.addin import AddinError, build_addin, install_addin
 
     try:
         if args.addin_command == "build":
@@ -344,7 +342,7 @@ def cmd_addin(args: argparse.Namespace) -> int:
 
 
 def _addin_libreoffice(args: argparse.Namespace) -> int:
-    from .clients.oxt import OxtError, build_oxt, install_oxt
+    from workbook.buttons.oxt import OxtError, build_oxt, install_oxt
 
     try:
         if args.addin_command == "build":
@@ -378,11 +376,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def _collect(args: argparse.Namespace) -> int:
     from kpi_engine.consolidate import STATUSES
-
-    from .collect import collect, inputs_of, rich_progress
-    from .collect.text import terminal_text
-    from .files import check_output_target
-    from .summary import CSV_NAMES, write_csv, write_summary
+    from workbook.collect import collect, inputs_of, rich_progress
+    from workbook.collect.text import terminal_text
+    from workbook.formats.files import check_output_target
+    from workbook.report.summary import CSV_NAMES, write_csv, write_summary
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -399,11 +396,11 @@ def _collect(args: argparse.Namespace) -> int:
         for name in CSV_NAMES:
             check_output_target(folder / name, inputs)
     coll = collect(args.paths, plans, progress=rich_progress)
-    from .odf import is_ods_path, write_summary_ods
+    from workbook.odf import is_ods_path, write_summary_ods
 
     (write_summary_ods if is_ods_path(args.output) else write_summary)(coll, args.output)
     if args.archive:
-        from .archive import archive_collection
+        from workbook.report.archive import archive_collection
 
         added = archive_collection(args.archive, coll, args.paths)
         print(
@@ -440,7 +437,7 @@ def _plan_io_parsers(plan_sub: Any) -> None:
 
     def run(name: str):
         def call(args: argparse.Namespace) -> int:
-            from .plan_io import commands
+            from workbook.plan_io import commands
 
             try:
                 return getattr(commands, name)(args)
@@ -469,7 +466,7 @@ def _plan_io_parsers(plan_sub: Any) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``kpi report PATH... -o FILE.odt|.docx|.pdf``: the Part 4 document."""
-    from .report.cli import run_report
+    from workbook.report.cli import run_report
 
     return run_report(args)
 

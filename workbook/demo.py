@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 from kpi_engine import load_plan
-
-from . import layout as L
-from .builder import write_template
-from .calculate import Outcome, calculate
-from .clients.file import FileBook
-from .files import check_output_target
+from workbook.books.file import FileBook
+from workbook.form import layout as L
+from workbook.form.builder import write_template
+from workbook.form.calculate import Outcome, calculate
+from workbook.formats.files import check_output_target
 
 
 def fill(book: FileBook, scope: L.Scope, entries: dict) -> None:
@@ -63,14 +62,14 @@ def run_demo(folder: Path) -> tuple[Outcome, Path, Path]:
 
 def demo_report(folder: Path, filled: Path) -> list[Path]:
     """The Part 4 report of the calculated demo workbook: .odt, plus PDF and PNG with LibreOffice."""
-    from .collect import collect
-    from .libreoffice import LibreOfficeError, find_pdftoppm, find_soffice, pdf_to_pngs
-    from .report.document import write_report
-    from .report.gather import from_collection, make_report
+    from workbook.collect import collect
+    from workbook.libreoffice import LibreOfficeError, find_pdftoppm, find_soffice, pdf_to_pngs
+    from workbook.report.document import write_report
+    from workbook.report.gather import from_collection, make_report
 
     coll = collect([filled])
     report = make_report({p.id: p for p in coll.plans}, from_collection(coll, [filled]))
-    from .report.charts import charts_if_available
+    from workbook.report.charts import charts_if_available
 
     charts = charts_if_available(report)
     stem = folder / f"{filled.stem.replace('_已計算', '')}_達成情形報告"

@@ -1,7 +1,7 @@
 """OpenDocument (.ods) output: templates and summaries converted through LibreOffice.
 
-The .xlsx is built by the one builder (:mod:`workbook.builder`), then opened in a
-private headless LibreOffice (:func:`workbook.clients.uno.office`, fresh profile,
+The .xlsx is built by the one builder (:mod:`workbook.form.builder`), then opened in a
+private headless LibreOffice (:func:`workbook.books.uno.office`, fresh profile,
 recalculated on load), fixed up where the conversion would lose something, and stored
 with the ``calc8`` filter.  :func:`verify_ods` then reads the result back without
 LibreOffice and refuses it unless it has the .xlsx's sheets, named ranges, formulas,
@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .files import WorkbookFileError, _mode_for
+from workbook.formats.files import WorkbookFileError, _mode_for
 
 #: The message for a machine without LibreOffice, naming what to install.
 MISSING_ZH = (
@@ -54,7 +54,7 @@ def is_ods_path(path: str | Path) -> bool:
 @contextlib.contextmanager
 def _session(path: Path) -> Iterator[Any]:
     """A private LibreOffice, or the message naming the packages to install."""
-    from .clients.uno import office
+    from workbook.books.uno import office
 
     try:
         with office() as lo:
@@ -69,8 +69,8 @@ def _session(path: Path) -> Iterator[Any]:
 
 def require_libreoffice(path: Path) -> None:
     """Refuse early, before any work, when LibreOffice or its UNO bridge is missing."""
-    from .clients.uno import import_uno
-    from .libreoffice import find_soffice
+    from workbook.books.uno import import_uno
+    from workbook.libreoffice import find_soffice
 
     if find_soffice() is None:
         raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path)
@@ -83,9 +83,9 @@ def require_libreoffice(path: Path) -> None:
 def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = None) -> list[Path]:
     """Convert each (xlsx, ods) pair in one LibreOffice session; return the .ods paths.
 
-    Each .ods is stored atomically (:func:`workbook.clients.uno.store`).
+    Each .ods is stored atomically (:func:`workbook.books.uno.store`).
     """
-    from .clients.uno import store
+    from workbook.books.uno import store
 
     if not jobs:
         return []
@@ -114,7 +114,7 @@ def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = N
 
 def _fix_up(doc: Any, password: str | None) -> None:
     """Carry over what the .xlsx → .ods conversion would lose (see the module docstring)."""
-    from .clients.unocore import used_extent
+    from workbook.books.unocore import used_extent
 
     sheets = doc.Sheets
     for name in sheets.ElementNames:
@@ -212,8 +212,8 @@ def _align_conditional_styles(path: Path) -> None:
 
 def write_template_ods(scope: Any, path: str | Path) -> Path:
     """``kpi template -o FILE.ods``: build the .xlsx, convert it, verify the .ods."""
-    from .builder import write_template
-    from .files import check_output_target, check_writable
+    from workbook.form.builder import write_template
+    from workbook.formats.files import check_output_target, check_writable
 
     path = check_output_target(Path(path))
     check_writable(path)
@@ -243,10 +243,10 @@ def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
     """
     from openpyxl import load_workbook
 
-    from .bookio import cell_address
-    from .clients.file import FileBook
-    from .clients.ods import OdsBook
-    from .layout import SHEET_META
+    from workbook.books.file import FileBook
+    from workbook.books.ods import OdsBook
+    from workbook.form.book import cell_address
+    from workbook.form.layout import SHEET_META
 
     ref = FileBook(xlsx)
     book = OdsBook(ods, "template.ods", formulas_visible=True)
@@ -295,8 +295,8 @@ def _norm(formula: Any) -> str:
 
 def write_summary_ods(coll: Any, path: str | Path) -> Path:
     """``kpi collect … -o SUMMARY.ods``: the summary workbook, converted through LibreOffice."""
-    from .files import check_output_target, check_writable
-    from .summary import write_summary
+    from workbook.formats.files import check_output_target, check_writable
+    from workbook.report.summary import write_summary
 
     path = check_output_target(Path(path))
     check_writable(path)

@@ -28,9 +28,8 @@ from typing import Any
 from kpi_engine import Plan, load_plan
 from kpi_engine.consolidate import ItemRow, Row, Submission, merge
 from kpi_engine.findings import Finding
-
-from .inbox import Item, expand_file, walk
-from .read import read_item, read_submission
+from workbook.collect.inbox import Item, expand_file, walk
+from workbook.collect.read import read_item, read_submission
 
 __all__ = [
     "Collection",
@@ -286,7 +285,7 @@ def rich_progress(stream: Iterable) -> Iterable:
         return stream
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from .text import terminal_text
+    from workbook.collect.text import terminal_text
 
     def run() -> Iterator:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .text import decode_name, path_text
+from workbook.collect.text import decode_name, path_text
 
 #: A workbook (file or member) larger than this is no staff form (the guard's own cap is 64 MB unzipped).
 MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
@@ -263,7 +263,7 @@ def expand_bytes(
 
 
 def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_at: str) -> Iterator[Item]:
-    from . import mail
+    from workbook.collect import mail
 
     if kind == "zip?":  # a zip not named as one: a workbook package, or an archive
         kind = "workbook" if _is_package(data) else "zip"

@@ -18,7 +18,7 @@ from email.header import decode_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value, parsedate_to_datetime
 
-from .inbox import (
+from workbook.collect.inbox import (
     MAX_MEMBER_BYTES,
     TNEF,
     UNSUPPORTED,
@@ -30,7 +30,7 @@ from .inbox import (
     too_large,
     utc_text,
 )
-from .text import decode_name, path_text
+from workbook.collect.text import decode_name, path_text
 
 
 class _RawHeaders(email.policy.Compat32):

@@ -20,15 +20,14 @@ from defusedxml import ElementTree
 from kpi_engine import Plan
 from kpi_engine.consolidate import Submission
 from kpi_engine.findings import Finding, finding
-
-from .. import layout as L
-from ..bookio import at, parse_address
-from ..calculate import calculate, read_meta
-from ..clients.calamine import CalamineBook
-from ..clients.ods import read_only_book
-from ..files import DamagedFileError, WorkbookFileError
-from ..guard import inspect
-from .inbox import Item
+from workbook.books.calamine import CalamineBook
+from workbook.books.ods import read_only_book
+from workbook.collect.inbox import Item
+from workbook.form import layout as L
+from workbook.form.book import at, parse_address
+from workbook.form.calculate import calculate, read_meta
+from workbook.formats.files import DamagedFileError, WorkbookFileError
+from workbook.formats.guard import inspect
 
 _MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]{10,40})</dcterms:modified>")
 _STRICT = b"purl.oclc.org/ooxml/spreadsheetml"
@@ -60,7 +59,7 @@ def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> S
 def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[str, str, str, bool]:
     """(saved time, producer, producer version, strict OOXML) from a package's small parts.
 
-    ``kept``: those parts as the guard kept them (:data:`workbook.guard.KEPT_PARTS`);
+    ``kept``: those parts as the guard kept them (:data:`workbook.formats.guard.KEPT_PARTS`);
     without it they are read from ``data``.
     """
     try:
@@ -246,7 +245,7 @@ def _check_unit(book: CalamineBook, plan: Plan, sub: Submission) -> None:
         where = names.get(L.UNIT_NAME) or names.get(L.STATUS_NAME)
         f = finding("unit_missing", indicator=None, input=None, period=None, file=sub.source)
         if where is not None:
-            from ..bookio import cell_address
+            from workbook.form.book import cell_address
 
             f = f.at(where[0], cell_address(where[1], where[2]))
         sub.findings.append(f)

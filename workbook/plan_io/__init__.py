@@ -24,7 +24,7 @@ DOCUMENT_SUFFIXES = (".docx", ".odt")
 def load_any(path: str | Path | None) -> Plan:
     """A plan from a YAML file, an authoring workbook (.xlsx/.ods), or the embedded default."""
     if path is not None and Path(path).suffix.lower() in WORKBOOK_SUFFIXES:
-        from .reading import load_workbook_plan
+        from workbook.plan_io.reading import load_workbook_plan
 
         return load_workbook_plan(Path(path))
     return load_plan(path)

@@ -28,9 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kpi_engine import PlanError
 from kpi_engine.plan import KIND_ROLES, Phrases
 from kpi_engine.plan_loader import DEFAULT_PERIODS, dump_plan
-
-from ..files import WorkbookFileError, save_atomic
-from ..styles import (
+from workbook.form.styles import (
     BODY,
     CENTER,
     HEADER_FILL,
@@ -45,6 +43,7 @@ from ..styles import (
     row_height,
     style,
 )
+from workbook.formats.files import WorkbookFileError, save_atomic
 
 SHEET_PLAN = "計畫"
 SHEET_KPI = "關鍵績效指標"
@@ -252,7 +251,7 @@ def write_plan_workbook(data: dict, path: str | Path) -> Path:
     wb = plan_workbook(data)
     if path.suffix.lower() != ".ods":
         return save_atomic(wb, path)
-    from .. import libreoffice as lo
+    from workbook import libreoffice as lo
 
     with tempfile.TemporaryDirectory(prefix="kpi-plan-") as tmp:
         xlsx = save_atomic(wb, Path(tmp) / "plan.xlsx")

@@ -9,11 +9,10 @@ import yaml
 
 from kpi_engine import PlanError, parse_plan
 from kpi_engine.plan_loader import dump_plan
-
-from ..files import atomic_text, check_output_target
-from . import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES, load_any
-from .authoring import example_data, write_plan_workbook
-from .reading import locate, plan_from_data, read_plan_data
+from workbook.formats.files import atomic_text, check_output_target
+from workbook.plan_io import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES, load_any
+from workbook.plan_io.authoring import example_data, write_plan_workbook
+from workbook.plan_io.reading import locate, plan_from_data, read_plan_data
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -101,7 +100,7 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
         data, cells = read_plan_data(src)
         note = f"由 {src.name} 轉出"
     elif suffix in DOCUMENT_SUFFIXES:
-        from .docimport import import_document
+        from workbook.plan_io.docimport import import_document
 
         data = import_document(src)
         note = f"由 {src.name} 匯入；標記 needs_review 的欄位請確認"

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine.plan import parse_target
-
-from .doctables import Cell, Document, DocumentError, Table, read_document
+from workbook.plan_io.doctables import Cell, Document, DocumentError, Table, read_document
 
 # -- Part 2 headers ------------------------------------------------------------
 

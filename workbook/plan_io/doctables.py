@@ -14,8 +14,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import WorkbookFileError
-from ..guard import MAX_RATIO, MAX_TOTAL_BYTES, _has_dtd
+from workbook.formats.files import WorkbookFileError
+from workbook.formats.guard import MAX_RATIO, MAX_TOTAL_BYTES, _has_dtd
 
 #: A plan document's tables are small; anything beyond this is not a plan.
 MAX_ROWS, MAX_COLS = 5000, 64

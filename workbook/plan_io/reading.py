@@ -23,9 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kpi_engine import Plan, PlanError, parse_plan
 from kpi_engine.plan import KIND_ROLES
 from kpi_engine.plan_loader import DEFAULT_PERIODS, PlanIssue, dump_plan
-
-from ..files import WorkbookFileError
-from .authoring import (
+from workbook.formats.files import WorkbookFileError
+from workbook.plan_io.authoring import (
     KIND_LABELS,
     KPI_COLUMNS,
     NO,
@@ -463,10 +462,10 @@ def _marks(value: Any) -> list[dict]:
 
 def _open(path: Path) -> Any:
     """Open an authoring workbook (.xlsx, or .ods through LibreOffice) with openpyxl."""
-    from ..guard import inspect
+    from workbook.formats.guard import inspect
 
     if path.suffix.lower() == ".ods":
-        from .. import libreoffice as lo
+        from workbook import libreoffice as lo
 
         with tempfile.TemporaryDirectory(prefix="kpi-plan-") as tmp:
             try:
@@ -500,12 +499,12 @@ def read_plan_data(path: str | Path) -> tuple[dict, dict[str, tuple[str, str]]]:
     """Plan data from an authoring workbook, and where each field was (dotted path → sheet, cell).
 
     Raises :class:`AuthoringError` for cells that cannot be read at all, and
-    :class:`~workbook.files.WorkbookFileError` for a file that is not an authoring workbook.
+    :class:`~workbook.formats.files.WorkbookFileError` for a file that is not an authoring workbook.
     """
     path = Path(path)
     wb = _open(path)
     if SHEET_KPI not in wb.sheetnames or SHEET_PLAN not in wb.sheetnames:
-        from ..layout import SHEET_META
+        from workbook.form.layout import SHEET_META
 
         hint = "這是填報工作簿，不是計畫設定活頁簿" if SHEET_META in wb.sheetnames else "不是計畫設定活頁簿"
         raise WorkbookFileError(

@@ -18,8 +18,7 @@ from decimal import Decimal
 
 from kpi_engine.narrative import number_text
 from kpi_engine.report_model import Report, UnitSection
-
-from ..styles import LIGHT_COLOURS
+from workbook.form.styles import LIGHT_COLOURS
 
 CHART_FONTS = ["DFKai-SB", "標楷體", "Noto Sans CJK TC", "Noto Serif CJK TC", "Noto Sans CJK JP"]
 LAST_YEAR = "#A6A6A6"

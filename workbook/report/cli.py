@@ -7,12 +7,11 @@ from pathlib import Path
 
 from kpi_engine import load_plan
 from kpi_engine.narrative import number_text
-
-from ..files import check_output_target
-from .charts import charts_if_available
-from .document import FORMATS, write_report
-from .errors import ReportError
-from .gather import from_collection, make_report
+from workbook.formats.files import check_output_target
+from workbook.report.charts import charts_if_available
+from workbook.report.document import FORMATS, write_report
+from workbook.report.errors import ReportError
+from workbook.report.gather import from_collection, make_report
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -29,8 +28,8 @@ def run_report(args: argparse.Namespace) -> int:
     check_output_target(out, args.paths)
     plans = [load_plan(p) for p in args.plan] if args.plan else None
     if args.paths:
-        from ..collect import collect, rich_progress
-        from .from_summary import read_summary, split_paths
+        from workbook.collect import collect, rich_progress
+        from workbook.report.from_summary import read_summary, split_paths
 
         workbooks, summaries = split_paths(args.paths)
         data, known, sources = {}, {}, []
@@ -46,14 +45,14 @@ def run_report(args: argparse.Namespace) -> int:
                 data.setdefault(plan.id, {}).setdefault(key, {}).update(units)
             sources.append(str(summary))
     else:
-        from ..archive import Archive
+        from workbook.report.archive import Archive
 
         with Archive.open(args.archive, create=False) as arc:
             known, data = arc.report_data(plans, args.year)
         sources = [args.archive]
     previous, compare_year = None, None
     if args.compare:
-        from ..archive import Archive
+        from workbook.report.archive import Archive
 
         with Archive.open(args.archive, create=False) as arc:
             previous = arc.results(year=args.compare)
@@ -77,7 +76,7 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"  {section.unit}: 加權得分 {score} / 已評估權重 {assessed}（計畫權重 {weight}）")
     print(f"  {report.weight_note}")
     if out.suffix.lower() == ".pdf" and not args.font:
-        from .layout import DOCUMENT_FONT, rendering_font
+        from workbook.report.layout import DOCUMENT_FONT, rendering_font
 
         font = rendering_font()
         if font != DOCUMENT_FONT:

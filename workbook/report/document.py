@@ -6,10 +6,9 @@ import tempfile
 from pathlib import Path
 
 from kpi_engine.report_model import Report
-
-from . import layout as K
-from .charts import Chart
-from .errors import ReportError
+from workbook.report import layout as K
+from workbook.report.charts import Chart
+from workbook.report.errors import ReportError
 
 FORMATS = (".odt", ".docx", ".pdf")
 
@@ -30,11 +29,11 @@ def write_report(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".odt":
-        from .odt import write_odt
+        from workbook.report.odt import write_odt
 
         return write_odt(report, path, charts, font or K.DOCUMENT_FONT)
     if suffix == ".docx":
-        from .docx import write_docx
+        from workbook.report.docx import write_docx
 
         return write_docx(report, path, charts, font or K.DOCUMENT_FONT)
     if suffix == ".pdf":
@@ -43,8 +42,8 @@ def write_report(
 
 
 def _pdf(report: Report, path: Path, charts: dict[str, list[Chart]] | None, font: str) -> Path:
-    from ..libreoffice import LibreOfficeError, convert_to_pdf, find_soffice
-    from .odt import write_odt
+    from workbook.libreoffice import LibreOfficeError, convert_to_pdf, find_soffice
+    from workbook.report.odt import write_odt
 
     if find_soffice() is None:
         raise ReportError(

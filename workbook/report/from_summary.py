@@ -13,9 +13,8 @@ from pathlib import Path
 
 from kpi_engine import Plan, evaluate
 from kpi_engine.report_model import UnitData
-
-from ..files import WorkbookFileError
-from .errors import ReportError
+from workbook.formats.files import WorkbookFileError
+from workbook.report.errors import ReportError
 
 SHEET = "彙總"
 NEEDED = ("年度", "填報單位", "期別", "衡量指標", "數值1")
@@ -39,7 +38,7 @@ def read_summary(path: Path, plan: Plan) -> dict[tuple[int, str], dict[str, Unit
     """(year, period id) → unit → results recomputed from the summary's counts."""
     from python_calamine import CalamineWorkbook
 
-    from ..guard import inspect
+    from workbook.formats.guard import inspect
 
     data = path.read_bytes()
     inspect(data, str(path))  # the same guard as every submitted file

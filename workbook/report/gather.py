@@ -8,9 +8,8 @@ from pathlib import Path
 from kpi_engine import Plan
 from kpi_engine.evaluate import IndicatorResult
 from kpi_engine.report_model import Report, UnitData, build_report
-
-from ..collect import Collection
-from .errors import ReportError
+from workbook.collect import Collection
+from workbook.report.errors import ReportError
 
 #: Data for reports: plan id → (year, period id) → unit → UnitData.
 Data = dict[str, dict[tuple[int, str], dict[str, UnitData]]]
@@ -18,7 +17,7 @@ Data = dict[str, dict[tuple[int, str], dict[str, UnitData]]]
 
 def from_collection(coll: Collection, paths: Iterable[str | Path]) -> Data:
     """Group a collect's rows, with staff's text, by plan, year, period and unit."""
-    from .staff import staff_text
+    from workbook.report.staff import staff_text
 
     texts = staff_text(coll, paths)
     data: Data = {}

@@ -8,8 +8,7 @@ import subprocess
 from functools import lru_cache
 
 from kpi_engine.report_model import Report
-
-from ..styles import LIGHT_COLOURS
+from workbook.form.styles import LIGHT_COLOURS
 
 #: What government documents print in; Word and LibreOffice on Windows have it.
 DOCUMENT_FONT = "標楷體"

@@ -25,10 +25,9 @@ from odf.text import P, PageCount, PageNumber
 
 from kpi_engine.narrative import number_text
 from kpi_engine.report_model import Report, UnitSection
-
-from . import layout as K
-from .charts import Chart
-from .output import save_atomic_bytes
+from workbook.report import layout as K
+from workbook.report.charts import Chart
+from workbook.report.output import save_atomic_bytes
 
 
 class _Doc:

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..files import WorkbookFileError, _mode_for, check_writable
+from workbook.formats.files import WorkbookFileError, _mode_for, check_writable
 
 
 def save_atomic_bytes(data: bytes, path: Path) -> Path:

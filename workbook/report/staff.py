@@ -15,13 +15,12 @@ from pathlib import Path
 
 from kpi_engine.checks import parse_count
 from kpi_engine.consolidate import COUNTED, Submission
-
-from .. import layout as L
-from ..bookio import Book
-from ..calculate import resolve_scope
-from ..clients.calamine import CalamineBook
-from ..collect import Collection, iter_sources
-from ..files import WorkbookFileError
+from workbook.books.calamine import CalamineBook
+from workbook.collect import Collection, iter_sources
+from workbook.form import layout as L
+from workbook.form.book import Book
+from workbook.form.calculate import resolve_scope
+from workbook.formats.files import WorkbookFileError
 
 #: (plan id, unit, year, period id) — one unit's report of one period.
 Key = tuple[str, str, int, str]

@@ -10,8 +10,7 @@ from kpi_engine.evaluate import target_for
 from kpi_engine.expr import to_excel
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX, Computation, computation
 from kpi_engine.plan import Indicator, Period
-
-from . import layout as L
+from workbook.form import layout as L
 
 
 def indicator_computation(scope: L.Scope, ind: Indicator, period: Period) -> Computation:

@@ -5,7 +5,7 @@ sure it is a zip at all (not an empty file, a CSV or a legacy/encrypted OLE file
 that its declared uncompressed size and compression ratios are sane (zip bombs),
 that no XML part declares a DTD (billion laughs, external entities), and that no
 sheet claims a cell far beyond any real form (huge dimensions).  Each refusal is a
-:class:`~workbook.files.WorkbookFileError` in zh-TW and English.
+:class:`~workbook.formats.files.WorkbookFileError` in zh-TW and English.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .files import WorkbookFileError
+from workbook.formats.files import WorkbookFileError
 
 #: Total declared uncompressed size of all parts.
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -94,7 +94,7 @@ class PackageInfo:
     #: The bytes of the :data:`KEPT_PARTS` the package has (an .ods: ``content.xml``), verified
     #: by the guard's read.
     kept: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    #: An .ods content's quick scan (:class:`workbook.odsscan.ContentScan`), when it could be trusted.
+    #: An .ods content's quick scan (:class:`workbook.formats.ods_scan.ContentScan`), when it could be trusted.
     scanned: Any = field(default=None, compare=False, repr=False)
 
 
@@ -306,9 +306,9 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
 
 
 def _check_extent(content: bytes, name: str | None) -> Any:
-    """The repeats check on a quick scan of the tags (:mod:`workbook.odsscan`); the scan,
+    """The repeats check on a quick scan of the tags (:mod:`workbook.formats.ods_scan`); the scan,
     or None when the content must be parsed properly instead (:func:`_check_repeats`)."""
-    from .odsscan import scan
+    from workbook.formats.ods_scan import scan
 
     scanned = scan(content)
     for table in scanned.tables if scanned else ():

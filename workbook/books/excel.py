@@ -1,4 +1,4 @@
-"""The live-Excel adapter: the :class:`~workbook.bookio.Book` interface over an ``xw.Book``.
+"""The live-Excel adapter: the :class:`~workbook.form.book.Book` interface over an ``xw.Book``.
 
 Two xlwings engines can hand us a book:
 
@@ -21,8 +21,8 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ..bookio import Grid, foreign_password_error
-from ..files import WorkbookFileError
+from workbook.form.book import Grid, foreign_password_error
+from workbook.formats.files import WorkbookFileError
 
 #: ``Protect``'s keyword arguments that restore a ``Worksheet.Protection`` option.
 ALLOW_OPTIONS = (
@@ -152,7 +152,7 @@ class LiveBook:
 
     @contextlib.contextmanager
     def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
-        """Lift and restore protection over COM (see :meth:`workbook.bookio.Book.unprotected`).
+        """Lift and restore protection over COM (see :meth:`workbook.form.book.Book.unprotected`).
 
         Each protected sheet's options are read first; ``Unprotect`` with the plan's
         password; afterwards ``Protect`` with the same options and ``EnableSelection``

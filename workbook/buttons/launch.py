@@ -43,7 +43,7 @@ def parse(argv: list[str]) -> tuple[str, list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``-c COMMAND ARGS…`` like ``python`` does, with pandas kept out of the process."""
-    from macros import keep_pandas_out
+    from workbook.buttons.common import keep_pandas_out
 
     command, rest = parse(sys.argv[1:] if argv is None else argv)
     keep_pandas_out()

@@ -1,4 +1,4 @@
-"""A fast, read-only :class:`~workbook.bookio.Book` over python-calamine.
+"""A fast, read-only :class:`~workbook.form.book.Book` over python-calamine.
 
 python-calamine reads cell values (the values Excel last computed) several times
 faster than openpyxl, but knows nothing of defined names; those come from the
@@ -15,9 +15,9 @@ import re
 import zipfile
 from typing import Any
 
-from ..bookio import Grid, parse_address
-from ..files import DamagedFileError, WorkbookFileError
-from ..guard import PackageInfo, inspect
+from workbook.form.book import Grid, parse_address
+from workbook.formats.files import DamagedFileError, WorkbookFileError
+from workbook.formats.guard import PackageInfo, inspect
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
 

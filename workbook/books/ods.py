@@ -1,13 +1,13 @@
-"""A read-only :class:`~workbook.bookio.Book` over an OpenDocument spreadsheet (.ods).
+"""A read-only :class:`~workbook.form.book.Book` over an OpenDocument spreadsheet (.ods).
 
 No LibreOffice is needed: values come from python-calamine (which reads ODS), and what
 calamine does not give -- named ranges (``table:named-expressions``), formulas
 (``table:formula``), merged cells, hidden and protected sheets -- from ``content.xml``,
-parsed with defusedxml after :func:`workbook.guard.inspect_ods` has passed the bytes.
+parsed with defusedxml after :func:`workbook.formats.guard.inspect_ods` has passed the bytes.
 
 Formulas are turned into the spreadsheet syntax the template writes (``of:=IF(A;B)``
 with ``[.C12]`` references becomes ``=IF(A,B)`` with ``C12``), so
-:func:`workbook.calculate.calculate` checks an .ods exactly as it checks an .xlsx.
+:func:`workbook.form.calculate.calculate` checks an .ods exactly as it checks an .xlsx.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-from ..bookio import Grid
-from ..files import DamagedFileError, WorkbookFileError
+from workbook.form.book import Grid
+from workbook.formats.files import DamagedFileError, WorkbookFileError
 
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
@@ -150,7 +150,7 @@ def parse_content(xml: bytes, *, cells: bool = True) -> OdsContent:
 
 def content_from_scan(scanned: Any) -> OdsContent:
     """What a values-only book needs (sheets, protection, merges, names, hidden sheets) from
-    :func:`workbook.odsscan.scan`: the same as ``parse_content(xml, cells=False)``."""
+    :func:`workbook.formats.ods_scan.scan`: the same as ``parse_content(xml, cells=False)``."""
     sheets = []
     for t in scanned.tables:
         key = t.attrs.get("table:protection-key", "")
@@ -243,15 +243,15 @@ class OdsBook:
     """An .ods held in memory, read without LibreOffice.
 
     ``formulas_visible`` (``kpi check``) shows a formula cell as its formula, as
-    :class:`~workbook.bookio.FileBook` does, so a formula typed into a count or over
+    :class:`~workbook.form.book.FileBook` does, so a formula typed into a count or over
     a result is found by its text.  Without it (``kpi collect``) the book is values
-    only, as :class:`~workbook.clients.calamine.CalamineBook` is for an .xlsx.
+    only, as :class:`~workbook.books.calamine.CalamineBook` is for an .xlsx.
     """
 
     def __init__(self, data: bytes, name: str = "<workbook>", *, formulas_visible: bool = False):
         from python_calamine import CalamineWorkbook
 
-        from ..guard import inspect_ods
+        from workbook.formats.guard import inspect_ods
 
         self.name = name
         self.info = inspect_ods(data, name)  # before any parser sees the bytes
@@ -307,7 +307,7 @@ class OdsBook:
 
     def _raw(self, sheet: str) -> Grid:
         if sheet not in self._values:
-            from .calamine import read_sheet
+            from workbook.books.calamine import read_sheet
 
             values = read_sheet(
                 self.name, sheet, lambda: self.wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
@@ -367,6 +367,6 @@ def read_only_book(data: bytes, name: str = "<workbook>") -> Any:
     """
     if name.lower().endswith(".ods"):
         return OdsBook(data, name)
-    from .calamine import CalamineBook
+    from workbook.books.calamine import CalamineBook
 
     return CalamineBook(data, name)

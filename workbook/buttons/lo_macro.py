@@ -1,11 +1,11 @@
 """The 計算 macro of the LibreOffice extension (copied into the .oxt as ``kpi_button.py``).
 
 It runs inside LibreOffice's own Python, so it imports nothing from this package
-unless that Python happens to have it: then :func:`workbook.clients.button.calculate_document`
+unless that Python happens to have it: then :func:`workbook.buttons.lo_button.calculate_document`
 runs in-process.  Otherwise the document goes as JSON to the Python configured at
-build time (``kpi_button_config.PYTHON``) running :mod:`workbook.clients.bridge`, and
+build time (``kpi_button_config.PYTHON``) running :mod:`workbook.buttons.bridge`, and
 the reply is applied with the same UNO code (``kpi_unocore``, a copy of
-:mod:`workbook.clients.unocore`).  Staff never see a traceback: every problem
+:mod:`workbook.books.unocore`).  Staff never see a traceback: every problem
 becomes a message box, and details go to the log file.
 """
 
@@ -49,7 +49,7 @@ def _log() -> logging.Logger:
 
 
 def _bridge(payload: dict) -> dict:
-    """Run the configured Python's ``workbook.clients.bridge`` on the payload."""
+    """Run the configured Python's ``workbook.buttons.bridge`` on the payload."""
     import kpi_button_config as config
 
     env = dict(os.environ)
@@ -59,7 +59,7 @@ def _bridge(payload: dict) -> dict:
     flags = 0x08000000 if sys.platform == "win32" else 0  # CREATE_NO_WINDOW: no console flashes
     try:
         proc = subprocess.run(
-            [config.PYTHON, "-m", "workbook.clients.bridge"],
+            [config.PYTHON, "-m", "workbook.buttons.bridge"],
             input=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
             capture_output=True,
             timeout=600,
@@ -86,7 +86,7 @@ def run(doc: Any, *, bridge: bool = False) -> str:
     try:
         if not bridge:
             try:
-                from workbook.clients.button import calculate_document
+                from workbook.buttons.lo_button import calculate_document
             except Exception:  # not importable here (or a dependency is missing): use the bridge
                 pass
             else:

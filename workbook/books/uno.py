@@ -1,4 +1,4 @@
-"""LibreOffice as a live client: the :class:`~workbook.bookio.Book` interface over UNO.
+"""LibreOffice as a live client: the :class:`~workbook.form.book.Book` interface over UNO.
 
 * :func:`import_uno` makes ``import uno`` work from any Python (pyenv, a venv) when
   LibreOffice's Python-UNO bridge is installed (Debian ``python3-uno``, or the Python
@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import libreoffice
-from ..bookio import Grid, foreign_password_error
-from ..files import FileState, WorkbookFileError
-from ..libreoffice import RECALC_XCU
-from . import unocore
+from workbook import libreoffice
+from workbook.books import unocore
+from workbook.form.book import Grid, foreign_password_error
+from workbook.formats.files import FileState, WorkbookFileError
+from workbook.libreoffice import RECALC_XCU
 
 #: Where Debian and the LibreOffice installers put the Python-UNO bridge.
 _UNO_PATHS_POSIX = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program")
@@ -242,7 +242,7 @@ class UnoBook:
 
     Values are what LibreOffice computed, converted to the types a file reader gives
     (None for empty, int for an integral number, datetime for a date); a cell that
-    holds a formula reads as its formula text, as in :class:`~workbook.bookio.FileBook`,
+    holds a formula reads as its formula text, as in :class:`~workbook.form.book.FileBook`,
     so a formula typed into a count is reported the same way by every path.
     """
 
@@ -296,7 +296,7 @@ class UnoBook:
         """Form sheets (``sheets``: the template's own) whose protection was removed; they are
         protected again (with the plan's password and the options they kept) when the next
         write block ends."""
-        from ..layout import SHEET_META
+        from workbook.form.layout import SHEET_META
 
         wanted = set(sheets) if sheets is not None else None
         states = unocore.protected_sheets(self.doc)
@@ -341,12 +341,12 @@ def store(
     """Store ``doc`` to ``path`` in the format its suffix names, atomically.
 
     The document is stored to a temporary file beside ``path`` and moved over it in one
-    step (:func:`workbook.files.save_atomic`), so a failed store leaves any previous
+    step (:func:`workbook.formats.files.save_atomic`), so a failed store leaves any previous
     file intact, and a file that changed since ``unchanged_since`` is not replaced.
     In an .xlsx the metadata sheet is made very hidden again (LibreOffice writes it
     as merely hidden).
     """
-    from ..files import check_output_target, save_atomic
+    from workbook.formats.files import check_output_target, save_atomic
 
     path = check_output_target(Path(path), inputs)
     suffix = path.suffix.lower()
@@ -372,7 +372,7 @@ def _very_hidden_meta(path: Path) -> None:
     import re
     import zipfile
 
-    from ..layout import SHEET_META
+    from workbook.form.layout import SHEET_META
 
     with zipfile.ZipFile(path) as src:
         entries = [(info, src.read(info.filename)) for info in src.infolist()]

@@ -2,8 +2,8 @@
 
 ``kpi-workbook.oxt`` adds 「績效指標 → 計算」 to Calc's menu bar and a 計算 toolbar
 button (``Addons.xcu``, spreadsheet documents only).  Both run the Python macro
-``python/kpi_button.py`` (:mod:`workbook.clients.lo_macro`) through the script URL
-below.  ``python/pythonpath`` holds a copy of :mod:`workbook.clients.unocore` and
+``python/kpi_button.py`` (:mod:`workbook.buttons.lo_macro`) through the script URL
+below.  ``python/pythonpath`` holds a copy of :mod:`workbook.books.unocore` and
 ``kpi_button_config.py``, which names the Python that runs the bridge (the one
 that builds the extension, like ``Interpreter_Win`` in the Excel add-in).
 """
@@ -19,10 +19,10 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .. import libreoffice
+from workbook import libreoffice
 
 OXT_NAME = "kpi-workbook.oxt"
-IDENTIFIER = "tw.kpi-workbook.calculate"
+IDENTIFIER = "tw.kpi-workbook.form.calculate"
 VERSION = "1.0.0"
 SCRIPT = "kpi_button.py"
 #: What the menu and toolbar run; ``location=user:uno_packages`` finds the installed extension.
@@ -110,7 +110,8 @@ def _package_root() -> str | None:
 
 def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
     """Write ``kpi-workbook.oxt`` into ``folder`` (atomically) and return its path."""
-    from . import lo_macro, unocore
+    from workbook.books import unocore
+    from workbook.buttons import lo_macro
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -217,7 +218,7 @@ def prepare_profile(profile: Path) -> Path:
     container the profile is handed to ``nobody`` for the install (root's soffice can
     still use it).
     """
-    from .uno import write_profile
+    from workbook.books.uno import write_profile
 
     profile = Path(profile)
     write_profile(profile)

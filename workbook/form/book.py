@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from .files import WorkbookFileError
+from workbook.formats.files import WorkbookFileError
 
 Grid = list[list[Any]]
 _ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")

@@ -19,11 +19,9 @@ from kpi_engine.evaluate import target_for
 from kpi_engine.measures import ZH_LABELS
 from kpi_engine.narrative import number_text
 from kpi_engine.plan import PERCENT_KINDS, Indicator
-
-from . import layout as L
-from .files import save_atomic
-from .formulas import formula_text, indicator_computation
-from .styles import (
+from workbook.form import layout as L
+from workbook.form.formulas import formula_text, indicator_computation
+from workbook.form.styles import (
     BODY,
     CENTER,
     HEADER_FILL,
@@ -41,6 +39,7 @@ from .styles import (
     row_height,
     style,
 )
+from workbook.formats.files import save_atomic
 
 STEP_LABELS = {
     "value": "實際值",

@@ -18,9 +18,8 @@ from openpyxl.chart.marker import DataPoint
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine.evaluate import scores
-
-from .collect import Collection
-from .styles import CENTER, HEADER_FILL, HEADING, LEFT, LIGHT_COLOURS, page_setup, style
+from workbook.collect import Collection
+from workbook.form.styles import CENTER, HEADER_FILL, HEADING, LEFT, LIGHT_COLOURS, page_setup, style
 
 GOAL_COLOURS = ["4472C4", "ED7D31", "A5A5A5", "FFC000", "5B9BD5", "70AD47"]
 CHART_ROWS = 16  # rows one chart takes on the sheet

@@ -8,7 +8,7 @@ The add-in is xlwings' own ``quickstart_addin_ribbon.xlam`` with its VBA untouch
 * ``xl/workbook.xml``: the configuration sheet ``_myaddin.conf`` is renamed
   ``myaddin.conf``, which is the name the add-in reads;
 * ``xl/worksheets/sheet1.xml``: ``Interpreter_Win`` / ``Interpreter_Mac`` name this
-  installation's ``kpi-excel-python`` launcher (:mod:`macros.launch`, which keeps
+  installation's ``kpi-excel-python`` launcher (:mod:`workbook.buttons.launch`, which keeps
   pandas out of the click's process before ``RunPython``'s ``import xlwings.utils``
   can load it), or the Python that runs the build where the launcher is missing; and a
   10th row ``ADD_WORKBOOK_TO_PYTHONPATH`` = FALSE, because a workbook opened from

@@ -1,4 +1,4 @@
-"""UNO primitives shared by :class:`~workbook.clients.uno.UnoBook` and the LibreOffice button.
+"""UNO primitives shared by :class:`~workbook.books.uno.UnoBook` and the LibreOffice button.
 
 This module imports nothing from this package (only ``uno`` objects are passed in), because
 the 計算 extension ships a copy of it and runs it inside LibreOffice's own Python, which may
@@ -328,7 +328,7 @@ def _json_cell(v: Any) -> Any:
 
 
 def read_document(doc: Any) -> dict:
-    """Everything :func:`workbook.calculate.calculate` reads, as JSON-ready data.
+    """Everything :func:`workbook.form.calculate.calculate` reads, as JSON-ready data.
 
     Each sheet is read once, bounded to its used area: values (formula cells as their
     formula text, as a file reader shows them), formulas and the protection flag.

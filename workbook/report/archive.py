@@ -23,9 +23,8 @@ from pathlib import Path
 from kpi_engine import Plan, PlanError, parse_plan
 from kpi_engine.evaluate import IndicatorResult
 from kpi_engine.report_model import UnitData
-
-from .collect import Collection
-from .report.errors import ReportError
+from workbook.collect import Collection
+from workbook.report.errors import ReportError
 
 #: Forward migrations: entry n brings a database from version n to n + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -170,7 +169,7 @@ class Archive:
 
     def add(self, coll: Collection, paths: Iterable[str | Path], now: datetime | None = None) -> Added:
         """Archive one collect: every file, result row, staff text and finding. One transaction."""
-        from .report.staff import per_file_text
+        from workbook.report.staff import per_file_text
 
         stamp = (now or datetime.now()).isoformat(sep=" ", timespec="seconds")
         added = Added()

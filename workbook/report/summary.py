@@ -13,12 +13,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine.consolidate import STATUSES
-
-from . import layout as L
-from .collect import Collection
-from .collect.text import cell_text
-from .files import atomic_text, save_atomic
-from .styles import (
+from workbook.collect import Collection
+from workbook.collect.text import cell_text
+from workbook.form import layout as L
+from workbook.form.styles import (
     CENTER,
     HEADER_FILL,
     HEADING,
@@ -29,7 +27,8 @@ from .styles import (
     row_height,
     style,
 )
-from .summary_charts import add_charts
+from workbook.formats.files import atomic_text, save_atomic
+from workbook.report.summary_charts import add_charts
 
 LIGHT_TEXT = {"green": "綠燈", "yellow": "黃燈", "red": "紅燈", "white": "白燈"}
 YES_NO = {True: "是", False: "否", None: ""}

@@ -3,7 +3,7 @@
 Parsing a form's ``content.xml`` (400 KB) into a tree takes ~14 ms and the guard's
 iterparse another ~12 ms, against ~1.4 ms for python-calamine to read every value: so a
 collect of .ods returns was several times slower than of .xlsx.  What the guard and a
-values-only :class:`~workbook.clients.ods.OdsBook` need is structure only, which a scan
+values-only :class:`~workbook.books.ods.OdsBook` need is structure only, which a scan
 of the tags gives.
 
 The scan is trusted only where a tag scan cannot be fooled; otherwise :func:`scan`

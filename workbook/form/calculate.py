@@ -23,12 +23,11 @@ from kpi_engine.checks import FORMULA_BLIND, as_cell_number, parse_count
 from kpi_engine.evaluate import State
 from kpi_engine.findings import finding
 from kpi_engine.measures import CALC_REF, HELD_MARK, SNAP_PREFIX, ZH_LABELS
-
-from . import layout as L
-from . import repairs
-from .bookio import Book, at, cell_address
-from .files import WorkbookFileError
-from .formulas import indicator_computation, result_formulas
+from workbook.form import layout as L
+from workbook.form import repairs
+from workbook.form.book import Book, at, cell_address
+from workbook.form.formulas import indicator_computation, result_formulas
+from workbook.formats.files import WorkbookFileError
 
 Cell = tuple[str, int, int]  # (sheet, row, col)
 

@@ -19,10 +19,9 @@ from typing import Any
 from kpi_engine import Evaluation, Finding
 from kpi_engine.evaluate import target_for
 from kpi_engine.findings import finding
-
-from . import layout as L
-from .bookio import Book, at, cell_address
-from .files import WorkbookFileError
+from workbook.form import layout as L
+from workbook.form.book import Book, at, cell_address
+from workbook.formats.files import WorkbookFileError
 
 Cell = tuple[str, int, int]
 
@@ -211,7 +210,7 @@ def target_repairs(
 
 def _result_names(scope: L.Scope, ind: Any, p: Any) -> list[str]:
     """The defined names of an indicator's ``OUT_`` result cells in one period."""
-    from .formulas import indicator_computation
+    from workbook.form.formulas import indicator_computation
 
     prefix = L.result_name(ind, p, "")
     names = (L.step_name(ind, p, step) for step, _ in indicator_computation(scope, ind, p).steps)

@@ -1,6 +1,6 @@
 """Edit a few cells of an .ods package and leave every other byte alone.
 
-The .ods counterpart of :mod:`workbook.ooxml`.  Saving through LibreOffice keeps what
+The .ods counterpart of :mod:`workbook.formats.xlsx_patch`.  Saving through LibreOffice keeps what
 it models, but renumbers every automatic style and rewrites every cell element, so an
 input cell is equal afterwards but no longer byte for byte what staff saved.  Here
 only the ``table:table-cell`` elements written are replaced, by splicing the text of
@@ -8,7 +8,7 @@ only the ``table:table-cell`` elements written are replaced, by splicing the tex
 
 * A written cell keeps its attributes (style, validation, spans) and its comment
   (``office:annotation``); only its value and paragraphs change.
-* Content whose tags could be misread (see :func:`workbook.odsscan.trustworthy`) is
+* Content whose tags could be misread (see :func:`workbook.formats.ods_scan.trustworthy`) is
   refused, as is a tag with single quotes or a ``>`` inside a value.
 * A cell inside a run (``table:number-columns-repeated``) or a row inside a run
   (``table:number-rows-repeated``) is split out of it; the rest of the run stays alike.
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .odsscan import trustworthy
+from workbook.formats.ods_scan import trustworthy
 
 Cell = tuple[str, int, int]
 
@@ -76,7 +76,7 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
     Values are text, numbers, booleans or ``None`` (an empty cell); text is never a
     formula.  Raises :class:`OdsPatchError` when the layout is beyond this patcher.
     """
-    from .ooxml import PatchError, rewrite_members
+    from workbook.formats.xlsx_patch import PatchError, rewrite_members
 
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         content = src.read("content.xml")

@@ -2,7 +2,7 @@
 
 :class:`FileBook` reads with openpyxl (formulas as text, inputs as typed) and records
 every write; :meth:`FileBook.save` applies the record to the original bytes
-(:func:`workbook.ooxml.patch_package`), so nothing it does not own is rewritten.
+(:func:`workbook.formats.xlsx_patch.patch_package`), so nothing it does not own is rewritten.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..bookio import Grid, foreign_password_error, parse_address
-from ..files import FileState, WorkbookFileError, read_with_state
+from workbook.form.book import Grid, foreign_password_error, parse_address
+from workbook.formats.files import FileState, WorkbookFileError, read_with_state
 
 
 class FileBook:
@@ -24,8 +24,8 @@ class FileBook:
     def __init__(self, path: str | Path):
         from openpyxl import load_workbook
 
-        from ..guard import inspect
-        from ..ooxml import Edits
+        from workbook.formats.guard import inspect
+        from workbook.formats.xlsx_patch import Edits
 
         self.path = Path(path)
         data, self.state = read_with_state(self.path)
@@ -82,7 +82,7 @@ class FileBook:
 
     def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
         """Put a result formula back into its cell."""
-        from ..ooxml import Formula
+        from workbook.formats.xlsx_patch import Formula
 
         self.wb[sheet].cell(row, col).value = formula
         self.edits.cells.setdefault(sheet, {})[(row, col)] = Formula(formula.removeprefix("="))
@@ -97,7 +97,7 @@ class FileBook:
         a sheet staff added stays as they left it.  ``password`` is accepted for the
         adapters' common signature; a file keeps the protection options it had.
         """
-        from ..layout import SHEET_META
+        from workbook.form.layout import SHEET_META
 
         fixed = []
         wanted = set(sheets) if sheets is not None else None
@@ -119,8 +119,8 @@ class FileBook:
         A new sheet is a new package part, which the cell patcher does not add, so the
         workbook is then saved whole by openpyxl; :meth:`save` says so in ``save_notes``.
         """
-        from ..builder import _Builder
-        from ..layout import SHEET_GUIDE, SHEET_META
+        from workbook.form.builder import _Builder
+        from workbook.form.layout import SHEET_GUIDE, SHEET_META
 
         builder = _Builder(self.wb, scope)
         for sheet in sheets:
@@ -179,7 +179,7 @@ class FileBook:
         """Save atomically, to ``path`` or over the opened file.
 
         Only the recorded edits are applied to the original bytes
-        (:func:`workbook.ooxml.patch_package`): every other part and cell stays as
+        (:func:`workbook.formats.xlsx_patch.patch_package`): every other part and cell stays as
         it was.  The metadata sheet is made very hidden again (LibreOffice saves it
         as merely hidden, which anyone could unhide from the menu).  Saving over the
         opened file is refused if it changed on disk since it was read; saving to
@@ -189,9 +189,9 @@ class FileBook:
         be recreated, or a layout beyond the patcher) is the whole workbook rewritten
         by openpyxl, and :attr:`save_notes` says that foreign content may be lost.
         """
-        from ..files import save_atomic
-        from ..layout import SHEET_META
-        from ..ooxml import Edits, PatchError, patch_package
+        from workbook.form.layout import SHEET_META
+        from workbook.formats.files import save_atomic
+        from workbook.formats.xlsx_patch import Edits, PatchError, patch_package
 
         # Over the opened file through a symlink: replace the file it points at, not the link.
         target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)

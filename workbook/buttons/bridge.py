@@ -1,11 +1,11 @@
-"""The LibreOffice button's bridge: ``python -m workbook.clients.bridge``.
+"""The LibreOffice button's bridge: ``python -m workbook.buttons.bridge``.
 
 The 計算 extension runs inside LibreOffice's own Python, which may not have this
 package (Windows ships its own Python).  Its macro reads the document through UNO
-into JSON (:func:`workbook.clients.unocore.read_document`), runs the configured
+into JSON (:func:`workbook.books.unocore.read_document`), runs the configured
 Python with this module, and applies the reply
-(:func:`workbook.clients.unocore.apply_writes`): the same reads, the same
-:func:`workbook.calculate.calculate` and the same writes as the in-process path.
+(:func:`workbook.books.unocore.apply_writes`): the same reads, the same
+:func:`workbook.form.calculate.calculate` and the same writes as the in-process path.
 
 Request (stdin, UTF-8 JSON): ``{"version": 1, "sheets": {name: {"values", "formulas",
 "protected"}}, "names": {name: [sheet, row, col]}, "title": "…"}``.
@@ -25,11 +25,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ..bookio import Grid, foreign_password_error
-from ..files import WorkbookFileError
-
-#: The message when something unexpected happens (the Excel button's words).
-UNEXPECTED = "計算時發生未預期的錯誤，結果未寫入。請將紀錄檔寄給系統管理者：\n{log}"
+from workbook.buttons.common import UNEXPECTED, log, log_path, press
+from workbook.form.book import Grid, foreign_password_error
 
 
 def _cell(v: Any) -> Any:
@@ -78,7 +75,7 @@ class PayloadBook:
         self, sheets: Iterable[str] | None = None, password: str | None = None
     ) -> list[str]:
         """The template's sheets (``sheets``; a sheet staff added stays as it is) to protect again."""
-        from ..layout import SHEET_META
+        from workbook.form.layout import SHEET_META
 
         wanted = set(sheets) if sheets is not None else None
         self.reprotect = [
@@ -99,16 +96,6 @@ class PayloadBook:
         yield
 
 
-def button_message(outcome: Any) -> str:
-    """The message box text after a successful calculate (the Excel button's words)."""
-    errors = sum(f.severity == "error" for f in outcome.findings)
-    warnings = len(outcome.findings) - errors
-    message = f"計算完成：錯誤 {errors} 項、警告 {warnings} 項。"
-    if errors:
-        message += "\n請依「檢核結果」工作表修正淡黃色儲存格後，再按一次「計算」。"
-    return message
-
-
 def _json_default(v: Any) -> Any:
     if isinstance(v, Decimal):
         return float(v)
@@ -119,9 +106,7 @@ def _json_default(v: Any) -> Any:
 
 def answer(payload: dict, *, now: datetime | None = None) -> dict:
     """Calculate the sent document; the reply the macro applies (never raises)."""
-    from macros import _log, log_path
-
-    from ..calculate import calculate
+    from workbook.form.calculate import calculate
 
     refused = foreign_password_error("{sheet}")
     reply: dict[str, Any] = {
@@ -135,20 +120,19 @@ def answer(payload: dict, *, now: datetime | None = None) -> dict:
         },
     }
     title = str(payload.get("title") or "?")
-    try:
+    book: PayloadBook | None = None
+
+    def run() -> Any:
+        nonlocal book
         book = PayloadBook(payload)
-        outcome = calculate(book, now=now)
-    except WorkbookFileError as exc:
-        _log().warning("unusable workbook %s: %s", title, exc)
-        reply["message"] = f"無法計算：{exc.message_zh}\n\n（{exc.message_en}）\n詳細紀錄：{log_path()}"
-        return reply
-    except Exception:
-        _log().error("calculate failed on %s\n%s", title, traceback.format_exc())
-        reply["message"] = UNEXPECTED.format(log=log_path())
+        return calculate(book, now=now)
+
+    message, outcome = press(run, title)
+    reply["message"] = message
+    if outcome is None or book is None:
         return reply
     reply.update(
         ok=True,
-        message=button_message(outcome),
         blocks=book.blocks,
         formulas=book.restored,
         protect=book.reprotect,
@@ -165,9 +149,7 @@ def main() -> int:
         payload = json.loads(data.decode("utf-8"))
         reply = answer(payload)
     except Exception:  # a damaged request: still a reply, never a traceback
-        from macros import _log, log_path
-
-        _log().error("bridge request unreadable\n%s", traceback.format_exc())
+        log().error("bridge request unreadable\n%s", traceback.format_exc())
         reply = {"ok": False, "message": UNEXPECTED.format(log=log_path())}
     sys.stdout.buffer.write(json.dumps(reply, ensure_ascii=False, default=_json_default).encode("utf-8"))
     sys.stdout.flush()

@@ -1,7 +1,7 @@
 """``kpi calculate FILE.ods`` without LibreOffice: an .ods written cell by cell.
 
-:class:`OdsFileBook` is :class:`~workbook.clients.ods.OdsBook` with the writes of a
-file client: calculate's cells are recorded and saved by :func:`workbook.odspatch.patch_ods`,
+:class:`OdsFileBook` is :class:`~workbook.books.ods.OdsBook` with the writes of a
+file client: calculate's cells are recorded and saved by :func:`workbook.formats.ods_patch.patch_ods`,
 so every input cell and everything staff added stays byte for byte.  The formula cells
 the product owns are given the results the engine computed for the workbook as written
 (the oracle tests hold LibreOffice's formulas to the same values), so the file opens
@@ -25,11 +25,11 @@ from typing import Any
 
 from kpi_engine import Plan
 from kpi_engine.expr import as_text
-
-from .. import layout as L
-from ..bookio import foreign_password_error
-from ..calculate import Outcome, calculate_file_book
-from ..files import (
+from workbook.books.ods import OdsBook
+from workbook.form import layout as L
+from workbook.form.book import foreign_password_error
+from workbook.form.calculate import Outcome, calculate_file_book
+from workbook.formats.files import (
     FileState,
     WorkbookFileError,
     check_output_target,
@@ -37,12 +37,11 @@ from ..files import (
     save_atomic,
     target_lock,
 )
-from ..odspatch import Cached, OdsPatchError, patch_ods
-from .ods import OdsBook
+from workbook.formats.ods_patch import Cached, OdsPatchError, patch_ods
 
 #: A summary cell showing one result: ``=OUT_x_H1_value``.
 _SHOWS = re.compile(r"^=([A-Za-z_][\w.]*)$")
-#: A summary cell joining a sentence and staff's notes (see workbook.builder).
+#: A summary cell joining a sentence and staff's notes (see workbook.form.builder).
 _JOINS = re.compile(r'^=(TXT_\w+)&IF\((NOTE_\w+)="","",CHAR\(10\)&\2\)$')
 #: Names of what calculate writes or computes: a formula using one shows a changed result.
 _OWNED = re.compile(r"\b(?:OUT|TXT|CHK|CALC|SNAP)_\w+")
@@ -165,7 +164,7 @@ class OdsFileBook(OdsBook):
     ) -> Path:
         """Patch the recorded cells (and ``outcome``'s results) into the package and save atomically.
 
-        Raises :class:`~workbook.odspatch.OdsPatchError` when this package cannot be
+        Raises :class:`~workbook.formats.ods_patch.OdsPatchError` when this package cannot be
         patched; nothing is written then.
         """
         cells: dict[tuple[str, int, int], Any] = dict(self.cached_results(outcome)) if outcome else {}

@@ -1,8 +1,8 @@
 """``kpi calculate --engine libreoffice``: calculate a file inside a private LibreOffice.
 
 The file is opened in a headless LibreOffice of its own (fresh profile, recalculated on
-load), calculated through :class:`~workbook.clients.uno.UnoBook` with the same
-:func:`workbook.calculate.calculate` as the buttons, and stored in its own format.
+load), calculated through :class:`~workbook.books.uno.UnoBook` with the same
+:func:`workbook.form.calculate.calculate` as the buttons, and stored in its own format.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kpi_engine import Plan
-
-from ..calculate import Outcome, calculate_file_book
-from ..files import (
+from workbook.books.uno import STORE_FILTERS, UnoBook, office, store
+from workbook.form.calculate import Outcome, calculate_file_book
+from workbook.formats.files import (
     FileState,
     WorkbookFileError,
     check_output_target,
@@ -25,7 +25,6 @@ from ..files import (
     read_with_state,
     target_lock,
 )
-from .uno import STORE_FILTERS, UnoBook, office, store
 
 
 def calculate_file(
@@ -42,7 +41,7 @@ def calculate_file(
         )
     data, state = read_with_state(path)
     if path.suffix.lower() == ".xlsx":
-        from ..guard import inspect
+        from workbook.formats.guard import inspect
 
         if inspect(data, str(path)).has_vba and write:  # before LibreOffice sees the bytes
             raise WorkbookFileError(

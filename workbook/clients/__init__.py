@@ -1,1 +1,0 @@
-"""Live spreadsheet clients other than Excel: LibreOffice over UNO, and its button."""
