@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Literal
 
 from .checks import EXCEL_ERRORS, TEXT_READINGS, as_cell_number, check_across, check_indicator
+from .errors import KpiError
 from .expr import CellError, Value, round_half_up
 from .findings import Finding, finding
-from .measures import CALC_REF, SNAP_PREFIX, ZH_LABELS, Computation, Labels, computation
+from .labels import ZH_LABELS, Labels
+from .measures import CALC_REF, SNAP_PREFIX, Computation, computation
 from .plan import Indicator, Period, Plan, Target
 
 Entries = Mapping[str, Mapping[str, Mapping[str, object]]]
@@ -22,8 +24,10 @@ State = Mapping[tuple[str, str], Mapping[str, object]]
 text) and ``snap:<role>`` (each input as it was then).  Only the 檢核 step reads it."""
 
 
-class EntriesError(ValueError):
+class EntriesError(KpiError, ValueError):
     """Entries that name an unknown period, indicator or input."""
+
+    code = "entries_invalid"
 
 
 @dataclass(frozen=True)

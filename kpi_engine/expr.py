@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
+from .errors import KpiError
+
 
 @dataclass(frozen=True)
 class CellError:
@@ -33,8 +35,10 @@ Value = Decimal | str | bool | CellError | None
 MAX_LITERAL = 255
 
 
-class ExprError(ValueError):
+class ExprError(KpiError, ValueError):
     """An expression hit an Excel error (e.g. ``#DIV/0!``); guards should prevent it."""
+
+    code = "expression_error"
 
 
 @dataclass(frozen=True)

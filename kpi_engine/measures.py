@@ -15,61 +15,14 @@ from decimal import Decimal
 
 from .checks import MAX_COUNT
 from .expr import Expr, Ref, Str, Value, call, cmp, compile_expr, decimal_context, if_, join
+from .labels import EN_LABELS as EN_LABELS  # kept importable from here
+from .labels import ZH_LABELS, Labels
+from .narrative import sentence_expr
 from .plan import Indicator, Options, Period, Phrases, Target
 
 BLANK = ""
 DEFAULT_PHRASES = Phrases()
 
-
-@dataclass(frozen=True)
-class Labels:
-    """The texts result cells show; the engine maps them back to codes."""
-
-    green: str = "綠燈"
-    yellow: str = "黃燈"
-    red: str = "紅燈"
-    white: str = "白燈"
-    met: str = "達成"
-    not_met: str = "未達成"
-    yes: str = "是"
-    no: str = "否"
-    invalid: str = "資料有誤"
-    on_schedule: str = "符合進度"  # a running count before year end, projected to meet the target
-    behind: str = "進度落後"
-    invalid_count: str = "資料有誤 {n} 項"
-    unfilled: str = "尚未填寫"
-    not_assessed: str = "本期不評估"
-    uncalculated: str = "尚未計算"
-    changed: str = "數據已變更，請重新計算"
-
-    def light_code(self, text: Value) -> str:
-        """``綠燈`` → ``green``; anything else → ``white``."""
-        return {self.green: "green", self.yellow: "yellow", self.red: "red"}.get(str(text), "white")
-
-    def achieved_code(self, text: Value) -> bool | None:
-        """``達成`` → True, ``未達成`` → False; progress words, 資料有誤 and blank → None."""
-        return {self.met: True, self.not_met: False}.get(str(text))
-
-
-ZH_LABELS = Labels()
-EN_LABELS = Labels(
-    "Green",
-    "Yellow",
-    "Red",
-    "White",
-    "Met",
-    "Not met",
-    "Yes",
-    "No",
-    "Invalid data",
-    "On schedule",
-    "Behind schedule",
-    "{n} invalid entries",
-    "Not filled in",
-    "Not assessed this period",
-    "Not calculated",
-    "Data changed: calculate again",
-)
 
 #: Reference names of what the last calculate recorded (see :func:`status_expr`).
 CALC_REF = "calc"
@@ -280,8 +233,6 @@ def computation(
     fails, or in a period the indicator is not assessed in, there is no value,
     no rate and a white light.
     """
-    from .narrative import sentence_expr  # narrative builds on the steps defined here
-
     target = target or ind.target
     assessed = not ind.assessed_in or period.id in ind.assessed_in
     opts = ind.options_for(opts)  # an indicator may round to its own decimals

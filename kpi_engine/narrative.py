@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import string
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from .expr import Expr, Ref, Str, call, cmp, format_number, if_, join
+from .labels import Labels
 from .plan import Indicator, Options, Period, Phrases, Target
-
-if TYPE_CHECKING:
-    from .measures import Labels
 
 #: Used when an indicator's plan entry carries no sentence of its own.
 DEFAULT_SENTENCES = {
@@ -83,43 +80,15 @@ def sentence_expr(
         return Str(phrases.not_this_period.format(periods=names, end=end, period=period.name, year=roc_year))
     pending = phrases.pending.format(end=end, period=period.name, year=roc_year)
     invalid = phrases.invalid.format(end=end, period=period.name, year=roc_year)
-    filled = _filled(ind, period, roc_year, phrases, target, opts, labels, projected)
-    return if_(
-        cmp(">", Ref("errors"), 0),
-        invalid,
-        if_(cmp("=", Ref("value"), ""), pending, filled),
-    )
-
-
-def _filled(
-    ind: Indicator,
-    period: Period,
-    roc_year: int,
-    phrases: Phrases,
-    target: Target,
-    opts: Options,
-    labels: Labels,
-    projected: bool,
-) -> Expr:
     d = opts.decimals
-    achieved = Ref("achieved")
-    verdict = if_(
-        cmp("=", achieved, labels.met),
-        phrases.met,
-        if_(
-            cmp("=", achieved, labels.not_met),
-            phrases.not_met,
-            if_(cmp("=", achieved, labels.on_schedule), phrases.on_schedule, phrases.behind),
-        ),
-    )
     fields: dict[str, Expr | str] = {
-        "end": period.end_text(),
+        "end": end,
         "year": str(roc_year),
         "period": period.name,
         "name": ind.name,
         "value": number_expr(Ref("value"), d),
         "target": target.shown,
-        "verdict": verdict,
+        "verdict": _verdict(phrases, labels),
         "rate": number_expr(Ref("rate"), d),
         "projection": "",
         "outlook": "",
@@ -130,18 +99,46 @@ def _filled(
         fields[f"{spec.role}_unit"] = spec.unit
         fields[f"{spec.role}_label"] = spec.label
     if projected:
-        proj = Ref("projection")
-        shown = number_expr(proj, 0)
-        fields["projection"] = shown
-        outlook = if_(cmp("=", Ref("at_risk"), labels.yes), phrases.at_risk, phrases.on_track)
-        fields["outlook"] = if_(
-            cmp("=", proj, ""), "", join("，推估全年度約", shown, ind.inputs[0].unit, "，", outlook)
-        )
+        fields["projection"] = number_expr(Ref("projection"), 0)
+        fields["outlook"] = _outlook(ind, phrases, labels)
     if ind.kind == "milestone":
-        stage = Ref("stage")
         labels_ = ["尚未開始", *(st.label for st in ind.stages)]
-        fields["stage_label"] = call("CHOOSE", stage + 1, *labels_)
-    template = ind.sentence or DEFAULT_SENTENCES[ind.kind]
+        fields["stage_label"] = call("CHOOSE", Ref("stage") + 1, *labels_)
+    filled = _fill(ind.sentence or DEFAULT_SENTENCES[ind.kind], fields)
+    return if_(
+        cmp(">", Ref("errors"), 0),
+        invalid,
+        if_(cmp("=", Ref("value"), ""), pending, filled),
+    )
+
+
+def _verdict(phrases: Phrases, labels: Labels) -> Expr:
+    """The plan's phrase for what the ``achieved`` step shows (達成, 未達成, 符合進度, 進度落後)."""
+    achieved = Ref("achieved")
+    return if_(
+        cmp("=", achieved, labels.met),
+        phrases.met,
+        if_(
+            cmp("=", achieved, labels.not_met),
+            phrases.not_met,
+            if_(cmp("=", achieved, labels.on_schedule), phrases.on_schedule, phrases.behind),
+        ),
+    )
+
+
+def _outlook(ind: Indicator, phrases: Phrases, labels: Labels) -> Expr:
+    """「，推估全年度約 127 件，…」 after a running count's verdict; nothing without a projection."""
+    proj = Ref("projection")
+    outlook = if_(cmp("=", Ref("at_risk"), labels.yes), phrases.at_risk, phrases.on_track)
+    return if_(
+        cmp("=", proj, ""),
+        "",
+        join("，推估全年度約", number_expr(proj, 0), ind.inputs[0].unit, "，", outlook),
+    )
+
+
+def _fill(template: str, fields: dict[str, Expr | str]) -> Expr:
+    """The template with each ``{field}`` replaced by its text or expression."""
     parts: list[Expr | str] = []
     for literal, name in fields_of(template):
         parts.append(literal)

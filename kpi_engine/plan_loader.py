@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .errors import KpiError
 from .plan import (
     DEFAULT_EVALUATION_SYSTEMS,
     KIND_ROLES,
@@ -117,14 +118,19 @@ ISSUE_CODES = {
 }
 
 
-class PlanError(ValueError):
+class PlanError(KpiError, ValueError):
     """A plan file that cannot be used; ``issues`` lists every mistake found."""
 
+    code = "plan_invalid"
+
     def __init__(self, source: str, issues: list[PlanIssue]):
-        self.source = source
-        self.issues = issues
         lines = [f"計畫檔有誤 / invalid plan: {source}"] + [f"  - {i}" for i in issues]
         super().__init__("\n".join(lines))
+        self.source = source
+        self.issues = issues
+        self.path = str(source)  # not in str(): the first line names it already
+        self.message_zh = "\n".join([f"計畫檔有誤：{source}"] + [f"  - {i.message_zh}" for i in issues])
+        self.message_en = "\n".join([f"invalid plan: {source}"] + [f"  - {i.message_en}" for i in issues])
 
 
 def _templates_dir() -> Any:

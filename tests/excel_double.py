@@ -3,7 +3,8 @@
 The objects answer what :class:`workbook.books.excel.LiveBook` and :mod:`macros` use of
 ``xw.Book.caller()`` on Windows: ``book.sheets[name]``, ``book.names`` with
 ``refers_to_range``, ``sheet.range((r, c), (r2, c2)).options(ndim=2, err_to_str=…).value``
-(get and set), ``.formula``, ``used_range.last_cell``, ``sheet.api`` (``ProtectContents``,
+(get and set), ``.formula``, ``.merge_cells``, ``.merge_area``, ``used_range.last_cell``,
+``sheet.api`` (``ProtectContents``,
 ``Protect``, ``Unprotect``, ``Protection.Allow…``, ``EnableSelection``), ``book.app``
 (``alert``, ``calculation``, ``calculate``).
 
@@ -15,6 +16,9 @@ behaves as Excel does where the button could trip:
   does ``Unprotect`` with a wrong password (the legacy hash in the file is checked);
 * ``Protect`` takes Excel's defaults for omitted options (drawing objects, contents and
   scenarios protected, every ``Allow…`` False) and resets ``EnableSelection``;
+* ``Range.MergeCells`` is True when every cell of the range is in a merged area, False when
+  none is, None (COM's Null) when some are; ``MergeArea`` of one cell is its merged area, or
+  the cell itself;
 * numbers read as floats, currency-formatted cells as ``Decimal`` (COM's VT_CY, four
   decimals), dates as ``datetime``, empty cells as ``None``, errors as ``None`` (or
   their text with ``err_to_str``);
@@ -279,6 +283,23 @@ class Sheet:
             }
         return self._anchors.get((row, col), (row, col))
 
+    def merged_cells_in(self, first: tuple[int, int], last: tuple[int, int]) -> int:
+        """How many cells of the block lie in merged areas (areas never overlap)."""
+        (r1, c1), (r2, c2) = first, last
+        count = 0
+        for m in self.ws.merged_cells.ranges:
+            rows = min(r2, m.max_row) - max(r1, m.min_row) + 1
+            cols = min(c2, m.max_col) - max(c1, m.min_col) + 1
+            count += max(rows, 0) * max(cols, 0)
+        return count
+
+    def merge_area(self, row: int, col: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The merged area holding the cell (first, last), or the cell itself."""
+        for m in self.ws.merged_cells.ranges:
+            if m.min_row <= row <= m.max_row and m.min_col <= col <= m.max_col:
+                return (m.min_row, m.min_col), (m.max_row, m.max_col)
+        return (row, col), (row, col)
+
     def locked(self, row: int, col: int) -> bool:
         cell = self.ws._cells.get(self._anchor(row, col))
         return True if cell is None else bool(cell.protection.locked)  # a cell never styled is locked
@@ -402,6 +423,20 @@ class Range:
         else:
             block = [[data]]
         self.sheet.store(self.first, block)
+
+    @property
+    def merge_cells(self) -> bool | None:
+        """``Range.MergeCells``: True (every cell merged), False (none), None (COM's Null: some)."""
+        merged = self.sheet.merged_cells_in(self.first, self.last)
+        rows, cols = self.shape
+        return None if 0 < merged < rows * cols else merged > 0
+
+    @property
+    def merge_area(self) -> Range:
+        """``Range.MergeArea`` of a single cell (the only use Excel documents)."""
+        if self.shape != (1, 1):
+            raise NotImplementedError("the double models MergeArea of a single cell only")
+        return Range(self.sheet, *self.sheet.merge_area(*self.first))
 
     @property
     def formula(self) -> Any:

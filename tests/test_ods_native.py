@@ -3,7 +3,7 @@
 Filled templates are stored as .ods by LibreOffice, with what a clerk adds there: a
 comment on a count, a drawing on an indicator sheet, a sheet of their own.  Then:
 
-* calculated cell by cell (:func:`workbook.books.ods_write.calculate_ods`), every zip
+* calculated cell by cell (:func:`workbook.books.open.file_engine`), every zip
   member but ``content.xml`` is byte-identical, and so is every input cell's element;
 * LibreOffice, opening the result and recalculating every formula, shows exactly what
   the file already shows (the cached results written are the formulas' results);
@@ -32,7 +32,7 @@ from test_libreoffice_oracle import DATE_ENTRIES, SEED_NOTE, TEXT_ENTRIES
 from kpi_engine import load_plan
 from workbook import libreoffice as lo
 from workbook.books.ods import OdsBook
-from workbook.books.ods_write import calculate_ods
+from workbook.books.open import file_engine
 from workbook.form import layout as L
 from workbook.form.calculate import calculate
 from workbook.formats.ods_patch import Cached, OdsPatchError, patch_content
@@ -93,9 +93,9 @@ def made(tmp_path_factory) -> list[dict[str, Any]]:
             m["before"] = m["ods"].read_bytes()
             m["native"] = m["ods"].with_name(f"{m['key']}.native.ods")
             shutil.copyfile(m["ods"], m["native"])
-            done = calculate_ods(m["native"], now=NOW)
+            done = file_engine(m["native"], now=NOW)
             assert done is not None, m["key"]  # calculated cell by cell, not through LibreOffice
-            m["native_outcome"] = done[0]
+            m["native_outcome"] = done
             doc = session.open(m["ods"])
             try:
                 m["lo_outcome"] = calculate(UnoBook(doc), now=NOW)
@@ -252,7 +252,7 @@ def test_an_overwritten_formula_is_put_back_through_libreoffice(made, tmp_path) 
     name = L.result_name(plan.indicator("procurement_pass_rate"), h1, "value")
     where = OdsBook(path.read_bytes()).names()[name]
     path.write_bytes(_patched(path.read_bytes(), {where: 99}))
-    assert calculate_ods(path, now=NOW) is None and path.read_bytes() != m["native"].read_bytes()
+    assert file_engine(path, now=NOW) is None and path.read_bytes() != m["native"].read_bytes()
     proc = kpi("calculate", path.name, "--json", cwd=tmp_path)  # falls back to LibreOffice
     assert proc.returncode in (0, 1), proc.stderr
     book = OdsBook(path.read_bytes(), str(path), formulas_visible=True)
@@ -486,7 +486,7 @@ def test_random_sequences_keep_inputs_and_foreign_content(made, tmp_path) -> Non
             elif step == "staff":
                 path.write_bytes(patch_ods(before, {(STAFF_SHEET, 2 + i, 1): f"第 {i} 步的備註  (含空白)"}))
             else:
-                done = calculate_ods(path, now=NOW)
+                done = file_engine(path, now=NOW)
                 assert done is not None, (seed, steps)
                 after = path.read_bytes()
                 with zipfile.ZipFile(path) as z, zipfile.ZipFile(__import__("io").BytesIO(before)) as b:
@@ -506,7 +506,7 @@ def test_random_sequences_keep_inputs_and_foreign_content(made, tmp_path) -> Non
                 doc.close(True)
             _assert_shows_the_same(path, relo)
             mine = OdsBook(path.read_bytes())
-            assert calculate_ods(resaved, now=NOW) is not None
+            assert file_engine(resaved, now=NOW) is not None
             again = OdsBook(resaved.read_bytes())
             for s, r, c in inputs:
                 grid = mine.grid(s)

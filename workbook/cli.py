@@ -1,32 +1,41 @@
 """The ``kpi`` command line: a thin layer over the Python API.
 
-Exit codes: 0 ok, 1 findings of severity error, 2 an unusable plan, input or file.
+Exit codes: 0 ok, 1 findings of severity error, 2 an unusable plan, input or file
+(every :class:`~kpi_engine.errors.KpiError`, and any error of the operating system),
+130 interrupted (Ctrl-C), 141 the reader of the output went away.  One handler in
+:func:`main` prints every error zh-TW first, then English; never a traceback.
 Heavy modules are imported inside each command so ``kpi --help`` stays quick.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kpi_engine import EntriesError, PlanError, evaluate
+from kpi_engine import PlanError, evaluate
+from kpi_engine.errors import KpiError
 from kpi_engine.evaluate import Evaluation
 from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
 from workbook.formats.files import WorkbookFileError
+from workbook.outputs import output_format
 from workbook.plan_io import load_any
 from workbook.report import print_evaluation
-from workbook.report.errors import ReportError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped with Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool whose reader went away
 
 
-class UsageError(Exception):
+class UsageError(KpiError):
     """A problem with what the user gave us; printed without a traceback."""
+
+    code = "usage"
 
 
 def _load_entries(path: Path) -> dict[str, Any]:
@@ -84,11 +93,12 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_rollover(args: argparse.Namespace) -> int:
-    """``kpi plan rollover [PLAN] --to 108 [--archive FILE] -o NEXT.yaml``: next year's plan."""
+    """``kpi plan rollover [PLAN] --to 108 [--archive FILE] -o NEXT.yaml|.xlsx|.ods``: next year's plan."""
     from kpi_engine.rollover import rollover
     from workbook.formats.files import check_output_target
     from workbook.report.output import save_atomic_bytes
 
+    kind = output_format("plan", args.output)
     plan = load_any(args.plan)
     if args.to <= plan.year:
         raise UsageError(f"--to 須晚於計畫年度 {plan.year} / --to must be after {plan.year}")
@@ -113,7 +123,14 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
             raise UsageError(f"請以 --unit 指定填報單位（{names}）/ choose a unit with --unit: {names}")
         results, notes = units[unit].results, units[unit].notes
     text = rollover(plan, args.to, results=results, notes=notes)
-    save_atomic_bytes(text.encode("utf-8"), out)
+    if kind == "yaml":
+        save_atomic_bytes(text.encode("utf-8"), out)
+    else:  # the plan-authoring workbook, as kpi plan export writes it
+        import yaml
+
+        from workbook.plan_io.commands import write_plan_data
+
+        write_plan_data(yaml.safe_load(text), out, inputs=(Path(args.plan),) if args.plan else ())
     print(f"已產生 {args.to} 年度計畫 / plan written: {out}")
     print(
         f"  目標值 {len(plan.indicators)} 項待設定（target: 待設定）；previous_target 為 {plan.year} 年度目標值"
@@ -177,8 +194,9 @@ def cmd_template(args: argparse.Namespace) -> int:
     """``kpi template [PLAN] -o FILE``: build the workbook staff fill in."""
     from workbook.collect.text import has_control, terminal_text
     from workbook.form.builder import write_template
-    from workbook.odf import is_ods_path, write_template_ods
+    from workbook.odf import write_template_ods
 
+    kind = output_format("template", args.output)
     for label, value in (("填報單位 / --unit", args.unit), ("承辦單位 / --owner", args.owner)):
         if value and has_control(value):
             raise UsageError(
@@ -197,7 +215,7 @@ def cmd_template(args: argparse.Namespace) -> int:
             path=target,
         )
     scope = _scope(args.plan, unit=args.unit or "", owner=args.owner, period=args.period, year=args.year)
-    path = (write_template_ods if is_ods_path(args.output) else write_template)(scope, target)
+    path = (write_template_ods if kind == "ods" else write_template)(scope, target)
     print(f"已產生填報工作簿 / template written: {path}")
     return EXIT_OK
 
@@ -205,71 +223,21 @@ def cmd_template(args: argparse.Namespace) -> int:
 def _calculate(
     path: str, plans: list[str], *, write: bool, output: str | None = None, engine: str = "openpyxl"
 ):
-    """Check (and with ``write`` calculate and save) one workbook file; (outcome, book, saved)."""
-    import contextlib
+    """Check (and with ``write`` calculate and save) one workbook file: the one pipeline,
+    :func:`workbook.books.open.calculate_path` (``--engine openpyxl`` is its file engine)."""
+    from workbook.books.open import calculate_path
 
-    from workbook.odf import is_ods_path
-
-    if is_ods_path(path) and write:
-        if engine != "libreoffice":
-            from workbook.books.ods_write import calculate_ods
-
-            done = calculate_ods(path, output, plans=[load_any(p) for p in plans])  # guards the file first
-            if done is not None:
-                return done
-        else:
-            _ods_book(path)  # the guard and a full read, before LibreOffice sees the bytes
-        from workbook.odf import require_libreoffice
-
-        require_libreoffice(Path(path))
-    if engine == "libreoffice" or (write and is_ods_path(path)):
-        # LibreOffice does what the .ods cell patcher cannot (docs/decisions.md).
-        from workbook.books.uno_engine import calculate_file
-
-        outcome = calculate_file(path, output, plans=[load_any(p) for p in plans], write=write)
-        return outcome, None, (Path(output or path) if write else None)
-    from workbook.books.file import FileBook
-    from workbook.formats.files import FileState, check_output_target, target_lock
-
-    source = Path(path)
-    target = check_output_target(output, [source]) if write and output else source
-    # The lock keeps a second kpi/button run off the file; FileState catches a save from
-    # Excel or LibreOffice made while we worked (advisory locks do not stop those).
-    with target_lock(target) if write else contextlib.nullcontext():
-        target_state = FileState.of(target) if write and output else None
-        book = _ods_book(path) if is_ods_path(path) else FileBook(path)
-        if write and book.info.has_vba:
-            raise WorkbookFileError(
-                "活頁簿含有巨集（VBA），為免巨集遺失或被執行，請另存為不含巨集的 .xlsx 後再計算",
-                "the workbook contains VBA macros; save it as a macro-free .xlsx before calculating",
-                path=path,
-            )
-        outcome = _calculate_book(book, plans, path, write=write)
-        saved = book.save(output, unchanged_since=target_state) if write else None
-    return outcome, book, saved
+    return calculate_path(
+        path,
+        output,
+        engine="libreoffice" if engine == "libreoffice" else "file",
+        plans=[load_any(p) for p in plans],
+        write=write,
+    )
 
 
-def _calculate_book(book, plans: list[str], path: str, *, write: bool):
-    from workbook.form.calculate import calculate_file_book
-
-    return calculate_file_book(book, path, plans=[load_any(p) for p in plans], write=write)
-
-
-def _ods_book(path: str):
-    """An .ods read without LibreOffice, formulas visible (``kpi check``)."""
-    from workbook.books.ods import OdsBook
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise WorkbookFileError(
-            f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
-        ) from exc
-    return OdsBook(data, path, formulas_visible=True)
-
-
-def _print_outcome(outcome, as_json: bool, book=None, saved: Path | None = None) -> int:
-    notes = list(getattr(book, "save_notes", []))
+def _print_outcome(outcome, as_json: bool) -> int:
+    notes, saved = outcome.notes, outcome.saved
     if as_json:
         out = outcome.to_dict()
         if saved is not None:
@@ -290,27 +258,21 @@ def _print_outcome(outcome, as_json: bool, book=None, saved: Path | None = None)
 
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
-    outcome, book, saved = _calculate(
-        args.file, args.plan or [], write=True, output=args.output, engine=args.engine
-    )
-    return _print_outcome(outcome, args.json, book, saved)
+    outcome = _calculate(args.file, args.plan or [], write=True, output=args.output, engine=args.engine)
+    return _print_outcome(outcome, args.json)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``kpi check FILE``: the same checks as calculate, read-only."""
-    outcome, _, _ = _calculate(args.file, args.plan or [], write=False)
-    return _print_outcome(outcome, args.json)
+    return _print_outcome(_calculate(args.file, args.plan or [], write=False), args.json)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``kpi demo [DIR]``: template, sample counts, calculate, Part 4 table."""
     from workbook.demo import demo_report, run_demo
 
+    output_format("demo", args.dir)
     folder = Path(args.dir)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(
-            f"「{folder}」已存在且不是資料夾，請指定資料夾 / {str(folder)!r} exists and is not a folder; give a folder"
-        )
     outcome, blank, filled = run_demo(folder)
     print(f"{outcome.scope.plan.agency} 上({outcome.scope.year})年度實施狀況及成果概述 — 範例數據")
     outcome.evaluation.findings = outcome.findings
@@ -325,62 +287,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_addin(args: argparse.Namespace) -> int:
     """``kpi addin build [-o DIR]`` / ``kpi addin install``: the ribbon add-in (or, with
     ``--libreoffice``, the LibreOffice extension)."""
+    if args.addin_command == "build":
+        output_format("addin", args.output)
     if args.libreoffice:
         return _addin_libreoffice(args)
-    from workbook.buttons.addin import AddinError, build_addin, install_addin
+    from workbook.buttons.addin import build_addin, install_addin
 
-    try:
-        if args.addin_command == "build":
-            path = build_addin(Path(args.output))
-            print(f"已產生增益集 / add-in built: {path}")
-        else:
-            path = install_addin()
-            print(f"已安裝增益集，請重新啟動 Excel / add-in installed (restart Excel): {path}")
-    except AddinError as exc:
-        raise UsageError(str(exc)) from None
+    if args.addin_command == "build":
+        path = build_addin(Path(args.output))
+        print(f"已產生增益集 / add-in built: {path}")
+    else:
+        path = install_addin()
+        print(f"已安裝增益集，請重新啟動 Excel / add-in installed (restart Excel): {path}")
     return EXIT_OK
 
 
 def _addin_libreoffice(args: argparse.Namespace) -> int:
-    from workbook.buttons.oxt import OxtError, build_oxt, install_oxt
+    from workbook.buttons.oxt import build_oxt, install_oxt
 
-    try:
-        if args.addin_command == "build":
-            path = build_oxt(Path(args.output))
-            print(f"已產生 LibreOffice 擴充套件 / extension built: {path}")
-        else:
-            install_oxt()
-            print(
-                "已安裝 LibreOffice「計算」按鈕，請重新啟動 LibreOffice，於 Calc 選單「績效指標 → 計算」使用"
-                " / extension installed; restart LibreOffice and use 績效指標 → 計算 in Calc"
-            )
-    except OxtError as exc:
-        raise UsageError(str(exc)) from None
+    if args.addin_command == "build":
+        path = build_oxt(Path(args.output))
+        print(f"已產生 LibreOffice 擴充套件 / extension built: {path}")
+    else:
+        install_oxt()
+        print(
+            "已安裝 LibreOffice「計算」按鈕，請重新啟動 LibreOffice，於 Calc 選單「績效指標 → 計算」使用"
+            " / extension installed; restart LibreOffice and use 績效指標 → 計算 in Calc"
+        )
     return EXIT_OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    """``kpi collect PATH... -o SUMMARY.xlsx``: read, recompute, classify and consolidate."""
-    try:
-        return _collect(args)
-    except (PlanError, UsageError, WorkbookFileError) as exc:
-        if not args.json:
-            raise
-        # a script reading --json gets JSON, whatever went wrong
-        error = {"message": str(exc), "type": type(exc).__name__}
-        if isinstance(exc, WorkbookFileError):
-            error.update(message_zh=exc.message_zh, message_en=exc.message_en, path=exc.path)
-        print(json.dumps({"error": error}, ensure_ascii=False, indent=2))
-        return EXIT_UNUSABLE
-
-
-def _collect(args: argparse.Namespace) -> int:
+    """``kpi collect PATH... -o SUMMARY.xlsx|.ods``: read, recompute, classify and consolidate."""
     from kpi_engine.consolidate import STATUSES
     from workbook.collect import collect, inputs_of, rich_progress
     from workbook.collect.text import terminal_text
     from workbook.formats.files import check_output_target
     from workbook.report.summary import CSV_NAMES, write_csv, write_summary
 
+    kind = output_format("summary", args.output)
+    if args.csv:
+        output_format("csv", args.csv)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UsageError(
@@ -390,15 +337,12 @@ def _collect(args: argparse.Namespace) -> int:
     inputs = inputs_of(args.paths)
     check_output_target(args.output, inputs)
     if args.csv:
-        folder = Path(args.csv)
-        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise UsageError(f"--csv 須為資料夾 / --csv must be a folder: {terminal_text(args.csv)}")
         for name in CSV_NAMES:
-            check_output_target(folder / name, inputs)
+            check_output_target(Path(args.csv) / name, inputs)
     coll = collect(args.paths, plans, progress=rich_progress)
-    from workbook.odf import is_ods_path, write_summary_ods
+    from workbook.odf import write_summary_ods
 
-    (write_summary_ods if is_ods_path(args.output) else write_summary)(coll, args.output)
+    (write_summary_ods if kind == "ods" else write_summary)(coll, args.output)
     if args.archive:
         from workbook.report.archive import archive_collection
 
@@ -439,17 +383,13 @@ def _plan_io_parsers(plan_sub: Any) -> None:
         def call(args: argparse.Namespace) -> int:
             from workbook.plan_io import commands
 
-            try:
-                return getattr(commands, name)(args)
-            except commands.PlanUsageError as exc:
-                raise UsageError(str(exc)) from None
+            output_format("plan", args.output)
+            return getattr(commands, name)(args)
 
         return call
 
     export = plan_sub.add_parser("export", help="計畫轉為計畫設定活頁簿 / plan as an authoring workbook")
-    export.add_argument(
-        "plan", nargs="?", help="計畫檔 .yaml 或 .xlsx（預設內建計畫）/ plan (default: embedded)"
-    )
+    _plan_arguments(export)
     export.add_argument("-o", "--output", required=True, help="計畫設定.xlsx、.ods 或 .yaml / output")
     export.set_defaults(func=run("cmd_plan_export"))
     new = plan_sub.add_parser("new", help="空白計畫設定活頁簿（含一列範例）/ empty authoring workbook")
@@ -468,7 +408,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``kpi report PATH... -o FILE.odt|.docx|.pdf``: the Part 4 document."""
     from workbook.report.cli import run_report
 
+    output_format("report", args.output)
     return run_report(args)
+
+
+PLAN_HELP = "計畫檔 .yaml、.xlsx 或 .ods（預設內建計畫）/ plan file: .yaml, .xlsx or .ods (default: embedded)"
+
+
+def _plan_arguments(command: argparse.ArgumentParser) -> None:
+    """A command's one plan: ``PLAN`` as before, or ``--plan PLAN`` as every other command takes it."""
+    command.add_argument("plan", nargs="?", metavar="PLAN", help=PLAN_HELP)
+    command.add_argument("--plan", dest="plan_option", metavar="PLAN", help=PLAN_HELP)
+
+
+def _one_plan(args: argparse.Namespace) -> None:
+    """``PLAN`` and ``--plan PLAN`` are one argument: merge them into ``args.plan``."""
+    option = getattr(args, "plan_option", None)
+    if option is None:
+        return
+    if args.plan is not None and args.plan != option:
+        raise UsageError(
+            f"計畫檔只能指定一個（收到 {args.plan} 與 --plan {option}）"
+            f" / give one plan (got {args.plan} and --plan {option})"
+        )
+    args.plan = option
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -483,29 +446,34 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="計畫檔工具 / plan file tools")
     plan_sub = plan.add_subparsers(dest="plan_command", required=True)
     check = plan_sub.add_parser("check", help="檢查計畫檔 / validate a plan file")
-    check.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    _plan_arguments(check)
     check.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     check.set_defaults(func=cmd_plan_check)
     _plan_io_parsers(plan_sub)
     roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
-    roll.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    _plan_arguments(roll)
     roll.add_argument("--to", type=int, required=True, help="新計畫的民國年度，例如 108 / the new year")
     roll.add_argument(
         "--archive", help="彙整資料庫：本年度全年度實績成為範例資料 / archive with this year's results"
     )
     roll.add_argument("--unit", help="取哪個填報單位的實績（預設唯一或機關本身）/ whose results")
-    roll.add_argument("-o", "--output", required=True, help="新計畫檔 .yaml / output plan file")
+    roll.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="新計畫檔 .yaml、.xlsx 或 .ods / output plan file (.yaml, .xlsx or .ods)",
+    )
     roll.set_defaults(func=cmd_plan_rollover)
 
     compute = sub.add_parser("compute", help="以填報數據計算 / evaluate entered counts")
-    compute.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    _plan_arguments(compute)
     compute.add_argument("--entries", required=True, help="填報數據 YAML/JSON / entries file")
     compute.add_argument("--targets", choices=["current", "previous"], help="以本年度或上年度目標值評估")
     compute.add_argument("--year", type=int, help="數據所屬民國年度 / ROC year of the counts")
     compute.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     compute.set_defaults(func=cmd_compute)
     template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
-    template.add_argument("plan", nargs="?", help="計畫檔（預設內建計畫）/ plan file (default: embedded)")
+    _plan_arguments(template)
     template.add_argument(
         "-o", "--output", required=True, help="輸出 .xlsx 或 .ods（依副檔名）/ output file (.xlsx or .ods)"
     )
@@ -591,15 +559,36 @@ def _wants_json(argv: list[str]) -> bool:
 
 
 def _error_json(exc: Exception) -> str:
-    error: dict[str, Any] = {"code": "unusable", "message": str(exc)}
+    error: dict[str, Any] = {
+        "code": getattr(exc, "code", "unusable"),
+        "type": type(exc).__name__,
+        "message": str(exc),
+    }
     for key in ("message_zh", "message_en", "path", "sheet", "cell"):
         if getattr(exc, key, None) is not None:
             error[key] = getattr(exc, key)
     return json.dumps({"ok": False, "error": error}, ensure_ascii=False, indent=2)
 
 
+def _report_error(exc: KpiError, as_json: bool) -> int:
+    """Print ``exc`` for people (stderr: zh-TW, then English) and, with --json, for scripts (stdout)."""
+    # A plan's error lists its issues under a heading of its own; every other error is one line.
+    print(exc if isinstance(exc, PlanError) else f"錯誤 / error: {exc}", file=sys.stderr)
+    if as_json:  # stdout stays machine-readable; stderr keeps the message for people
+        print(_error_json(exc))
+    sys.stdout.flush()
+    return EXIT_UNUSABLE
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``kpi`` command; returns the exit code. Never lets a traceback reach staff."""
+    """Run the ``kpi`` command; returns the exit code. Never lets a traceback reach staff.
+
+    The one handler: a :class:`KpiError` (every error this project raises for people)
+    and any :class:`OSError` (permission denied, disk full, no such file…) print zh-TW
+    then English, naming the file, and give 2; Ctrl-C gives 「已中止 / aborted」 and 130
+    (every writer goes through a temporary file and a rename, so nothing half-written
+    is left); a closed pipe ends quietly with 141.
+    """
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):  # Windows consoles default to a legacy code page
             stream.reconfigure(encoding="utf-8", errors="replace")
@@ -619,25 +608,47 @@ def main(argv: list[str] | None = None) -> int:
                 print(_error_json(exc))
             return EXIT_UNUSABLE
         try:
+            _one_plan(args)
             code = int(args.func(args))
             sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
             return code
-        except PlanError as exc:
-            print(exc, file=sys.stderr)
-            if as_json:
-                print(_error_json(exc))
-        except (EntriesError, UsageError, WorkbookFileError, ReportError) as exc:
-            print(f"錯誤 / error: {exc}", file=sys.stderr)
-            if as_json:  # stdout stays machine-readable; stderr keeps the message for people
-                print(_error_json(exc))
-        sys.stdout.flush()
-        return EXIT_UNUSABLE
+        except BrokenPipeError:
+            raise
+        except KpiError as exc:
+            return _report_error(exc, as_json)
+        except OSError as exc:  # whatever the OS refused, wherever: the path and what to do
+            from workbook.errors import os_error
+
+            return _report_error(os_error(exc), as_json)
     except BrokenPipeError:
         # The reader went away (kpi … | head): stop quietly, as Unix tools do, and keep
         # Python from failing again while flushing stdout at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        # a second Ctrl-C, or a reader gone, must not turn the goodbye into a traceback
+        with _no_interrupt(), contextlib.suppress(OSError):
+            print("\n已中止 / aborted", file=sys.stderr)
+            if as_json:
+                print(_error_json(KpiError("已中止", "aborted", code="interrupted")))
+        return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """SIGINT ignored for the block (when this is the main thread), then as it was."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals go elsewhere anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

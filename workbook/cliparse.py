@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn
 
+from kpi_engine.errors import KpiError
+
 HELP_TEXT = "顯示說明後結束 / show this help message and exit"
 
 #: argparse's English error messages → zh-TW, by pattern (Python 3.10–3.13 wording).
@@ -46,13 +48,14 @@ def zh_message(message: str) -> str:
     return "命令列參數有誤"
 
 
-class ArgumentUsageError(Exception):
+class ArgumentUsageError(KpiError):
     """A command line argparse could not accept; carries the usage line of the (sub)command."""
 
+    code = "usage"
+
     def __init__(self, message_en: str, usage: str, prog: str):
-        self.message_en, self.usage, self.prog = message_en, usage, prog
-        self.message_zh = zh_message(message_en)
-        super().__init__(f"{self.message_zh} / {message_en}")
+        super().__init__(zh_message(message_en), message_en)
+        self.usage, self.prog = usage, prog
 
 
 class ZhHelpFormatter(argparse.HelpFormatter):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 from pathlib import Path
 
 from kpi_engine import load_plan
 from workbook.books.file import FileBook
+from workbook.books.open import calculate_path
 from workbook.form import layout as L
 from workbook.form.builder import write_template
-from workbook.form.calculate import Outcome, calculate
-from workbook.formats.files import check_output_target
+from workbook.form.calculate import Outcome
+from workbook.formats.files import check_output_target, save_atomic
 
 
 def fill(book: FileBook, scope: L.Scope, entries: dict) -> None:
@@ -49,15 +48,12 @@ def run_demo(folder: Path) -> tuple[Outcome, Path, Path]:
         folder / f"{plan.id}_{sample.year}_{plan.period(sample.period).name}_已計算.xlsx"
     )
     write_template(scope, blank)
-    with contextlib.suppress(FileNotFoundError):
-        filled.unlink()  # copyfile would write through whatever the name points at
-    shutil.copyfile(blank, filled)
+    save_atomic(blank.read_bytes(), filled)  # a new file renamed over the name: never half a copy
     book = FileBook(filled)
     fill(book, scope, {sample.period: sample.entries})
     fill_notes(book, scope, sample.period, sample.notes)
-    outcome = calculate(book)
-    book.save()
-    return outcome, blank, filled
+    book.save()  # as staff save what they typed; then calculated as kpi calculate does
+    return calculate_path(filled), blank, filled
 
 
 def demo_report(folder: Path, filled: Path) -> list[Path]:

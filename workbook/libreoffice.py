@@ -10,6 +10,11 @@ module runs LibreOffice Calc headless to
 * :func:`convert_to_pdf` a workbook (also with forced recalculation);
 * :func:`pdf_to_pngs` rasterise a PDF with poppler's ``pdftoppm``.
 
+Every LibreOffice process of the package (these, :func:`workbook.books.uno.office`'s
+soffice, :func:`workbook.buttons.oxt.install_oxt`'s unopkg) is started by :func:`start`
+or :func:`run` with :func:`office_env`: the system ``python3`` first on PATH, so a
+virtual environment's cannot take over LibreOffice's embedded Python.
+
 Forcing recalculation
 ---------------------
 By default LibreOffice *trusts* the cached ``<v>`` values of an OOXML file
@@ -24,8 +29,9 @@ were checked against the schema shipped in LibreOffice's
 workers never share a profile (a shared profile makes a second ``soffice``
 hand its job to the first instance, or fail on the profile lock).
 
-Only the standard library is used; pytest is imported lazily by
-:func:`require_soffice` / :func:`require_pdftoppm`.
+Files are written by :func:`workbook.formats.files.save_atomic`; otherwise only the
+standard library is used, and pytest is imported lazily by :func:`require_soffice` /
+:func:`require_pdftoppm`.
 """
 
 from __future__ import annotations
@@ -35,9 +41,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from kpi_engine.errors import KpiError
+from workbook.formats.files import save_atomic
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -46,10 +56,15 @@ __all__ = [
     "convert_to_pdf",
     "find_pdftoppm",
     "find_soffice",
+    "kill",
+    "office_env",
     "pdf_to_pngs",
     "recalculate",
     "require_pdftoppm",
     "require_soffice",
+    "run",
+    "start",
+    "write_profile",
 ]
 
 #: Default timeout, in seconds, for one LibreOffice / pdftoppm run.
@@ -95,7 +110,7 @@ _SOFFICE_CANDIDATES: tuple[str, ...] = (
 )
 
 
-class LibreOfficeError(RuntimeError):
+class LibreOfficeError(KpiError, RuntimeError):
     """An external rendering tool (soffice or pdftoppm) failed or timed out.
 
     Attributes:
@@ -127,7 +142,7 @@ class LibreOfficeError(RuntimeError):
             details.append(f"stdout: {stdout.strip()}")
         if stderr.strip():
             details.append(f"stderr: {stderr.strip()}")
-        super().__init__("\n".join(details))
+        super().__init__("\n".join(details), code="libreoffice")
 
 
 # --------------------------------------------------------------------------
@@ -188,6 +203,39 @@ def require_pdftoppm() -> str:
 # --------------------------------------------------------------------------
 
 
+#: Put first on a LibreOffice process's PATH (POSIX): the folders of the system ``python3``.
+SYSTEM_BIN: tuple[str, ...] = ("/usr/bin", "/bin")
+
+
+def office_env(*, home: str | None = None) -> dict[str, str]:
+    """The environment of every LibreOffice process (soffice, unopkg): this one's, except
+
+    * ``PATH`` starts with :data:`SYSTEM_BIN` (POSIX).  LibreOffice's embedded Python takes
+      its standard library from the first ``python3`` on PATH: a virtual environment's or a
+      pyenv shim's there makes it load another Python's library, so soffice aborts on the
+      first macro and ``unopkg add`` fails on the extension's Python script.
+    * ``PYTHONHOME`` is dropped, for the same reason.
+    * ``HOME`` is ``home`` when given (unopkg run as another user), else kept, or the
+      temporary folder when unset (a service account): LibreOffice needs one.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    if home is not None:
+        env["HOME"] = home
+    env.setdefault("HOME", tempfile.gettempdir())
+    if sys.platform != "win32":
+        env["PATH"] = os.pathsep.join([*SYSTEM_BIN, env.get("PATH", "")])
+    return env
+
+
+def write_profile(root: Path) -> str:
+    """Seed a private LibreOffice profile in ``root`` (recalculate on load); return its file URL."""
+    user = Path(root) / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
+    return Path(root).as_uri()
+
+
 @contextlib.contextmanager
 def _private_profile() -> Iterator[str]:
     """Create a throw-away LibreOffice user profile; yield its ``file://`` URL.
@@ -196,49 +244,65 @@ def _private_profile() -> Iterator[str]:
     """
     root = Path(tempfile.mkdtemp(prefix="kpi-lo-profile-"))
     try:
-        user = root / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
-        yield root.as_uri()
+        yield write_profile(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(cmd: Sequence[str], *, timeout: float, what: str) -> subprocess.CompletedProcess[str]:
-    """Run *cmd* in its own process group; kill the whole group on timeout.
+def start(cmd: Sequence[str], **popen_args) -> subprocess.Popen:
+    """Start a LibreOffice process (or any helper tool) the one way: :func:`office_env`, no
+    stdin, and a process group of its own (POSIX), so :func:`kill` ends everything it spawned.
 
-    ``soffice`` is a launcher (shell script + oosplash) that spawns
-    ``soffice.bin``; killing only the direct child would leave the real
-    office process running, so the group is killed instead.
+    ``soffice`` is a launcher (shell script + oosplash) that spawns ``soffice.bin``; killing
+    only the direct child would leave the real office process running.
     """
-    env = dict(os.environ)
-    env.setdefault("HOME", tempfile.gettempdir())
+    popen_args.setdefault("env", office_env())
+    return subprocess.Popen(
+        list(cmd),
+        stdin=subprocess.DEVNULL,
+        start_new_session=sys.platform != "win32",
+        **popen_args,
+    )
+
+
+def kill(process: subprocess.Popen) -> None:
+    """Kill a process from :func:`start` and everything it started; wait for it."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            if sys.platform == "win32":
+                process.kill()
+            else:
+                os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        process.wait(timeout=10)
+
+
+def run(
+    cmd: Sequence[str], *, timeout: float, what: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` to the end (:func:`start`), its output as text; the whole group killed on
+    timeout or Ctrl-C.  Raises :class:`LibreOfficeError` when it cannot start or times out."""
     try:
-        proc = subprocess.Popen(
-            list(cmd),
-            stdin=subprocess.DEVNULL,
+        proc = start(
+            cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            env=env,
-            start_new_session=True,
+            env=env if env is not None else office_env(),
         )
     except OSError as exc:
         raise LibreOfficeError(f"{what}: could not start: {exc}", cmd=cmd) from exc
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        kill(proc)
         stdout, stderr = proc.communicate()
         raise LibreOfficeError(
             f"{what}: timed out after {timeout:g} s", cmd=cmd, stdout=stdout, stderr=stderr
         ) from None
     except BaseException:  # e.g. KeyboardInterrupt: do not leave soffice behind
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill(proc)
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
@@ -255,7 +319,7 @@ def _convert(
     """Convert *src* with ``soffice --convert-to`` and atomically move it to *dst*.
 
     *src* is first copied into a private work directory (created next to
-    *dst* so that the final :func:`os.replace` stays on one file system),
+    *dst* so that the final move, :func:`~workbook.formats.files.save_atomic`, stays on one file system),
     so LibreOffice's ``.~lock`` files never appear beside the caller's file
     and two workers may convert the same source concurrently.
     """
@@ -295,7 +359,7 @@ def _convert(
                 str(outdir),
                 str(local_src),
             ]
-            result = _run(cmd, timeout=timeout, what=f"LibreOffice conversion of {src}")
+            result = run(cmd, timeout=timeout, what=f"LibreOffice conversion of {src}")
 
         # soffice exits 0 even when it could not load or export the document,
         # so the produced file is the real success criterion.
@@ -307,7 +371,7 @@ def _convert(
                 stdout=result.stdout,
                 stderr=result.stderr,
             )
-        os.replace(produced, dst)
+        save_atomic(produced, dst)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dst
@@ -327,7 +391,7 @@ def recalculate(
     a full recalculation on load (``OOXMLRecalcMode`` = ``ODFRecalcMode`` = 0),
     so the cached values in *dst* are LibreOffice's own results, whatever
     (missing or stale) values *src* carried.  *dst* is written atomically
-    (temporary file in the same directory + :func:`os.replace`); *src* and
+    (:func:`workbook.formats.files.save_atomic`); *src* and
     *dst* may be the same path.
 
     Args:
@@ -419,7 +483,7 @@ def pdf_to_pngs(
     work = Path(tempfile.mkdtemp(prefix=".kpi-ppm-", dir=out_dir))
     try:
         cmd = [exe, "-png", "-r", str(int(dpi)), str(pdf), str(work / "page")]
-        result = _run(cmd, timeout=timeout, what=f"pdftoppm of {pdf}")
+        result = run(cmd, timeout=timeout, what=f"pdftoppm of {pdf}")
         pages = sorted(work.glob("page-*.png"), key=_page_number)
         if result.returncode != 0 or not pages:
             raise LibreOfficeError(
@@ -432,8 +496,7 @@ def pdf_to_pngs(
         outputs: list[Path] = []
         for page in pages:
             target = out_dir / f"{out_prefix.name}-{page.name.removeprefix('page-')}"
-            os.replace(page, target)
-            outputs.append(target)
+            outputs.append(save_atomic(page, target))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return outputs

@@ -24,7 +24,7 @@ What the conversion loses, and the fix-up:
 from __future__ import annotations
 
 import contextlib
-import os
+import io
 import re
 import tempfile
 import zipfile
@@ -32,18 +32,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from workbook.formats.files import WorkbookFileError, _mode_for
+from workbook.books.uno import ODF_MISSING_EN, ODF_MISSING_ZH, require_libreoffice
+from workbook.formats.files import WorkbookFileError, save_atomic
+from workbook.formats.zips import rewrite_members
 
-#: The message for a machine without LibreOffice, naming what to install.
-MISSING_ZH = (
-    "產生或轉換 ODF（.ods）檔案需要 LibreOffice。Debian/Ubuntu 請安裝 libreoffice-calc-nogui 與 python3-uno"
-    "（apt-get install libreoffice-calc-nogui python3-uno）；Windows 請由 libreoffice.org 下載安裝 LibreOffice，"
-    "或安裝國家發展委員會的「ODF 文件應用工具」"
-)
-MISSING_EN = (
-    "writing ODF (.ods) needs LibreOffice: on Debian/Ubuntu apt-get install libreoffice-calc-nogui python3-uno; "
-    "on Windows install LibreOffice from libreoffice.org or the National Development Council's ODF application tools"
-)
+#: The message for a machine without LibreOffice, naming what to install (one text: books.uno's).
+MISSING_ZH, MISSING_EN = ODF_MISSING_ZH, ODF_MISSING_EN
 
 
 def is_ods_path(path: str | Path) -> bool:
@@ -65,19 +59,6 @@ def _session(path: Path) -> Iterator[Any]:
         ):
             raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path) from exc
         raise
-
-
-def require_libreoffice(path: Path) -> None:
-    """Refuse early, before any work, when LibreOffice or its UNO bridge is missing."""
-    from workbook.books.uno import import_uno
-    from workbook.libreoffice import find_soffice
-
-    if find_soffice() is None:
-        raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path)
-    try:
-        import_uno()
-    except WorkbookFileError:
-        raise WorkbookFileError(MISSING_ZH, MISSING_EN, path=path) from None
 
 
 def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = None) -> list[Path]:
@@ -163,9 +144,9 @@ def _align_conditional_styles(path: Path) -> None:
     the cell styles that map to each conditional style (``content.xml``) and written into
     the conditional style (``styles.xml``); the package is rewritten atomically.
     """
-    with zipfile.ZipFile(path) as z:
-        infos = z.infolist()
-        parts = {i.filename: z.read(i.filename) for i in infos}
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = {name: z.read(name) for name in ("content.xml", "styles.xml")}
     content = parts["content.xml"].decode("utf-8")
     wanted: dict[str, str] = {}
     for block in _CELL_STYLE.findall(content):
@@ -196,18 +177,29 @@ def _align_conditional_styles(path: Path) -> None:
     new = _CELL_STYLE.sub(align, styles)
     if new == styles:
         return
-    parts["styles.xml"] = new.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".ods", dir=path.parent)
-    os.close(fd)
+    # every other member as it was ("mimetype" first and stored)
+    save_atomic(rewrite_members(data, {"styles.xml": new.encode("utf-8")}), path)
+
+
+@contextlib.contextmanager
+def _staging(path: Path) -> Iterator[str]:
+    """A work folder beside ``path``; a failure to write in it is a failure to save ``path``.
+
+    So the message names the file asked for, not ``.kpi-ods-…/template.xlsx`` (a full
+    disk, no permission); the folder and everything in it is removed whatever happens.
+    """
+    from workbook.errors import SAVING, os_error
+
     try:
-        with zipfile.ZipFile(tmp, "w") as z:
-            for info in infos:  # same order and compression: "mimetype" first and stored
-                z.writestr(info, parts[info.filename], compress_type=info.compress_type)
-        os.chmod(tmp, _mode_for(path))
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+            try:
+                yield work
+            except WorkbookFileError as exc:
+                if exc.path is None or not Path(exc.path).absolute().is_relative_to(Path(work).absolute()):
+                    raise
+                raise WorkbookFileError(exc.message_zh, exc.message_en, path=path, code=exc.code) from exc
+    except OSError as exc:
+        raise os_error(exc, path, SAVING) from exc
 
 
 def write_template_ods(scope: Any, path: str | Path) -> Path:
@@ -218,7 +210,7 @@ def write_template_ods(scope: Any, path: str | Path) -> Path:
     path = check_output_target(Path(path))
     check_writable(path)
     require_libreoffice(path)
-    with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+    with _staging(path) as work:
         xlsx = write_template(scope, Path(work) / "template.xlsx")
         staged = Path(work) / "template.ods"
         convert_workbooks([(xlsx, staged)], password=scope.plan.options.password)
@@ -229,8 +221,7 @@ def write_template_ods(scope: Any, path: str | Path) -> Path:
                 "the ODF conversion lost part of the template, no file written: " + "; ".join(problems[:5]),
                 path=path,
             )
-        os.chmod(staged, _mode_for(path))
-        os.replace(staged, path)
+        save_atomic(staged, path)
     return path
 
 
@@ -301,10 +292,9 @@ def write_summary_ods(coll: Any, path: str | Path) -> Path:
     path = check_output_target(Path(path))
     check_writable(path)
     require_libreoffice(path)
-    with tempfile.TemporaryDirectory(prefix=".kpi-ods-", dir=path.parent or ".") as work:
+    with _staging(path) as work:
         xlsx = write_summary(coll, Path(work) / "summary.xlsx")
         staged = Path(work) / "summary.ods"
         convert_workbooks([(xlsx, staged)])
-        os.chmod(staged, _mode_for(path))
-        os.replace(staged, path)
+        save_atomic(staged, path)
     return path

@@ -15,16 +15,23 @@ import re
 import zipfile
 from typing import Any
 
-from workbook.form.book import Grid, parse_address
+from workbook.form.book import Book, Grid, parse_address
+from workbook.formats.cells import COLUMN, ROW, column_index
 from workbook.formats.files import DamagedFileError, WorkbookFileError
 from workbook.formats.guard import PackageInfo, inspect
 
-_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?[A-Z]{1,3}\$?\d+)$")
+_REF = re.compile(rf"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?{COLUMN}\$?{ROW})$")
 
 
-class CalamineBook:
+class CalamineBook(Book):
     """A workbook held in memory, read with python-calamine (values only)."""
 
+    can_rebuild_sheets = False  # read-only
+    reads_merged = True
+    repairs_protection = False  # read-only
+    has_package_info = True
+    reads_typed_formulas = False  # values only: results are checked by value
+    restores_formulas = False  # read-only
     #: openpyxl-saved files carry no computed values: an empty result cell is "unknown".
     blank_results_are_unknown = True
 
@@ -106,7 +113,7 @@ _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 
 
 #: The common shape of a single-cell reference, read from the bytes: ``'二-1 x'!$C$12`` or ``_kpi!$B$3``.
-_PLAIN_REF = re.compile(rb"(?:'([^'&]+(?:''[^'&]*)*)'|([^!'&]+))!\$?([A-Z]{1,3})\$?([0-9]{1,7})")
+_PLAIN_REF = re.compile(rf"(?:'([^'&]+(?:''[^'&]*)*)'|([^!'&]+))!\$?({COLUMN})\$?({ROW})".encode())
 _NAME_ATTR = re.compile(rb'\bname="([^"]*)"')
 
 
@@ -144,12 +151,7 @@ def _defined_names(data: bytes, xml: bytes | None = None) -> dict[str, tuple[str
     return out
 
 
-@functools.lru_cache(maxsize=1024)
-def _column(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
+_column = functools.lru_cache(maxsize=1024)(column_index)  # the same few letters in every file
 
 
 def _text(raw: bytes) -> str:

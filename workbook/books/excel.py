@@ -12,7 +12,9 @@ Two xlwings engines can hand us a book:
 
 Result formulas are never read: an overwritten result is detected by its value
 (``result_mismatch``).  Inputs are read as formulas too on COM, so a formula typed
-into a count gets ``formula_in_input`` exactly as ``kpi calculate`` reports it.
+into a count gets ``formula_in_input`` exactly as ``kpi calculate`` reports it; merged
+areas are read and removed protection is put back on COM as well, so a merged input is
+``merged_input`` and an unprotected form sheet ``protection_restored``, as in every adapter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from workbook.form.book import Grid, foreign_password_error
+from workbook.form.book import Book, Grid, foreign_password_error
 from workbook.formats.files import WorkbookFileError
 
 #: ``Protect``'s keyword arguments that restore a ``Worksheet.Protection`` option.
@@ -69,14 +71,28 @@ def is_com(book: Any) -> bool:
         return False
 
 
-class LiveBook:
-    """An open workbook in Excel, reached through xlwings. One read per sheet, one write per block."""
+class LiveBook(Book):
+    """An open workbook in Excel, reached through xlwings. One read per sheet, one write per block.
+
+    The abilities below hold on desktop Excel (COM); the remote engine's payload carries
+    values only, so there they find nothing (and that engine writes nothing anyway).
+    """
+
+    can_rebuild_sheets = False  # a deleted product sheet is reported (sheet_missing)
+    reads_merged = True  # Range.MergeCells / MergeArea
+    repairs_protection = True  # Protect with the options the sheet kept, when the writes end
+    has_package_info = False  # an open workbook, not a package
+    reads_typed_formulas = True  # grid() shows values: Range.Formula tells typed formulas apart
+    restores_formulas = False  # results are checked by value (result_mismatch)
+    blank_results_are_unknown = False  # Excel computes every result it shows
 
     def __init__(self, book: Any):
         self.book = book
         self.com = is_com(book)
         self._grids: dict[tuple, Grid] = {}
         self._typed: dict[str, dict[tuple[int, int], str]] = {}
+        #: Form sheets staff unprotected: (name, COM sheet, Protect options, EnableSelection).
+        self._reprotect: list[tuple[str, Any, dict[str, Any], int]] = []
 
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.book.sheets]
@@ -150,6 +166,67 @@ class LiveBook:
             self._typed[sheet] = found
         return self._typed[sheet]
 
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged areas over the extent read, as (min_row, min_col, max_row, max_col).
+
+        COM has no list of merged areas, but ``Range.MergeCells`` answers for a whole block:
+        False when no cell of it is merged, True when every cell is, None (COM's Null) when
+        some are.  So the extent is halved only where merges are, and an area is read from
+        one cell's ``MergeArea``: a few calls per merged area instead of one per cell.
+        """
+        if not self.com:
+            return []
+        ws = self.book.sheets[sheet]
+        read = [k[1:] for k in self._grids if k[0] == sheet and k[1] and k[2]]
+        rows, cols = max(read) if read else self._extent(sheet, None, None)[1:]
+        found: set[tuple[int, int, int, int]] = set()
+        blocks = [(1, 1, rows, cols)] if rows and cols else []
+        while blocks:
+            r1, c1, r2, c2 = blocks.pop()
+            state = ws.range((r1, c1), (r2, c2)).merge_cells
+            if state is not None and not state:
+                continue  # nothing merged here
+            if state:  # every cell merged: perhaps one area covers the whole block
+                area = ws.range((r1, c1)).merge_area
+                height, width = area.shape
+                top, left = area.row, area.column
+                found.add((top, left, top + height - 1, left + width - 1))
+                if top <= r1 and left <= c1 and top + height - 1 >= r2 and left + width - 1 >= c2:
+                    continue
+            if (r1, c1) == (r2, c2):
+                continue
+            if r2 - r1 >= c2 - c1:
+                mid = (r1 + r2) // 2
+                blocks += [(r1, c1, mid, c2), (mid + 1, c1, r2, c2)]
+            else:
+                mid = (c1 + c2) // 2
+                blocks += [(r1, c1, r2, mid), (r1, mid + 1, r2, c2)]
+        return sorted(found)
+
+    def restore_protection(
+        self, sheets: Iterable[str] | None = None, password: str | None = None
+    ) -> list[str]:
+        """Form sheets (``sheets``: the template's own) whose protection staff removed.
+
+        They are protected again when the next :meth:`unprotected` block ends (when
+        nothing was refused), with the plan's password and the options the sheet kept
+        (read now: ``Protect`` would take Excel's defaults for any option not given), as
+        ``kpi calculate`` leaves them in the file.  The remote engine cannot see protection.
+        """
+        from workbook.form.layout import SHEET_META
+
+        self._reprotect = []
+        if not self.com:
+            return []
+        wanted = set(sheets) if sheets is not None else None
+        for ws in self.book.sheets:
+            if ws.name == SHEET_META or (wanted is not None and ws.name not in wanted):
+                continue
+            api = ws.api
+            if not api.ProtectContents:
+                self._reprotect.append((ws.name, api, *protection_options(api)))
+        return [name for name, *_ in self._reprotect]
+
     @contextlib.contextmanager
     def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
         """Lift and restore protection over COM (see :meth:`workbook.form.book.Book.unprotected`).
@@ -158,6 +235,8 @@ class LiveBook:
         password; afterwards ``Protect`` with the same options and ``EnableSelection``
         set back.  A sheet still protected after ``Unprotect`` (COM raises on a wrong
         password) puts back the sheets already lifted and raises, before any write.
+        Once the writes have run, the sheets :meth:`restore_protection` found
+        unprotected are protected too.
         """
         sheets = list(sheets)
         if not self.com:
@@ -167,6 +246,8 @@ class LiveBook:
             yield
             return
         lifted: list[tuple[str, Any, dict[str, Any], int]] = []
+        reprotect, self._reprotect = self._reprotect, []
+        wrote = False
         try:
             for name in sheets:
                 api = self.book.sheets[name].api
@@ -178,10 +259,11 @@ class LiveBook:
                 if api.ProtectContents:
                     raise foreign_password_error(name)
                 lifted.append((name, api, options, selection))
+            wrote = True
             yield
         finally:
             failed = []
-            for name, api, options, selection in reversed(lifted):
+            for name, api, options, selection in [*reversed(lifted), *(reprotect if wrote else ())]:
                 try:  # every sheet is put back, even if one refuses
                     api.Protect(Password=password or "", **options)
                     api.EnableSelection = selection

@@ -14,12 +14,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from workbook.form.book import Grid, foreign_password_error, parse_address
+from workbook.form.book import Book, Grid, foreign_password_error, parse_address
 from workbook.formats.files import FileState, WorkbookFileError, read_with_state
 
 
-class FileBook:
+class FileBook(Book):
     """A workbook file opened with openpyxl (formulas as text, inputs as typed)."""
+
+    can_rebuild_sheets = True  # saved whole by openpyxl then
+    reads_merged = True
+    repairs_protection = True
+    has_package_info = True
+    reads_typed_formulas = False  # grid() shows a typed formula as its text already
+    restores_formulas = True
+    blank_results_are_unknown = False  # formulas are read, never their cached values
 
     def __init__(self, path: str | Path):
         from openpyxl import load_workbook
@@ -175,8 +183,18 @@ class FileBook:
                 raise foreign_password_error(sheet)
         yield
 
-    def save(self, path: str | Path | None = None, *, unchanged_since: FileState | None = None) -> Path:
+    def save(
+        self,
+        path: str | Path | None = None,
+        *,
+        unchanged_since: FileState | None = None,
+        outcome: Any = None,
+    ) -> Path:
         """Save atomically, to ``path`` or over the opened file.
+
+        ``outcome`` (the calculate that made the edits) is accepted for the file books'
+        common signature: an .xlsx asks for a recalculation on load instead
+        (``fullCalcOnLoad``), so no cached result is written here.
 
         Only the recorded edits are applied to the original bytes
         (:func:`workbook.formats.xlsx_patch.patch_package`): every other part and cell stays as

@@ -21,7 +21,8 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-from workbook.form.book import Grid
+from workbook.form.book import Book, Grid
+from workbook.formats.cells import COLUMN, ROW, column_index
 from workbook.formats.files import DamagedFileError, WorkbookFileError
 
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -35,9 +36,9 @@ _O = f"{{{OFFICE}}}"
 #: has already refused content repeated over an absurd area.
 _MAX_ROWS, _MAX_COLS = 100_000, 1_000
 
-_RANGE = re.compile(r"^\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
+_RANGE = re.compile(rf"^\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?({COLUMN})\$?({ROW})$")
 _CELL_REF = re.compile(
-    r"\[(\$?(?:'(?:[^']|'')+'|[^.\[\]]*))?\.(\$?[A-Z]{1,3}\$?\d+)(?::\.?(\$?[A-Z]{1,3}\$?\d+))?\]"
+    rf"\[(\$?(?:'(?:[^']|'')+'|[^.\[\]]*))?\.(\$?{COLUMN}\$?{ROW})(?::\.?(\$?{COLUMN}\$?{ROW}))?\]"
 )
 
 
@@ -135,7 +136,7 @@ def parse_content(xml: bytes, *, cells: bool = True) -> OdsContent:
         m = _RANGE.match(nr.get(f"{_T}cell-range-address", ""))
         if m:
             sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
-            names[nr.get(f"{_T}name", "")] = (sheet, int(m.group(4)), _column(m.group(3)))
+            names[nr.get(f"{_T}name", "")] = (sheet, int(m.group(4)), column_index(m.group(3)))
     rules = {}
     validations = body.find(f"{_T}content-validations")
     for v in validations if validations is not None else ():
@@ -164,19 +165,12 @@ def content_from_scan(scanned: Any) -> OdsContent:
         m = _RANGE.match(address)
         if m:
             sheet_name = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
-            names[name] = (sheet_name, int(m.group(4)), _column(m.group(3)))
+            names[name] = (sheet_name, int(m.group(4)), column_index(m.group(3)))
     return OdsContent(sheets, names, set(scanned.hidden_styles), set())
 
 
 def _text(element: Any) -> str:
     return "\n".join("".join(p.itertext()) for p in element) if element is not None else ""
-
-
-def _column(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def _rows(element: Any):
@@ -239,14 +233,24 @@ def _read_table(table: Any, cells: bool = True) -> _Sheet:
     return sheet
 
 
-class OdsBook:
+class OdsBook(Book):
     """An .ods held in memory, read without LibreOffice.
 
     ``formulas_visible`` (``kpi check``) shows a formula cell as its formula, as
-    :class:`~workbook.form.book.FileBook` does, so a formula typed into a count or over
+    :class:`~workbook.books.file.FileBook` does, so a formula typed into a count or over
     a result is found by its text.  Without it (``kpi collect``) the book is values
     only, as :class:`~workbook.books.calamine.CalamineBook` is for an .xlsx.
     """
+
+    can_rebuild_sheets = False  # read-only
+    reads_merged = True
+    repairs_protection = False  # read-only
+    has_package_info = True
+    reads_typed_formulas = False  # formulas_visible shows them in grid(); else values only
+    restores_formulas = False  # read-only
+    #: Like CalamineBook: a result cell never computed reads empty, which is "unknown".  Asked
+    #: only of a values-only book: with ``formulas_visible`` results are checked by formula.
+    blank_results_are_unknown = True
 
     def __init__(self, data: bytes, name: str = "<workbook>", *, formulas_visible: bool = False):
         from python_calamine import CalamineWorkbook
@@ -256,8 +260,6 @@ class OdsBook:
         self.name = name
         self.info = inspect_ods(data, name)  # before any parser sees the bytes
         self.formulas_visible = formulas_visible
-        #: Like CalamineBook: a result cell never computed reads empty, which is "unknown".
-        self.blank_results_are_unknown = not formulas_visible
         try:
             scanned = None if formulas_visible else self.info.scanned
             if scanned is not None:  # values only: the guard's quick scan has the structure

@@ -9,7 +9,8 @@ showing them without a recalculation.
 
 What a file client cannot do here -- put back an overwritten formula, protect a sheet
 again, recreate a deleted sheet, or a layout beyond the patcher -- is recorded in
-:attr:`OdsFileBook.needs_client`; the caller then calculates the file in LibreOffice.
+:attr:`OdsFileBook.needs_client`, and :meth:`OdsFileBook.save` refuses; the caller
+(:func:`workbook.books.open.calculate_path`) then calculates the file in LibreOffice.
 """
 
 from __future__ import annotations
@@ -19,24 +20,14 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kpi_engine import Plan
 from kpi_engine.expr import as_text
 from workbook.books.ods import OdsBook
 from workbook.form import layout as L
 from workbook.form.book import foreign_password_error
-from workbook.form.calculate import Outcome, calculate_file_book
-from workbook.formats.files import (
-    FileState,
-    WorkbookFileError,
-    check_output_target,
-    read_with_state,
-    save_atomic,
-    target_lock,
-)
+from workbook.formats.files import FileState, read_with_state, save_atomic
 from workbook.formats.ods_patch import Cached, OdsPatchError, patch_ods
 
 #: A summary cell showing one result: ``=OUT_x_H1_value``.
@@ -53,7 +44,20 @@ _DIGESTS = {
 
 
 class OdsFileBook(OdsBook):
-    """An .ods file calculate writes into directly (see the module docstring)."""
+    """An .ods file calculate writes into directly (see the module docstring).
+
+    What only LibreOffice can do here is declared as an ability all the same: the book
+    records it in :attr:`needs_client`, and :meth:`save` then refuses (``OdsPatchError``),
+    so :func:`workbook.books.open.calculate_path` calculates the file in LibreOffice.
+    """
+
+    can_rebuild_sheets = True  # recorded: LibreOffice recreates the sheet
+    reads_merged = True
+    repairs_protection = True  # recorded: LibreOffice protects the sheet again
+    has_package_info = True
+    reads_typed_formulas = False  # grid() shows a typed formula as its text already
+    restores_formulas = True  # recorded: LibreOffice puts the formula back
+    blank_results_are_unknown = False  # formulas are read, never their cached values
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -63,6 +67,8 @@ class OdsFileBook(OdsBook):
         self.edits: dict[tuple[str, int, int], Any] = {}
         #: Why LibreOffice must do this calculate instead (empty: the file client can).
         self.needs_client: list[str] = []
+        #: Notes about the save itself (as FileBook's): a cell-by-cell save has none.
+        self.save_notes: list[tuple[str, str]] = []
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -175,34 +181,3 @@ class OdsFileBook(OdsBook):
         target = Path(path) if path else self.path
         same = target == self.path
         return save_atomic(content, target, unchanged_since=self.state if same else unchanged_since)
-
-
-def calculate_ods(
-    path: str | Path,
-    output: str | Path | None = None,
-    *,
-    plans: Iterable[Plan] = (),
-    now: datetime | None = None,
-) -> tuple[Outcome, OdsFileBook, Path] | None:
-    """``kpi calculate FILE.ods`` cell by cell; None when LibreOffice must do it instead.
-
-    As for an .xlsx: an output never replaces an input or a non-regular file, the
-    target is locked, and a file saved by another program meanwhile is not replaced.
-    """
-    source = Path(path)
-    target = check_output_target(output, [source]) if output else source
-    if target.suffix.lower() != ".ods":
-        raise WorkbookFileError(
-            "輸出檔須與輸入檔同為 .ods 格式", "the output must have the input's format (.ods)", path=target
-        )
-    with target_lock(target):
-        target_state = FileState.of(target) if output else None
-        book = OdsFileBook(source)
-        outcome = calculate_file_book(book, source, plans=plans, write=True, now=now)
-        if book.needs_client:
-            return None
-        try:
-            saved = book.save(output, unchanged_since=target_state, outcome=outcome)
-        except OdsPatchError:
-            return None
-    return outcome, book, saved

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,9 +27,9 @@ from typing import Any
 
 from workbook import libreoffice
 from workbook.books import unocore
-from workbook.form.book import Grid, foreign_password_error
+from workbook.form.book import Book, Grid, foreign_password_error
 from workbook.formats.files import FileState, WorkbookFileError
-from workbook.libreoffice import RECALC_XCU
+from workbook.libreoffice import write_profile
 
 #: Where Debian and the LibreOffice installers put the Python-UNO bridge.
 _UNO_PATHS_POSIX = ("/usr/lib/python3/dist-packages", "/usr/lib/libreoffice/program")
@@ -57,6 +56,29 @@ def find_soffice() -> str | None:
 def libreoffice_missing(detail: str = "") -> WorkbookFileError:
     """The message for a machine without LibreOffice (or without python3-uno)."""
     return WorkbookFileError(MISSING_ZH, MISSING_EN + (f" ({detail})" if detail else ""))
+
+
+#: The message when ODF (.ods) work needs LibreOffice: it also names the National Development
+#: Council's ODF tools, which offices in Taiwan install for ODF.
+ODF_MISSING_ZH = (
+    "產生或轉換 ODF（.ods）檔案需要 LibreOffice。Debian/Ubuntu 請安裝 libreoffice-calc-nogui 與 python3-uno"
+    "（apt-get install libreoffice-calc-nogui python3-uno）；Windows 請由 libreoffice.org 下載安裝 LibreOffice，"
+    "或安裝國家發展委員會的「ODF 文件應用工具」"
+)
+ODF_MISSING_EN = (
+    "writing ODF (.ods) needs LibreOffice: on Debian/Ubuntu apt-get install libreoffice-calc-nogui python3-uno; "
+    "on Windows install LibreOffice from libreoffice.org or the National Development Council's ODF application tools"
+)
+
+
+def require_libreoffice(path: Path) -> None:
+    """Refuse early, before any work, when LibreOffice or its UNO bridge is missing (ODF work)."""
+    if find_soffice() is None:
+        raise WorkbookFileError(ODF_MISSING_ZH, ODF_MISSING_EN, path=path)
+    try:
+        import_uno()
+    except WorkbookFileError:
+        raise WorkbookFileError(ODF_MISSING_ZH, ODF_MISSING_EN, path=path) from None
 
 
 def _candidate_paths() -> list[str]:
@@ -133,7 +155,7 @@ class Office:
 
     def close(self) -> None:
         """Kill soffice (and what it started); remove a temporary profile."""
-        _kill(self.process)
+        libreoffice.kill(self.process)
         if self.own_profile:
             shutil.rmtree(self.profile, ignore_errors=True)
 
@@ -161,14 +183,6 @@ def _connect(uno: Any, pipe: str, process: subprocess.Popen, timeout: float) -> 
             time.sleep(0.1)
 
 
-def write_profile(root: Path) -> str:
-    """Seed a private profile (recalculate on load) in ``root``; return its file URL."""
-    user = root / "user"
-    user.mkdir(parents=True, exist_ok=True)
-    (user / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
-    return root.as_uri()
-
-
 def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
     """Start a private headless LibreOffice; use as ``with office() as lo:`` (always killed).
 
@@ -183,13 +197,6 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
     root = Path(tempfile.mkdtemp(prefix="kpi-uno-profile-")) if own else Path(profile)
     url = write_profile(root) if own else root.as_uri()
     pipe = f"kpi-{uuid.uuid4().hex}"
-    env = dict(os.environ)
-    env.setdefault("HOME", tempfile.gettempdir())
-    if sys.platform != "win32":
-        # LibreOffice's embedded Python finds its standard library through the first
-        # python3 on PATH: a pyenv shim there makes it load another Python's library,
-        # and soffice aborts on the first macro.  System folders go first.
-        env["PATH"] = os.pathsep.join(["/usr/bin", "/bin", env.get("PATH", "")])
     cmd = [
         soffice,
         f"-env:UserInstallation={url}",
@@ -202,14 +209,8 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
         f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
     ]
     try:
-        process = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=sys.platform != "win32",
-        )
+        # PATH with the system python3 first, HOME set (libreoffice.office_env), own process group
+        process = libreoffice.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError as exc:
         if own:
             shutil.rmtree(root, ignore_errors=True)
@@ -218,33 +219,29 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
         ctx = _connect(uno, pipe, process, timeout)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     except BaseException:
-        _kill(process)
+        libreoffice.kill(process)
         if own:
             shutil.rmtree(root, ignore_errors=True)
         raise
     return Office(ctx, desktop, root, process, own)
 
 
-def _kill(process: subprocess.Popen) -> None:
-    """Kill soffice and everything it started (the launcher spawns soffice.bin)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-            if sys.platform == "win32":
-                process.kill()
-            else:
-                os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        process.wait(timeout=10)
-
-
-class UnoBook:
+class UnoBook(Book):
     """An open Calc document reached over UNO. One read per sheet, one write per block.
 
     Values are what LibreOffice computed, converted to the types a file reader gives
     (None for empty, int for an integral number, datetime for a date); a cell that
-    holds a formula reads as its formula text, as in :class:`~workbook.form.book.FileBook`,
+    holds a formula reads as its formula text, as in :class:`~workbook.books.file.FileBook`,
     so a formula typed into a count is reported the same way by every path.
     """
+
+    can_rebuild_sheets = False  # a deleted product sheet is reported (sheet_missing)
+    reads_merged = True  # probed per unique format range (unocore.merged_ranges)
+    repairs_protection = True
+    has_package_info = False  # a document, not a package: the engine's caller guards the file
+    reads_typed_formulas = False  # grid() shows a formula cell as its formula already
+    restores_formulas = True
+    blank_results_are_unknown = False  # LibreOffice computes every result it shows
 
     def __init__(self, doc: Any, *, bulk_names: bool = False):
         self.doc = doc
@@ -368,29 +365,23 @@ def store(
 
 
 def _very_hidden_meta(path: Path) -> None:
-    """Mark the metadata sheet ``state="veryHidden"`` in an .xlsx LibreOffice wrote."""
+    """Mark the metadata sheet ``state="veryHidden"`` in an .xlsx LibreOffice wrote (in place:
+    ``path`` is the temporary file :func:`store` is about to move over its target)."""
+    import io
     import re
     import zipfile
 
     from workbook.form.layout import SHEET_META
+    from workbook.formats.zips import rewrite_members
 
-    with zipfile.ZipFile(path) as src:
-        entries = [(info, src.read(info.filename)) for info in src.infolist()]
-    changed = False
-    out = []
-    for info, data in entries:
-        if info.filename == "xl/workbook.xml":
-            text = data.decode("utf-8")
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        text = src.read("xl/workbook.xml").decode("utf-8")
 
-            def fix(m: re.Match) -> str:
-                tag = re.sub(r'\sstate="[^"]*"', "", m.group(0))
-                return tag.replace("<sheet ", '<sheet state="veryHidden" ', 1)
+    def fix(m: re.Match) -> str:
+        tag = re.sub(r'\sstate="[^"]*"', "", m.group(0))
+        return tag.replace("<sheet ", '<sheet state="veryHidden" ', 1)
 
-            new = re.sub(r'<sheet [^>]*name="' + re.escape(SHEET_META) + r'"[^>]*/>', fix, text)
-            changed = new != text
-            data = new.encode("utf-8")
-        out.append((info, data))
-    if changed:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info, data in out:
-                dst.writestr(info, data)
+    new = re.sub(r'<sheet [^>]*name="' + re.escape(SHEET_META) + r'"[^>]*/>', fix, text)
+    if new != text:
+        path.write_bytes(rewrite_members(data, {"xl/workbook.xml": new.encode("utf-8")}))

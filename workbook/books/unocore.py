@@ -1,9 +1,11 @@
 """UNO primitives shared by :class:`~workbook.books.uno.UnoBook` and the LibreOffice button.
 
-This module imports nothing from this package (only ``uno`` objects are passed in), because
-the 計算 extension ships a copy of it and runs it inside LibreOffice's own Python, which may
-not have this package installed (Windows).  One source for reading a sheet, writing a block
-and lifting/restoring sheet protection, whichever side runs it.
+This module imports nothing from this package but the cell codec (only ``uno`` objects are
+passed in), because the 計算 extension ships a copy of it and runs it inside LibreOffice's own
+Python, which may not have this package installed (Windows).  That copy, ``kpi_unocore``,
+imports the extension's copy of :mod:`workbook.formats.cells` (``kpi_cells``, standard library
+only).  One source for reading a sheet, writing a block and lifting/restoring sheet
+protection, whichever side runs it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ import contextlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+
+if __name__ == "kpi_unocore":  # the extension's copy, beside its copy of the codec
+    from kpi_cells import COLUMN, ROW, column_index  # type: ignore[import-not-found]
+else:
+    from workbook.formats.cells import COLUMN, ROW, column_index
 
 # com.sun.star.table.CellContentType
 _EMPTY, _VALUE, _TEXT, _FORMULA = 0, 1, 2, 3
@@ -30,14 +37,7 @@ def sheet_names(doc: Any) -> list[str]:
     return list(doc.Sheets.ElementNames)
 
 
-_REF = re.compile(r"^=?\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?([A-Z]{1,3})\$?(\d+)$")
-
-
-def _column(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
+_REF = re.compile(rf"^=?\$?(?:'((?:[^']|'')+)'|([^.'$]+))\.\$?({COLUMN})\$?({ROW})$")
 
 
 def named_cells(doc: Any, *, bulk: bool = False) -> dict[str, tuple[str, int, int]]:
@@ -64,7 +64,7 @@ def named_cells(doc: Any, *, bulk: bool = False) -> dict[str, tuple[str, int, in
         if m is None:  # a range, a constant, a formula or #REF!
             continue
         sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
-        out[name] = (sheet, int(m.group(4)), _column(m.group(3)))
+        out[name] = (sheet, int(m.group(4)), column_index(m.group(3)))
     return out
 
 

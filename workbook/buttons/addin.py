@@ -22,13 +22,17 @@ The add-in is xlwings' own ``quickstart_addin_ribbon.xlam`` with its VBA untouch
 from __future__ import annotations
 
 import contextlib
-import os
+import io
 import shutil
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from kpi_engine.errors import KpiError
+from workbook.formats.files import save_atomic
+from workbook.formats.zips import rewrite_members
 
 ADDIN_NAME = "macros.xlam"  # RunMain runs `import macros; macros.main()`
 TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
@@ -50,8 +54,10 @@ CUSTOM_UI = f"""<customUI xmlns="http://schemas.microsoft.com/office/2006/01/cus
 """
 
 
-class AddinError(Exception):
+class AddinError(KpiError):
     """The add-in cannot be built or installed; the message is for people."""
+
+    code = "addin"
 
 
 def template_path() -> Path:
@@ -110,24 +116,17 @@ def build_addin(folder: str | Path, *, interpreter: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / ADDIN_NAME
     interpreter = interpreter or default_interpreter()
-    fd, tmp = tempfile.mkstemp(suffix=".xlam.tmp", dir=folder)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(template_path()) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in src.infolist():
-                data = src.read(info.filename)
-                if info.filename == "customUI/customUI.xml":
-                    data = CUSTOM_UI.encode("utf-8")
-                elif info.filename == "xl/workbook.xml":
-                    data = data.replace(b'name="_myaddin.conf"', b'name="myaddin.conf"')
-                elif info.filename == "xl/worksheets/sheet1.xml":
-                    data = _set_interpreter(data.decode("utf-8"), interpreter).encode("utf-8")
-                dst.writestr(info, data)  # same name, date and compression; vbaProject.bin verbatim
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    data = template_path().read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        workbook = src.read("xl/workbook.xml")
+        sheet = src.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    replaced = {
+        "customUI/customUI.xml": CUSTOM_UI.encode("utf-8"),
+        "xl/workbook.xml": workbook.replace(b'name="_myaddin.conf"', b'name="myaddin.conf"'),
+        "xl/worksheets/sheet1.xml": _set_interpreter(sheet, interpreter).encode("utf-8"),
+    }
+    # every other member (vbaProject.bin above all) copied as its compressed bytes
+    return save_atomic(rewrite_members(data, replaced), target)
 
 
 def startup_folder() -> Path:

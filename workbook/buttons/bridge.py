@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from workbook.buttons.common import UNEXPECTED, log, log_path, press
-from workbook.form.book import Grid, foreign_password_error
+from workbook.form.book import Book, Grid, foreign_password_error
 
 
 def _cell(v: Any) -> Any:
@@ -35,8 +35,16 @@ def _cell(v: Any) -> Any:
     return v
 
 
-class PayloadBook:
+class PayloadBook(Book):
     """The Book interface over the document the macro sent; writes are recorded, not applied."""
+
+    can_rebuild_sheets = False  # a deleted product sheet is reported (sheet_missing)
+    reads_merged = True  # the macro sends each sheet's merged areas
+    repairs_protection = True  # recorded: the macro protects the sheets again
+    has_package_info = False  # a document, not a package
+    reads_typed_formulas = False  # formulas() is sent: results are checked by formula
+    restores_formulas = True  # recorded: the macro puts the formulas back
+    blank_results_are_unknown = False  # LibreOffice computed every value sent
 
     def __init__(self, payload: dict):
         self.sheets = payload["sheets"]

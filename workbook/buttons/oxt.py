@@ -3,22 +3,24 @@
 ``kpi-workbook.oxt`` adds 「績效指標 → 計算」 to Calc's menu bar and a 計算 toolbar
 button (``Addons.xcu``, spreadsheet documents only).  Both run the Python macro
 ``python/kpi_button.py`` (:mod:`workbook.buttons.lo_macro`) through the script URL
-below.  ``python/pythonpath`` holds a copy of :mod:`workbook.books.unocore` and
+below.  ``python/pythonpath`` holds copies of :mod:`workbook.books.unocore` and the
+cell codec it uses, :mod:`workbook.formats.cells` (``kpi_unocore.py``, ``kpi_cells.py``), and
 ``kpi_button_config.py``, which names the Python that runs the bridge (the one
 that builds the extension, like ``Interpreter_Win`` in the Excel add-in).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from kpi_engine.errors import KpiError
 from workbook import libreoffice
 
 OXT_NAME = "kpi-workbook.oxt"
@@ -33,8 +35,10 @@ BRIDGE_URL = SCRIPT_URL.replace("$calculate?", "$calculate_via_bridge?")
 CALC = "com.sun.star.sheet.SpreadsheetDocument"
 
 
-class OxtError(Exception):
+class OxtError(KpiError):
     """The extension cannot be built or installed; the message is for people (zh-TW and English)."""
+
+    code = "extension"
 
 
 def _merge_item(url: str, title_zh: str) -> str:
@@ -112,6 +116,8 @@ def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
     """Write ``kpi-workbook.oxt`` into ``folder`` (atomically) and return its path."""
     from workbook.books import unocore
     from workbook.buttons import lo_macro
+    from workbook.formats import cells
+    from workbook.formats.files import save_atomic
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,19 +128,14 @@ def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
         "Addons.xcu": ADDONS_XCU,
         f"python/{SCRIPT}": Path(lo_macro.__file__).read_text(encoding="utf-8"),
         "python/pythonpath/kpi_unocore.py": Path(unocore.__file__).read_text(encoding="utf-8"),
+        "python/pythonpath/kpi_cells.py": Path(cells.__file__).read_text(encoding="utf-8"),
         "python/pythonpath/kpi_button_config.py": _config(interpreter or sys.executable, _package_root()),
     }
-    fd, tmp = tempfile.mkstemp(suffix=".oxt.tmp", dir=folder)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as oxt:
-            for name, text in parts.items():
-                oxt.writestr(name, text.encode("utf-8"))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as oxt:
+        for name, text in parts.items():
+            oxt.writestr(name, text.encode("utf-8"))
+    return save_atomic(out.getvalue(), target)
 
 
 def find_unopkg() -> str | None:
@@ -181,18 +182,13 @@ def install_oxt(
         if run_as is not None:
             shutil.chown(folder, run_as)
             shutil.chown(built, run_as)
-            cmd = [
-                "setpriv",
-                f"--reuid={run_as}",
-                f"--regid={_group(run_as)}",
-                "--clear-groups",
-                "env",
-                f"HOME={tempfile.gettempdir()}",
-                *cmd,
-            ]
+            cmd = ["setpriv", f"--reuid={run_as}", f"--regid={_group(run_as)}", "--clear-groups", *cmd]
+        # LibreOffice's environment (system python3 first on PATH: unopkg's Python registers the
+        # extension's script, and a virtual environment's python3 would make it fail)
+        env = libreoffice.office_env(home=tempfile.gettempdir() if run_as is not None else None)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=180)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            proc = libreoffice.run(cmd, timeout=180, what="unopkg", env=env)
+        except libreoffice.LibreOfficeError as exc:
             raise OxtError(f"unopkg 無法執行 / unopkg could not run: {exc}") from exc
         if proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip()[-1500:]
@@ -218,10 +214,8 @@ def prepare_profile(profile: Path) -> Path:
     container the profile is handed to ``nobody`` for the install (root's soffice can
     still use it).
     """
-    from workbook.books.uno import write_profile
-
     profile = Path(profile)
-    write_profile(profile)
+    libreoffice.write_profile(profile)
     run_as = None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         run_as = "nobody"

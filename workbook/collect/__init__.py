@@ -10,7 +10,8 @@ A folder is read in parallel on every core: files go to worker processes in
 chunks, each worker holds one file at a time, and results come back in the order
 the files were found, so the output is the same however many cores there are.
 
-Modules: :mod:`.inbox` (folders and archives), :mod:`.mail` (emails),
+Modules: :mod:`.item` (items, limits, kinds of file), :mod:`.inbox` (folders and archives;
+the one that recurses), :mod:`.mail` (emails),
 :mod:`.read` (one workbook), :mod:`.text` (text made safe for cells and terminals);
 the merge itself is :func:`kpi_engine.consolidate.merge`.
 """
@@ -28,7 +29,8 @@ from typing import Any
 from kpi_engine import Plan, load_plan
 from kpi_engine.consolidate import ItemRow, Row, Submission, merge
 from kpi_engine.findings import Finding
-from workbook.collect.inbox import Item, expand_file, walk
+from workbook.collect.inbox import expand_file, walk
+from workbook.collect.item import Item
 from workbook.collect.read import read_item, read_submission
 
 __all__ = [
@@ -214,6 +216,11 @@ _plans: list[Plan] = []
 def _init_worker(plans: list[Plan]) -> None:
     global _plans
     _plans = plans
+    # Ctrl-C reaches the whole process group: the parent stops the collect and says so
+    # (kpi's one handler); a worker printing its own KeyboardInterrupt would be a traceback.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _read_task(task: tuple[Path, str] | Item, plans: list[Plan]) -> list[Submission]:
@@ -245,10 +252,15 @@ def _stream(tasks: list, plans: list[Plan], workers: int) -> Iterator[list[Submi
             yield _read_task(task, plans)
         return
     chunks = [tasks[i : i + CHUNK_FILES] for i in range(0, len(tasks), CHUNK_FILES)]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(plans,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(plans,))
+    try:
         # map keeps the order of the chunks, so the output does not depend on the cores
         for done in pool.map(_read_chunk, chunks):
             yield from done
+    except BaseException:  # Ctrl-C or a failure: drop the chunks not started; workers end their own
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def collect(

@@ -10,150 +10,34 @@ zip bomb or a 1.5 GB file never reaches memory.
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workbook.collect import mail
+from workbook.collect.item import (
+    ARCHIVE,
+    CHUNK,
+    MAIL,
+    MAX_ARCHIVE_DEPTH,
+    MAX_MAIL_BYTES,
+    MAX_MEMBER_BYTES,
+    MAX_MEMBERS,
+    MAX_WORKBOOK_BYTES,
+    UNSUPPORTED,
+    WORKBOOK,
+    Item,
+    Nested,
+    clean_suffix,
+    ignored,
+    is_system,
+    sniff,
+    too_large,
+    unsupported,
+    utc_text,
+)
 from workbook.collect.text import decode_name, path_text
-
-#: A workbook (file or member) larger than this is no staff form (the guard's own cap is 64 MB unzipped).
-MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
-#: An archive member larger than this (inflated) is not read.
-MAX_MEMBER_BYTES = 50 * 1024 * 1024
-#: A saved email larger than this is not parsed (mail systems stop at 25–35 MB).
-MAX_MAIL_BYTES = 40 * 1024 * 1024
-#: Archives inside archives are read this deep.
-MAX_ARCHIVE_DEPTH = 2
-#: Members read from one archive.
-MAX_MEMBERS = 2000
-CHUNK = 1024 * 1024
-
-WORKBOOK = (".xlsx", ".xlsm", ".ods")  # an .ods is read without LibreOffice (clients/ods.py)
-ARCHIVE = (".zip",)
-MAIL = (".eml", ".msg")
-#: Formats staff send that collect does not read, with what to do.
-UNSUPPORTED = {
-    ".xls": "舊版 Excel 97-2003 (.xls) 格式，請以 Excel 開啟後另存為 .xlsx 再寄回",
-    ".xlsb": "Excel 二進位活頁簿 (.xlsb) 格式，請另存為 .xlsx 再寄回",
-    ".csv": "CSV 純文字檔不含範本內容，請改寄填妥的 .xlsx 工作簿",
-    ".numbers": "Apple Numbers 格式，請匯出為 .xlsx 再寄回",
-    ".7z": "7-Zip (.7z) 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
-    ".rar": "RAR 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
-    ".tar": "tar 壓縮檔不支援，請改用 .zip 壓縮",
-    ".gz": "gzip 壓縮檔不支援，請改用 .zip 壓縮",
-    ".p7m": "加密或簽章的郵件內容無法讀取，請以一般郵件重寄",
-}
-UNSUPPORTED_EN = {
-    ".xls": "legacy Excel 97-2003 (.xls); save it as .xlsx",
-    ".xlsb": "Excel binary workbook (.xlsb); save it as .xlsx",
-    ".csv": "a CSV holds no template; send the filled .xlsx",
-    ".numbers": "Apple Numbers; export it as .xlsx",
-    ".7z": "7-Zip archives are not read; attach the .xlsx itself or use .zip",
-    ".rar": "RAR archives are not read; attach the .xlsx itself or use .zip",
-    ".tar": "tar archives are not read; use .zip",
-    ".gz": "gzip archives are not read; use .zip",
-    ".p7m": "an encrypted or signed mail part cannot be read; send a plain email",
-}
-#: Files the system itself leaves about: never a submission, never listed.
-SYSTEM_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
-
-_MAGIC = {
-    b"7z\xbc\xaf\x27\x1c": ".7z",
-    b"Rar!\x1a\x07": ".rar",
-    b"\x1f\x8b": ".gz",
-}
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-TNEF = b"\x78\x9f\x3e\x22"
-
-
-@dataclass
-class Item:
-    """One thing found in the inbox: bytes to read as a workbook, or a classification."""
-
-    label: str
-    data: bytes | None = None
-    status: str = ""  # preset when not read as a workbook: unsupported, ignored, unreadable
-    reason: str = ""
-    sent_at: str = ""  # the enclosing email's Date (UTC)
-    mtime: str = ""  # the file's (or archive member's) modification time (UTC)
-
-
-def utc_text(dt: datetime | None) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` in UTC (naive times are taken as UTC), or ""."""
-    if dt is None:
-        return ""
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
-    return dt.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def clean_suffix(name: str) -> str:
-    """The suffix Windows would see: trailing spaces and dots do not count."""
-    return os.path.splitext(name.rstrip(" .").lower())[1]
-
-
-def is_system(name: str) -> bool:
-    """Excel lock files, AppleDouble shadows, Thumbs.db: left by systems, not sent by staff."""
-    base = name.rsplit("/", 1)[-1]
-    return base.startswith(("~$", "._", ".~lock.")) or base.lower() in SYSTEM_NAMES or "__MACOSX/" in name
-
-
-def sniff(head: bytes, suffix: str) -> str:
-    """The kind of a file from its first bytes and its name: workbook, zip, eml, msg, tnef, a suffix or ""."""
-    for magic, kind in _MAGIC.items():
-        if head.startswith(magic):
-            return kind
-    if head.startswith(TNEF):
-        return "tnef"
-    if head.startswith(OLE):
-        if suffix == ".msg":
-            return "msg"
-        if suffix == ".xls":
-            return ".xls"
-        return "workbook"  # an encrypted .xlsx is an OLE file; the guard says what it is
-    if suffix in WORKBOOK:
-        return "workbook"
-    if head.startswith(b"PK"):
-        if suffix in (".xlsb", ".numbers"):
-            return suffix
-        return "zip" if suffix in ARCHIVE else "zip?"
-    if suffix == ".eml":
-        return "eml"
-    if suffix == ".msg":
-        return "msg"
-    if suffix in UNSUPPORTED:
-        return suffix
-    return ""
-
-
-def unsupported(label: str, suffix: str, **kw) -> Item:
-    """An item of a format collect does not read, saying what to do."""
-    return Item(
-        label,
-        status="unsupported",
-        reason=f"格式不支援：{UNSUPPORTED[suffix]} / unsupported format: {UNSUPPORTED_EN[suffix]}",
-        **kw,
-    )
-
-
-def ignored(label: str, **kw) -> Item:
-    """An item that is no spreadsheet (a .txt, a .pdf, a signature): listed, not read."""
-    return Item(label, status="ignored", reason="非試算表，略過 / not a spreadsheet; skipped", **kw)
-
-
-def too_large(label: str, size: int, limit: int, **kw) -> Item:
-    """An item refused for its size before it is read."""
-    return Item(
-        label,
-        status="unreadable",
-        reason=f"檔案過大（{size // 1048576} MB，上限 {limit // 1048576} MB），不像填報工作簿 / "
-        f"too large ({size} bytes, limit {limit})",
-        **kw,
-    )
-
 
 # -- folders and files ------------------------------------------------------------------------
 
@@ -263,8 +147,6 @@ def expand_bytes(
 
 
 def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_at: str) -> Iterator[Item]:
-    from workbook.collect import mail
-
     if kind == "zip?":  # a zip not named as one: a workbook package, or an archive
         kind = "workbook" if _is_package(data) else "zip"
     if kind == "workbook":
@@ -285,15 +167,26 @@ def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             yield _bad_archive(label, exc, mtime)
     elif kind == "eml":
-        yield from mail.from_eml(label, data, depth=depth, mtime=mtime)
+        yield from _attachments(mail.from_eml(label, data, depth=depth, mtime=mtime))
     elif kind == "msg":
-        yield from mail.from_msg(label, data, depth=depth, mtime=mtime)
+        yield from _attachments(mail.from_msg(label, data, depth=depth, mtime=mtime))
     elif kind == "tnef":
-        yield from mail.from_tnef(label, data, depth=depth, mtime=mtime, sent_at=sent_at)
+        yield from _attachments(mail.from_tnef(label, data, depth=depth, mtime=mtime, sent_at=sent_at))
     elif kind in UNSUPPORTED:
         yield unsupported(label, kind, mtime=mtime, sent_at=sent_at)
     else:
         yield ignored(label, mtime=mtime, sent_at=sent_at)
+
+
+def _attachments(found: Iterator[Item | Nested]) -> Iterator[Item]:
+    """An email's items, its attachments expanded in place (a workbook, an archive, another email)."""
+    for item in found:
+        if isinstance(item, Nested):
+            yield from expand_bytes(
+                item.label, item.data, item.kind, depth=item.depth, mtime=item.mtime, sent_at=item.sent_at
+            )
+        else:
+            yield item
 
 
 def _is_package(data: bytes) -> bool:

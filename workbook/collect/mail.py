@@ -1,6 +1,9 @@
 """Saved emails: ``.eml`` (standard library), ``.msg`` (extract-msg) and TNEF ``winmail.dat`` (tnefparse).
 
-Every attachment becomes an :class:`~workbook.collect.inbox.Item`: forwarded
+Every attachment becomes an :class:`~workbook.collect.item.Item`, or a
+:class:`~workbook.collect.item.Nested` that :mod:`~workbook.collect.inbox` expands
+(a workbook, an archive, a saved email inside the email): only the inbox recurses, and
+this module never imports it.  Forwarded
 messages (``message/rfc822``) and gateway wrappings are walked into, Apple Mail's
 inline attachments count, and a nameless part with a spreadsheet content type is
 read under a made-up name.  The MIME tree is walked with a stack and a depth cap;
@@ -18,13 +21,13 @@ from email.header import decode_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value, parsedate_to_datetime
 
-from workbook.collect.inbox import (
+from workbook.collect.item import (
     MAX_MEMBER_BYTES,
     TNEF,
     UNSUPPORTED,
     Item,
+    Nested,
     clean_suffix,
-    expand_bytes,
     ignored,
     sniff,
     too_large,
@@ -70,16 +73,14 @@ def _kind(name: str, data: bytes) -> str:
     return sniff(data[:8], suffix)
 
 
-def _attachment(label: str, name: str, data: bytes, depth: int, sent_at: str, mtime: str) -> Iterator[Item]:
+def _attachment(label: str, name: str, data: bytes, depth: int, sent_at: str, mtime: str) -> Item | Nested:
     inner = f"{label} › {name}"
     if len(data) > MAX_MEMBER_BYTES:
-        yield too_large(inner, len(data), MAX_MEMBER_BYTES, sent_at=sent_at, mtime=mtime)
-        return
+        return too_large(inner, len(data), MAX_MEMBER_BYTES, sent_at=sent_at, mtime=mtime)
     kind = _kind(name, data)
     if kind in ("workbook", "zip", "zip?", "eml", "msg", "tnef") or kind in UNSUPPORTED:
-        yield from expand_bytes(inner, data, kind, depth=depth + 1, mtime=mtime, sent_at=sent_at)
-    else:
-        yield ignored(inner, sent_at=sent_at, mtime=mtime)
+        return Nested(inner, data, kind, depth + 1, sent_at=sent_at, mtime=mtime)
+    return ignored(inner, sent_at=sent_at, mtime=mtime)
 
 
 # -- .eml -------------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def _date(msg: Message) -> str:
         return ""
 
 
-def from_eml(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Iterator[Item]:
+def from_eml(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Iterator[Item | Nested]:
     """Every attachment of a saved email, walked without recursion."""
     if len(_BOUNDARY.findall(data)) > MAX_CONTAINERS:
         yield Item(
@@ -183,13 +184,13 @@ def from_eml(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Ite
             body = part.get_payload(decode=True) or b""
         except Exception:  # a damaged transfer encoding
             body = b""
-        yield from _attachment(label, name, body, depth, sent, mtime)
+        yield _attachment(label, name, body, depth, sent, mtime)
 
 
 # -- .msg -------------------------------------------------------------------------------------
 
 
-def from_msg(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Iterator[Item]:
+def from_msg(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Iterator[Item | Nested]:
     """Every attachment of an Outlook ``.msg``, embedded messages included."""
     try:
         import extract_msg
@@ -208,7 +209,7 @@ def from_msg(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Ite
         msg.close()
 
 
-def _msg_attachments(label: str, msg, depth: int, mtime: str) -> Iterator[Item]:
+def _msg_attachments(label: str, msg, depth: int, mtime: str) -> Iterator[Item | Nested]:
     try:
         sent = utc_text(msg.date) if getattr(msg, "date", None) else ""
     except Exception:
@@ -228,7 +229,7 @@ def _msg_attachments(label: str, msg, depth: int, mtime: str) -> Iterator[Item]:
         except Exception:
             data = None
         if isinstance(data, bytes):
-            yield from _attachment(label, name, data, depth, sent, mtime)
+            yield _attachment(label, name, data, depth, sent, mtime)
         elif data is not None and hasattr(data, "attachments"):  # an embedded (forwarded) message
             if depth + 1 > MAX_DEPTH:
                 yield Item(
@@ -245,7 +246,7 @@ def _msg_attachments(label: str, msg, depth: int, mtime: str) -> Iterator[Item]:
 
 def from_tnef(
     label: str, data: bytes, *, depth: int = 0, mtime: str = "", sent_at: str = ""
-) -> Iterator[Item]:
+) -> Iterator[Item | Nested]:
     """The attachments inside Outlook's TNEF ``winmail.dat``."""
     try:
         from tnefparse import TNEF as Parser
@@ -275,4 +276,4 @@ def from_tnef(
             )
             name = decode_name(raw.rstrip(b"\x00"))
         name = path_text(str(name).strip("\x00")) or f"未命名附件{n}"
-        yield from _attachment(label, name, bytes(att.data or b""), depth, sent_at, mtime)
+        yield _attachment(label, name, bytes(att.data or b""), depth, sent_at, mtime)

@@ -22,7 +22,7 @@ from kpi_engine.consolidate import Submission
 from kpi_engine.findings import Finding, finding
 from workbook.books.calamine import CalamineBook
 from workbook.books.ods import read_only_book
-from workbook.collect.inbox import Item
+from workbook.collect.item import Item
 from workbook.form import layout as L
 from workbook.form.book import at, parse_address
 from workbook.form.calculate import calculate, read_meta

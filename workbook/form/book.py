@@ -1,68 +1,87 @@
 """The small workbook interface that ``calculate`` works through, and its cell helpers.
 
-The adapters live in :mod:`workbook.clients`: files (openpyxl, ``clients.file``),
-python-calamine (``clients.calamine``), live Excel over xlwings (``clients.excel``),
-LibreOffice over UNO (``clients.uno``) and .ods files (``clients.ods``, ``clients.odswrite``).
-I/O is batched: a sheet is read once as a grid, and every write is one rectangular block.
+The adapters live in :mod:`workbook.books`: files (openpyxl, ``books.file``),
+python-calamine (``books.calamine``), live Excel over xlwings (``books.excel``),
+LibreOffice over UNO (``books.uno``) and .ods files (``books.ods``, ``books.ods_write``);
+the LibreOffice button's bridge has its own (``buttons.bridge.PayloadBook``), and
+``books.open`` chooses the adapter for a file.  I/O is batched: a sheet is read once as a grid, and every write is one rectangular block.
+``parse_address`` and ``cell_address`` are the one codec's (:mod:`workbook.formats.cells`),
+re-exported here for the form's code.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbook.formats.cells import cell_address as cell_address
+from workbook.formats.cells import parse_address as parse_address
 from workbook.formats.files import WorkbookFileError
 
+if TYPE_CHECKING:
+    from workbook.formats.guard import PackageInfo
+
 Grid = list[list[Any]]
-_ADDRESS = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 
 
-# Column letters by hand (not openpyxl.utils): importing openpyxl costs the Excel
-# button ~0.2 s, and the live path never needs it.
-def _column_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
+class Book:
+    """What ``calculate`` needs from a workbook, whatever holds it: the base of every adapter.
 
+    The six methods below the flags are what every adapter has.  What only some media can
+    do is an *ability*, declared as a class flag (as xarray's ``BackendEntrypoint`` declares
+    its own): :func:`workbook.form.calculate.calculate` reads the flag and never probes the
+    object.  Every adapter sets every flag in its own class body (``tests/test_one_pipeline.py``
+    holds them to it), and a flag set True comes with its method below.
+    """
 
-def _column_letters(col: int) -> str:
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    #: ``rebuild_sheets``: deleted product sheets (填表說明, 檢核結果) can be recreated.
+    can_rebuild_sheets: ClassVar[bool] = False
+    #: ``merged``: merged areas can be read (a merged input is ``merged_input``).
+    reads_merged: ClassVar[bool] = False
+    #: ``restore_protection``: a form sheet whose protection staff removed is protected again.
+    repairs_protection: ClassVar[bool] = False
+    #: ``info``: the package guard's verdict on the file (:class:`~workbook.formats.guard.PackageInfo`:
+    #: its macros give ``vba_present``).
+    has_package_info: ClassVar[bool] = False
+    #: ``typed_formulas``: formulas typed into cells are read apart from the values (a live
+    #: client shows a formula's value in ``grid``; a file reader shows the formula itself).
+    reads_typed_formulas: ClassVar[bool] = False
+    #: ``restore_formula``: an overwritten result formula can be put back.
+    restores_formulas: ClassVar[bool] = False
+    #: An empty result cell means "never computed" (a values-only read of a file saved
+    #: without cached results), not a wrong result.  A plain fact about the medium, no method.
+    blank_results_are_unknown: ClassVar[bool] = False
 
+    #: The flags above, by name (every adapter declares each of them).
+    ABILITIES: ClassVar[tuple[str, ...]] = (
+        "can_rebuild_sheets",
+        "reads_merged",
+        "repairs_protection",
+        "has_package_info",
+        "reads_typed_formulas",
+        "restores_formulas",
+        "blank_results_are_unknown",
+    )
 
-def parse_address(address: str) -> tuple[int, int]:
-    """``$B$7`` → (7, 2): 1-based row and column of a single-cell address."""
-    m = _ADDRESS.match(address.replace("$", "").split(":")[0].upper())
-    if not m:
-        raise ValueError(f"not a cell address: {address}")
-    return int(m.group(2)), _column_index(m.group(1))
-
-
-def cell_address(row: int, col: int) -> str:
-    """(7, 2) → ``B7``."""
-    return f"{_column_letters(col)}{row}"
-
-
-class Book(Protocol):
-    """What ``calculate`` needs from a workbook, whatever holds it."""
+    #: With ``has_package_info``: what the guard learnt about the file.
+    info: PackageInfo
 
     def sheet_names(self) -> list[str]:
         """Names of all sheets, in order."""
+        raise NotImplementedError
 
     def names(self) -> dict[str, tuple[str, int, int]]:
         """Workbook-scoped defined names that point at one cell: name → (sheet, row, col)."""
+        raise NotImplementedError
 
     def grid(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid:
         """The sheet's values from A1 to (rows, cols), or to the end of its used range (one read)."""
+        raise NotImplementedError
 
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         """The sheet's formulas as a grid, or None when the adapter cannot read them."""
+        raise NotImplementedError
 
     def write(self, sheet: str, row: int, col: int, values: Sequence[Sequence[Any]]) -> None:
         """Write a rectangular block of values with its top-left at (row, col).
@@ -70,6 +89,7 @@ class Book(Protocol):
         Only called inside :meth:`unprotected` for the sheet: a live client refuses
         writes to locked cells of a protected sheet, exactly as desktop Excel does.
         """
+        raise NotImplementedError
 
     def unprotected(self, sheets: Iterable[str], password: str | None) -> AbstractContextManager[None]:
         """Lift the protection of ``sheets`` for the block, then restore it exactly.
@@ -81,6 +101,34 @@ class Book(Protocol):
         exit each sheet is protected again with the options it had (selection of
         locked and unlocked cells, formatting rights, password).
         """
+        raise NotImplementedError
+
+    # -- abilities (each behind its flag) ---------------------------------------------------
+
+    def rebuild_sheets(self, scope: Any, sheets: Iterable[str]) -> None:
+        """(``can_rebuild_sheets``) Recreate the deleted product ``sheets`` with their names."""
+        raise NotImplementedError
+
+    def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """(``reads_merged``) Merged areas as (min_row, min_col, max_row, max_col)."""
+        raise NotImplementedError
+
+    def restore_protection(
+        self, sheets: Iterable[str] | None = None, password: str | None = None
+    ) -> list[str]:
+        """(``repairs_protection``) Protect again those of ``sheets`` (the template's own; default:
+        all but the metadata sheet) whose protection was removed, with ``password`` (the plan's),
+        by the end of the next :meth:`unprotected` block; return their names."""
+        raise NotImplementedError
+
+    def typed_formulas(self, sheet: str, rows: int, cols: int) -> dict[tuple[int, int], str]:
+        """(``reads_typed_formulas``) Cells of ``sheet`` up to (rows, cols) holding a formula:
+        (row, col) → formula text."""
+        raise NotImplementedError
+
+    def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:
+        """(``restores_formulas``) Put a result formula back into its cell."""
+        raise NotImplementedError
 
 
 def foreign_password_error(sheet: str) -> WorkbookFileError:

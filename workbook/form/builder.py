@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -39,6 +39,7 @@ from workbook.form.styles import (
     row_height,
     style,
 )
+from workbook.formats.cells import cell_address, column_letters
 from workbook.formats.files import save_atomic
 
 STEP_LABELS = {
@@ -101,13 +102,13 @@ class _Builder:
 
     # -- helpers -------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, row: int, col: int) -> None:
-        ref = f"{quote_sheetname(ws.title)}!${get_column_letter(col)}${row}"
+        ref = f"{quote_sheetname(ws.title)}!{cell_address(row, col, absolute=True)}"
         self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
 
     def sheet(self, title: str, widths: list[int], *, landscape: bool = False) -> Worksheet:
         ws = self.wb.create_sheet(title)
         for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = w
+            ws.column_dimensions[column_letters(i)].width = w
         page_setup(ws, landscape=landscape)
         ws.sheet_view.showGridLines = False
         ws.protection.sheet = True

@@ -1,7 +1,10 @@
 """Calculate a filled workbook: read inputs by name, run the engine, write results.
 
-The same :func:`calculate` serves ``kpi calculate`` (a file through openpyxl) and the
-Excel button (live Excel through xlwings).  It never writes an input cell; it writes
+The same :func:`calculate` serves every :class:`~workbook.form.book.Book`: a file
+(``kpi calculate``/``check``, through :func:`workbook.books.open.calculate_path`), both
+buttons (live Excel, LibreOffice) and ``kpi collect``.  What a medium can do beyond the
+common methods it declares as ability flags, which are read here; nothing is probed
+with ``getattr``.  It never writes an input cell; it writes
 the analysis sentences, check statuses, the findings table and a status line, each
 as few rectangular blocks as the layout allows.
 """
@@ -43,6 +46,10 @@ class Outcome:
     blocks: list[tuple[str, int, int, list[list[Any]]]] = field(default_factory=list)
     state: str = ""  # never | current | stale: the inputs against the last calculate
     repairs: dict[Cell, Any] = field(default_factory=dict)  # edited form cells to restore (targets)
+    #: Where :func:`workbook.books.open.calculate_path` stored the workbook (None: nothing written).
+    saved: Path | None = None
+    #: (zh-TW, English) notes about that save (a whole rewrite that staff's additions may not survive).
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -203,10 +210,9 @@ def calculate(
     scope, meta = resolve_scope(book, plans)
     names = book.names()
     gone = repairs.missing_sheets(book, names)
-    rebuild = getattr(book, "rebuild_sheets", None)
     lost: set[str] = set()  # names of deleted sheets: not read, not written
-    if gone and write and rebuild is not None:
-        rebuild(scope, gone)  # the file is then saved whole, with a note that says so
+    if gone and write and book.can_rebuild_sheets:
+        book.rebuild_sheets(scope, gone)  # the file is then saved whole, with a note that says so
         names = book.names()
         sheet_notes = repairs.sheet_findings(gone, "sheet_recreated")
     else:
@@ -324,10 +330,9 @@ def _layout_findings(
 ) -> list[Finding]:
     """Damage to the form itself: merged inputs, removed protection, macros."""
     out: list[Finding] = []
-    merged = getattr(book, "merged", None)
-    if merged is not None:
+    if book.reads_merged:
         # Every product sheet, not only those with inputs: a damaged sheet is found here too.
-        ranges = {sheet: merged(sheet) for sheet in where.extent}
+        ranges = {sheet: book.merged(sheet) for sheet in where.extent}
         for name, (ind, p, role) in inputs.items():
             sheet, row, col = where[name]
             if any(r1 <= row <= r2 and c1 <= col <= c2 for r1, c1, r2, c2 in ranges[sheet]):
@@ -335,16 +340,14 @@ def _layout_findings(
                     "merged_input", indicator=ind.id, input=role, period=p.id, label=ind.input(role).label
                 )
                 out.append(f.at(*where.address(name)))
-    fix = getattr(book, "restore_protection", None)
-    if restore and fix is not None:
-        for sheet in fix(product_sheets(scope, book), scope.plan.options.password):
+    if restore and book.repairs_protection:
+        for sheet in book.restore_protection(product_sheets(scope, book), scope.plan.options.password):
             out.append(
                 finding("protection_restored", indicator=None, input=None, period=None, sheet=sheet).at(
                     sheet, None
                 )
             )
-    info = getattr(book, "info", None)
-    if info is not None and info.has_vba:
+    if book.has_package_info and book.info.has_vba:
         out.append(finding("vba_present", indicator=None, input=None, period=None))
     return out
 
@@ -413,10 +416,9 @@ def _input(book: Book, where: Located, name: str) -> Any:
     value, so the adapter says which cells hold formulas (``typed_formulas``) and
     every path reports ``formula_in_input`` alike.
     """
-    typed = getattr(book, "typed_formulas", None)
-    if typed is not None:
+    if book.reads_typed_formulas:
         sheet, row, col = where[name]
-        formula = typed(sheet, *where.extent[sheet]).get((row, col))
+        formula = book.typed_formulas(sheet, *where.extent[sheet]).get((row, col))
         if formula is not None:
             return formula
     return _cell(book, where, name)
@@ -447,8 +449,8 @@ def _check_results(
     # A live client computes results from a formula typed into an input, which the engine
     # refuses (formula_in_input): that finding is the verdict, not a result mismatch.
     typed = {(f.indicator, f.period) for f in ev.findings if f.code == "formula_in_input"}
-    restore_formula = getattr(book, "restore_formula", None) if write else None
-    blank_unknown = getattr(book, "blank_results_are_unknown", False)
+    restore_formula = write and book.restores_formulas
+    blank_unknown = book.blank_results_are_unknown
     for name, formula in formulas.items():
         sheet, row, col = where[name]
         grid = book.formulas(sheet, *where.extent[sheet])
@@ -459,7 +461,7 @@ def _check_results(
                 continue
             code = "formula_restored" if restore_formula else "formula_overwritten"
             if restore_formula:
-                restore_formula(sheet, row, col, formula)
+                book.restore_formula(sheet, row, col, formula)
                 outcome.restored.append(name)
         else:
             shown = _cell(book, where, name)

@@ -9,38 +9,43 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from kpi_engine.errors import KpiError
+
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
 
-class WorkbookFileError(Exception):
+class WorkbookFileError(KpiError):
     """A workbook file that cannot be read or written; messages in zh-TW and English."""
+
+    code = "file_unusable"
 
     def __init__(
         self,
         message_zh: str,
-        message_en: str,
+        message_en: str | None = None,
         *,
         path: str | Path | None = None,
         sheet: str | None = None,
         cell: str | None = None,
+        code: str | None = None,
     ):
-        self.message_zh, self.message_en = message_zh, message_en
-        self.path = str(path) if path is not None else None
-        self.sheet, self.cell = sheet, cell
-        where = " ".join(x for x in (self.path, f"[{sheet}]" if sheet else None, cell) if x)
-        super().__init__(f"{where}: {message_zh} / {message_en}" if where else f"{message_zh} / {message_en}")
+        super().__init__(message_zh, message_en, code=code, path=path, sheet=sheet, cell=cell)
 
 
 class DamagedFileError(WorkbookFileError):
     """A workbook whose contents are damaged (as opposed to a sound file that is not ours)."""
+
+    code = "file_damaged"
 
 
 #: Bytes of a target's name kept in its temporary file's name; NAME_MAX is 255 bytes on
@@ -133,26 +138,56 @@ def changed_on_disk_error(path: Path) -> WorkbookFileError:
     )
 
 
-Content = Union["Workbook", bytes, Callable[[str], None]]
+Content = Union["Workbook", bytes, Path, Callable[[str], None]]
 
 
 def save_atomic(wb: Content, path: Path, *, unchanged_since: FileState | None = None) -> Path:
-    """Save ``wb`` to ``path`` via a temporary file and :func:`os.replace`.
+    """Save ``wb`` to ``path`` via a temporary file and :func:`os.replace`: the one atomic save.
 
-    ``wb`` is an openpyxl workbook, the file's bytes, or a function that writes the
-    file at the path it is given.  On any failure the previous file at ``path`` is
-    untouched and the temporary file is removed.  With ``unchanged_since``, a file
-    that changed on disk since that state is not replaced (:func:`changed_on_disk_error`).
+    ``wb`` is an openpyxl workbook, the file's bytes (text: encode it, or stream it through
+    :func:`atomic_text`), a finished file to move into place (a :class:`~pathlib.Path`, e.g.
+    what LibreOffice produced in a work folder), or a function that writes the file at the
+    path it is given.  On any
+    failure the previous file at ``path`` is untouched and the temporary file is removed.
+    With ``unchanged_since``, a file that changed on disk since that state is not replaced
+    (:func:`changed_on_disk_error`).
     """
     path = Path(path)
+    with _staged(path, unchanged_since) as tmp:
+        write_content(wb, tmp)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_text(path: Path, *, unchanged_since: FileState | None = None, **open_args) -> Iterator:
+    """Open a text file for writing that appears at ``path`` only once fully written.
+
+    The text variant of :func:`save_atomic`, with the same checks, for writers that stream
+    (``csv.writer``); ``open_args`` go to :func:`open` (``encoding``, ``newline``).
+    """
+    path = Path(path)
+    with _staged(path, unchanged_since) as tmp, open(tmp, "w", **open_args) as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def _staged(path: Path, unchanged_since: FileState | None) -> Iterator[str]:
+    """A temporary file beside ``path`` for the block to write; then synced and renamed over ``path``.
+
+    Refuses a target that is open or read-only first (:func:`check_writable`).  On any
+    failure, Ctrl-C included, the temporary file is removed and ``path`` is untouched; an
+    :class:`OSError` becomes a :class:`WorkbookFileError` saying why (a full disk, a name
+    too long).
+    """
     check_writable(path)
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent or ".")
         os.close(fd)
-        # mkstemp makes the file private (0600); give it the mode the target had, or the umask's.
+        yield tmp
+        # mkstemp makes the file private (0600); give it the mode the target had, or the umask's
+        # (after the block: a writer may have replaced the file it was given).
         os.chmod(tmp, _mode_for(path))
-        write_content(wb, tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         if unchanged_since is not None and unchanged_since.changed(path):
@@ -175,7 +210,6 @@ def save_atomic(wb: Content, path: Path, *, unchanged_since: FileState | None = 
                 path=path,
             ) from exc
         raise
-    return path
 
 
 def write_content(content: Content, filename: str) -> None:
@@ -183,10 +217,20 @@ def write_content(content: Content, filename: str) -> None:
     if isinstance(content, bytes):
         with open(filename, "wb") as fh:
             fh.write(content)
+    elif isinstance(content, Path):
+        try:
+            os.replace(content, filename)  # the same file system: a rename, no copy
+        except OSError:
+            shutil.copyfile(content, filename)
     elif callable(content):
         content(filename)
     else:
-        content.save(filename)
+        # Zipped in memory first: a zip left open by a failed write to disk (a full disk)
+        # would fail again when collected, printing "Exception ignored … Traceback".
+        buffer = io.BytesIO()
+        content.save(buffer)
+        with open(filename, "wb") as fh:
+            fh.write(buffer.getbuffer())
 
 
 @contextlib.contextmanager
@@ -280,25 +324,3 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
-
-
-@contextlib.contextmanager
-def atomic_text(path: Path, **open_args) -> Iterator:
-    """Open a text file for writing that appears at ``path`` only once fully written."""
-    path = Path(path)
-    check_writable(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent or ".")
-    except OSError as exc:
-        raise WorkbookFileError(
-            f"無法寫入檔案：{exc.strerror or exc}", f"cannot write the file: {exc}", path=path
-        ) from exc
-    os.close(fd)
-    try:
-        os.chmod(tmp, _mode_for(path))
-        with open(tmp, "w", **open_args) as fh:
-            yield fh
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbook.formats.cells import COLUMN, ROW, column_index
 from workbook.formats.files import WorkbookFileError
 
 #: Total declared uncompressed size of all parts.
@@ -69,13 +70,13 @@ _ZIP_ERRORS = (
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_REF = re.compile(rf'<(?:\w+:)?c\b[^>]*?\br="({COLUMN})({ROW})"'.encode())
 _BIG_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{4,7})"')
 #: A cell in column AA or beyond (one pass: a literal prefix keeps the search at memchr speed).
 _WIDE = re.compile(rb' r="[A-Z]{2,3}[0-9]')
 #: A column from AA or a row from 1000 on (either makes the detailed passes worth running).
 _FAR = re.compile(rb' r="(?:[A-Z]{2,3}[0-9]|[A-Z]?[0-9]{4})')
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"')
+_DIMENSION = re.compile(rf'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?({COLUMN})({ROW})"'.encode())
 
 
 #: Small parts readers want after the guard: kept from its pass, so none inflates them again.
@@ -100,13 +101,6 @@ class PackageInfo:
 
 def _refuse(zh: str, en: str, name: str | None) -> WorkbookFileError:
     return WorkbookFileError(zh, en, path=name)
-
-
-def _col(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
 
 
 def _open_package(data: bytes, name: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
@@ -244,7 +238,7 @@ class _Extent:
         self.rows = max([self.rows, 999, *map(int, big), *(int(r) for _, r in dims)])
         self.cols = max(self.cols, 26)
         if refs:
-            self.cols = max(self.cols, _col(max((c for c, _ in refs), key=lambda c: (len(c), c))))
+            self.cols = max(self.cols, column_index(max((c for c, _ in refs), key=lambda c: (len(c), c))))
 
     def cells(self) -> int:
         return self.rows * self.cols

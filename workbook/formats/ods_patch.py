@@ -31,13 +31,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from kpi_engine.errors import KpiError
 from workbook.formats.ods_scan import trustworthy
+from workbook.formats.zips import ZipRewriteError, rewrite_members
 
 Cell = tuple[str, int, int]
 
 
-class OdsPatchError(Exception):
+class OdsPatchError(KpiError):
     """The package cannot be patched cell by cell (its layout is beyond this patcher)."""
+
+    code = "ods_patch"
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,6 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
     Values are text, numbers, booleans or ``None`` (an empty cell); text is never a
     formula.  Raises :class:`OdsPatchError` when the layout is beyond this patcher.
     """
-    from workbook.formats.xlsx_patch import PatchError, rewrite_members
-
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         content = src.read("content.xml")
     if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
@@ -85,7 +87,7 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
     patched = patch_content(content.decode("utf-8"), cells).encode("utf-8")
     try:
         return rewrite_members(data, {"content.xml": patched})
-    except PatchError as exc:
+    except ZipRewriteError as exc:
         raise OdsPatchError(str(exc)) from exc
 
 

@@ -31,12 +31,15 @@ import io
 import posixpath
 import re
 import zipfile
-import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+
+from kpi_engine.errors import KpiError
+from workbook.formats.cells import cell_address, split_cell
+from workbook.formats.zips import rewrite_members
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -46,7 +49,6 @@ XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 CALC_CHAIN_TYPE = REL_NS + "/calcChain"
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
-_REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 # Characters XML 1.0 cannot carry; OOXML writes them as _xHHHH_ (ST_Xstring).
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
@@ -75,8 +77,10 @@ _BEFORE_CALCPR = (
 )
 
 
-class PatchError(Exception):
+class PatchError(KpiError):
     """The package cannot be patched cell by cell (its layout is beyond this patcher)."""
+
+    code = "xlsx_patch"
 
 
 @dataclass(frozen=True)
@@ -105,23 +109,11 @@ class Edits:
         return bool(self.cells or self.sheet_states or self.protect)
 
 
-def column_letters(col: int) -> str:
-    """3 → ``C``."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def _split_ref(ref: str) -> tuple[int, int]:
-    m = _REF.match(ref)
-    if not m:
-        raise PatchError(f"cell reference {ref!r}")
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col
+    try:
+        return split_cell(ref)
+    except ValueError:
+        raise PatchError(f"cell reference {ref!r}") from None
 
 
 def _number_text(value: int | float) -> str:
@@ -205,26 +197,6 @@ def _patch(data: bytes, edits: Edits) -> bytes:
         replaced[styles.part] = _serialize(src.read(styles.part), styles.root)
 
     return rewrite_members(data, replaced, dropped)
-
-
-def rewrite_members(data: bytes, replaced: Mapping[str, bytes], dropped: Collection[str] = ()) -> bytes:
-    """The zip ``data`` with ``replaced`` members rewritten and ``dropped`` ones left out.
-
-    Every other member is copied as its compressed bytes; order, names, dates and
-    compression methods stay.  Used for .xlsx and .ods packages alike.
-    """
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            if info.filename in dropped:
-                continue
-            if info.filename in replaced:
-                _write_member(dst, info, replaced[info.filename])
-            else:
-                _copy_raw(data, info, dst)
-        dst.comment = src.comment
-    return out.getvalue()
 
 
 def _parse(xml: bytes) -> etree._Element:
@@ -314,68 +286,6 @@ def _calc_chain(src: zipfile.ZipFile, rels_part: str, workbook_part: str) -> tup
         if rel.get("Type") == CALC_CHAIN_TYPE:
             return _resolve(workbook_part, rel.get("Target", "")), rel.get("Id", "")
     return None
-
-
-# -- zip members -----------------------------------------------------------------------------
-
-
-def _copy_raw(data: bytes, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
-    """Append a member's compressed bytes unchanged (no inflate/deflate round trip)."""
-    header = data[info.header_offset : info.header_offset + 30]
-    if header[:4] != b"PK\x03\x04":
-        raise PatchError(f"zip member {info.filename}: bad local header")
-    name_len = int.from_bytes(header[26:28], "little")
-    extra_len = int.from_bytes(header[28:30], "little")
-    start = info.header_offset + 30 + name_len + extra_len
-    raw = data[start : start + info.compress_size]
-    copy = _clone(info)
-    copy.compress_type = info.compress_type
-    copy.CRC, copy.compress_size, copy.file_size = info.CRC, info.compress_size, info.file_size
-    _append(dst, copy, raw)
-
-
-def _write_member(dst: zipfile.ZipFile, info: zipfile.ZipInfo, content: bytes) -> None:
-    """Write a rewritten part with the member's own name, date and compression method."""
-    copy = _clone(info)
-    copy.compress_type = info.compress_type
-    if info.compress_type == zipfile.ZIP_DEFLATED:
-        deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
-        raw = deflate.compress(content) + deflate.flush()
-    elif info.compress_type == zipfile.ZIP_STORED:
-        raw = content
-    else:  # an exotic method: write it deflated
-        copy.compress_type = zipfile.ZIP_DEFLATED
-        deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
-        raw = deflate.compress(content) + deflate.flush()
-    copy.CRC = zlib.crc32(content)
-    copy.compress_size, copy.file_size = len(raw), len(content)
-    _append(dst, copy, raw)
-
-
-def _clone(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    copy = zipfile.ZipInfo(info.filename, info.date_time)
-    copy.comment, copy.create_system, copy.external_attr = (
-        info.comment,
-        info.create_system,
-        info.external_attr,
-    )
-    copy.flag_bits = info.flag_bits & 0x800  # keep the UTF-8 name flag; sizes go in the local header
-    copy.extra = b""  # zip64 or timestamp extras of the source would no longer match
-    return copy
-
-
-def _append(dst: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
-    # zipfile has no public "write already-compressed bytes"; this mirrors ZipFile.writestr
-    # for a member whose CRC and sizes are known before the data is written.
-    if info.compress_size >= zipfile.ZIP64_LIMIT or info.file_size >= zipfile.ZIP64_LIMIT:
-        raise PatchError("zip64 member")
-    info.header_offset = dst.fp.tell()
-    dst.fp.write(info.FileHeader(False))
-    dst.fp.write(raw)
-    dst.filelist.append(info)
-    dst.NameToInfo[info.filename] = info
-    dst.start_dir = dst.fp.tell()
-    dst._didModify = True
 
 
 # -- one sheet part --------------------------------------------------------------------------
@@ -473,7 +383,7 @@ class _SheetPatch:
                 if cell is None:
                     if value is None:
                         continue  # clearing a cell that does not exist: nothing to do
-                    cell = self._insert(row_el, refs, col, "c", f"{column_letters(col)}{row}")
+                    cell = self._insert(row_el, refs, col, "c", cell_address(row, col))
                 had_formula = cell.find(self.tag("f")) is not None
                 self._set(cell, value)
                 formulas_changed |= had_formula != isinstance(value, Formula)
@@ -571,7 +481,7 @@ class _SheetPatch:
             return
         rows = [r for r, _ in corners] + [r for r, _ in written]
         cols = [c for _, c in corners] + [c for _, c in written]
-        wide = f"{column_letters(min(cols))}{min(rows)}:{column_letters(max(cols))}{max(rows)}"
+        wide = f"{cell_address(min(rows), min(cols))}:{cell_address(max(rows), max(cols))}"
         if ":" not in ref and wide == f"{ref}:{ref}":
             return
         if wide != ref:

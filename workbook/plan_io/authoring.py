@@ -21,7 +21,6 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -43,6 +42,7 @@ from workbook.form.styles import (
     row_height,
     style,
 )
+from workbook.formats.cells import column_letters
 from workbook.formats.files import WorkbookFileError, save_atomic
 
 SHEET_PLAN = "計畫"
@@ -193,6 +193,8 @@ class SheetIssue:
 class AuthoringError(PlanError):
     """An authoring workbook whose plan has mistakes; ``issues`` name sheet and cell."""
 
+    code = "plan_workbook_invalid"
+
 
 # ---------------------------------------------------------------------------
 # writing
@@ -324,7 +326,7 @@ def _kpi_sheet(wb: Workbook, data: dict) -> None:
     ws.page_setup.paperSize = ws.PAPERSIZE_A3
     year = data.get("year", "")
     for i, c in enumerate(KPI_COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = c.width
+        ws.column_dimensions[column_letters(i)].width = c.width
     style(ws.cell(1, 1, f"第二部分：關鍵績效指標（{year}年度）"), font=TITLE, border=False, align=LEFT)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
     ws.row_dimensions[1].height = 26
@@ -332,7 +334,7 @@ def _kpi_sheet(wb: Workbook, data: dict) -> None:
     _header(ws, 2, headers)
     ws.row_dimensions[2].height = 34
     ws.freeze_panes = "F3"
-    ws.column_dimensions[get_column_letter(_KPI_KEYS["extra"])].hidden = True
+    ws.column_dimensions[column_letters(_KPI_KEYS["extra"])].hidden = True
     periods = {p["id"]: p["name"] for p in data.get("periods") or DEFAULT_PERIODS}
     row = 3
     for goal in data.get("goals") or []:
@@ -429,7 +431,7 @@ def _validations(ws: Worksheet, first: int, last: int) -> None:
         dv.error, dv.errorTitle = "請由清單選擇 / choose from the list", "輸入錯誤"
         dv.showErrorMessage = dv.showInputMessage = True
         ws.add_data_validation(dv)
-        letter = get_column_letter(_KPI_KEYS[key])
+        letter = column_letters(_KPI_KEYS[key])
         dv.add(f"{letter}{first}:{letter}{last}")
 
     add(

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from kpi_engine import PlanError, parse_plan
+from kpi_engine.errors import KpiError
 from kpi_engine.plan_loader import dump_plan
 from workbook.formats.files import atomic_text, check_output_target
 from workbook.plan_io import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES, load_any
@@ -18,8 +19,10 @@ YAML_SUFFIXES = (".yaml", ".yml")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
-class PlanUsageError(ValueError):
+class PlanUsageError(KpiError, ValueError):
     """A wrong output name or source type; printed without a traceback."""
+
+    code = "usage"
 
 
 def _output_kind(path: Path) -> str:

@@ -55,6 +55,8 @@ class Document:
 class DocumentError(WorkbookFileError):
     """A plan document that cannot be imported; names the table and cell."""
 
+    code = "plan_document"
+
 
 def _refuse(path: Path, zh: str, en: str) -> DocumentError:
     return DocumentError(zh, en, path=path)

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import Plan, PlanError, parse_plan
 from kpi_engine.plan import KIND_ROLES
 from kpi_engine.plan_loader import DEFAULT_PERIODS, PlanIssue, dump_plan
+from workbook.formats.cells import column_letters
 from workbook.formats.files import WorkbookFileError
 from workbook.plan_io.authoring import (
     KIND_LABELS,
@@ -51,10 +51,10 @@ class _Reader:
         self.issues: list[SheetIssue] = []
 
     def where(self, path: str, sheet: str, row: int, col: int) -> None:
-        self.cells[path] = (sheet, f"{get_column_letter(col)}{row}")
+        self.cells[path] = (sheet, f"{column_letters(col)}{row}")
 
     def issue(self, sheet: str, row: int, col: int, zh: str, en: str, code: str = "schema") -> None:
-        self.issues.append(SheetIssue(sheet, f"{get_column_letter(col)}{row}", zh, en, code))
+        self.issues.append(SheetIssue(sheet, f"{column_letters(col)}{row}", zh, en, code))
 
     def sheet(self, name: str) -> Worksheet | None:
         if name not in self.wb.sheetnames:

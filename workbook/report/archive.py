@@ -110,6 +110,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class ArchiveError(ReportError):
     """An archive that cannot be used (missing, not SQLite, or from a newer version)."""
 
+    code = "archive"
+
 
 @dataclass
 class Added:

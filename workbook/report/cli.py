@@ -5,28 +5,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from kpi_engine import load_plan
 from kpi_engine.narrative import number_text
 from workbook.formats.files import check_output_target
+from workbook.plan_io import load_any
 from workbook.report.charts import charts_if_available
-from workbook.report.document import FORMATS, write_report
+from workbook.report.document import write_report
 from workbook.report.errors import ReportError
 from workbook.report.gather import from_collection, make_report
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Collect (or read the archive), build the report once, write it; 0 on success."""
+    """Collect (or read the archive), build the report once, write it; 0 on success.
+
+    ``kpi report`` has decided the format by the output's name first (``workbook.outputs``).
+    """
     out = Path(args.output)
-    if out.suffix.lower() not in FORMATS:
-        raise ReportError(
-            f"報告檔須為 .odt、.docx 或 .pdf：{out.name} / the report must be .odt, .docx or .pdf"
-        )
     if not args.paths and not args.archive:
         raise ReportError("請指定工作簿或 --archive / give workbooks or --archive")
     if args.compare and not args.archive:
         raise ReportError("--compare 需要 --archive（上年度資料存於彙整資料庫）/ --compare needs --archive")
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        from workbook.collect.text import terminal_text
+
+        raise ReportError(
+            "找不到檔案或資料夾 / no such file or folder: " + ", ".join(terminal_text(p) for p in missing)
+        )
     check_output_target(out, args.paths)
-    plans = [load_plan(p) for p in args.plan] if args.plan else None
+    plans = [load_any(p) for p in args.plan] if args.plan else None  # YAML, .xlsx or .ods
     if args.paths:
         from workbook.collect import collect, rich_progress
         from workbook.report.from_summary import read_summary, split_paths
@@ -39,7 +45,7 @@ def run_report(args: argparse.Namespace) -> int:
             known = {p.id: p for p in coll.plans}
             sources = [s.source for s in coll.submissions]
         for summary in summaries:  # counts recomputed with the plan given (default: embedded)
-            plan = (plans or [load_plan()])[0]
+            plan = (plans or [load_any(None)])[0]
             known.setdefault(plan.id, plan)
             for key, units in read_summary(summary, plan).items():
                 data.setdefault(plan.id, {}).setdefault(key, {}).update(units)

@@ -59,3 +59,7 @@ def _pdf(report: Report, path: Path, charts: dict[str, list[Chart]] | None, font
             raise ReportError(
                 f"LibreOffice 無法產生 PDF / LibreOffice could not make the PDF: {exc}"
             ) from None
+        except OSError as exc:  # its work folder beside the PDF: name the PDF, not the folder
+            from workbook.errors import SAVING, os_error
+
+            raise os_error(exc, path, SAVING) from exc

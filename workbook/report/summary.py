@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -27,6 +26,7 @@ from workbook.form.styles import (
     row_height,
     style,
 )
+from workbook.formats.cells import column_letters
 from workbook.formats.files import atomic_text, save_atomic
 from workbook.report.summary_charts import add_charts
 
@@ -61,7 +61,7 @@ def _table_sheet(
 ) -> Worksheet:
     ws = wb.create_sheet(title)
     for i, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
+        ws.column_dimensions[column_letters(i)].width = width
     page_setup(ws, landscape=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     style(ws.cell(1, 1, heading), font=TITLE, align=CENTER, border=False)
@@ -84,7 +84,7 @@ def _table_sheet(
     ws.freeze_panes = "A3"
     ws.print_title_rows = "2:2"  # the header on every printed page
     if rows:
-        ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(rows) + 2}"
+        ws.auto_filter.ref = f"A2:{column_letters(len(columns))}{len(rows) + 2}"
     return ws
 
 
@@ -107,7 +107,7 @@ def build_summary(coll: Collection) -> Workbook:
             line.append(v)
         lines.append(line)
     ws = _table_sheet(wb, "彙總", "績效指標填報彙總", [(c, w) for c, w, _ in SUMMARY_COLUMNS], lines)
-    light_col = get_column_letter([k for _, _, k in SUMMARY_COLUMNS].index("light") + 1)
+    light_col = column_letters([k for _, _, k in SUMMARY_COLUMNS].index("light") + 1)
     if lines:
         light_rules(ws, f"{light_col}3:{light_col}{len(lines) + 2}", LIGHT_TEXT)
 
