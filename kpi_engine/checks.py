@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from .expr import format_number
-from .findings import Finding, finding
+from .findings import Finding, finding, input_finding
 from .plan import Indicator, Period, Plan
 
 #: Excel's error values, as they appear when a cell is read.
@@ -118,11 +118,10 @@ def check_value(
     ind: Indicator, role: str, period: Period, raw: object
 ) -> tuple[Decimal | None, list[Finding]]:
     """Parse one input and apply the per-value rules (sign, whole number, size, stage)."""
-    spec = ind.input(role)
     value, notes = parse_count(raw)
 
     def make(code: str, **fields: object) -> Finding:
-        return finding(code, indicator=ind.id, input=role, period=period.id, label=spec.label, **fields)
+        return input_finding(code, ind, period, role, **fields)
 
     out = [make(code, **fields) for code, fields in notes]
     if value is None:
@@ -139,6 +138,10 @@ def check_value(
     return value, out
 
 
+#: The input a kind of indicator divides by: 0 there is a zero_denominator error.
+_DIVISORS = {"ratio": "denominator", "growth": "previous"}
+
+
 def check_indicator(
     ind: Indicator, period: Period, raw: Mapping[str, object]
 ) -> tuple[dict[str, Decimal | None], list[Finding]]:
@@ -148,30 +151,14 @@ def check_indicator(
     for spec in ind.inputs:
         values[spec.role], found = check_value(ind, spec.role, period, raw.get(spec.role))
         out += found
-    blank = [s for s in ind.inputs if _is_blank(raw.get(s.role))]
-    if len(blank) == len(ind.inputs):
-        out += [
-            finding("missing", indicator=ind.id, input=s.role, period=period.id, label=s.label) for s in blank
-        ]
-    else:
-        out += [
-            finding("incomplete", indicator=ind.id, input=s.role, period=period.id, label=s.label)
-            for s in blank
-        ]
+    blank = [s.role for s in ind.inputs if _is_blank(raw.get(s.role))]
+    code = "missing" if len(blank) == len(ind.inputs) else "incomplete"
+    out += [input_finding(code, ind, period, role) for role in blank]
+    divisor = _DIVISORS.get(ind.kind)
+    if divisor is not None and values.get(divisor) == 0:
+        out.append(input_finding("zero_denominator", ind, period, divisor))
     if ind.kind == "ratio":
         out += _ratio_rules(ind, period, values)
-    if ind.kind == "growth":
-        prev = values.get("previous")
-        if prev is not None and prev == 0:
-            out.append(
-                finding(
-                    "zero_denominator",
-                    indicator=ind.id,
-                    input="previous",
-                    period=period.id,
-                    label=ind.input("previous").label,
-                )
-            )
     return values, out
 
 
@@ -180,35 +167,22 @@ def _is_blank(raw: object) -> bool:
 
 
 def _ratio_rules(ind: Indicator, period: Period, values: Mapping[str, Decimal | None]) -> list[Finding]:
-    num, den = values.get("numerator"), values.get("denominator")
-    num_spec, den_spec = ind.input("numerator"), ind.input("denominator")
-    out = []
-    if den is not None and den == 0:
-        out.append(
-            finding(
-                "zero_denominator",
-                indicator=ind.id,
-                input="denominator",
-                period=period.id,
-                label=den_spec.label,
-            )
-        )
     if not ind.numerator_in_denominator:
-        return out
-    if num is not None and den is not None and den != 0 and num > den:  # 0 is reported above
-        out.append(
-            finding(
+        return []
+    num, den = values.get("numerator"), values.get("denominator")
+    if num is not None and den is not None and den != 0 and num > den:  # 0 is zero_denominator
+        return [
+            input_finding(
                 "numerator_gt_denominator",
-                indicator=ind.id,
-                input="numerator",
-                period=period.id,
-                label=num_spec.label,
+                ind,
+                period,
+                "numerator",
                 value=_show(num),
-                other_label=den_spec.label,
+                other_label=ind.input("denominator").label,
                 other=_show(den),
             )
-        )
-    return out
+        ]
+    return []
 
 
 def check_across(
@@ -232,12 +206,11 @@ def check_across(
                     b = values[late.id].get(ind.id, {}).get(spec.role)
                     if spec.cumulative and a is not None and b is not None and a > b:
                         out.append(
-                            finding(
+                            input_finding(
                                 "half_gt_full",
-                                indicator=ind.id,
-                                input=spec.role,
-                                period=early.id,
-                                label=spec.label,
+                                ind,
+                                early,
+                                spec.role,
                                 period_name=early.name,
                                 value=_show(a),
                                 other_period=late.name,

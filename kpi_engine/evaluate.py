@@ -11,7 +11,7 @@ from typing import Literal
 from .checks import EXCEL_ERRORS, TEXT_READINGS, as_cell_number, check_across, check_indicator
 from .errors import KpiError
 from .expr import CellError, Value, round_half_up
-from .findings import Finding, finding
+from .findings import Finding, input_finding
 from .labels import ZH_LABELS, Labels
 from .measures import CALC_REF, SNAP_PREFIX, Computation, computation
 from .plan import Indicator, Period, Plan, Target
@@ -255,17 +255,7 @@ def _text_is_an_error(
             out.append(f)
         elif f.input not in seen:
             seen.add(f.input)
-            label = ind.input(f.input).label if f.input else ""
-            out.append(
-                finding(
-                    "number_as_text",
-                    indicator=ind.id,
-                    input=f.input,
-                    period=period.id,
-                    label=label,
-                    raw=raw.get(f.input or ""),
-                )
-            )
+            out.append(input_finding("number_as_text", ind, period, f.input, raw=raw.get(f.input or "")))
     return out
 
 

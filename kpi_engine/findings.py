@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .plan import Indicator, Period, PlanItem
 
 Severity = Literal["error", "warning"]
 
@@ -216,3 +219,16 @@ def finding(
         zh.format(**fields),
         en.format(**fields),
     )
+
+
+def input_finding(
+    code: str, owner: Indicator | PlanItem, period: Period, role: str | None, **fields: object
+) -> Finding:
+    """A finding about input ``role`` of an indicator (or a Part 3 item) in ``period``.
+
+    ``{label}`` in the messages is the input's label from the plan unless ``label`` is
+    given (a Part 3 item has no input specs, so its caller names it).
+    """
+    if "label" not in fields:
+        fields["label"] = owner.input(role).label if role else ""
+    return finding(code, indicator=owner.id, input=role, period=period.id, **fields)

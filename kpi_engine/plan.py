@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from .labels import ZH_LABELS
+
 Kind = Literal["ratio", "growth", "count", "milestone"]
 Polarity = Literal["higher", "lower"]
 
@@ -272,8 +274,9 @@ class Phrases:
     not_met: str = "未達原訂目標值"
     on_track: str = "依目前進度推估全年度可達成目標"
     at_risk: str = "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善"
-    on_schedule: str = "符合進度"  # a running count before year end whose projection meets the target
-    behind: str = "進度落後"
+    # A running count before year end: its sentence says what its 達成情形 cell shows.
+    on_schedule: str = ZH_LABELS.on_schedule
+    behind: str = ZH_LABELS.behind
     pending: str = "截至{end}止，尚無資料，未能評估。"
     invalid: str = "截至{end}止，填報數據有誤，未能評估。"
     not_this_period: str = "本指標於{periods}評估。"

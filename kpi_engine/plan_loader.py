@@ -251,6 +251,29 @@ class _PlanDumper(yaml.SafeDumper):
         return True
 
 
+#: An indicator's keys in the order a plan file lists them (tools writing plan data use it).
+INDICATOR_KEYS = (
+    "id",
+    "number",
+    "name",
+    "weight",
+    "system",
+    "method",
+    "formula",
+    "kind",
+    "polarity",
+    "target",
+    "previous_target",
+    "decimals",
+    "owner",
+    "inputs",
+    "stages",
+    "assessed_in",
+    "sentence",
+    "needs_review",
+)
+
+
 def dump_plan(data: dict) -> str:
     """Plan data as plan-file YAML text (UTF-8 characters kept, keys in the given order)."""
     return yaml.dump(data, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False)
@@ -434,22 +457,15 @@ class _Builder:
                     "unknown_period",
                 )
             known = {i.id for i in indicators}
-            for ind_id in s["entries"]:
-                if ind_id not in known:
-                    self.issue(
-                        ("sample", "entries", ind_id),
-                        "指標代碼不存在",
-                        f"unknown indicator {ind_id!r}",
-                        "unknown_indicator",
-                    )
-            for ind_id in s.get("notes", {}):
-                if ind_id not in known:
-                    self.issue(
-                        ("sample", "notes", ind_id),
-                        "指標代碼不存在",
-                        f"unknown indicator {ind_id!r}",
-                        "unknown_indicator",
-                    )
+            for key in ("entries", "notes"):
+                for ind_id in s.get(key, {}):
+                    if ind_id not in known:
+                        self.issue(
+                            ("sample", key, ind_id),
+                            "指標代碼不存在",
+                            f"unknown indicator {ind_id!r}",
+                            "unknown_indicator",
+                        )
             sample = Sample(
                 s["year"], s["period"], s.get("targets", "current"), s["entries"], dict(s.get("notes", {}))
             )

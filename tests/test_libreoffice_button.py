@@ -602,6 +602,7 @@ def test_oxt_parts(tmp_path) -> None:
         config = oxt.read("python/pythonpath/kpi_button_config.py").decode("utf-8")
         manifest = oxt.read("META-INF/manifest.xml").decode("utf-8")
     assert {"description.xml", "python/kpi_button.py", "python/pythonpath/kpi_unocore.py"} <= names
+    assert "python/pythonpath/kpi_cells.py" in names  # the codec kpi_unocore imports in LibreOffice's Python
     assert 'full-path="Addons.xcu"' in manifest and 'full-path="python"' in manifest
     assert (
         "OfficeMenuBar" in addons

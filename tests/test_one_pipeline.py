@@ -203,6 +203,7 @@ def test_the_button_protects_nothing_again_when_it_writes_nothing(damaged, tmp_p
     message = _click(tmp_path / "clerk.xlsx", values, tmp_path / "after.xlsx")
     assert f"工作表「{L.SHEET_FINDINGS}」已被設定其他保護密碼" in message
     assert _protection(tmp_path / "after.xlsx") == _protection(tmp_path / "clerk.xlsx")
+    assert not _protection(tmp_path / "after.xlsx")[sheet]["sheet"]  # not protected again
     with pytest.raises(WorkbookFileError):
         calculate_path(tmp_path / "clerk.xlsx", tmp_path / "cli.xlsx")
     assert not (tmp_path / "cli.xlsx").exists()

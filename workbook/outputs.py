@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kpi_engine.errors import KpiError
 from workbook.errors import SAVING, os_error
+from workbook.formats.files import check_output_target
 
 #: Output kind → {extension: format}; the writer is chosen by the format.
 WRITERS: dict[str, dict[str, str]] = {
@@ -79,11 +80,13 @@ def output_format(kind: str, path: str | Path | None, *, source: str | Path | No
         if source is None:
             raise ValueError("output_format('calculate', …) needs the source workbook")
         wanted = Path(source).suffix.lower()
-        if path is None:
+        if path is None:  # written back beside itself
+            _writable(Path(source).absolute().parent)
             return writers.get(wanted, "xlsx")
         writers = {wanted: writers.get(wanted, "xlsx")}
     elif path is None:
         raise ValueError(f"output_format({kind!r}, None): no output to decide")
+    check_output_target(path)  # a folder, a link or a device is said as such, before its extension
     suffix = Path(path).suffix.lower()
     if suffix in writers:
         _writable(Path(path).absolute().parent)

@@ -231,12 +231,14 @@ class LiveBook(Book):
     def unprotected(self, sheets: Iterable[str], password: str | None) -> Iterator[None]:
         """Lift and restore protection over COM (see :meth:`workbook.form.book.Book.unprotected`).
 
-        Each protected sheet's options are read first; ``Unprotect`` with the plan's
-        password; afterwards ``Protect`` with the same options and ``EnableSelection``
-        set back.  A sheet still protected after ``Unprotect`` (COM raises on a wrong
-        password) puts back the sheets already lifted and raises, before any write.
-        Once the writes have run, the sheets :meth:`restore_protection` found
-        unprotected are protected too.
+        Each protected sheet's options are read first; ``Unprotect`` with no password,
+        then with the plan's (Excel ignores the argument on a sheet protected without one,
+        so only this order tells them apart); afterwards ``Protect`` with the password that
+        lifted it, the same options and ``EnableSelection`` set back: every sheet comes back
+        as it was (the metadata sheet without a password, as the template has it).  A sheet
+        still protected (COM raises on a wrong password) puts back the sheets already lifted
+        and raises, before any write.  Once the writes have run, the sheets
+        :meth:`restore_protection` found unprotected are protected too, with the plan's password.
         """
         sheets = list(sheets)
         if not self.com:
@@ -245,8 +247,9 @@ class LiveBook(Book):
                 raise remote_cannot_unprotect() if engine == "remote" else cannot_unprotect_here()
             yield
             return
-        lifted: list[tuple[str, Any, dict[str, Any], int]] = []
-        reprotect, self._reprotect = self._reprotect, []
+        lifted: list[tuple[str, Any, dict[str, Any], int, str]] = []
+        reprotect = [(*r, password or "") for r in self._reprotect]
+        self._reprotect = []
         wrote = False
         try:
             for name in sheets:
@@ -254,18 +257,21 @@ class LiveBook(Book):
                 if not api.ProtectContents:
                     continue
                 options, selection = protection_options(api)
-                with contextlib.suppress(Exception):  # COM: "The password you supplied is not correct…"
-                    api.Unprotect(password or "")
-                if api.ProtectContents:
+                for candidate in dict.fromkeys(["", password or ""]):
+                    with contextlib.suppress(Exception):  # COM: "The password you supplied is not correct…"
+                        api.Unprotect(candidate)
+                    if not api.ProtectContents:
+                        lifted.append((name, api, options, selection, candidate))
+                        break
+                else:
                     raise foreign_password_error(name)
-                lifted.append((name, api, options, selection))
             wrote = True
             yield
         finally:
             failed = []
-            for name, api, options, selection in [*reversed(lifted), *(reprotect if wrote else ())]:
+            for name, api, options, selection, key in [*reversed(lifted), *(reprotect if wrote else ())]:
                 try:  # every sheet is put back, even if one refuses
-                    api.Protect(Password=password or "", **options)
+                    api.Protect(Password=key, **options)
                     api.EnableSelection = selection
                 except Exception:
                     failed.append(name)

@@ -53,29 +53,34 @@ def indicator_sheet(plan: Plan, ind: Indicator) -> str:
     return name[:31]
 
 
+def _defined(prefix: str, owner: Indicator | PlanItem, period: Period, *rest: str) -> str:
+    """``PREFIX_owner_period`` (then ``_role`` or ``_step``): how every per-period name is spelled."""
+    return "_".join((prefix, owner.id, period.id, *rest))
+
+
 def input_name(ind: Indicator, period: Period, role: str) -> str:
     """Defined name of an input cell."""
-    return f"IN_{ind.id}_{period.id}_{role}"
+    return _defined("IN", ind, period, role)
 
 
 def result_name(ind: Indicator, period: Period, step: str) -> str:
     """Defined name of a result cell (a step of the computation)."""
-    return f"OUT_{ind.id}_{period.id}_{step}"
+    return _defined("OUT", ind, period, step)
 
 
 def sentence_name(ind: Indicator, period: Period) -> str:
     """Defined name of the generated analysis sentence."""
-    return f"TXT_{ind.id}_{period.id}"
+    return _defined("TXT", ind, period)
 
 
 def notes_name(ind: Indicator, period: Period) -> str:
     """Defined name of staff's own notes (an input cell)."""
-    return f"NOTE_{ind.id}_{period.id}"
+    return _defined("NOTE", ind, period)
 
 
 def status_name(ind: Indicator, period: Period) -> str:
     """Defined name of the check status of one indicator and period."""
-    return f"CHK_{ind.id}_{period.id}"
+    return _defined("CHK", ind, period)
 
 
 def step_name(ind: Indicator, period: Period, step: str) -> str:
@@ -93,22 +98,22 @@ def step_name(ind: Indicator, period: Period, step: str) -> str:
 
 def calc_name(ind: Indicator, period: Period) -> str:
     """Defined name of what the last calculate found for one indicator and period (in ``_kpi``)."""
-    return f"CALC_{ind.id}_{period.id}"
+    return _defined("CALC", ind, period)
 
 
 def snapshot_name(ind: Indicator, period: Period, role: str) -> str:
     """Defined name of an input's value at the last calculate (in ``_kpi``)."""
-    return f"SNAP_{ind.id}_{period.id}_{role}"
+    return _defined("SNAP", ind, period, role)
 
 
 def progress_name(item: PlanItem, period: Period) -> str:
     """Defined name of a Part 3 item's 執行進度 (0–100) input."""
-    return f"PROG_{item.id}_{period.id}"
+    return _defined("PROG", item, period)
 
 
 def progress_text_name(item: PlanItem, period: Period) -> str:
     """Defined name of a Part 3 item's 執行情形 text input."""
-    return f"DESC_{item.id}_{period.id}"
+    return _defined("DESC", item, period)
 
 
 FINDINGS_NAME = "KPI_FINDINGS"  # the first row of the findings table

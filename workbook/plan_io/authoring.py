@@ -26,22 +26,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import PlanError
 from kpi_engine.plan import KIND_ROLES, Phrases
-from kpi_engine.plan_loader import DEFAULT_PERIODS, dump_plan
-from workbook.form.styles import (
-    BODY,
-    CENTER,
-    HEADER_FILL,
-    HEADING,
-    LABEL_FILL,
-    LEFT,
-    SMALL,
-    TITLE,
-    WRAP,
-    WRAP_MID,
-    page_setup,
-    row_height,
-    style,
-)
+from kpi_engine.plan_loader import DEFAULT_PERIODS, INDICATOR_KEYS, dump_plan
+from workbook.form import styles as S
+from workbook.form.styles import page_setup, row_height, style
 from workbook.formats.cells import column_letters
 from workbook.formats.files import WorkbookFileError, save_atomic
 
@@ -141,26 +128,7 @@ KPI_COLUMNS: tuple[Column, ...] = (
 )
 _KPI_KEYS = {c.key: i for i, c in enumerate(KPI_COLUMNS, start=1)}
 #: Indicator keys the sheet has columns for; any other key travels in the 其他設定 column.
-_MAPPED_INDICATOR_KEYS = {
-    "id",
-    "number",
-    "name",
-    "weight",
-    "system",
-    "method",
-    "formula",
-    "kind",
-    "polarity",
-    "target",
-    "previous_target",
-    "decimals",
-    "owner",
-    "inputs",
-    "stages",
-    "assessed_in",
-    "sentence",
-    "needs_review",
-}
+_MAPPED_INDICATOR_KEYS = frozenset(INDICATOR_KEYS)
 ITEM_HEADERS = ("工作計畫", "重要施政計畫項目", "實施內容")
 
 
@@ -276,7 +244,7 @@ def _marked_fields(data: dict) -> set[tuple]:
 
 def _header(ws: Worksheet, row: int, labels: list[str] | tuple[str, ...]) -> None:
     for col, text in enumerate(labels, start=1):
-        style(ws.cell(row, col, text), font=HEADING, fill=HEADER_FILL, align=CENTER)
+        style(ws.cell(row, col, text), font=S.HEADING, fill=S.HEADER_FILL, align=S.CENTER)
 
 
 def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
@@ -284,7 +252,7 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
     page_setup(ws)
     for col, width in zip("ABC", (24, 50, 50), strict=True):
         ws.column_dimensions[col].width = width
-    style(ws.cell(1, 1, "計畫基本資料"), font=TITLE, border=False, align=LEFT)
+    style(ws.cell(1, 1, "計畫基本資料"), font=S.TITLE, border=False, align=S.LEFT)
     ws.row_dimensions[1].height = 26
     _header(ws, 2, ["項目", "內容", "說明"])
     defaults = _defaults()
@@ -293,22 +261,22 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
         value = _get(data, path)
         if value is None:
             value = defaults.get(path)
-        style(ws.cell(row, 1, label), fill=LABEL_FILL)
+        style(ws.cell(row, 1, label), fill=S.LABEL_FILL)
         cell = ws.cell(row, 2, value)
-        style(cell, align=WRAP)
+        style(cell, align=S.WRAP)
         if kind in ("text", "password"):
             cell.number_format = "@"
         if ("plan", path[-1]) in marked:
             cell.fill = REVIEW_FILL
-        style(ws.cell(row, 3, PLAN_NOTES.get(label, "")), font=SMALL)
+        style(ws.cell(row, 3, PLAN_NOTES.get(label, "")), font=S.SMALL)
         ws.row_dimensions[row].height = row_height([(str(value or ""), 50), (PLAN_NOTES.get(label, ""), 60)])
         row += 1
-    style(ws.cell(row, 1, PLAN_REVIEW_LABEL), fill=LABEL_FILL)
+    style(ws.cell(row, 1, PLAN_REVIEW_LABEL), fill=S.LABEL_FILL)
     review = _review_text(data.get("needs_review"))
     style(ws.cell(row, 2, review or None), fill=REVIEW_FILL if review else None)
-    style(ws.cell(row, 3, "匯入時未能判讀、須確認的項目；確認或修正後請刪除該行"), font=SMALL)
+    style(ws.cell(row, 3, "匯入時未能判讀、須確認的項目；確認或修正後請刪除該行"), font=S.SMALL)
     row += 2
-    style(ws.cell(row, 1, "填報期別"), font=HEADING, border=False)
+    style(ws.cell(row, 1, "填報期別"), font=S.HEADING, border=False)
     row += 1
     _header(ws, row, PERIOD_HEADERS)
     ws.column_dimensions["D"].width = 16
@@ -316,7 +284,7 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
         row += 1
         for col, key in enumerate(("id", "name", "start", "end"), start=1):
             cell = ws.cell(row, col, str(p[key]))
-            style(cell, align=CENTER)
+            style(cell, align=S.CENTER)
             cell.number_format = "@"  # 06-30 stays text; Excel would make it a date
 
 
@@ -327,7 +295,7 @@ def _kpi_sheet(wb: Workbook, data: dict) -> None:
     year = data.get("year", "")
     for i, c in enumerate(KPI_COLUMNS, start=1):
         ws.column_dimensions[column_letters(i)].width = c.width
-    style(ws.cell(1, 1, f"第二部分：關鍵績效指標（{year}年度）"), font=TITLE, border=False, align=LEFT)
+    style(ws.cell(1, 1, f"第二部分：關鍵績效指標（{year}年度）"), font=S.TITLE, border=False, align=S.LEFT)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
     ws.row_dimensions[1].height = 26
     headers = [f"{year}年年度目標值" if c.key == "target" and year else c.header for c in KPI_COLUMNS]
@@ -350,7 +318,7 @@ def _kpi_sheet(wb: Workbook, data: dict) -> None:
             marked = {m["field"] for m in ind.get("needs_review") or []}
             for key, col in _KPI_KEYS.items():
                 cell = ws.cell(row, col, values.get(key))
-                style(cell, align=CENTER if key in _CENTERED else WRAP_MID)
+                style(cell, align=S.CENTER if key in _CENTERED else S.WRAP_MID)
                 if key in _TEXT_KEYS:
                     cell.number_format = "@"
                 if _field_of(key) in marked or (key == "review" and marked):
@@ -392,23 +360,8 @@ def _field_of(key: str) -> str:
 def _indicator_cells(ind: dict, periods: dict[str, str]) -> dict[str, Any]:
     kind = ind.get("kind")
     roles = KIND_ROLES.get(kind or "", tuple(ind.get("inputs") or {}))
-    values: dict[str, Any] = {
-        key: ind.get(key)
-        for key in (
-            "number",
-            "name",
-            "weight",
-            "system",
-            "method",
-            "formula",
-            "target",
-            "previous_target",
-            "decimals",
-            "owner",
-            "sentence",
-            "id",
-        )
-    }
+    # The keys whose cell shows the value as it is; the rest are spelled out below.
+    values: dict[str, Any] = {key: ind.get(key) for key in INDICATOR_KEYS if key in _KPI_KEYS}
     values["kind"] = KIND_LABELS.get(kind, kind)
     values["polarity"] = POLARITY_LABELS.get(ind.get("polarity"), ind.get("polarity"))
     for n, role in enumerate(roles[:2], start=1):
@@ -449,7 +402,7 @@ def _items_sheet(wb: Workbook, data: dict) -> None:
     page_setup(ws, landscape=True)
     for col, width in zip("ABC", (18, 36, 90), strict=True):
         ws.column_dimensions[col].width = width
-    style(ws.cell(1, 1, "第三部分：年度重要施政計畫"), font=TITLE, border=False, align=LEFT)
+    style(ws.cell(1, 1, "第三部分：年度重要施政計畫"), font=S.TITLE, border=False, align=S.LEFT)
     ws.row_dimensions[1].height = 26
     _header(ws, 2, ITEM_HEADERS)
     row = 3
@@ -464,7 +417,7 @@ def _items_sheet(wb: Workbook, data: dict) -> None:
             for k, text in enumerate(content):
                 style(ws.cell(row, 1, w["name"] if first_of_plan else None))
                 style(ws.cell(row, 2, item["name"] if k == 0 else None))
-                style(ws.cell(row, 3, text), font=BODY)
+                style(ws.cell(row, 3, text), font=S.BODY)
                 ws.row_dimensions[row].height = row_height(
                     [(text or "", 90), (item["name"] if k == 0 else "", 36)]
                 )
@@ -518,10 +471,10 @@ def _guide_sheet(wb: Workbook, data: dict) -> None:
     page_setup(ws)
     ws.column_dimensions["A"].width = 16
     ws.column_dimensions["B"].width = 100
-    style(ws.cell(1, 1, "填表說明"), font=TITLE, border=False, align=LEFT)
+    style(ws.cell(1, 1, "填表說明"), font=S.TITLE, border=False, align=S.LEFT)
     ws.row_dimensions[1].height = 26
     for row, (label, text) in enumerate(GUIDE_LINES, start=3):
-        style(ws.cell(row, 1, label), fill=LABEL_FILL, font=HEADING)
+        style(ws.cell(row, 1, label), fill=S.LABEL_FILL, font=S.HEADING)
         style(ws.cell(row, 2, text))
         ws.row_dimensions[row].height = row_height([(text, 100)])
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine.plan import parse_target
+from kpi_engine.plan_loader import INDICATOR_KEYS
 from workbook.plan_io.doctables import Cell, Document, DocumentError, Table, read_document
 
 # -- Part 2 headers ------------------------------------------------------------
@@ -628,28 +629,9 @@ def import_document(path: str | Path) -> dict:
     return data
 
 
-_INDICATOR_ORDER = (
-    "id",
-    "number",
-    "name",
-    "weight",
-    "system",
-    "method",
-    "formula",
-    "kind",
-    "polarity",
-    "target",
-    "previous_target",
-    "owner",
-    "inputs",
-    "stages",
-    "needs_review",
-)
-
-
 def _ordered(ind: dict) -> dict:
     """Keys in the order a plan file lists them, so the YAML reads like the embedded plan."""
-    out = {k: ind[k] for k in _INDICATOR_ORDER if k in ind}
+    out = {k: ind[k] for k in INDICATOR_KEYS if k in ind}
     out.update({k: v for k, v in ind.items() if k not in out})
     return out
 
