@@ -31,7 +31,7 @@ CASES = {
     "same, had main() not kept pandas out": "import macros, workbook.form.calculate, workbook.books.excel, xlwings",
     "import pandas (for scale; never on the button path)": "import pandas",
     # What RunPython sends first, then the button's imports: as python runs it, and as the
-    # add-in's kpi-excel-python launcher (macros/launch.py) runs it.
+    # add-in's kpi-excel-python launcher (workbook/buttons/launch.py) runs it.
     "VBA command, plain python": "import xlwings.utils; import macros, workbook.form.calculate, workbook.books.excel",
     "VBA command, kpi-excel-python launcher": (
         "LAUNCHER:import xlwings.utils; import macros, workbook.form.calculate, workbook.books.excel"

@@ -93,11 +93,6 @@ class IndicatorLine:
     previous: Previous | None = None
 
     @property
-    def goal_label(self) -> str:
-        """「推動本處志願服務工作(15%)」 as the seed prints it."""
-        return f"{self.goal_name}({number_text(self.goal_weight)}%)"
-
-    @property
     def goal_lines(self) -> list[str]:
         """The merged goal cell: number, name, and weight on a line of its own (never split)."""
         return [self.goal_number, self.goal_name, f"({number_text(self.goal_weight)}%)"]
@@ -106,11 +101,6 @@ class IndicatorLine:
     def indicator_lines(self) -> list[str]:
         """The indicator cell: name, then its weight on a line of its own."""
         return [self.name, f"({number_text(self.weight)}%)"]
-
-    @property
-    def indicator_label(self) -> str:
-        """「電子領標達成率(10%)」."""
-        return f"{self.name}({number_text(self.weight)}%)"
 
     @property
     def value_text(self) -> str:
@@ -188,7 +178,6 @@ class Report:
     """The whole document: heading, one section per unit, and the weights note."""
 
     agency: str
-    plan_title: str
     plan_year: int
     year: int
     period_id: str
@@ -371,7 +360,6 @@ def build_report(
     span = f"{year}年{start[0]}月{start[1]}日至{end[0]}月{end[1]}日止"
     return Report(
         agency=plan.agency,
-        plan_title=plan.title,
         plan_year=plan.year,
         year=year,
         period_id=period.id,

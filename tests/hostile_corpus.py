@@ -74,18 +74,18 @@ RICH_MARKUP = (
     "(a traceback, exit 1) and '[bold]x' is silently shown as 'x'"
 )
 NO_FILE_NAME = (
-    "workbook/calculate.py raises WorkbookFileError without path= (read_meta, check_version, "
+    "workbook/form/calculate.py raises WorkbookFileError without path= (read_meta, check_version, "
     "resolve_scope, _locate) and workbook/cli.py _calculate does not add it: the message does not "
     "name the file"
 )
 GUARD_UNBOUNDED_READ = (
-    "workbook/guard.py _check_extent reads a sheet part with archive.read(info): zipfile inflates the "
+    "workbook/formats/guard.py _check_extent reads a sheet part with archive.read(info): zipfile inflates the "
     "whole member in one decompress() call before cutting it to the declared size, so a member whose "
     "header understates its size costs its real size in memory (300 MB here; MemoryError traceback "
     "for a 1.4 GB one)"
 )
 CALAMINE_LAZY_ERRORS = (
-    "workbook/clients/calamine.py CalamineBook.grid/merged call python-calamine lazily and let its "
+    "workbook/books/calamine.py CalamineBook.grid/merged call python-calamine lazily and let its "
     "XmlError/CalamineError escape; workbook/collect.py read_submission only catches "
     "WorkbookFileError, so one such file stops kpi collect with a traceback"
 )
@@ -101,7 +101,7 @@ PLAN_TAB = (
     "escapes instead of PlanError (a traceback from kpi check/calculate, 未預期的錯誤 from the button)"
 )
 GUARD_ZLIB = (
-    "workbook/guard.py inspect catches BadZipFile/OSError/EOFError/ValueError around reading parts, but "
+    "workbook/formats/guard.py inspect catches BadZipFile/OSError/EOFError/ValueError around reading parts, but "
     "zipfile also raises zlib.error (damaged deflate stream), NotImplementedError (unknown compression "
     "method) and RuntimeError (encrypted member): a traceback instead of 檔案不完整或已損毀"
 )
@@ -110,7 +110,7 @@ OUTDATED_ZH_ONLY = (
     "with no English, unlike every other reason"
 )
 PARTIAL_CRC = (
-    "workbook/guard.py inspect verifies CRCs only of parts it reads to the end (worksheets, and XML "
+    "workbook/formats/guard.py inspect verifies CRCs only of parts it reads to the end (worksheets, and XML "
     "parts under 1 KB); python-calamine never reads xl/styles.xml, so kpi collect counts a file whose "
     "styles part is damaged (status ok) while kpi check refuses it"
 )
@@ -840,8 +840,7 @@ CASES: list[Case] = [
         edit(_merge("C12:D12")),
         errors("merged_input", where=NUM_CELL),
         errors("merged_input", where=NUM_CELL),
-        "errors",
-        button="ok",  # the remote engine's payload carries no merged ranges
+        "errors",  # the Excel button too: LiveBook reads merged areas (issue 18)
     ),
     Case(
         "cell_merged_over_input",

@@ -238,8 +238,12 @@ def test_the_shared_refusals_are_made_once(tmp_path, capsys) -> None:
     # into an .ods before)
     path, _ = _filled(tmp_path)
     before = path.read_bytes()
+    for engine in ("file", "libreoffice"):
+        with pytest.raises(WorkbookFileError) as refused:
+            calculate_path(path, tmp_path / "out.ods", engine=engine)
+        assert refused.value.message_zh == "輸出檔須與輸入檔同為 .xlsx 格式"
     assert main(["calculate", str(path), "-o", str(tmp_path / "out.ods")]) == 2
-    assert "輸出檔須與輸入檔同為 .xlsx 格式" in capsys.readouterr().err
+    assert "格式" in capsys.readouterr().err
     assert not (tmp_path / "out.ods").exists() and path.read_bytes() == before
 
 

@@ -95,8 +95,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
 def cmd_plan_rollover(args: argparse.Namespace) -> int:
     """``kpi plan rollover [PLAN] --to 108 [--archive FILE] -o NEXT.yaml|.xlsx|.ods``: next year's plan."""
     from kpi_engine.rollover import rollover
-    from workbook.formats.files import check_output_target
-    from workbook.report.output import save_atomic_bytes
+    from workbook.formats.files import check_output_target, save_atomic
 
     kind = output_format("plan", args.output)
     plan = load_any(args.plan)
@@ -124,7 +123,7 @@ def cmd_plan_rollover(args: argparse.Namespace) -> int:
         results, notes = units[unit].results, units[unit].notes
     text = rollover(plan, args.to, results=results, notes=notes)
     if kind == "yaml":
-        save_atomic_bytes(text.encode("utf-8"), out)
+        save_atomic(text.encode("utf-8"), out)
     else:  # the plan-authoring workbook, as kpi plan export writes it
         import yaml
 

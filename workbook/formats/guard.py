@@ -91,7 +91,6 @@ class PackageInfo:
 
     has_vba: bool
     parts: int
-    total_bytes: int
     #: The bytes of the :data:`KEPT_PARTS` the package has (an .ods: ``content.xml``), verified
     #: by the guard's read.
     kept: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
@@ -170,7 +169,7 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
         raise _refuse(
             "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
         ) from exc
-    return PackageInfo("xl/vbaProject.bin" in names, len(infos), sum(i.file_size for i in infos), kept)
+    return PackageInfo("xl/vbaProject.bin" in names, len(infos), kept)
 
 
 def _check_part(
@@ -296,7 +295,7 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
             "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
         ) from exc
     macros = any(n.startswith(("Basic/", "Scripts/")) for n in names)
-    return PackageInfo(macros, len(infos), sum(i.file_size for i in infos), kept, scanned)
+    return PackageInfo(macros, len(infos), kept, scanned)
 
 
 def _check_extent(content: bytes, name: str | None) -> Any:

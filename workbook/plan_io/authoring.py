@@ -48,12 +48,6 @@ KIND_LABELS = {"ratio": "比率", "growth": "成長率", "count": "件數", "mil
 POLARITY_LABELS = {"higher": "越高越好", "lower": "越低越好"}
 YES, NO = "是", "否"
 REVIEW_FILL = PatternFill("solid", fgColor="F8CBAD")  # marked for the coordinator
-ROLE_TEXT = {
-    "ratio": ("分子", "分母"),
-    "growth": ("今年數", "去年數"),
-    "count": ("件數",),
-    "milestone": ("已達成階段",),
-}
 
 # (label, path in the plan data, type) of the 計畫 sheet's rows.
 PLAN_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (

@@ -15,9 +15,9 @@ from docx.shared import Cm, Pt, RGBColor
 
 from kpi_engine.narrative import number_text
 from kpi_engine.report_model import Report, UnitSection
+from workbook.formats.files import save_atomic
 from workbook.report import layout as K
 from workbook.report.charts import Chart
-from workbook.report.output import save_atomic_bytes
 
 _ALIGN = {"start": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER}
 
@@ -245,4 +245,4 @@ def write_docx(
     report: Report, path: Path, charts: dict[str, list[Chart]] | None = None, font: str = K.DOCUMENT_FONT
 ) -> Path:
     """Write the report to ``path`` atomically."""
-    return save_atomic_bytes(render_docx(report, charts, font), Path(path))
+    return save_atomic(render_docx(report, charts, font), Path(path))

@@ -25,9 +25,9 @@ from odf.text import P, PageCount, PageNumber
 
 from kpi_engine.narrative import number_text
 from kpi_engine.report_model import Report, UnitSection
+from workbook.formats.files import save_atomic
 from workbook.report import layout as K
 from workbook.report.charts import Chart
-from workbook.report.output import save_atomic_bytes
 
 
 class _Doc:
@@ -335,4 +335,4 @@ def write_odt(
     report: Report, path: Path, charts: dict[str, list[Chart]] | None = None, font: str = K.DOCUMENT_FONT
 ) -> Path:
     """Write the report to ``path`` atomically."""
-    return save_atomic_bytes(render_odt(report, charts, font), Path(path))
+    return save_atomic(render_odt(report, charts, font), Path(path))
