@@ -6,7 +6,8 @@
   verdict as ``kpi calculate``: a merged input cell is ``merged_input``, and a form sheet
   the clerk unprotected is protected again, with the same protection afterwards.
 * :func:`workbook.books.open.calculate_path` is the one way a file is calculated: the
-  refusals every engine makes (VBA, an output in another format) are made there once.
+  refusals every engine makes (VBA, an output in another format) are made there once;
+  an .ods missing a product sheet gets the same verdict from the file engine as from LibreOffice.
 """
 
 from __future__ import annotations
@@ -259,3 +260,27 @@ def test_check_and_calculate_through_calculate_path(tmp_path) -> None:
     assert [f.code for f in done.findings] == [f.code for f in checked.findings if f.code != "not_calculated"]
     shutil.copyfile(out, tmp_path / "again.xlsx")
     assert calculate_path(tmp_path / "again.xlsx", write=False).findings == done.findings
+
+
+def test_an_ods_without_its_findings_sheet_gets_the_same_verdict_on_both_engines(tmp_path) -> None:
+    """No adapter but FileBook can recreate a deleted sheet, and OdsFileBook says so: the file
+    engine then calculates the rest (``sheet_missing``), as LibreOffice does."""
+    require_soffice()
+    from workbook.books.uno import office, store
+    from workbook.odf import write_template_ods
+
+    template = write_template_ods(L.Scope(load_plan(), period_id="H1"), tmp_path / "t.ods")
+    with office() as lo:
+        doc = lo.open(template)
+        try:
+            doc.Sheets.removeByName(L.SHEET_FINDINGS)
+            store(doc, tmp_path / "file.ods")
+        finally:
+            doc.close(True)
+    shutil.copyfile(tmp_path / "file.ods", tmp_path / "lo.ods")
+    native = calculate_path(tmp_path / "file.ods", now=NOW)
+    live = calculate_path(tmp_path / "lo.ods", engine="libreoffice", now=NOW)
+    missing = [f for f in native.findings if f.code == "sheet_missing"]
+    assert len(missing) == 1 and L.SHEET_FINDINGS in missing[0].message_zh
+    assert native.to_dict() == live.to_dict()
+    assert native.saved == tmp_path / "file.ods" and live.saved == tmp_path / "lo.ods"

@@ -8,7 +8,7 @@ the product owns are given the results the engine computed for the workbook as w
 showing them without a recalculation.
 
 What a file client cannot do here -- put back an overwritten formula, protect a sheet
-again, recreate a deleted sheet, or a layout beyond the patcher -- is recorded in
+again, or a layout beyond the patcher -- is recorded in
 :attr:`OdsFileBook.needs_client`, and :meth:`OdsFileBook.save` refuses; the caller
 (:func:`workbook.books.open.calculate_path`) then calculates the file in LibreOffice.
 """
@@ -51,7 +51,9 @@ class OdsFileBook(OdsBook):
     so :func:`workbook.books.open.calculate_path` calculates the file in LibreOffice.
     """
 
-    can_rebuild_sheets = True  # recorded: LibreOffice recreates the sheet
+    #: No medium but openpyxl can recreate a deleted product sheet (UnoBook cannot either):
+    #: the sheet is ``sheet_missing`` and the rest is calculated, as ``--engine libreoffice`` does.
+    can_rebuild_sheets = False
     reads_merged = True
     repairs_protection = True  # recorded: LibreOffice protects the sheet again
     has_package_info = True
@@ -115,10 +117,6 @@ class OdsFileBook(OdsBook):
         if lost:
             self.needs_client.append("protect " + ", ".join(lost))
         return lost
-
-    def rebuild_sheets(self, scope: Any, sheets: Iterable[str]) -> None:
-        """A deleted product sheet is recreated only through LibreOffice."""
-        self.needs_client.append("rebuild " + ", ".join(sheets))
 
     # -- save --------------------------------------------------------------------------------
 
