@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "workbook/__init__.py",
         "workbook/errors.py",
+        "workbook/outputs.py",
         "workbook/formats/",
         "workbook/cliparse.py",
         "workbook/libreoffice.py",
@@ -41,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 5 reports, summary, charts, archive
     ("workbook/report/",),
     # 6 entry points
-    ("workbook/odf.py", "workbook/outputs.py", "workbook/demo.py", "workbook/cli.py"),
+    ("workbook/odf.py", "workbook/demo.py", "workbook/cli.py"),
     # 7 the shim the Excel add-in's VBA imports
     ("macros/",),
 )

@@ -24,6 +24,7 @@ from test_button import NOW, _filled
 
 import macros
 from kpi_engine import load_plan, parse_plan
+from kpi_engine.errors import KpiError
 from workbook.books.calamine import CalamineBook
 from workbook.books.excel import LiveBook
 from workbook.books.file import FileBook
@@ -240,9 +241,12 @@ def test_the_shared_refusals_are_made_once(tmp_path, capsys) -> None:
     path, _ = _filled(tmp_path)
     before = path.read_bytes()
     for engine in ("file", "libreoffice"):
-        with pytest.raises(WorkbookFileError) as refused:
+        with pytest.raises(KpiError) as refused:
             calculate_path(path, tmp_path / "out.ods", engine=engine)
-        assert refused.value.message_zh == "輸出檔須與輸入檔同為 .xlsx 格式"
+        assert refused.value.code == "output_extension"
+        assert refused.value.message_zh == (
+            "計算後的工作簿以原檔格式儲存，-o 的副檔名須與原檔相同（.xlsx）；無法寫成 .ods 檔"
+        )
     assert main(["calculate", str(path), "-o", str(tmp_path / "out.ods")]) == 2
     assert "格式" in capsys.readouterr().err
     assert not (tmp_path / "out.ods").exists() and path.read_bytes() == before

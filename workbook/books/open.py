@@ -33,6 +33,7 @@ from workbook.formats.files import (
     read_with_state,
     target_lock,
 )
+from workbook.outputs import output_format
 
 #: ``"file"``: the file itself, cell by cell (no LibreOffice); ``"libreoffice"``: a private LibreOffice.
 ENGINES = ("file", "libreoffice")
@@ -163,17 +164,11 @@ def _in_libreoffice(
 
 def _output(source: Path, out: str | Path | None) -> Path:
     """Where the calculated workbook goes: ``out`` (never an input, a link or a non-file, and
-    in the input's format), or over ``source``."""
+    in the input's format, as :func:`workbook.outputs.output_format` decides), or over ``source``."""
     if not out:
         return source
     target = check_output_target(out, [source])
-    kind = source.suffix.lower()
-    if target.suffix.lower() != kind:
-        raise WorkbookFileError(
-            f"輸出檔須與輸入檔同為 {kind} 格式",
-            f"the output must have the input's format ({kind})",
-            path=target,
-        )
+    output_format("calculate", target, source=source)
     return target
 
 
