@@ -603,6 +603,7 @@ def test_oxt_parts(tmp_path) -> None:
         manifest = oxt.read("META-INF/manifest.xml").decode("utf-8")
     assert {"description.xml", "python/kpi_button.py", "python/pythonpath/kpi_unocore.py"} <= names
     assert "python/pythonpath/kpi_cells.py" in names  # the codec kpi_unocore imports in LibreOffice's Python
+    assert "python/pythonpath/kpi_logfile.py" in names  # the macro's log file, in LibreOffice's Python
     assert 'full-path="Addons.xcu"' in manifest and 'full-path="python"' in manifest
     assert (
         "OfficeMenuBar" in addons

@@ -144,6 +144,13 @@ class LibreOfficeError(KpiError, RuntimeError):
             details.append(f"stderr: {stderr.strip()}")
         super().__init__("\n".join(details), code="libreoffice")
 
+    @classmethod
+    def failed(cls, message: str, result: subprocess.CompletedProcess[str]) -> LibreOfficeError:
+        """The error for a run that finished but failed (``result`` from :func:`run`)."""
+        return cls(
+            message, cmd=result.args, returncode=result.returncode, stdout=result.stdout, stderr=result.stderr
+        )
+
 
 # --------------------------------------------------------------------------
 # Locating the tools
@@ -307,6 +314,21 @@ def run(
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
+def soffice_command(soffice: str, profile_url: str, *args: str) -> list[str]:
+    """A headless, windowless ``soffice`` command line with the profile at ``profile_url``, then ``args``."""
+    return [
+        soffice,
+        f"-env:UserInstallation={profile_url}",
+        "--headless",
+        "--invisible",
+        "--norestore",
+        "--nologo",
+        "--nodefault",
+        "--nolockcheck",
+        *args,
+    ]
+
+
 def _convert(
     src: Path,
     dst: Path,
@@ -344,33 +366,21 @@ def _convert(
         produced = outdir / f"{local_src.stem}.{ext}"
 
         with _private_profile() as profile_url:
-            cmd = [
+            cmd = soffice_command(
                 exe,
-                f"-env:UserInstallation={profile_url}",
-                "--headless",
-                "--invisible",
-                "--norestore",
-                "--nologo",
-                "--nodefault",
-                "--nolockcheck",
+                profile_url,
                 "--convert-to",
                 f"{ext}:{filter_name}",
                 "--outdir",
                 str(outdir),
                 str(local_src),
-            ]
+            )
             result = run(cmd, timeout=timeout, what=f"LibreOffice conversion of {src}")
 
         # soffice exits 0 even when it could not load or export the document,
         # so the produced file is the real success criterion.
         if result.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
-            raise LibreOfficeError(
-                f"LibreOffice failed to convert {src} to {ext}",
-                cmd=cmd,
-                returncode=result.returncode,
-                stdout=result.stdout,
-                stderr=result.stderr,
-            )
+            raise LibreOfficeError.failed(f"LibreOffice failed to convert {src} to {ext}", result)
         save_atomic(produced, dst)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -486,13 +496,7 @@ def pdf_to_pngs(
         result = run(cmd, timeout=timeout, what=f"pdftoppm of {pdf}")
         pages = sorted(work.glob("page-*.png"), key=_page_number)
         if result.returncode != 0 or not pages:
-            raise LibreOfficeError(
-                f"pdftoppm failed to render {pdf}",
-                cmd=cmd,
-                returncode=result.returncode,
-                stdout=result.stdout,
-                stderr=result.stderr,
-            )
+            raise LibreOfficeError.failed(f"pdftoppm failed to render {pdf}", result)
         outputs: list[Path] = []
         for page in pages:
             target = out_dir / f"{out_prefix.name}-{page.name.removeprefix('page-')}"

@@ -24,11 +24,12 @@ What the conversion loses, and the fix-up:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,22 +206,44 @@ def _staging(path: Path) -> Iterator[str]:
 def write_template_ods(scope: Any, path: str | Path) -> Path:
     """``kpi template -o FILE.ods``: build the .xlsx, convert it, verify the .ods."""
     from workbook.form.builder import write_template
+
+    def verified(xlsx: Path, staged: Path, target: Path) -> None:
+        problems = verify_ods(xlsx, staged.read_bytes())
+        if problems:
+            raise WorkbookFileError(
+                "轉換為 ODF 後內容不符，未產生檔案：" + "；".join(problems[:5]),
+                "the ODF conversion lost part of the template, no file written: " + "; ".join(problems[:5]),
+                path=target,
+            )
+
+    build = functools.partial(write_template, scope)
+    return _write_converted(path, "template", build, password=scope.plan.options.password, check=verified)
+
+
+def _write_converted(
+    path: str | Path,
+    stem: str,
+    build: Callable[[Path], Path],
+    *,
+    password: str | None = None,
+    check: Callable[[Path, Path, Path], None] | None = None,
+) -> Path:
+    """Write ``path`` (.ods): ``build`` an .xlsx in a work folder, convert it, ``check`` it, replace ``path``.
+
+    ``build`` writes the .xlsx at the path it is given and returns it; ``check`` gets the
+    .xlsx, the converted .ods and ``path``, and raises when the .ods must not be saved.
+    """
     from workbook.formats.files import check_output_target, check_writable
 
     path = check_output_target(Path(path))
     check_writable(path)
     require_libreoffice(path)
     with _staging(path) as work:
-        xlsx = write_template(scope, Path(work) / "template.xlsx")
-        staged = Path(work) / "template.ods"
-        convert_workbooks([(xlsx, staged)], password=scope.plan.options.password)
-        problems = verify_ods(xlsx, staged.read_bytes())
-        if problems:
-            raise WorkbookFileError(
-                "轉換為 ODF 後內容不符，未產生檔案：" + "；".join(problems[:5]),
-                "the ODF conversion lost part of the template, no file written: " + "; ".join(problems[:5]),
-                path=path,
-            )
+        xlsx = build(Path(work) / f"{stem}.xlsx")
+        staged = Path(work) / f"{stem}.ods"
+        convert_workbooks([(xlsx, staged)], password=password)
+        if check is not None:
+            check(xlsx, staged, path)
         save_atomic(staged, path)
     return path
 
@@ -286,15 +309,6 @@ def _norm(formula: Any) -> str:
 
 def write_summary_ods(coll: Any, path: str | Path) -> Path:
     """``kpi collect … -o SUMMARY.ods``: the summary workbook, converted through LibreOffice."""
-    from workbook.formats.files import check_output_target, check_writable
     from workbook.report.summary import write_summary
 
-    path = check_output_target(Path(path))
-    check_writable(path)
-    require_libreoffice(path)
-    with _staging(path) as work:
-        xlsx = write_summary(coll, Path(work) / "summary.xlsx")
-        staged = Path(work) / "summary.ods"
-        convert_workbooks([(xlsx, staged)])
-        save_atomic(staged, path)
-    return path
+    return _write_converted(path, "summary", functools.partial(write_summary, coll))

@@ -15,10 +15,52 @@ from pathlib import Path
 from typing import Any
 
 from workbook.form.book import Book, Grid, foreign_password_error, parse_address
-from workbook.formats.files import FileState, WorkbookFileError, read_with_state
+from workbook.formats.files import FileState, WorkbookFileError, read_with_state, save_atomic
 
 
-class FileBook(Book):
+class SavedFile:
+    """The save steps the file books (:class:`FileBook`, ``OdsFileBook``) share.
+
+    A subclass gives :meth:`_content` (the bytes or workbook to write) and may react to
+    a save over the opened file in :meth:`_saved`.
+    """
+
+    path: Path
+    state: FileState
+
+    def save(
+        self,
+        path: str | Path | None = None,
+        *,
+        unchanged_since: FileState | None = None,
+        outcome: Any = None,
+    ) -> Path:
+        """Save atomically, to ``path`` or over the opened file (see :meth:`_content`).
+
+        Saving over the opened file is refused if it changed on disk since it was read;
+        saving to another ``path`` is refused if it changed since ``unchanged_since``.
+        """
+        target, same = self._target(path)
+        content = self._content(outcome)
+        saved = save_atomic(content, target, unchanged_since=self.state if same else unchanged_since)
+        if same:
+            self._saved(content, saved)
+        return saved
+
+    def _target(self, path: str | Path | None) -> tuple[Path, bool]:
+        """Where to save, and whether that is the opened file."""
+        # Over the opened file through a symlink: replace the file it points at, not the link.
+        target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)
+        return target, target == self.path or _same_file(target, self.path)
+
+    def _content(self, outcome: Any) -> Any:
+        raise NotImplementedError
+
+    def _saved(self, content: Any, saved: Path) -> None:
+        """After a save over the opened file (nothing by default)."""
+
+
+class FileBook(SavedFile, Book):
     """A workbook file opened with openpyxl (formulas as text, inputs as typed)."""
 
     can_rebuild_sheets = True  # saved whole by openpyxl then
@@ -183,14 +225,8 @@ class FileBook(Book):
                 raise foreign_password_error(sheet)
         yield
 
-    def save(
-        self,
-        path: str | Path | None = None,
-        *,
-        unchanged_since: FileState | None = None,
-        outcome: Any = None,
-    ) -> Path:
-        """Save atomically, to ``path`` or over the opened file.
+    def _content(self, outcome: Any) -> Any:
+        """What :meth:`SavedFile.save` writes: the recorded edits patched into the original bytes.
 
         ``outcome`` (the calculate that made the edits) is accepted for the file books'
         common signature: an .xlsx asks for a recalculation on load instead
@@ -199,23 +235,16 @@ class FileBook(Book):
         Only the recorded edits are applied to the original bytes
         (:func:`workbook.formats.xlsx_patch.patch_package`): every other part and cell stays as
         it was.  The metadata sheet is made very hidden again (LibreOffice saves it
-        as merely hidden, which anyone could unhide from the menu).  Saving over the
-        opened file is refused if it changed on disk since it was read; saving to
-        another ``path`` is refused if it changed since ``unchanged_since``.
+        as merely hidden, which anyone could unhide from the menu).
 
         Only when the package cannot be patched cell by cell (a product sheet had to
         be recreated, or a layout beyond the patcher) is the whole workbook rewritten
         by openpyxl, and :attr:`save_notes` says that foreign content may be lost.
         """
-        from workbook.form.layout import SHEET_META
-        from workbook.formats.files import save_atomic
-        from workbook.formats.xlsx_patch import Edits, PatchError, patch_package
-
-        # Over the opened file through a symlink: replace the file it points at, not the link.
-        target = Path(path) if path else (self.path.resolve() if self.path.is_symlink() else self.path)
-        same = target == self.path or _same_file(target, self.path)
-        guard = self.state if same else unchanged_since
         from openpyxl.xml.functions import tostring
+
+        from workbook.form.layout import SHEET_META
+        from workbook.formats.xlsx_patch import PatchError, patch_package
 
         edits = self.edits
         for sheet in self._protect_on_save:
@@ -239,13 +268,15 @@ class FileBook(Book):
                     "other content staff added may be lost — open it and check",
                 )
             )
-        saved = save_atomic(content, target, unchanged_since=guard)
-        if same:
-            self.data = content if isinstance(content, bytes) else saved.read_bytes()
-            self.state = FileState.of(saved, self.data)
-            self.edits = Edits()
-            self._protect_on_save = set()
-        return saved
+        return content
+
+    def _saved(self, content: Any, saved: Path) -> None:
+        from workbook.formats.xlsx_patch import Edits
+
+        self.data = content if isinstance(content, bytes) else saved.read_bytes()
+        self.state = FileState.of(saved, self.data)
+        self.edits = Edits()
+        self._protect_on_save = set()
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine.expr import as_text
+from workbook.books.file import SavedFile
 from workbook.books.ods import OdsBook
 from workbook.form import layout as L
 from workbook.form.book import foreign_password_error
-from workbook.formats.files import FileState, read_with_state, save_atomic
+from workbook.formats.files import read_with_state
 from workbook.formats.ods_patch import Cached, OdsPatchError, patch_ods
 
 #: A summary cell showing one result: ``=OUT_x_H1_value``.
@@ -43,7 +44,7 @@ _DIGESTS = {
 }
 
 
-class OdsFileBook(OdsBook):
+class OdsFileBook(SavedFile, OdsBook):
     """An .ods file calculate writes into directly (see the module docstring).
 
     What only LibreOffice can do here is declared as an ability all the same: the book
@@ -159,14 +160,8 @@ class OdsFileBook(OdsBook):
         line = grid[row - 1] if row <= len(grid) else []
         return line[col - 1] if col <= len(line) else None
 
-    def save(
-        self,
-        path: str | Path | None = None,
-        *,
-        unchanged_since: FileState | None = None,
-        outcome: Any = None,
-    ) -> Path:
-        """Patch the recorded cells (and ``outcome``'s results) into the package and save atomically.
+    def _content(self, outcome: Any) -> bytes:
+        """The recorded cells (and ``outcome``'s results) patched into the package, for :meth:`save`.
 
         Raises :class:`~workbook.formats.ods_patch.OdsPatchError` when this package cannot be
         patched; nothing is written then.
@@ -175,7 +170,8 @@ class OdsFileBook(OdsBook):
         if self.needs_client:
             raise OdsPatchError("; ".join(self.needs_client))
         cells.update(self.edits)
-        content = patch_ods(self.data, cells) if cells else self.data
+        return patch_ods(self.data, cells) if cells else self.data
+
+    def _target(self, path: str | Path | None) -> tuple[Path, bool]:
         target = Path(path) if path else self.path
-        same = target == self.path
-        return save_atomic(content, target, unchanged_since=self.state if same else unchanged_since)
+        return target, target == self.path

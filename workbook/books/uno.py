@@ -197,17 +197,9 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
     root = Path(tempfile.mkdtemp(prefix="kpi-uno-profile-")) if own else Path(profile)
     url = write_profile(root) if own else root.as_uri()
     pipe = f"kpi-{uuid.uuid4().hex}"
-    cmd = [
-        soffice,
-        f"-env:UserInstallation={url}",
-        "--headless",
-        "--invisible",
-        "--norestore",
-        "--nologo",
-        "--nodefault",
-        "--nolockcheck",
-        f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
-    ]
+    cmd = libreoffice.soffice_command(
+        soffice, url, f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
+    )
     try:
         # PATH with the system python3 first, HOME set (libreoffice.office_env), own process group
         process = libreoffice.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

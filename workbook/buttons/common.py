@@ -8,37 +8,22 @@ only at import): the Excel button's launcher imports it before xlwings.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-LOG_NAME = "kpi-workbook.log"
+from workbook.buttons import logfile
+from workbook.buttons.logfile import log_path
+
 TITLE = "績效指標填報工作簿"
 #: The message when something unexpected happens.
 UNEXPECTED = "計算時發生未預期的錯誤，結果未寫入。請將紀錄檔寄給系統管理者：\n{log}"
 
 
-def log_path() -> Path:
-    """Where the buttons write details of what went wrong."""
-    base = os.environ.get("LOCALAPPDATA") or tempfile.gettempdir()
-    folder = Path(base) / "kpi-workbook"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / LOG_NAME
-
-
 def log() -> logging.Logger:
     """The buttons' file logger (one handler, however often asked)."""
-    logger = logging.getLogger("kpi_workbook.button")
-    if not logger.handlers:
-        handler = logging.FileHandler(log_path(), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    return logger
+    return logfile.log("kpi_workbook.button")
 
 
 def next_step(submit_to: str | None) -> str:

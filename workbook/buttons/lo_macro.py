@@ -17,10 +17,13 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 import traceback
-from pathlib import Path
 from typing import Any
+
+try:  # inside LibreOffice: the extension's copy (python/pythonpath/kpi_logfile.py)
+    from kpi_logfile import log, log_path  # type: ignore[import-not-found]
+except ImportError:  # the package (tests, or a LibreOffice Python that has it)
+    from workbook.buttons.logfile import log, log_path
 
 TITLE = "績效指標填報工作簿"
 UNEXPECTED = "計算時發生未預期的錯誤，結果未寫入。請將紀錄檔寄給系統管理者：\n{log}"
@@ -30,22 +33,8 @@ NO_PYTHON = (
 )
 
 
-def log_path() -> Path:
-    """The same log file as the Excel button (macros.log_path)."""
-    base = os.environ.get("LOCALAPPDATA") or tempfile.gettempdir()
-    folder = Path(base) / "kpi-workbook"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / "kpi-workbook.log"
-
-
 def _log() -> logging.Logger:
-    logger = logging.getLogger("kpi_workbook.libreoffice_button")
-    if not logger.handlers:
-        handler = logging.FileHandler(log_path(), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    return logger
+    return log("kpi_workbook.libreoffice_button")
 
 
 def _bridge(payload: dict) -> dict:

@@ -4,7 +4,8 @@
 button (``Addons.xcu``, spreadsheet documents only).  Both run the Python macro
 ``python/kpi_button.py`` (:mod:`workbook.buttons.lo_macro`) through the script URL
 below.  ``python/pythonpath`` holds copies of :mod:`workbook.books.unocore` and the
-cell codec it uses, :mod:`workbook.formats.cells` (``kpi_unocore.py``, ``kpi_cells.py``), and
+cell codec it uses, :mod:`workbook.formats.cells` (``kpi_unocore.py``, ``kpi_cells.py``), the
+log file shared with the Excel button, :mod:`workbook.buttons.logfile` (``kpi_logfile.py``), and
 ``kpi_button_config.py``, which names the Python that runs the bridge (the one
 that builds the extension, like ``Interpreter_Win`` in the Excel add-in).
 """
@@ -115,7 +116,7 @@ def _package_root() -> str | None:
 def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
     """Write ``kpi-workbook.oxt`` into ``folder`` (atomically) and return its path."""
     from workbook.books import unocore
-    from workbook.buttons import lo_macro
+    from workbook.buttons import lo_macro, logfile
     from workbook.formats import cells
     from workbook.formats.files import save_atomic
 
@@ -129,6 +130,7 @@ def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
         f"python/{SCRIPT}": Path(lo_macro.__file__).read_text(encoding="utf-8"),
         "python/pythonpath/kpi_unocore.py": Path(unocore.__file__).read_text(encoding="utf-8"),
         "python/pythonpath/kpi_cells.py": Path(cells.__file__).read_text(encoding="utf-8"),
+        "python/pythonpath/kpi_logfile.py": Path(logfile.__file__).read_text(encoding="utf-8"),
         "python/pythonpath/kpi_button_config.py": _config(interpreter or sys.executable, _package_root()),
     }
     out = io.BytesIO()

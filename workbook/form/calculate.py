@@ -255,23 +255,21 @@ def calculate(
     located += _layout_findings(book, scope, inputs, where, restore=write)
     located += sheet_notes
 
-    def grid_of(sheet: str):
-        return book.grid(sheet, *where.extent[sheet]) if sheet in where.extent else book.grid(sheet)
-
+    read = repairs.Reading(book, scope, where)
     digest = _digest(raw)
     recorded = str(meta.get("input_digest") or "")
     state = "never" if not recorded else ("current" if recorded == digest else "stale")
     product = set(product_sheets(scope, book))
-    located += repairs.copied_sheet_findings(book, scope, inputs, where, raw, product, grid_of)
-    target_notes, target_cells = repairs.target_repairs(book, scope, where, grid_of, write=write)
+    located += repairs.copied_sheet_findings(read, inputs, raw, product)
+    target_notes, target_cells = repairs.target_repairs(read, write=write)
     located += target_notes
     if write:
-        located += repairs.analysis_findings(book, scope, ev, where, state, grid_of)
+        located += repairs.analysis_findings(read, ev, state)
 
     outcome = Outcome(scope, ev, located)
     outcome.repairs = target_cells
     outcome.state = state
-    _check_results(book, scope, ev, formulas, where, outcome, write=write, state=state)
+    _check_results(read, ev, formulas, outcome, write=write, state=state)
     if write:
         recorded = _write_results(book, scope, ev, outcome, where, meta, digest, now, entries, state_names)
         # The evaluation now describes the workbook as written: its 檢核 cells show what was found.
@@ -425,11 +423,9 @@ def _input(book: Book, where: Located, name: str) -> Any:
 
 
 def _check_results(
-    book: Book,
-    scope: L.Scope,
+    read: repairs.Reading,
     ev: Evaluation,
     formulas: dict[str, str],
-    where: dict[str, Cell],
     outcome: Outcome,
     *,
     write: bool,
@@ -444,6 +440,7 @@ def _check_results(
     inputs changed since the last calculate (``state == "stale"``), which is
     reported once instead.
     """
+    book, scope, where = read.book, read.scope, read.where
     results = {(r.indicator, r.period): r for r in ev.results}
     steps = _result_steps(scope)
     # A live client computes results from a formula typed into an input, which the engine

@@ -12,6 +12,7 @@ write, which calculate writes together with its results.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,24 @@ Cell = tuple[str, int, int]
 REBUILDABLE = {L.SHEET_GUIDE: (L.STATUS_NAME,), L.SHEET_FINDINGS: (L.FINDINGS_NAME,)}
 #: Characters of staff's text quoted in a finding (the whole text goes to the findings sheet).
 QUOTE_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a calculate reads through: the book, the plan's scope, and where its defined names are.
+
+    ``where`` maps each defined name to its cell; when it also has an ``extent`` (sheet →
+    farthest row and column needed), :meth:`grid` reads a sheet only that far.
+    """
+
+    book: Book
+    scope: L.Scope
+    where: dict[str, Cell]
+
+    def grid(self, sheet: str) -> Any:
+        """The values of ``sheet`` (as far as ``where`` needs it, when it says)."""
+        extent = getattr(self.where, "extent", {})
+        return self.book.grid(sheet, *extent[sheet]) if sheet in extent else self.book.grid(sheet)
 
 
 def _meta_address(book: Book, key: str) -> str | None:
@@ -112,9 +131,7 @@ def sheet_findings(sheets: list[str], code: str) -> list[Finding]:
 # -- the 分析 cell ---------------------------------------------------------------------------------
 
 
-def analysis_findings(
-    book: Book, scope: L.Scope, ev: Evaluation, where: dict[str, Cell], state: str, grid_of
-) -> list[Finding]:
+def analysis_findings(read: Reading, ev: Evaluation, state: str) -> list[Finding]:
     """Staff's text in the generated-analysis cells, reported before calculate replaces it.
 
     Before the first calculate the cell is empty; while the counts are unchanged it
@@ -122,11 +139,12 @@ def analysis_findings(
     sentence is unknown, so text that starts like the generated sentence is taken to be
     the old sentence; anything else is staff's.
     """
+    scope, where = read.scope, read.where
     out = []
     for r in ev.results:
         ind, p = scope.plan.indicator(r.indicator), scope.plan.period(r.period)
         sheet, row, col = where[L.sentence_name(ind, p)]
-        held = book.formulas(sheet, *where.extent[sheet]) if hasattr(where, "extent") else None
+        held = read.book.formulas(sheet, *where.extent[sheet]) if hasattr(where, "extent") else None
         if held is None:
             # A client that shows values only (Excel, LibreOffice) cannot tell staff's text from the
             # live sentence formula's result; an overwritten formula is found by value there.
@@ -159,9 +177,7 @@ def analysis_findings(
 TARGET_LABEL = "年度目標值"
 
 
-def target_repairs(
-    book: Book, scope: L.Scope, where: dict[str, Cell], grid_of, *, write: bool = True
-) -> tuple[list[Finding], dict[Cell, Any]]:
+def target_repairs(read: Reading, *, write: bool = True) -> tuple[list[Finding], dict[Cell, Any]]:
     """Edited target texts on the indicator sheets: findings, and the cells to restore.
 
     The template shows each target twice as text: in the definition (label
@@ -170,6 +186,7 @@ def target_repairs(
     computed but misleads every reader of the printout.  A cell is judged only where
     its label is the template's, so a changed layout is never "repaired".
     """
+    scope, where = read.scope, read.where
     findings: list[Finding] = []
     cells: dict[Cell, Any] = {}
     for ind in scope.indicators:
@@ -183,14 +200,14 @@ def target_repairs(
             if not rows:
                 continue
             sheet, first, col = min(rows, key=lambda c: c[1])
-            grid = grid_of(sheet)
+            grid = read.grid(sheet)
             if at(grid, first - 1, 1) == TARGET_LABEL:
                 spots.append((sheet, first - 1, col))
             for row in range(1, first):
                 if at(grid, row, 1) == f"{scope.year}年{TARGET_LABEL}":
                     spots.append((sheet, row, 2))
         for sheet, row, col in dict.fromkeys(spots):
-            shown = at(grid_of(sheet), row, col)
+            shown = at(read.grid(sheet), row, col)
             if _same_target(shown, printed):
                 continue
             cells[(sheet, row, col)] = printed
@@ -232,13 +249,7 @@ def _same_target(shown: Any, printed: str) -> bool:
 
 
 def copied_sheet_findings(
-    book: Book,
-    scope: L.Scope,
-    inputs: dict,
-    where: dict[str, Cell],
-    raw: dict[str, Any],
-    product: set[str],
-    grid_of,
+    read: Reading, inputs: dict, raw: dict[str, Any], product: set[str]
 ) -> list[Finding]:
     """Counts typed into a copy of an indicator sheet (Excel's 移動或複製 → 建立複本).
 
@@ -246,15 +257,16 @@ def copied_sheet_findings(
     nothing reads it.  Every input position of the copy that holds a value other
     than the original's is reported at the copy's cell.
     """
+    scope, where = read.scope, read.where
     titles = {}
     for ind in scope.indicators:
         titles.setdefault(ind.name, ind)
     out = []
-    for sheet in book.sheet_names():
+    for sheet in read.book.sheet_names():
         if sheet in product or sheet == L.SHEET_META:
             continue
         try:
-            grid = grid_of(sheet)
+            grid = read.grid(sheet)
         except (KeyError, ValueError):  # an adapter that was not sent this sheet's values
             continue
         ind = titles.get(str(at(grid, 1, 1) or "").strip())

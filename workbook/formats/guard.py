@@ -98,12 +98,31 @@ class PackageInfo:
     scanned: Any = field(default=None, compare=False, repr=False)
 
 
+#: The refusals of bytes that are no zip at all (zh-TW, English).
+_NOT_XLSX = (
+    "不是 Excel 活頁簿（可能是 CSV、文字或其他格式改了副檔名）",
+    "not an Excel workbook (perhaps a CSV or other file renamed to .xlsx)",
+)
+_NOT_ODS = (
+    "不是 ODF 試算表（.ods）檔案（可能是其他格式改了副檔名）",
+    "not an OpenDocument spreadsheet (perhaps another file renamed to .ods)",
+)
+
+
 def _refuse(zh: str, en: str, name: str | None) -> WorkbookFileError:
     return WorkbookFileError(zh, en, path=name)
 
 
-def _open_package(data: bytes, name: str) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
-    """Open a zip package (.xlsx or .ods) and refuse a damaged one or a zip bomb by its directory."""
+def _open_package(
+    data: bytes, name: str | None, *, not_zip: tuple[str, str]
+) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo], set[str]]:
+    """Open a zip package (.xlsx or .ods): its archive, parts and part names.
+
+    Bytes that are no zip at all are refused with ``not_zip`` (zh-TW, English); a damaged
+    package or a zip bomb is refused by its directory.
+    """
+    if not data.startswith(b"PK"):
+        raise _refuse(*not_zip, name)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -127,7 +146,7 @@ def _open_package(data: bytes, name: str) -> tuple[zipfile.ZipFile, list[zipfile
                 f"part {info.filename} has a suspicious compression ratio (zip bomb)",
                 name,
             )
-    return archive, infos
+    return archive, infos, {i.filename for i in infos}
 
 
 def inspect(data: bytes, name: str | None = None) -> PackageInfo:
@@ -146,14 +165,7 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
             "this is a legacy Excel 97-2003 (.xls) file; save it as .xlsx",
             name,
         )
-    if not data.startswith(b"PK"):
-        raise _refuse(
-            "不是 Excel 活頁簿（可能是 CSV、文字或其他格式改了副檔名）",
-            "not an Excel workbook (perhaps a CSV or other file renamed to .xlsx)",
-            name,
-        )
-    archive, infos = _open_package(data, name)
-    names = {i.filename for i in infos}
+    archive, infos, names = _open_package(data, name, not_zip=_NOT_XLSX)
     if "xl/workbook.xml" not in names:
         raise _refuse(
             "檔案不是 Excel 活頁簿（缺少活頁簿內容）", "not an Excel workbook (no xl/workbook.xml)", name
@@ -262,14 +274,7 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
     """
     if not data:
         raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
-    if not data.startswith(b"PK"):
-        raise _refuse(
-            "不是 ODF 試算表（.ods）檔案（可能是其他格式改了副檔名）",
-            "not an OpenDocument spreadsheet (perhaps another file renamed to .ods)",
-            name,
-        )
-    archive, infos = _open_package(data, name)
-    names = {i.filename for i in infos}
+    archive, infos, names = _open_package(data, name, not_zip=_NOT_ODS)
     kept: dict[str, bytes] = {}
     try:
         for info in infos:
