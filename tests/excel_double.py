@@ -33,6 +33,7 @@ import datetime as dt
 import re
 import shutil
 import tempfile
+import weakref
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,8 @@ class Book:
         self.app = app or App()
         self.app.book = self
         self._tmp = Path(tempfile.mkdtemp(prefix="excel-double-"))
+        # removed on close(), or when the double is dropped or the run ends (tests rarely close)
+        self._remove_tmp = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         self._dirty = False
         if values is None:
             values = recalculate(self.path, self._tmp / f"values{self.path.suffix}")
@@ -194,7 +197,7 @@ class Book:
             self._recalculate()
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._remove_tmp()
 
     def save(self, path: str | Path | None = None) -> Path:
         """Save the workbook as it now stands (formulas, written values, protection)."""

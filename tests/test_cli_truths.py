@@ -16,6 +16,7 @@ mount namespace (``unshare --user --map-root-user --mount``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import json
@@ -527,8 +528,8 @@ def _workers_started(pid: int) -> bool:
     return any(Path(f).read_text().split() for f in found)
 
 
-@pytest.mark.parametrize("whole_group", [True, False], ids=["terminal-ctrl-c", "parent-only"])
-def test_ctrl_c_during_collect_is_130_and_leaves_nothing(filled, tmp_path, whole_group):
+@pytest.mark.parametrize("mode", ["terminal", "parent-only", "twice"])
+def test_ctrl_c_during_collect_is_130_and_leaves_nothing(filled, tmp_path, mode):
     inbox = tmp_path / "收件匣"
     inbox.mkdir()
     for i in range(3000):  # enough that the collect is still reading when the signal comes
@@ -564,10 +565,14 @@ def test_ctrl_c_during_collect_is_130_and_leaves_nothing(filled, tmp_path, whole
             time.sleep(3)  # no /proc children list: give it time to start reading
         time.sleep(0.3)
         assert proc.poll() is None, "collect finished before the interrupt"
-        if whole_group:
-            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: workers too
-        else:
+        if mode == "parent-only":
             os.kill(proc.pid, signal.SIGINT)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: workers too
+        if mode == "twice":  # an impatient second Ctrl-C while the pool shuts down (it hung kpi)
+            time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -578,3 +583,43 @@ def test_ctrl_c_during_collect_is_130_and_leaves_nothing(filled, tmp_path, whole
     assert "Traceback" not in stdout + stderr and "Exception ignored" not in stderr, stderr[-3000:]
     assert listing(out) == []  # no summary, no CSV folder, no temporary file
     assert len(listing(inbox)) == 3000
+
+
+@pytest.mark.parametrize("where", ["folder-missing", "a-folder"])
+def test_an_archive_that_cannot_be_written_is_refused_before_any_work(filled, tmp_path, capsys, where):
+    from workbook.cli import main
+
+    archive = tmp_path / ("沒有這個資料夾/kpi.sqlite" if where == "folder-missing" else "kpi.sqlite")
+    if where == "a-folder":
+        archive.mkdir()
+    summary = tmp_path / "彙總.xlsx"
+    code = main(["collect", str(filled), "-o", str(summary), "--archive", str(archive)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert ("找不到檔案或資料夾" in err) if where == "folder-missing" else ("須為一般檔案" in err), err
+    assert "Traceback" not in err
+    assert not summary.exists()  # refused before the summary was written, not after
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["calculate", "沒有.xlsx"],
+        ["check", "沒有.xlsx"],
+        ["collect", "沒有.xlsx", "-o", "s.xlsx"],
+        ["report", "沒有.xlsx", "-o", "r.odt"],
+        ["plan", "import", "沒有.docx", "-o", "p.yaml"],
+        ["template", "--plan", "沒有.yaml", "-o", "t.xlsx"],
+        ["template", "--plan", "沒有.ods", "-o", "t.xlsx"],
+    ],
+    ids=["calculate", "check", "collect", "report", "plan-import", "yaml-plan", "ods-plan"],
+)
+def test_a_missing_input_is_said_one_way_by_every_command(tmp_path, monkeypatch, capsys, args):
+    from workbook.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "沒有." in err and "無法讀取檔案：找不到檔案或資料夾" in err, err
+    assert "cannot read the file: no such file or folder" in err and "Errno" not in err, err
+    assert listing(tmp_path) == []  # nothing written

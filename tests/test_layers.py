@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "workbook/__init__.py",
         "workbook/errors.py",
+        "workbook/interrupts.py",
         "workbook/outputs.py",
         "workbook/formats/",
         "workbook/cliparse.py",

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from kpi_engine.errors import KpiError
 from kpi_engine.evaluate import Evaluation
 from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
 from workbook.formats.files import WorkbookFileError
-from workbook.outputs import output_format
+from workbook.interrupts import ignore_interrupts, no_interrupt
+from workbook.outputs import archive_target, output_format
 from workbook.plan_io import load_any
 from workbook.report import print_evaluation
 
@@ -319,7 +319,7 @@ def _addin_libreoffice(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     """``kpi collect PATH... -o SUMMARY.xlsx|.ods``: read, recompute, classify and consolidate."""
     from kpi_engine.consolidate import STATUSES
-    from workbook.collect import collect, inputs_of, rich_progress
+    from workbook.collect import collect, inputs_of, require_inputs, rich_progress
     from workbook.collect.text import terminal_text
     from workbook.formats.files import check_output_target
     from workbook.report.summary import CSV_NAMES, write_csv, write_summary
@@ -327,11 +327,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     kind = output_format("summary", args.output)
     if args.csv:
         output_format("csv", args.csv)
-    missing = [p for p in args.paths if not Path(p).exists()]
-    if missing:
-        raise UsageError(
-            "找不到檔案或資料夾 / no such file or folder: " + ", ".join(terminal_text(p) for p in missing)
-        )
+    if args.archive:
+        archive_target(args.archive)
+    require_inputs(args.paths)
     plans = [load_any(p) for p in args.plan] if args.plan else None
     inputs = inputs_of(args.paths)
     check_output_target(args.output, inputs)
@@ -591,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):  # Windows consoles default to a legacy code page
             stream.reconfigure(encoding="utf-8", errors="replace")
+    from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(argv)
     parser = build_parser()
@@ -627,27 +626,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         # a second Ctrl-C, or a reader gone, must not turn the goodbye into a traceback
-        with _no_interrupt(), contextlib.suppress(OSError):
+        with no_interrupt(), contextlib.suppress(OSError):
             print("\n已中止 / aborted", file=sys.stderr)
             if as_json:
                 print(_error_json(KpiError("已中止", "aborted", code="interrupted")))
+        if from_command_line:  # the process exits next: one more Ctrl-C must not interrupt that
+            ignore_interrupts()
         return EXIT_INTERRUPTED
-
-
-@contextlib.contextmanager
-def _no_interrupt() -> Iterator[None]:
-    """SIGINT ignored for the block (when this is the main thread), then as it was."""
-    import signal
-
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: signals go elsewhere anyway
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -61,14 +61,21 @@ _ERRNO = {
 SAVING = ("無法儲存檔案", "cannot save")
 
 
+def os_words(exc: OSError) -> tuple[str, str]:
+    """What the OS refused, in the catalogue's zh-TW and English words (no path, no errno)."""
+    code = _ERRNO.get(exc.errno or 0, "os_error")
+    reason = exc.strerror or type(exc).__name__
+    zh, en = (template.format(reason=reason) for template in CATALOGUE[code])
+    return zh, en
+
+
 def os_error(exc: OSError, path: str | Path | None = None, doing: tuple[str, str] | None = None) -> KpiError:
     """The :class:`KpiError` for ``exc``: its catalogue message, naming the path it is about.
 
     ``doing`` (e.g. :data:`SAVING`) says what failed, before the catalogue's words.
     """
     code = _ERRNO.get(exc.errno or 0, "os_error")
-    reason = exc.strerror or type(exc).__name__
-    zh, en = (template.format(reason=reason) for template in CATALOGUE[code])
+    zh, en = os_words(exc)
     if doing:
         zh, en = f"{doing[0]}：{zh}", f"{doing[1]}: {en}"
     where = path if path is not None else exc.filename

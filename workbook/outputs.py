@@ -106,6 +106,28 @@ def output_format(kind: str, path: str | Path | None, *, source: str | Path | No
     raise KpiError(zh, en, code="output_extension", path=path)
 
 
+def archive_target(path: str | Path) -> Path:
+    """Refuse, before any work, an archive that could not be written (``--archive``).
+
+    The archive is updated in place (created when missing), so any name will do, but the
+    folder must exist and be writable, and an existing archive must be a writable regular
+    file: a collect must not read a whole inbox and write its summary, only to fail at the end.
+    """
+    path = Path(path)
+    if path.exists():
+        if not path.is_file():
+            raise KpiError(
+                "彙整資料庫須為一般檔案（不是資料夾或裝置）",
+                "the archive must be a regular file (not a folder or a device)",
+                code="output_not_file",
+                path=path,
+            )
+        if not os.access(path, os.W_OK):
+            raise os_error(PermissionError(errno.EACCES, os.strerror(errno.EACCES)), path, SAVING)
+    _writable(path.absolute().parent)
+    return path
+
+
 def _writable(folder: Path) -> None:
     """Refuse a folder a file cannot be created in (missing, read-only, no permission)."""
     if not folder.is_dir():

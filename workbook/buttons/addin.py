@@ -31,6 +31,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from kpi_engine.errors import KpiError
+from workbook.errors import os_words
 from workbook.formats.files import save_atomic
 from workbook.formats.zips import rewrite_members
 
@@ -186,5 +187,7 @@ def install_addin(folder: Path | None = None) -> Path:
         ) from exc
     except OSError as exc:
         raise AddinError(
-            f"無法安裝增益集到 {target_dir}：{exc.strerror or exc} / cannot install the add-in into {target_dir}: {exc}"
+            "無法安裝增益集到 {0}：{1} / cannot install the add-in into {0}: {2}".format(
+                target_dir, *os_words(exc)
+            )
         ) from exc

@@ -18,6 +18,7 @@ the merge itself is :func:`kpi_engine.consolidate.merge`.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +33,9 @@ from kpi_engine.findings import Finding
 from workbook.collect.inbox import expand_file, walk
 from workbook.collect.item import Item
 from workbook.collect.read import read_item, read_submission
+from workbook.collect.text import terminal_text
+from workbook.errors import os_error
+from workbook.interrupts import no_interrupt
 
 __all__ = [
     "Collection",
@@ -210,6 +214,18 @@ def inputs_of(paths: Iterable[str | Path]) -> list[Path]:
     return [t[0] for t in walk(paths) if not isinstance(t, Item)]
 
 
+def require_inputs(paths: Iterable[str | Path]) -> None:
+    """Refuse, before any work, inputs that do not exist (every one named, as the OS would say)."""
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        names = ", ".join(terminal_text(str(p)) for p in missing)
+        raise os_error(
+            FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT)),
+            names,
+            ("無法讀取檔案", "cannot read the file"),
+        )
+
+
 _plans: list[Plan] = []
 
 
@@ -258,7 +274,10 @@ def _stream(tasks: list, plans: list[Plan], workers: int) -> Iterator[list[Submi
         for done in pool.map(_read_chunk, chunks):
             yield from done
     except BaseException:  # Ctrl-C or a failure: drop the chunks not started; workers end their own
-        pool.shutdown(wait=False, cancel_futures=True)
+        # …and wait for them with Ctrl-C ignored: a second one cut into the pool's shutdown and
+        # left a worker waiting for ever on the queue's lock (and kpi hanging at exit).
+        with no_interrupt():
+            pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
 

@@ -38,6 +38,7 @@ from workbook.collect.item import (
     utc_text,
 )
 from workbook.collect.text import decode_name, path_text
+from workbook.errors import os_words
 
 # -- folders and files ------------------------------------------------------------------------
 
@@ -55,7 +56,7 @@ def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | Item]:
                 yield Item(
                     top,
                     status="unreadable",
-                    reason=f"無法讀取資料夾 / cannot list the folder: {exc.strerror or exc}",
+                    reason="無法讀取資料夾：{} / cannot list the folder: {}".format(*os_words(exc)),
                 )
                 continue
             for child in children:
@@ -88,7 +89,7 @@ def expand_file(path: Path, label: str) -> Iterator[Item]:
         with open(path, "rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        yield Item(label, status="unreadable", reason=f"無法讀取 / cannot read: {exc.strerror or exc}")
+        yield Item(label, status="unreadable", reason="無法讀取：{} / cannot read: {}".format(*os_words(exc)))
         return
     mtime = utc_text(datetime.fromtimestamp(st.st_mtime, timezone.utc))
     kind = sniff(head, clean_suffix(path.name))
@@ -115,7 +116,9 @@ def expand_file(path: Path, label: str) -> Iterator[Item]:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            yield Item(label, status="unreadable", reason=f"無法讀取 / cannot read: {exc.strerror or exc}")
+            yield Item(
+                label, status="unreadable", reason="無法讀取：{} / cannot read: {}".format(*os_words(exc))
+            )
             return
         yield from expand_bytes(label, data, kind, depth=0, mtime=mtime)
     elif kind in UNSUPPORTED:

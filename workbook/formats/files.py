@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from kpi_engine.errors import KpiError
+from workbook.errors import os_words
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -123,9 +124,8 @@ def read_with_state(path: Path) -> tuple[bytes, FileState]:
     try:
         return FileState.read(path)
     except OSError as exc:
-        raise WorkbookFileError(
-            f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
-        ) from exc
+        zh, en = os_words(exc)
+        raise WorkbookFileError(f"無法讀取檔案：{zh}", f"cannot read the file: {en}", path=path) from exc
 
 
 def changed_on_disk_error(path: Path) -> WorkbookFileError:
@@ -205,8 +205,8 @@ def _staged(path: Path, unchanged_since: FileState | None) -> Iterator[str]:
                 if full
                 else "檔名過長，無法儲存；請縮短檔名"
                 if name_too_long
-                else f"無法儲存檔案（原檔未變更）：{exc.strerror or exc}",
-                f"cannot save (the original is unchanged): {exc}",
+                else f"無法儲存檔案（原檔未變更）：{os_words(exc)[0]}（{exc.strerror or exc}）",
+                f"cannot save (the original is unchanged): {os_words(exc)[1]} ({exc.strerror or exc})",
                 path=path,
             ) from exc
         raise

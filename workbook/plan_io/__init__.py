@@ -23,16 +23,16 @@ DOCUMENT_SUFFIXES = (".docx", ".odt")
 
 def load_any(path: str | Path | None) -> Plan:
     """A plan from a YAML file, an authoring workbook (.xlsx/.ods), or the embedded default."""
+    if path is not None and not Path(path).is_file():  # said alike for every plan form
+        import errno
+        import os
+
+        from workbook.errors import os_error
+
+        code = errno.EISDIR if Path(path).is_dir() else errno.ENOENT
+        raise os_error(OSError(code, os.strerror(code)), path, ("無法讀取檔案", "cannot read the file"))
     if path is not None and Path(path).suffix.lower() in WORKBOOK_SUFFIXES:
         from workbook.plan_io.reading import load_workbook_plan
 
-        if not Path(path).is_file():  # before LibreOffice is asked to open it (.ods)
-            import errno
-            import os
-
-            from workbook.errors import os_error
-
-            code = errno.EISDIR if Path(path).is_dir() else errno.ENOENT
-            raise os_error(OSError(code, os.strerror(code)), path, ("無法讀取計畫檔", "cannot read the plan"))
         return load_workbook_plan(Path(path))
     return load_plan(path)

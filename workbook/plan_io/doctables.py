@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbook.errors import os_words
 from workbook.formats.files import WorkbookFileError
 from workbook.formats.guard import MAX_RATIO, MAX_TOTAL_BYTES, _has_dtd
 
@@ -67,7 +68,8 @@ def _package(path: Path, required: str) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _refuse(path, f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}") from exc
+        zh, en = os_words(exc)
+        raise _refuse(path, f"無法讀取檔案：{zh}", f"cannot read the file: {en}") from exc
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise _refuse(
             path,

@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from kpi_engine import Plan, PlanError, parse_plan
 from kpi_engine.plan import KIND_ROLES
 from kpi_engine.plan_loader import DEFAULT_PERIODS, PlanIssue, dump_plan
+from workbook.errors import os_words
 from workbook.formats.cells import column_letters
 from workbook.formats.files import WorkbookFileError
 from workbook.plan_io.authoring import (
@@ -482,7 +483,7 @@ def _open(path: Path) -> Any:
             data = path.read_bytes()
         except OSError as exc:
             raise WorkbookFileError(
-                f"無法讀取檔案：{exc.strerror or exc}", f"cannot read the file: {exc}", path=path
+                f"無法讀取檔案：{os_words(exc)[0]}", f"cannot read the file: {os_words(exc)[1]}", path=path
             ) from exc
     inspect(data, str(path))
     try:

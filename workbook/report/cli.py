@@ -24,13 +24,9 @@ def run_report(args: argparse.Namespace) -> int:
         raise ReportError("請指定工作簿或 --archive / give workbooks or --archive")
     if args.compare and not args.archive:
         raise ReportError("--compare 需要 --archive（上年度資料存於彙整資料庫）/ --compare needs --archive")
-    missing = [p for p in args.paths if not Path(p).exists()]
-    if missing:
-        from workbook.collect.text import terminal_text
+    from workbook.collect import require_inputs
 
-        raise ReportError(
-            "找不到檔案或資料夾 / no such file or folder: " + ", ".join(terminal_text(p) for p in missing)
-        )
+    require_inputs(args.paths)
     check_output_target(out, args.paths)
     plans = [load_any(p) for p in args.plan] if args.plan else None  # YAML, .xlsx or .ods
     if args.paths:
