@@ -69,7 +69,7 @@ def run_report(args: argparse.Namespace) -> int:
         sources=sources,
     )
     charts = charts_if_available(report)
-    path = write_report(report, out, charts, font=args.font)
+    write_report(report, out, charts, font=args.font)
     units = len(report.units)
     print(f"{report.agency} {report.heading}（{report.period_name}，{units} 個填報單位）")
     for section in report.units:
@@ -85,5 +85,5 @@ def run_report(args: argparse.Namespace) -> int:
             print(
                 f"  PDF 字型 / font: {font}（本機無{DOCUMENT_FONT} / {DOCUMENT_FONT} is not installed here）"
             )
-    print(f"已產生報告 / report written: {path}")
+    print(f"已產生報告 / report written: {out}")  # as the user named it (LibreOffice answers absolute)
     return 0
