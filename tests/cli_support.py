@@ -19,11 +19,25 @@ def kpi_executable() -> str:
     return found
 
 
-def kpi(*args: str, cwd: Path, timeout: int = 180) -> subprocess.CompletedProcess:
-    """Run ``kpi ARGS`` in ``cwd`` with the checkout off the import path; never a traceback."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+def kpi(
+    *args: str,
+    cwd: Path,
+    timeout: int = 180,
+    prefix: tuple[str, ...] = (),
+    checkout: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run ``kpi ARGS`` in ``cwd``; never a traceback, nor an exception Python ignored at exit.
+
+    By default the installed console script, with the checkout off the import path;
+    ``checkout=True`` runs this checkout's ``python -m workbook.cli`` instead.  ``prefix``
+    goes before the command (``setpriv …`` to drop root's powers, ``unshare …``).
+    """
+    if checkout:
+        command, env = [sys.executable, "-m", "workbook.cli"], dict(os.environ, PYTHONPATH=str(REPO))
+    else:
+        command, env = [kpi_executable()], {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
-        [kpi_executable(), *args],
+        [*prefix, *command, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -31,7 +45,8 @@ def kpi(*args: str, cwd: Path, timeout: int = 180) -> subprocess.CompletedProces
         encoding="utf-8",
         timeout=timeout,
     )
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
+    assert "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
     return proc
 
 

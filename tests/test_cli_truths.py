@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cli_support import REPO
+from cli_support import REPO, kpi
 
 from kpi_engine.errors import KpiError
 from kpi_engine.plan_loader import default_plan_path
@@ -54,19 +54,7 @@ def run(
     *args: str, cwd: Path, prefix: tuple[str, ...] = (), timeout: int = 300
 ) -> subprocess.CompletedProcess:
     """``kpi ARGS`` from this checkout (``python -m workbook.cli``), optionally under ``prefix``."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run(
-        [*prefix, sys.executable, "-m", "workbook.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=timeout,
-    )
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
-    assert "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
-    return proc
+    return kpi(*args, cwd=cwd, prefix=prefix, timeout=timeout, checkout=True)
 
 
 def listing(folder: Path) -> list[str]:
