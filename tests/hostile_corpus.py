@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import struct
 import zipfile
@@ -160,10 +161,11 @@ class Case:
     setup: str = ""  # readonly | lock_excel | lock_libreoffice | enospc_save | enospc_replace
     same_results_as_base: bool = False  # after calculate, every TXT_ sentence equals the base's
     xfail: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""  # the file's own name, when the case is about the name
 
     @property
     def filename(self) -> str:
-        return f"填報-{self.id}{self.suffix}"
+        return self.name or f"填報-{self.id}{self.suffix}"
 
     @property
     def button_expect(self) -> str:
@@ -1250,6 +1252,16 @@ CASES: list[Case] = [
         "warnings",
         button="ok",
         setup="enospc_replace",
+    ),
+    Case(
+        "file_big5_name",
+        "file",
+        "a file name in Big5 bytes, as a Windows share or a zip tool leaves it (not UTF-8)",
+        edit(_set(NUMERATOR, 50)),
+        ok("stale"),
+        ok(),
+        "warnings",
+        name=os.fsdecode("填報-秘書處.xlsx".encode("cp950")),
     ),
 ]
 

@@ -507,8 +507,37 @@ def test_a_full_disk_is_a_message_and_exit_2(filled, tmp_path, args):
     proc = run(*argv, cwd=tmp_path, prefix=prefix)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "磁碟空間不足" in proc.stderr and ("No space left" in proc.stderr or "disk is full" in proc.stderr)
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
     left = proc.stdout.split("--listing--", 1)[1].split()
     assert left in (["filler"], ["csv", "filler"]), left  # no output, no temporary file
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("template", "-o", "t.xlsx"),
+        ("template", "-o", "t.ods"),
+        ("report", "{filled}", "-o", "r.pdf"),
+        ("calculate", "{filled}", "-o", "c.xlsx"),
+    ],
+    ids=lambda a: " ".join(a[:2]) + " " + a[-1],
+)
+def test_a_full_temporary_folder_is_a_message_and_exit_2(filled, tmp_path, args):
+    """openpyxl and LibreOffice stage their work in $TMPDIR: a full one is a full disk, not a traceback."""
+    prefix = (*_full_disk(tmp_path), "env", f"TMPDIR={tmp_path / 'full'}")
+    if args[-1].endswith((".ods", ".pdf")):
+        from workbook import libreoffice as lo
+
+        lo.require_soffice()
+    argv = [a.format(filled=filled) for a in args]
+    proc = run(*argv, cwd=tmp_path, prefix=prefix)
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    if proc.returncode == 0:  # it needed no temporary file: the output is whole
+        assert (tmp_path / args[-1]).stat().st_size > 0
+        return
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "磁碟空間不足" in proc.stderr and ("No space left" in proc.stderr or "disk is full" in proc.stderr)
+    assert not (tmp_path / args[-1]).exists()
 
 
 def _workers_started(pid: int) -> bool:
@@ -611,3 +640,40 @@ def test_a_missing_input_is_said_one_way_by_every_command(tmp_path, monkeypatch,
     assert "沒有." in err and "無法讀取檔案：找不到檔案或資料夾" in err, err
     assert "cannot read the file: no such file or folder" in err and "Errno" not in err, err
     assert listing(tmp_path) == []  # nothing written
+
+
+def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
+    """LibreOffice is killed on Ctrl-C; its ``lu*.tmp`` files go with its private $TMPDIR."""
+    from workbook import libreoffice as lo
+
+    lo.require_soffice()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(tmp))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbook.cli", "template", "-o", "t.ods"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # wait until LibreOffice has written into its temporary folder
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(p.name.startswith("lu") for p in tmp.rglob("*")):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the template was written before LibreOffice could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "已中止" in err and "Traceback" not in err, err
+    assert listing(tmp) == [], listing(tmp)
+    assert listing(tmp_path) == ["tmp"], listing(tmp_path)

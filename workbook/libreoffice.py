@@ -37,12 +37,14 @@ standard library is used, and pytest is imported lazily by :func:`require_soffic
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -145,11 +147,36 @@ class LibreOfficeError(KpiError, RuntimeError):
         super().__init__("\n".join(details), code="libreoffice")
 
     @classmethod
-    def failed(cls, message: str, result: subprocess.CompletedProcess[str]) -> LibreOfficeError:
-        """The error for a run that finished but failed (``result`` from :func:`run`)."""
+    def failed(cls, message: str, result: subprocess.CompletedProcess[str]) -> LibreOfficeError | OSError:
+        """The error for a run that finished but failed (``result`` from :func:`run`).
+
+        A full disk is said as such (an :class:`OSError`): LibreOffice itself only says it
+        could not load or store the document.
+        """
+        if (full := disk_full_error()) is not None:
+            return full
         return cls(
             message, cmd=result.args, returncode=result.returncode, stdout=result.stdout, stderr=result.stderr
         )
+
+
+#: Below this much free space LibreOffice cannot stage a document or its profile.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
+
+def disk_full_error(*folders: Path) -> OSError | None:
+    """An ENOSPC error naming the first of ``folders`` (and the temporary folder) that is
+    (nearly) full, or None: why a LibreOffice run failed when it gives no reason."""
+    # $TMPDIR as LibreOffice sees it: Python's gettempdir() silently skips a full one.
+    named = [os.environ[k] for k in ("TMPDIR", "TEMP", "TMP") if os.environ.get(k)]
+    for folder in (*folders, *map(Path, named), Path(tempfile.gettempdir())):
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            continue
+        if free < MIN_FREE_BYTES:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -263,13 +290,35 @@ def start(cmd: Sequence[str], **popen_args) -> subprocess.Popen:
     ``soffice`` is a launcher (shell script + oosplash) that spawns ``soffice.bin``; killing
     only the direct child would leave the real office process running.
     """
-    popen_args.setdefault("env", office_env())
-    return subprocess.Popen(
-        list(cmd),
-        stdin=subprocess.DEVNULL,
-        start_new_session=sys.platform != "win32",
-        **popen_args,
-    )
+    # A temporary folder of its own, removed by :func:`release`: LibreOffice leaves its
+    # ``lu*.tmp`` files behind when it is killed (Ctrl-C, a timeout).
+    private_tmp = tempfile.mkdtemp(prefix="kpi-lo-tmp-")
+    env = dict(popen_args.pop("env", None) or office_env())
+    env.update(TMPDIR=private_tmp, TMP=private_tmp, TEMP=private_tmp)
+    try:
+        process = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            start_new_session=sys.platform != "win32",
+            env=env,
+            **popen_args,
+        )
+    except BaseException:
+        shutil.rmtree(private_tmp, ignore_errors=True)
+        raise
+    _PRIVATE_TMP[process] = private_tmp
+    return process
+
+
+#: The private temporary folder of each process :func:`start` started and has not released.
+_PRIVATE_TMP: weakref.WeakKeyDictionary[subprocess.Popen, str] = weakref.WeakKeyDictionary()
+
+
+def release(process: subprocess.Popen) -> None:
+    """Remove the private temporary folder of a process from :func:`start` that has ended."""
+    folder = _PRIVATE_TMP.pop(process, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -282,6 +331,7 @@ def kill(process: subprocess.Popen) -> None:
                 os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         process.wait(timeout=10)
+    release(process)
 
 
 def run(
@@ -311,6 +361,7 @@ def run(
     except BaseException:  # e.g. KeyboardInterrupt: do not leave soffice behind
         kill(proc)
         raise
+    release(proc)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from workbook.books.uno import ODF_MISSING_EN, ODF_MISSING_ZH, require_libreoffice
 from workbook.formats.files import WorkbookFileError, save_atomic
 from workbook.formats.zips import rewrite_members
+from workbook.libreoffice import disk_full_error
 
 #: The message for a machine without LibreOffice, naming what to install (one text: books.uno's).
 MISSING_ZH, MISSING_EN = ODF_MISSING_ZH, ODF_MISSING_EN
@@ -82,6 +83,8 @@ def convert_workbooks(jobs: list[tuple[Path, Path]], *, password: str | None = N
             except WorkbookFileError:
                 raise
             except Exception as exc:  # UNO's own exception types; never let them cross the session's exit
+                if (full := disk_full_error(Path(dst).parent)) is not None:
+                    raise full from None
                 raise WorkbookFileError(
                     "LibreOffice 轉換為 ODF 時發生錯誤，未產生檔案",
                     f"LibreOffice failed to convert the workbook to ODF; nothing written ({type(exc).__name__})",
@@ -304,7 +307,8 @@ def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
 
 
 def _norm(formula: Any) -> str:
-    return str(formula or "").replace(" ", "").replace("$", "").upper()
+    # ODF names ISFORMULA bare where the .xlsx stores _xlfn.ISFORMULA.
+    return str(formula or "").replace(" ", "").replace("$", "").upper().replace("_XLFN.", "")
 
 
 def write_summary_ods(coll: Any, path: str | Path) -> Path:

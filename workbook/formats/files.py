@@ -49,6 +49,12 @@ class DamagedFileError(WorkbookFileError):
     code = "file_damaged"
 
 
+class UnsupportedFormatError(WorkbookFileError):
+    """A sound file of a format we do not read (Strict Open XML, flat ODF, …), named for what it is."""
+
+    code = "file_unsupported"
+
+
 #: Bytes of a target's name kept in its temporary file's name; NAME_MAX is 255 bytes on
 #: Linux and macOS, and an 80-character zh-TW name alone is 240 bytes in UTF-8.
 TEMP_STEM_BYTES = 64
@@ -56,7 +62,9 @@ TEMP_STEM_BYTES = 64
 
 def temp_prefix(path: Path) -> str:
     """A temporary file's name prefix for ``path``: hidden, short whatever the target's length."""
-    stem = path.stem.encode("utf-8")[:TEMP_STEM_BYTES].decode("utf-8", "ignore")
+    # fsencode/fsdecode, not UTF-8: a name in Big5 (from a Windows share or a zip) is
+    # undecodable bytes here, and a cut inside a character must round-trip unchanged.
+    stem = os.fsdecode(os.fsencode(path.stem)[:TEMP_STEM_BYTES])
     return f".{stem}-"
 
 
@@ -119,9 +127,22 @@ class FileState:
         return FileState.of(path).sha256 != self.sha256
 
 
+#: The largest workbook any command reads (collect's cap per file too): a form of a
+#: thousand indicators is a few MB, and reading a 1.5 GB file would need that much memory.
+MAX_WORKBOOK_BYTES = 50 * 1024 * 1024
+
+
 def read_with_state(path: Path) -> tuple[bytes, FileState]:
-    """A workbook file's bytes and their :class:`FileState`; a clear error when unreadable."""
+    """A workbook file's bytes and their :class:`FileState`; a clear error when unreadable or too large."""
     try:
+        size = os.stat(path).st_size
+        if size > MAX_WORKBOOK_BYTES and Path(path).is_file():
+            raise WorkbookFileError(
+                f"檔案過大（{size / 1048576:,.0f} MB），超過填報工作簿上限 {MAX_WORKBOOK_BYTES // 1048576} MB，拒絕開啟",
+                f"the file is too large ({size / 1048576:,.0f} MB; a KPI workbook is at most "
+                f"{MAX_WORKBOOK_BYTES // 1048576} MB)",
+                path=path,
+            )
         return FileState.read(path)
     except OSError as exc:
         zh, en = os_words(exc)
@@ -197,6 +218,10 @@ def _staged(path: Path, unchanged_since: FileState | None) -> Iterator[str]:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+        if not isinstance(exc, OSError) and "ENOSPC" in str(exc):
+            # openpyxl stages sheets in the temporary folder through lxml, which reports a
+            # full disk as SerialisationError("IO_ENOSPC"), not as an OSError.
+            exc = OSError(errno.ENOSPC, f"No space left on device (temporary folder {tempfile.gettempdir()})")
         if isinstance(exc, OSError):
             full = exc.errno == errno.ENOSPC
             name_too_long = exc.errno == errno.ENAMETOOLONG

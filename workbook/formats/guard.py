@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbook.formats.cells import COLUMN, ROW, column_index
-from workbook.formats.files import WorkbookFileError
+from workbook.formats.files import UnsupportedFormatError, WorkbookFileError
+from workbook.formats.kinds import STRICT_OOXML, is_strict_ooxml, named_kind
 
 #: Total declared uncompressed size of all parts.
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -153,6 +154,8 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
     """Refuse bytes that are not a safe, sane workbook package; describe the rest."""
     if not data:
         raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
+    if (kind := named_kind(data[:8192])) is not None:
+        raise UnsupportedFormatError(*kind, path=name)
     if data.startswith(_OLE):
         if _ENCRYPTED in data:
             raise _refuse(
@@ -181,6 +184,8 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
         raise _refuse(
             "檔案不完整或已損毀", f"the file is damaged ({type(exc).__name__}: {exc})", name
         ) from exc
+    if is_strict_ooxml(kept.get("xl/workbook.xml", b"")):
+        raise UnsupportedFormatError(*STRICT_OOXML, path=name)
     return PackageInfo("xl/vbaProject.bin" in names, len(infos), kept)
 
 
@@ -274,6 +279,8 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
     """
     if not data:
         raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
+    if (kind := named_kind(data[:8192])) is not None:
+        raise UnsupportedFormatError(*kind, path=name)
     archive, infos, names = _open_package(data, name, not_zip=_NOT_ODS)
     kept: dict[str, bytes] = {}
     try:
