@@ -15,17 +15,14 @@ from decimal import Decimal, InvalidOperation
 
 from .expr import format_number
 from .findings import Finding, finding, input_finding
+from .kinds import MAX_COUNT as MAX_COUNT  # kept importable from here
+from .kinds import blank_text, kind_of
 from .plan import Indicator, Period, Plan
 
 #: Excel's error values, as they appear when a cell is read.
 EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
 )
-#: Counts at or above this are refused: a billion people or cases is surely a typing mistake,
-#: and below it every ratio, growth and projection rounds in LibreOffice exactly as the
-#: engine computes it (docs/decisions.md; above 10^10 about 3% of projections differed).
-MAX_COUNT = Decimal(10) ** 9
-
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
@@ -56,9 +53,11 @@ def parse_count(raw: object) -> tuple[Decimal | None, list[tuple[str, dict]]]:
 
 def _parse_text(raw: str) -> tuple[Decimal | None, list[tuple[str, dict]]]:
     notes: list[tuple[str, dict]] = []
-    stripped = raw.strip()
-    if stripped == "":
+    if blank_text(raw):  # blank as the formulas see it: spaces only, half- or full-width
         return None, []
+    stripped = raw.strip()
+    if stripped == "":  # a tab or a no-break space is no number to a formula either
+        return None, [("text", {"raw": raw})]
     if stripped.upper() in EXCEL_ERRORS:
         return None, [("excel_error", {"raw": stripped})]
     if stripped.startswith("="):  # openpyxl shows a typed formula as its text
@@ -133,13 +132,9 @@ def check_value(
         out.append(make("non_integer", value=shown))
     if abs(value) >= MAX_COUNT:
         out.append(make("too_large", value=shown))
-    if ind.kind == "milestone" and not (0 <= value <= len(ind.stages)):
+    if kind_of(ind).staged and not (0 <= value <= len(ind.stages)):
         out.append(make("stage_out_of_range", value=shown, other=len(ind.stages)))
     return value, out
-
-
-#: The input a kind of indicator divides by: 0 there is a zero_denominator error.
-_DIVISORS = {"ratio": "denominator", "growth": "previous"}
 
 
 def check_indicator(
@@ -154,31 +149,32 @@ def check_indicator(
     blank = [s.role for s in ind.inputs if _is_blank(raw.get(s.role))]
     code = "missing" if len(blank) == len(ind.inputs) else "incomplete"
     out += [input_finding(code, ind, period, role) for role in blank]
-    divisor = _DIVISORS.get(ind.kind)
-    if divisor is not None and values.get(divisor) == 0:
-        out.append(input_finding("zero_denominator", ind, period, divisor))
-    if ind.kind == "ratio":
+    kind = kind_of(ind)
+    if kind.divisor is not None and values.get(kind.divisor) == 0:
+        out.append(input_finding("zero_denominator", ind, period, kind.divisor))
+    if kind.part_of_whole:
         out += _ratio_rules(ind, period, values)
     return values, out
 
 
 def _is_blank(raw: object) -> bool:
-    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+    return raw is None or (isinstance(raw, str) and blank_text(raw))
 
 
 def _ratio_rules(ind: Indicator, period: Period, values: Mapping[str, Decimal | None]) -> list[Finding]:
     if not ind.numerator_in_denominator:
         return []
-    num, den = values.get("numerator"), values.get("denominator")
+    part, whole = kind_of(ind).roles
+    num, den = values.get(part), values.get(whole)
     if num is not None and den is not None and den != 0 and num > den:  # 0 is zero_denominator
         return [
             input_finding(
                 "numerator_gt_denominator",
                 ind,
                 period,
-                "numerator",
+                part,
                 value=_show(num),
-                other_label=ind.input("denominator").label,
+                other_label=ind.input(whole).label,
                 other=_show(den),
             )
         ]

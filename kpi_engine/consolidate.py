@@ -13,12 +13,19 @@ because every result is recomputed here.  A file none of whose values survive is
 ``duplicate`` and names the file(s) that replaced it.  Two different numbers for
 the same input, where the older file was not simply replaced as a whole period,
 are a ``conflict`` that names both files.
+
+The result is one :class:`Ledger`: per input cell the value, the file it came from and
+the value and file it replaced (:class:`Cell`); the consolidated rows and Part 3 rows;
+and every return the plan expects (:class:`Return`: 已繳, 部分, 未繳 or 逾期).  The
+summary, the report, the archive and rollover all read this one ledger.  Plans are
+told apart by fingerprint, so two plans sharing an id are never merged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +48,8 @@ STATUSES = {
     "ignored": "非試算表（略過）",
 }
 COUNTED = frozenset({"ok", "warnings", "errors"})
+#: What became of a return the plan expects, with its zh-TW label.
+RETURN_STATUSES = {"returned": "已繳", "partial": "部分", "missing": "未繳", "overdue": "逾期"}
 #: Staff text fields: 補充說明 of an indicator, 執行進度 and 執行情形 of a Part 3 item.
 TEXT_FIELDS = ("note", "progress", "description")
 
@@ -63,11 +72,14 @@ class Submission:
     calculated_at: str = ""
     saved_at: str = ""  # the workbook's own last-saved time (docProps), UTC
     sent_at: str = ""  # the Date of the email it came in, UTC
+    sent_shown: str = ""  # the same Date as the sender wrote it (their zone, else Asia/Taipei)
     mtime: str = ""  # the file's (or archive member's) modification time, UTC
     results: list[IndicatorResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     #: Staff's own text: (field, period id, indicator or item id) → text or number, blanks left out.
     texts: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    #: (status, reason, findings) as read, before any merge: a merge starts again from it.
+    as_read: tuple[str, str, list[Finding]] | None = None
 
     def classify(self) -> None:
         """ok / warnings / errors from the findings of a readable, known submission."""
@@ -111,6 +123,62 @@ class ItemRow:
     source: str
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One input or staff-text cell of the collection, with where its value came from."""
+
+    plan_id: str
+    unit: str
+    year: int
+    period: str
+    field: str  # "in" (a count), "note" (補充說明), "progress" (執行進度), "description" (執行情形)
+    target: str  # indicator id, or Part 3 item id
+    role: str  # the input's role; "" for staff text
+    value: Any
+    source: str  # the file whose value won
+    when: str  # that file's time (saved, else the email's Date, else modified)
+    replaced: Any = None  # the value it replaced (the next newest file holding this cell)
+    replaced_source: str = ""
+    sha256: str = ""  # of the file whose value won (names can repeat across collects)
+    replaced_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Return:
+    """A return the plan expects: one section (承辦單位) of one unit, for one year and period."""
+
+    plan_id: str
+    unit: str
+    owner: str
+    year: int
+    period: str  # "" when nothing of the plan came at all
+    status: str  # returned | partial | missing | overdue (RETURN_STATUSES)
+    indicators: tuple[str, ...]  # what the section owes (assessed in the period)
+    blank: tuple[str, ...]  # of those, indicators with an input still blank
+    weight: Decimal  # the weight of the indicators it owes
+    sources: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """已繳, 部分, 未繳 or 逾期."""
+        return RETURN_STATUSES[self.status]
+
+    @property
+    def unreturned(self) -> bool:
+        """Nothing of this section came: its indicators are 未填報 in the report."""
+        return self.status in ("missing", "overdue")
+
+
+@dataclass
+class Ledger:
+    """The one collection: cells with provenance, rows, Part 3 rows and expected returns."""
+
+    rows: list[Row] = field(default_factory=list)
+    items: list[ItemRow] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    returns: list[Return] = field(default_factory=list)
+
+
 def _rank(s: Submission, i: int) -> tuple:
     return (s.saved_at, s.sent_at, s.mtime, i)
 
@@ -127,18 +195,54 @@ def _cells(s: Submission) -> dict[tuple, Any]:
     return out
 
 
-def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], list[ItemRow]]:
-    """The consolidated rows and Part 3 rows; marks replaced files and adds conflicts."""
+def _start_again(subs: list[Submission]) -> None:
+    """Every file as read: a merge decides duplicates and conflicts afresh (so it can run twice)."""
+    for s in subs:
+        if s.as_read is None:
+            s.as_read = (s.status, s.reason, list(s.findings))
+        else:
+            s.status, s.reason, s.findings = s.as_read[0], s.as_read[1], list(s.as_read[2])
+
+
+def _same_bytes(subs: list[Submission]) -> None:
+    """The same file given twice (same SHA-256) counts once; the others name the first."""
+    first: dict[str, Submission] = {}
+    for s in subs:
+        if s.status not in COUNTED or not s.sha256:
+            continue
+        if s.sha256 in first:
+            name = first[s.sha256].source
+            s.status = "duplicate"
+            s.reason = f"與 {name} 內容相同（同一檔案）/ the same file as {name}"
+        else:
+            first[s.sha256] = s
+
+
+def build_ledger(
+    subs: list[Submission],
+    plans: Iterable[Plan],
+    *,
+    due: date | None = None,
+    today: date | None = None,
+    silent_plans: bool = True,
+) -> Ledger:
+    """The one collection of ``subs``: marks replaced files, adds conflicts, lists expected returns.
+
+    ``due``: the date returns were due; a return still missing after it is 逾期 (overdue).
+    ``silent_plans``: also list as 未繳 the returns of a plan nothing came of (False when the
+    plan was not named by the user, e.g. the embedded default).
+    """
     plans = list(plans)
-    by_id = {p.id: p for p in plans}
+    by_fp = {p.fingerprint: p for p in plans}
+    _start_again(subs)
+    _same_bytes(subs)
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(subs):
-        if s.status in COUNTED and s.unit and s.plan_id in by_id:
-            groups.setdefault((s.plan_id, s.unit, s.year or 0), []).append(i)
-    rows: list[Row] = []
-    items: list[ItemRow] = []
-    for (plan_id, unit, year), members in groups.items():
-        plan = by_id[plan_id]
+        if s.status in COUNTED and s.unit and s.fingerprint in by_fp:
+            groups.setdefault((s.fingerprint, s.unit, s.year or 0), []).append(i)
+    out = Ledger()
+    for (fp, unit, year), members in groups.items():
+        plan = by_fp[fp]
         members.sort(key=lambda i: _rank(subs[i], i), reverse=True)  # newest first
         cells = {i: _cells(subs[i]) for i in members}
         winner: dict[tuple, int] = {}
@@ -147,8 +251,12 @@ def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], lis
                 winner.setdefault(key, i)
         _versions(plan, subs, members, cells, winner)
         _filled_elsewhere(subs, members, winner)
-        rows += _rows(plan, unit, year, subs, members, cells, winner)
-        items += _items(plan, unit, year, subs, cells, winner)
+        out.rows += _rows(plan, unit, year, subs, members, cells, winner)
+        out.items += _items(plan, unit, year, subs, cells, winner)
+        out.cells += _provenance(plan, unit, year, subs, members, cells, winner)
+    for plan in plans:
+        if silent_plans or any(c.plan_id == plan.id for c in out.cells):
+            out.returns += _returns(plan, out.cells, subs, due=due, today=today or date.today())
     order: dict[tuple, int] = {}
     for plan in plans:
         order.update({(plan.id, ind.id): n for n, ind in enumerate(plan.indicators)})
@@ -160,7 +268,7 @@ def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], lis
     def period_order(plan_id: str, period: str) -> int:
         return order.get((plan_id, "period", period), 0)
 
-    rows.sort(
+    out.rows.sort(
         key=lambda r: (
             r.plan_id,
             r.year,
@@ -169,7 +277,7 @@ def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], lis
             order.get((r.plan_id, r.result.indicator), 0),
         )
     )
-    items.sort(
+    out.items.sort(
         key=lambda r: (
             r.plan_id,
             r.year,
@@ -178,12 +286,111 @@ def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], lis
             order.get((r.plan_id, "item", r.item), 0),
         )
     )
-    return rows, items
+    return out
+
+
+def merge(subs: list[Submission], plans: Iterable[Plan]) -> tuple[list[Row], list[ItemRow]]:
+    """The consolidated rows and Part 3 rows (see :func:`build_ledger`)."""
+    ledger = build_ledger(subs, plans)
+    return ledger.rows, ledger.items
 
 
 def consolidate(subs: list[Submission], plans: Iterable[Plan]) -> list[Row]:
     """The consolidated rows, one per unit × indicator × period, in plan order (see :func:`merge`)."""
     return merge(subs, plans)[0]
+
+
+def _provenance(plan: Plan, unit: str, year: int, subs, members, cells, winner) -> list[Cell]:
+    """Every winning cell with its file, and the value and file it replaced."""
+    out = []
+    for key, i in winner.items():
+        fld, period, target, role = key
+        older = next((j for j in members[members.index(i) + 1 :] if key in cells[j]), None)
+        out.append(
+            Cell(
+                plan.id,
+                unit,
+                year,
+                period,
+                fld,
+                target,
+                role,
+                cells[i][key],
+                subs[i].source,
+                subs[i].when,
+                None if older is None else cells[older][key],
+                "" if older is None else subs[older].source,
+                subs[i].sha256,
+                "" if older is None else subs[older].sha256,
+            )
+        )
+    return out
+
+
+def _returns(
+    plan: Plan, cells: list[Cell], subs: list[Submission], *, due: date | None, today: date
+) -> list[Return]:
+    """Every return the plan expects: each unit's sections for the latest year and period that
+    came (earlier ones: the units that sent something for them).
+
+    Units are the plan's ``units`` (else the units that returned anything, else the agency);
+    sections are the indicators' owners.  A section whose inputs are all filled is 已繳, one
+    with some filled (or only notes) 部分, one with nothing 未繳 (逾期 after ``due``).
+    """
+    mine = [c for c in cells if c.plan_id == plan.id]
+    seen = [s for s in subs if s.status in COUNTED and s.fingerprint == plan.fingerprint and s.unit]
+    units = list(dict.fromkeys([*plan.units, *(s.unit for s in seen)])) or [plan.agency]
+    order = {p.id: n for n, p in enumerate(plan.periods)}
+    slots = sorted({(c.year, c.period) for c in mine}, key=lambda k: (k[0], order.get(k[1], 0)))
+    slots = slots or [(plan.year, "")]
+    filled: dict[tuple, set] = {}
+    came: dict[tuple, dict[str, None]] = {}
+    for c in mine:
+        filled.setdefault((c.unit, c.year, c.period), set()).add((c.field, c.target, c.role))
+        if c.field in ("in", "note"):
+            came.setdefault((c.unit, c.year, c.period, plan.indicator(c.target).owner), {})[c.source] = None
+    late = due is not None and today > due
+    out = []
+    latest = slots[-1]
+    for year, period in slots:
+        # every unit owes the period being collected (the latest); an earlier one (last year's
+        # file in the inbox) is listed only for the units that sent something for it
+        owing = units if (year, period) == latest else [u for u in units if (u, year, period) in filled]
+        for unit in owing:
+            have = filled.get((unit, year, period), set())
+            for owner in plan.owners:
+                inds = [
+                    i
+                    for i in plan.indicators
+                    if i.owner == owner and (not period or not i.assessed_in or period in i.assessed_in)
+                ]
+                if not inds:
+                    continue
+                blank = tuple(i.id for i in inds if any(("in", i.id, s.role) not in have for s in i.inputs))
+                anything = any(("in", i.id, s.role) in have for i in inds for s in i.inputs) or any(
+                    ("note", i.id, "") in have for i in inds
+                )
+                if not blank:
+                    status = "returned"
+                elif anything:
+                    status = "partial"
+                else:
+                    status = "overdue" if late else "missing"
+                out.append(
+                    Return(
+                        plan.id,
+                        unit,
+                        owner,
+                        year,
+                        period,
+                        status,
+                        tuple(i.id for i in inds),
+                        blank,
+                        sum((i.weight for i in inds), Decimal(0)),
+                        tuple(came.get((unit, year, period, owner), {})),
+                    )
+                )
+    return out
 
 
 def _versions(plan: Plan, subs: list[Submission], members: list[int], cells: dict, winner: dict) -> None:

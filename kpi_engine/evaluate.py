@@ -12,6 +12,7 @@ from .checks import EXCEL_ERRORS, TEXT_READINGS, as_cell_number, check_across, c
 from .errors import KpiError
 from .expr import CellError, Value, round_half_up
 from .findings import Finding, input_finding
+from .kinds import blank_text
 from .labels import ZH_LABELS, Labels
 from .measures import CALC_REF, SNAP_PREFIX, Computation, computation
 from .plan import Indicator, Period, Plan, Target
@@ -228,7 +229,7 @@ def cell_value(raw: object, parsed: Decimal | None, cells: bool) -> Value:
     if not cells:
         if parsed is not None:
             return parsed
-        if isinstance(raw, str) and raw.strip() == "":
+        if isinstance(raw, str) and blank_text(raw):
             return None
     else:
         number = as_cell_number(raw)
@@ -273,7 +274,7 @@ def _mapping(value: object, where: str) -> Mapping:
 
 
 def _blank(raw: object) -> bool:
-    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+    return raw is None or (isinstance(raw, str) and blank_text(raw))
 
 
 def _period(plan: Plan, key: str) -> Period:
@@ -331,7 +332,8 @@ def scores(plan: Plan, results: list[IndicatorResult]) -> list[Score]:
         rows = [r for r in results if r.period == period.id]
         if not rows:
             continue
-        groups = [(g.id, g.indicators) for g in plan.goals] + [(plan.id, plan.indicators)]
+        own = tuple(i for i in plan.indicators if not i.common)  # 共同性指標 are outside the plan's score
+        groups = [(g.id, g.indicators) for g in plan.goals] + [(plan.id, own)]
         for gid, inds in groups:
             weight = assessed = total = Decimal(0)
             for ind in inds:

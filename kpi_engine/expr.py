@@ -389,6 +389,9 @@ def _apply(fn: str, vals: list[Value]) -> Value:
         return as_text(vals[0])[: int(_num(vals[1], fn))]
     if fn == "TRIM":
         return " ".join(w for w in as_text(vals[0]).split(" ") if w)
+    if fn == "SUBSTITUTE":
+        old = as_text(vals[1])
+        return as_text(vals[0]).replace(old, as_text(vals[2])) if old else as_text(vals[0])
     if fn == "EXACT":
         return as_text(vals[0]) == as_text(vals[1])
     if fn == "TEXT":
@@ -424,7 +427,14 @@ _IS: dict[str, Callable[[Value], bool]] = {
     "ISTEXT": lambda v: isinstance(v, str),
     "ISBLANK": lambda v: v is None,
     "ISERROR": lambda v: isinstance(v, CellError),
+    # A formula typed into an input reaches the engine as its text (openpyxl, UNO and the
+    # .ods reader show it so); a text cell that starts with "=" is no number either.
+    "ISFORMULA": lambda v: isinstance(v, str) and v.startswith("="),
 }
+
+#: Functions newer than Excel 2007 are stored in a file with the ``_xlfn.`` prefix;
+#: without it Excel and LibreOffice both show #NAME?.  Clients show them without it.
+FILE_NAMES = {"ISFORMULA": "_xlfn.ISFORMULA"}
 
 
 def as_text(v: Value) -> str:
@@ -502,7 +512,8 @@ def to_excel(expr: Expr, ref: Callable[[str], str]) -> str:
         # Always parenthesise: Excel's precedence (e.g. unary minus) is a trap.
         return f"({to_excel(expr.left, ref)}{expr.op}{to_excel(expr.right, ref)})"
     if isinstance(expr, Call):
-        return f"{expr.fn}(" + ",".join(to_excel(a, ref) for a in expr.args) + ")"
+        name = FILE_NAMES.get(expr.fn, expr.fn)
+        return f"{name}(" + ",".join(to_excel(a, ref) for a in expr.args) + ")"
     raise TypeError(f"unknown node {expr!r}")
 
 

@@ -13,8 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .checks import MAX_COUNT
 from .expr import Expr, Ref, Str, Value, call, cmp, compile_expr, decimal_context, if_, join
+from .kinds import input_error_expr as input_error_expr  # the per-input check, importable from here
+from .kinds import is_blank as is_blank
+from .kinds import is_number as is_number
+from .kinds import kind_of, sum_of
 from .labels import EN_LABELS as EN_LABELS  # kept importable from here
 from .labels import ZH_LABELS, Labels
 from .narrative import sentence_expr
@@ -57,72 +60,24 @@ class Computation:
         return {name: env[name] for name, _ in self.steps}
 
 
-def _isnum(*names: str) -> Expr:
-    tests = [is_number(Ref(n)) for n in names]
-    return tests[0] if len(tests) == 1 else call("AND", *tests)
-
-
-def is_number(x: Expr) -> Expr:
-    """A number and not a boolean: LibreOffice's ISNUMBER is true for TRUE, Excel's is not."""
-    return call("AND", call("ISNUMBER", x), call("NOT", call("ISLOGICAL", x)))
-
-
-def is_blank(x: Expr) -> Expr:
-    """Nothing typed: an empty cell, or text of spaces only."""
-    return if_(call("ISTEXT", x), cmp("=", call("TRIM", x), BLANK), call("ISBLANK", x))
-
-
-def _flag(cond: Expr) -> Expr:
-    return if_(cond, 1, 0)
-
-
-def _when_number(x: Expr, cond: Expr) -> Expr:
-    # IF, not AND: Excel's AND evaluates every argument, and "abc"<0 or #N/A<0 must not be reached.
-    return if_(is_number(x), _flag(cond), 0)
-
-
-def _sum(terms: list[Expr]) -> Expr:
-    out = terms[0]
-    for t in terms[1:]:
-        out = out + t
-    return out
-
-
 def errors_expr(ind: Indicator, assessed: bool) -> Expr:
     """How many input checks fail: the rules that decide whether a result may be shown.
 
-    Per input: not a number (text, TRUE/FALSE, an error value), negative, not whole,
-    too large, a stage out of range; per indicator: some inputs blank but not all
-    (assessed periods only), a zero denominator, a numerator above its denominator,
+    Per input, :func:`~kpi_engine.kinds.input_error_expr` (a formula, not a number,
+    negative, not whole, too large, a stage out of range, a zero divisor, a part above
+    its whole); per indicator some inputs blank but not all (assessed periods only),
     and an error the last calculate found that no formula can see (:data:`HELD_MARK`).
     The same rules report findings in :mod:`kpi_engine.checks`.
     """
     roles = [spec.role for spec in ind.inputs]
-    terms: list[Expr] = []
-    for role in roles:
-        x = Ref(role)
-        terms.append(if_(call("OR", is_blank(x), is_number(x)), 0, 1))
-        terms.append(_when_number(x, cmp("<", x, 0)))
-        terms.append(_when_number(x, cmp("<>", x, call("INT", x))))
-        terms.append(_when_number(x, cmp(">=", call("ABS", x), MAX_COUNT)))
-        if ind.kind == "milestone":
-            terms.append(_when_number(x, call("OR", cmp("<", x, 0), cmp(">", x, len(ind.stages)))))
+    terms: list[Expr] = [input_error_expr(ind, role) for role in roles]
     if assessed and len(roles) > 1:
         all_blank = call("AND", *(is_blank(Ref(r)) for r in roles))
         terms += [if_(is_blank(Ref(r)), if_(all_blank, 0, 1), 0) for r in roles]
-    if ind.kind == "ratio":
-        n, d = Ref("numerator"), Ref("denominator")
-        terms.append(_when_number(d, cmp("=", d, 0)))
-        if ind.numerator_in_denominator:
-            both = call("AND", is_number(n), is_number(d))
-            terms.append(if_(both, _flag(call("AND", cmp("<>", d, 0), cmp(">", n, d))), 0))
-    if ind.kind == "growth":
-        p = Ref("previous")
-        terms.append(_when_number(p, cmp("=", p, 0)))
     calc = Ref(CALC_REF)
     held = call("AND", cmp("=", call("LEFT", calc, len(HELD_MARK)), HELD_MARK), unchanged_expr(ind))
-    terms.append(_flag(held))
-    return _sum(terms)
+    terms.append(if_(held, 1, 0))
+    return sum_of(terms)
 
 
 def unchanged_expr(ind: Indicator) -> Expr:
@@ -134,32 +89,21 @@ def unchanged_expr(ind: Indicator) -> Expr:
 
 
 def value_expr(ind: Indicator, decimals: int) -> Expr:
-    """The indicator's actual value from its inputs, blank when it cannot be computed.
+    """The indicator's actual value from its inputs (its kind's expression), blank when it cannot be computed.
 
     The caller gates it on :func:`errors_expr`; the guards here only keep Excel
     from an error value (#DIV/0!, #VALUE!) whatever the inputs.
     """
-    if ind.kind == "ratio":
-        n, d = Ref("numerator"), Ref("denominator")
-        raw = if_(cmp("=", d, 0), BLANK, call("ROUND", n * 100 / d, decimals))
-        return if_(_isnum("numerator", "denominator"), raw, BLANK)
-    if ind.kind == "growth":
-        c, p = Ref("current"), Ref("previous")
-        raw = if_(cmp("=", p, 0), BLANK, call("ROUND", (c - p) * 100 / p, decimals))
-        return if_(_isnum("current", "previous"), raw, BLANK)
-    if ind.kind == "count":
-        return if_(_isnum("count"), call("ROUND", Ref("count"), decimals), BLANK)
-    if ind.kind == "milestone":
-        s = Ref("stage")
-        valid = call("AND", cmp(">=", s, 0), cmp("<=", s, len(ind.stages)), cmp("=", s, call("INT", s)))
-        percents = [Decimal(0), *(st.percent for st in ind.stages)]
-        return if_(_isnum("stage"), if_(valid, call("CHOOSE", s + 1, *percents), BLANK), BLANK)
-    raise ValueError(f"unknown kind {ind.kind}")
+    return kind_of(ind).value(ind, decimals)
 
 
 def projection_factor(ind: Indicator, period: Period, roc_year: int) -> tuple[int, int] | None:
-    """(days in year, days elapsed) for a cumulative count in a part-year period, else None."""
-    if ind.kind != "count" or not ind.inputs[0].cumulative or period.is_full_year():
+    """(days in year, days elapsed) for a running total projected in a part-year period, else None.
+
+    Only a kind that projects (a count) does, and only while its input is cumulative: a
+    stock, an average and a non-cumulative count are compared as they stand.
+    """
+    if not kind_of(ind).projected or not ind.inputs[0].cumulative or period.is_full_year():
         return None
     start, end = period.dates(roc_year)
     year_days = (start.replace(month=12, day=31) - start.replace(month=1, day=1)).days + 1

@@ -13,18 +13,12 @@ import string
 from decimal import Decimal
 
 from .expr import Expr, Ref, Str, call, cmp, format_number, if_, join
+from .kinds import KINDS, kind_of
 from .labels import Labels
 from .plan import Indicator, Options, Period, Phrases, Target
 
-#: Used when an indicator's plan entry carries no sentence of its own.
-DEFAULT_SENTENCES = {
-    "ratio": "截至{end}止，{denominator_label}{denominator}{denominator_unit}，{numerator_label}{numerator}{numerator_unit}，"
-    "{name}{value}%({numerator}{numerator_unit}/{denominator}{denominator_unit})，{verdict}，達成率{rate}%。",
-    "growth": "截至{end}止，{current_label}{current}{current_unit}，{previous_label}{previous}{previous_unit}，"
-    "{name}{value}%，{verdict}，達成率{rate}%。",
-    "count": "截至{end}止共計{count}{count_unit}，{verdict}{outlook}，達成率{rate}%。",
-    "milestone": "截至{end}止，已達第{stage}階段「{stage_label}」，完成度{value}%，{verdict}，達成率{rate}%。",
-}
+#: Used when an indicator's plan entry carries no sentence of its own (each kind's record has one).
+DEFAULT_SENTENCES = {code: kind.sentence for code, kind in KINDS.items()}
 
 
 def number_text(d: Decimal | None) -> str:
@@ -101,7 +95,7 @@ def sentence_expr(
     if projected:
         fields["projection"] = number_expr(Ref("projection"), 0)
         fields["outlook"] = _outlook(ind, phrases, labels)
-    if ind.kind == "milestone":
+    if kind_of(ind).staged:
         labels_ = ["尚未開始", *(st.label for st in ind.stages)]
         fields["stage_label"] = call("CHOOSE", Ref("stage") + 1, *labels_)
     filled = _fill(ind.sentence or DEFAULT_SENTENCES[ind.kind], fields)

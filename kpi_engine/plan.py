@@ -13,21 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from .kinds import KIND_ROLES as KIND_ROLES  # kept importable from here
+from .kinds import PERCENT_KINDS as PERCENT_KINDS
 from .labels import ZH_LABELS
 
-Kind = Literal["ratio", "growth", "count", "milestone"]
+Kind = Literal["ratio", "growth", "count", "milestone", "average", "stock"]  # see kinds.KINDS
 Polarity = Literal["higher", "lower"]
-
-#: The input roles each kind of indicator needs, in display order.
-KIND_ROLES: dict[str, tuple[str, ...]] = {
-    "ratio": ("numerator", "denominator"),
-    "growth": ("current", "previous"),
-    "count": ("count",),
-    "milestone": ("stage",),
-}
-
-#: Kinds whose value is a percentage (their targets are printed with ``%``).
-PERCENT_KINDS = frozenset({"ratio", "growth", "milestone"})
 
 #: 評估體制 codes as the Executive Yuan's plan format defines them; a plan may override.
 DEFAULT_EVALUATION_SYSTEMS: dict[int, str] = {
@@ -70,6 +61,12 @@ _TARGET_RE = re.compile(
     r"(?P<unit>%|(?:(?!以上|以下|以內|為限)[\u4e00-\u9fff]){1,3})?\s*(?:\(含\))?\s*(?P<suffix>以上|以下|以內|為限)?$"
 )
 _STAGE_RE = re.compile(r"^第\s*([0-9]+)\s*(?:階段|階|期)$")
+# A target relative to last year: 較上年度成長5%, 較去年減少3%以上, 較106年度同期增加2%.
+_RELATIVE_RE = re.compile(
+    r"^(?:較|比)\s*(?:上|前一?|去)?\s*(?:[0-9]{2,3}\s*)?年度?\s*(?:同期)?\s*"
+    r"(?P<way>成長|增加|提升|提高|增長|減少|降低|下降|減低)\s*(?P<num>[0-9]+(?:\.[0-9]+)?)\s*%\s*(?:\(含\))?\s*(?:以上)?$"
+)
+_FALLS = ("減少", "降低", "下降", "減低")
 
 
 @dataclass(frozen=True)
@@ -83,6 +80,7 @@ class Target:
     unit: str = ""  # a unit word printed with a number target (``10件以下`` → 件)
     stage: int | None = None  # a milestone target written as a stage: its number (1-based)
     stage_label: str = ""  # that stage's label
+    relative: bool = False  # written against last year (較上年度成長5%): a growth target
 
     def comparator(self, polarity: Polarity) -> str:
         """The comparison that means "met": the printed one, else by polarity."""
@@ -100,12 +98,18 @@ def parse_target(text: str) -> Target:
     """Parse a target as plans write it.
 
     Accepts ``8%``, ``≤120``, ``11.5%``, ``≥85%``, ``85%以上``, ``≤10件``, ``10件以下``,
-    ``-5%``, ``不低於85%``, ``至少30件``; full-width characters are folded first.
+    ``-5%``, ``不低於85%``, ``至少30件``, and targets against last year (``較上年度成長5%``
+    is a growth ≥ 5%, ``較上年度減少3%`` a growth ≤ -3%); full-width characters are folded first.
     ``printed`` keeps the text as written.  Raises ValueError for anything else,
     including a comparator written both before and after the number that disagree.
     """
     original = str(text).strip()
     folded = unicodedata.normalize("NFKC", original).replace("（", "(").replace("）", ")")
+    rel = _RELATIVE_RE.match(folded.replace(" ", ""))
+    if rel:  # a growth of at least X%, or a fall of at least X% (a growth of at most -X%)
+        size = Decimal(rel.group("num"))
+        falls = rel.group("way") in _FALLS
+        return Target(original, -size if falls else size, True, "<=" if falls else ">=", relative=True)
     m = _TARGET_RE.match(folded.strip())
     if not m:
         raise ValueError(f"目標值格式不正確 / not a target: {text!r} (e.g. 8%, ≤120, 85%以上, 10件以下)")
@@ -208,6 +212,7 @@ class Indicator:
     assessed_in: tuple[str, ...] = ()  # period ids; empty means every period
     numerator_in_denominator: bool = True  # ratio: the numerator counts part of the denominator
     decimals: int | None = None  # this indicator's rounding; None means the plan's
+    common: bool = False  # 共同性指標: reported with the plan, outside its weight and score
 
     def options_for(self, opts: Options) -> Options:
         """The plan options with this indicator's own ``decimals``, if it sets one."""
@@ -273,7 +278,7 @@ class Phrases:
     met: str = "達原訂目標值"
     not_met: str = "未達原訂目標值"
     on_track: str = "依目前進度推估全年度可達成目標"
-    at_risk: str = "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善"
+    at_risk: str = "依目前進度推估全年度未能達成原訂目標值"  # no promise made on staff's behalf
     # A running count before year end: its sentence says what its 達成情形 cell shows.
     on_schedule: str = ZH_LABELS.on_schedule
     behind: str = ZH_LABELS.behind
@@ -368,5 +373,5 @@ class Plan:
 
     @property
     def weight_total(self) -> Decimal:
-        """Sum of indicator weights; the rest up to 100 belongs to 共同性指標."""
-        return sum((i.weight for i in self.indicators), Decimal(0))
+        """Sum of the plan's own indicator weights; the rest up to 100 belongs to 共同性指標."""
+        return sum((i.weight for i in self.indicators if not i.common), Decimal(0))

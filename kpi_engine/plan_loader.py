@@ -21,10 +21,9 @@ import jsonschema
 import yaml
 
 from .errors import KpiError
+from .kinds import ALL_ROLES, KINDS
 from .plan import (
     DEFAULT_EVALUATION_SYSTEMS,
-    KIND_ROLES,
-    PERCENT_KINDS,
     Goal,
     Indicator,
     InputSpec,
@@ -143,8 +142,15 @@ def default_plan_path() -> Path:
 
 
 def plan_schema() -> dict:
-    """The published JSON Schema of plan files."""
-    return json.loads((_templates_dir() / SCHEMA_NAME).read_text(encoding="utf-8"))
+    """The published JSON Schema of plan files, its kinds and input roles from :data:`~kpi_engine.kinds.KINDS`.
+
+    The file documents them for people; the records decide (a test holds the file to them).
+    """
+    schema = json.loads((_templates_dir() / SCHEMA_NAME).read_text(encoding="utf-8"))
+    props = schema["$defs"]["indicator"]["properties"]
+    props["kind"]["enum"] = list(KINDS)
+    props["inputs"]["propertyNames"]["enum"] = list(ALL_ROLES)
+    return schema
 
 
 def load_plan(path: str | Path | None = None) -> Plan:
@@ -265,6 +271,7 @@ INDICATOR_KEYS = (
     "target",
     "previous_target",
     "decimals",
+    "common",
     "owner",
     "inputs",
     "stages",
@@ -340,12 +347,15 @@ def canonical(data: dict) -> dict:
         for ind in goal.get("indicators") or [] if isinstance(goal, dict) else []:
             if not isinstance(ind, dict):
                 continue
+            kind = KINDS.get(str(ind.get("kind")))
             for spec in (ind.get("inputs") or {}).values():
-                if isinstance(spec, dict) and spec.get("cumulative") is True:
+                if isinstance(spec, dict) and kind and spec.get("cumulative") is kind.cumulative:
                     del spec["cumulative"]
             for key in ("assessed_in", "needs_review"):
                 if ind.get(key) == []:
                     del ind[key]
+            if ind.get("common") is False:
+                del ind["common"]
     for key in ("options", "phrases", "rules", "work_plans", "overview", "needs_review"):
         if core.get(key) in ({}, [], None):
             core.pop(key, None)
@@ -404,7 +414,7 @@ class _Builder:
         periods = tuple(
             self.period(p, ("periods", i)) for i, p in enumerate(d.get("periods") or DEFAULT_PERIODS)
         )
-        self.unique([p.id for p in periods], "periods", "期別代碼")
+        self.unique([(p.id, ("periods", i, "id")) for i, p in enumerate(periods)], "期別代碼")
         period_ids = {p.id for p in periods}
         opts = d.get("options", {})
         lights = opts.get("lights", {})
@@ -427,8 +437,13 @@ class _Builder:
             )
         goals = tuple(self.goal(g, ("goals", gi), period_ids) for gi, g in enumerate(d["goals"]))
         indicators = [i for g in goals for i in g.indicators]
-        self.unique([g.id for g in goals], "goals", "目標代碼")
-        self.unique([i.id for i in indicators], "goals", "指標代碼")
+        self.unique([(g.id, ("goals", gi, "id")) for gi, g in enumerate(goals)], "目標代碼")
+        where = [
+            ("goals", gi, "indicators", ii, "id")
+            for gi, g in enumerate(goals)
+            for ii in range(len(g.indicators))
+        ]
+        self.unique([(i.id, at) for i, at in zip(indicators, where, strict=True)], "指標代碼")
         systems = dict(DEFAULT_EVALUATION_SYSTEMS)
         systems.update({e["code"]: e["meaning"] for e in d.get("evaluation_systems", [])})
         rules = tuple(
@@ -488,11 +503,12 @@ class _Builder:
             units=tuple(d.get("units", [])),
         )
 
-    def unique(self, ids: list[str], path: str, what: str) -> None:
+    def unique(self, ids: list[tuple[str, tuple]], what: str) -> None:
+        """Each repeated id is an issue at its second (third…) place, so a workbook names that cell."""
         seen: set[str] = set()
-        for x in ids:
+        for x, path in ids:
             if x in seen:
-                self.issue((path,), f"{what}重複：{x}", f"duplicate id {x!r}", "duplicate_id")
+                self.issue(path, f"{what}重複：{x}", f"duplicate id {x!r}", "duplicate_id")
             seen.add(x)
 
     def period(self, p: dict, path: tuple) -> Period:
@@ -540,7 +556,7 @@ class _Builder:
         for name, t in (("target", target), ("previous_target", prev)):
             if t is not None:
                 self.check_target(t, raw, kind, polarity, stages, (*path, name))
-        roles = KIND_ROLES[kind]
+        roles = KINDS[kind].roles
         inputs_raw = raw["inputs"]
         if set(inputs_raw) != set(roles):
             self.issue(
@@ -554,7 +570,7 @@ class _Builder:
                 role,
                 inputs_raw[role]["label"],
                 inputs_raw[role]["unit"],
-                inputs_raw[role].get("cumulative", True),
+                inputs_raw[role].get("cumulative", KINDS[kind].cumulative),
             )
             for role in roles
             if role in inputs_raw
@@ -568,15 +584,16 @@ class _Builder:
                 self.issue(
                     (*path, "assessed_in"), f"期別不存在：{p}", f"unknown period {p!r}", "unknown_period"
                 )
-        part = raw.get("numerator_in_denominator", kind == "ratio")
-        if not isinstance(part, bool) or (part and kind != "ratio"):
+        whole = KINDS[kind].part_of_whole
+        part = raw.get("numerator_in_denominator", whole)
+        if not isinstance(part, bool) or (part and not whole):
             self.issue(
                 (*path, "numerator_in_denominator"),
                 "numerator_in_denominator 須為 true 或 false，且僅用於 ratio 指標",
                 "numerator_in_denominator must be true or false, and only for ratio",
                 "kind_inputs",
             )
-            part = kind == "ratio"
+            part = whole
         return Indicator(
             id=raw["id"],
             number=str(raw.get("number", "")),
@@ -597,6 +614,7 @@ class _Builder:
             assessed_in=assessed_in,
             numerator_in_denominator=part,
             decimals=raw.get("decimals"),
+            common=raw.get("common", False),
         )
 
     def review_marks(self, marks: list[dict], path: tuple) -> None:
@@ -612,7 +630,7 @@ class _Builder:
 
     def stages(self, raw: dict, kind: str, path: tuple) -> tuple[Stage, ...]:
         stages = tuple(Stage(s["label"], Decimal(str(s["percent"]))) for s in raw.get("stages", []))
-        if (kind == "milestone") != bool(stages):
+        if KINDS[kind].staged != bool(stages):
             self.issue(
                 (*path, "stages"),
                 "僅 milestone 指標須列出階段",
@@ -632,8 +650,9 @@ class _Builder:
     def polarity(self, raw: dict, kind: str, target: Target | None, path: tuple) -> str:
         """The written polarity; else the one the target's comparator implies (``≤10件`` → lower).
 
-        A count or a negative target that says neither is an error: guessing
-        higher-is-better would silently turn a defect count into an achievement.
+        A kind without a default polarity (a count, an average, a stock), or a negative
+        target, that says neither is an error: guessing higher-is-better would silently
+        turn a defect count into an achievement.
         """
         polarity = raw.get("polarity")
         implied = None
@@ -646,37 +665,47 @@ class _Builder:
                 f"polarity {polarity} contradicts target {target.printed}",
                 "target_polarity",
             )
-        if not polarity and not implied and (kind == "count" or (target and target.value < 0)):
+        default = KINDS[kind].default_polarity
+        if not polarity and not implied and (default is None or (target and target.value < 0)):
             self.issue(
                 (*path, "polarity"),
                 "請註明方向 polarity：higher（越高越好）或 lower（越低越好），或在目標值寫明 ≤、≥、以上、以下",
                 "say polarity: higher or lower (or write the target with ≤, ≥, 以上, 以下)",
                 "polarity_missing",
             )
-        return polarity or implied or "higher"
+        return polarity or implied or default or "higher"
 
     def check_target(
         self, t: Target, raw: dict, kind: str, polarity: str, stages: tuple[Stage, ...], path: tuple
     ) -> None:
-        if t.percent != (kind in PERCENT_KINDS):
-            want = "須加 %" if kind in PERCENT_KINDS else "不可加 %"
+        record = KINDS[kind]
+        if t.percent != record.percent:
+            want = "須加 %" if record.percent else "不可加 %"
             self.issue(
                 path,
                 f"{kind} 指標目標值{want}",
-                f"{kind} target must {'' if kind in PERCENT_KINDS else 'not '}be a percentage",
+                f"{kind} target must {'' if record.percent else 'not '}be a percentage",
+                "target_format",
+            )
+        if t.relative and not record.signed:
+            self.issue(
+                path,
+                f"目標值「{t.printed}」是與上年度比較，只適用成長率（growth）指標",
+                f"target {t.printed!r} compares with last year: it fits only a growth indicator",
                 "target_format",
             )
         if t.op == "<" and t.value == 0:
             self.issue(path, "目標值不可為 <0", "target <0 can never be met", "target_format")
-        if t.value < 0 and (kind != "growth" or polarity != "lower"):
+        if t.value < 0 and (not record.signed or polarity != "lower"):
             self.issue(
                 path,
                 "負的目標值僅適用於越低越好（lower）的成長率",
                 "a negative target fits only a lower-is-better growth",
                 "target_format",
             )
-        if t.unit and kind == "count" and "count" in raw["inputs"]:
-            unit = raw["inputs"]["count"]["unit"]
+        first = record.roles[0]
+        if t.unit and not record.percent and first in raw["inputs"]:
+            unit = raw["inputs"][first]["unit"]  # the value's unit: a count's, a level's, a total's
             if t.unit != unit:
                 self.issue(
                     path,
@@ -684,14 +713,14 @@ class _Builder:
                     f"target unit {t.unit!r} differs from the input's unit {unit!r}",
                     "target_unit",
                 )
-        elif t.unit and kind != "count":
+        elif t.unit and record.percent:
             self.issue(
                 path,
                 f"{kind} 指標目標值不可有單位「{t.unit}」",
                 "unit word on a percentage target",
                 "target_unit",
             )
-        if kind == "milestone" and stages and t.stage is None and t.value not in {s.percent for s in stages}:
+        if record.staged and stages and t.stage is None and t.value not in {s.percent for s in stages}:
             listed = "、".join(f"{s.percent}%" for s in stages)
             self.issue(
                 path,

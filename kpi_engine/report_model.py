@@ -8,10 +8,11 @@ Nothing here imports a file format.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from .evaluate import IndicatorResult, Score, scores
+from .expr import round_half_up
 from .narrative import number_text
 from .plan import PERCENT_KINDS, Indicator, Plan
 
@@ -127,13 +128,19 @@ class ScoreLine:
     weight: Decimal
     assessed_weight: Decimal
     score: Decimal
+    exact: Decimal | None = None  # the score before rounding: 得分率 is rounded once, as 達成率 is
 
     @property
     def percent(self) -> Decimal | None:
-        """Score as a share of the weight that was assessed (None when nothing was)."""
+        """Score as a share of the weight that was assessed (None when nothing was).
+
+        From the unrounded score, rounded half up once: one assessed indicator's 得分率
+        equals its 達成率 (94.49%, not 94.47% from a rounded 14.17 ÷ 15).
+        """
         if not self.assessed_weight:
             return None
-        return (self.score * 100 / self.assessed_weight).quantize(Decimal("0.01"))
+        score = self.score if self.exact is None else self.exact
+        return round_half_up(score * 100 / self.assessed_weight, 2)
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ class UnitSection:
     goal_scores: tuple[ScoreLine, ...]
     plan_score: ScoreLine
     items: tuple[ItemLine, ...]
+    left_out: Decimal = Decimal(0)  # the weight of 「未填報」 indicators, left out of the score
 
     def goal_runs(self) -> list[tuple[IndicatorLine, int]]:
         """(first line, number of lines) per goal, for the merged 策略績效目標 cell."""
@@ -275,6 +283,11 @@ def _score_lines(
     plan: Plan, period_id: str, results: list[IndicatorResult]
 ) -> tuple[list[ScoreLine], ScoreLine]:
     by_id: dict[str, Score] = {s.id: s for s in scores(plan, results) if s.period == period_id}
+    rates = {r.indicator: r.achievement_rate for r in results if r.period == period_id}
+
+    def exact(inds) -> Decimal:  # Σ weight × 達成率 ÷ 100, as evaluate.scores sums it, unrounded
+        return sum((i.weight * rates[i.id] / 100 for i in inds if rates.get(i.id) is not None), Decimal(0))
+
     goals = []
     for g in plan.goals:
         s = by_id.get(g.id)
@@ -285,6 +298,7 @@ def _score_lines(
                 g.weight,
                 s.assessed_weight if s else Decimal(0),
                 s.score if s else Decimal(0),
+                exact(g.indicators),
             )
         )
     s = by_id.get(plan.id)
@@ -294,6 +308,7 @@ def _score_lines(
         plan.weight_total,
         s.assessed_weight if s else Decimal(0),
         s.score if s else Decimal(0),
+        exact([i for i in plan.indicators if not i.common]),
     )
     return goals, total
 
@@ -320,6 +335,19 @@ class UnitData:
     progress: dict[str, tuple[Decimal | None, str]] = field(
         default_factory=dict
     )  # item id → (執行進度, 執行情形)
+    #: indicator id → the section (承辦單位) whose return never came: 「未填報」 in the report
+    unreported: dict[str, str] = field(default_factory=dict)
+
+
+#: What the report says of an indicator whose section sent nothing.
+UNREPORTED = "未填報"
+
+
+def _unreported_line(plan: Plan, ind: Indicator, owner: str, year: int) -> IndicatorLine:
+    """「未填報」: no value, no light, and the weight it leaves out of the score said plainly."""
+    target = ind.previous_target if year == plan.year - 1 and ind.previous_target else ind.target
+    text = f"{UNREPORTED}（{owner}未繳），權重 {number_text(ind.weight)}% 未計入本期評分。"
+    return replace(_line(plan, ind, None, "", None), target=target.printed, sentence=text, paragraphs=(text,))
 
 
 def build_report(
@@ -344,7 +372,9 @@ def build_report(
         by_ind = {r.indicator: r for r in rows}
         before = {r.indicator: r for r in (previous or {}).get(unit, []) if r.period == period.id}
         lines = tuple(
-            _line(
+            _unreported_line(plan, ind, data.unreported[ind.id], year)
+            if ind.id in data.unreported
+            else _line(
                 plan,
                 ind,
                 by_ind.get(ind.id),
@@ -352,10 +382,13 @@ def build_report(
                 (compare_year, before[ind.id]) if compare_year and ind.id in before else None,
             )
             for ind in plan.indicators
-            if ind.id in by_ind
+            if ind.id in by_ind or ind.id in data.unreported
         )
         goals, total = _score_lines(plan, period.id, rows)
-        sections.append(UnitSection(unit, lines, tuple(goals), total, _items(plan, data.progress)))
+        left_out = sum((line.weight for line in lines if line.indicator_id in data.unreported), Decimal(0))
+        sections.append(
+            UnitSection(unit, lines, tuple(goals), total, _items(plan, data.progress), left_out=left_out)
+        )
     start, end = period.start, period.end
     span = f"{year}年{start[0]}月{start[1]}日至{end[0]}月{end[1]}日止"
     return Report(

@@ -36,11 +36,14 @@ def rollover(
     results: list[IndicatorResult] | None = None,
     notes: Mapping[str, str] | None = None,
     period_id: str | None = None,
+    pending: str = "",
 ) -> str:
     """The plan file text of ``to_year``'s plan.
 
     ``results`` (this year's results of one unit, ``period_id``: the full year)
     become the new plan's ``sample``, so its Part 4 comes straight out of them.
+    ``pending`` (why there are none yet, e.g. only 上半年 is archived) writes a sample
+    whose every count is blank and marked 「待補」, to be filled in when the year is done.
     """
     data = yaml.safe_load(plan.text)
     year = plan.year
@@ -54,8 +57,12 @@ def rollover(
             raw["target"] = UNSET_TARGET
             raw.setdefault("polarity", ind.polarity)  # it may have come from the target's ≤ sign
     data.pop("sample", None)
-    if results:
-        period = period_id or next(p.id for p in plan.periods if p.is_full_year())
+    full = period_id or next((p.id for p in plan.periods if p.is_full_year()), plan.periods[-1].id)
+    if pending and not results:
+        entries = {ind.id: {spec.role: None for spec in ind.inputs} for ind in plan.indicators}
+        data["sample"] = {"year": year, "period": full, "targets": "previous", "entries": entries}
+    elif results:
+        period = full
         entries = {
             r.indicator: {k: _plain(v) for k, v in r.inputs.items()} for r in results if r.period == period
         }
@@ -70,4 +77,28 @@ def rollover(
     ]
     data = {k: data[k] for k in order}
     head = HEADER.format(source=plan.id, unset=UNSET_TARGET, year=to_year, prev=year)
-    return head + dump_plan(data)
+    text = dump_plan(data)
+    if pending and not results:
+        text = _mark_pending(
+            text, f"{PENDING}：{pending}；全年度彙整後請重新執行 kpi plan rollover，或逐項填入"
+        )
+    return head + text
+
+
+#: The mark of a sample count still to come (the year's results are not in yet).
+PENDING = "待補"
+
+
+def _mark_pending(text: str, why: str) -> str:
+    """Mark the sample block and each of its blank counts 「待補」 (YAML comments: the plan stays valid)."""
+    out, inside = [], False
+    for line in text.split("\n"):
+        if line.startswith("sample:"):
+            out.append(f"# {why}")
+            inside = True
+        elif inside and line and not line.startswith(" "):
+            inside = False
+        if inside and line.rstrip().endswith(": null"):
+            line += f"  # {PENDING}"
+        out.append(line)
+    return "\n".join(out)

@@ -36,3 +36,12 @@ def seed_text() -> str:
     if not SEED.exists():
         pytest.skip(f"seed document not found at {SEED}")
     return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _own_click_markers(tmp_path, monkeypatch):
+    """Each test its own double-click markers (workbook.buttons.common.once): tests on other
+    workers click the same fixture files, and must not pass for one another's second click."""
+    from workbook.buttons import common
+
+    monkeypatch.setattr(common, "CLICKS_FOLDER", tmp_path / "click-markers")

@@ -13,7 +13,13 @@ protection) and by the values LibreOffice computed for it (``recalculate``), and
 behaves as Excel does where the button could trip:
 
 * a write touching a locked cell of a protected sheet raises Excel's COM error, and so
-  does ``Unprotect`` with a wrong password (the legacy hash in the file is checked);
+  does ``Unprotect`` with a wrong password (the file's legacy hash, or the SHA-512 hash
+  Excel 2013+ writes: ``algorithmName``/``hashValue``/``saltValue``/``spinCount``, is checked);
+* ``Protect`` with a password stores a SHA-512 hash with a fresh salt and 100,000 spins,
+  as Excel 2013+ does, so a saved double is a workbook "Excel itself saved";
+* ``book.api``: ``ReadOnly`` (an attachment opened from mail) and ``Names``; ``app.api``:
+  ``ActiveProtectedViewWindow``; ``Range.ListNames`` pastes every name and its ``RefersTo``
+  text, as Excel's Paste List does;
 * ``Protect`` takes Excel's defaults for omitted options (drawing objects, contents and
   scenarios protected, every ``Allow…`` False) and resets ``EnableSelection``;
 * ``Range.MergeCells`` is True when every cell of the range is in a merged area, False when
@@ -29,7 +35,10 @@ behaves as Excel does where the button could trip:
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -73,6 +82,36 @@ ALLOW = {
 }
 _NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 _DATE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+#: What Excel 2013+ writes when it protects a sheet with a password.
+SHA512, EXCEL_SPIN_COUNT = "SHA-512", 100_000
+
+
+def sha512_sheet_hash(password: str, salt: bytes, spin_count: int) -> bytes:
+    """ECMA-376's sheet-protection hash: H0 = SHA-512(salt + UTF-16LE password), then
+    H = SHA-512(H + iteration as 4 bytes little-endian) ``spin_count`` times (the iterator appended)."""
+    digest = hashlib.sha512(salt + password.encode("utf-16-le")).digest()
+    for i in range(spin_count):
+        digest = hashlib.sha512(digest + i.to_bytes(4, "little")).digest()
+    return digest
+
+
+def set_sha512_password(protection: Any, password: str, *, spin_count: int = EXCEL_SPIN_COUNT) -> None:
+    """Key ``protection`` (openpyxl's SheetProtection) with ``password`` as Excel 2013+ saves it."""
+    salt = os.urandom(16)
+    protection.set_password(None, already_hashed=True)  # no legacy hash beside it
+    protection.algorithmName = SHA512
+    protection.saltValue = base64.b64encode(salt).decode()
+    protection.spinCount = spin_count
+    protection.hashValue = base64.b64encode(sha512_sheet_hash(password, salt, spin_count)).decode()
+
+
+def sha512_matches(protection: Any, password: str) -> bool:
+    """Does ``password`` open a sheet keyed with a SHA-512 hash?"""
+    if protection.algorithmName != SHA512:
+        raise NotImplementedError(f"the double checks SHA-512 hashes only, not {protection.algorithmName}")
+    salt = base64.b64decode(protection.saltValue or "")
+    held = base64.b64decode(protection.hashValue or "")
+    return sha512_sheet_hash(password, salt, int(protection.spinCount or 0)) == held
 
 
 class ComError(Exception):
@@ -118,16 +157,21 @@ def _currency(number_format: str) -> bool:
 class App:
     """``book.app``: alerts, calculation mode and ``calculate()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, protected_view: bool = False) -> None:
         self.alerts: list[tuple[str, str | None]] = []
+        #: ``mode`` of each alert: xlwings on Windows shows MB_ICONWARNING for "critical".
+        self.modes: list[str | None] = []
         self._calculation = "automatic"
         self.book: Book | None = None
         self.calculations = 0
+        self.api = AppApi(protected_view)
 
     def alert(
         self, prompt: str, title: str | None = None, buttons: str = "ok", mode=None, callback=None
     ) -> str:
+        assert mode in (None, "info", "critical"), f"xlwings' alert has no mode {mode!r}"
         self.alerts.append((prompt, title))
+        self.modes.append(mode)
         return "ok"
 
     @property
@@ -147,6 +191,35 @@ class App:
             self.book._recalculate()
 
 
+class AppApi:
+    """``app.api`` (COM ``Application``): the Protected View window, if one is active.
+
+    A workbook in Protected View is not in ``Workbooks`` (so ``Book.caller()`` cannot find it);
+    ``ActiveProtectedViewWindow`` is the only trace of it.
+    """
+
+    def __init__(self, protected_view: bool):
+        self.ActiveProtectedViewWindow = object() if protected_view else None
+
+
+class BookApi:
+    """``book.api`` (COM ``Workbook``): ``ReadOnly`` and the ``Names`` collection's ``Count``."""
+
+    def __init__(self, book: Book, read_only: bool):
+        self._book, self.ReadOnly = book, read_only
+        self.calls = 0
+
+    @property
+    def Names(self) -> Any:
+        self.calls += 1
+        return _NamesApi(len(self._book.wb.defined_names))
+
+
+class _NamesApi:
+    def __init__(self, count: int):
+        self.Count = count
+
+
 class Book:
     """``xw.Book`` over COM for one workbook file (values as LibreOffice computes them)."""
 
@@ -157,9 +230,14 @@ class Book:
         *,
         app: App | None = None,
         name: str | None = None,
+        read_only: bool = False,
     ):
         self.path = Path(path)
-        self.name = self.fullname = name or self.path.name
+        self.api = BookApi(self, read_only)
+        #: COM calls made on ``book.names`` items (what LiveBook.names costs per name).
+        self.name_calls = 0
+        self.name = name or self.path.name
+        self.fullname = str(self.path.resolve())  # COM's FullName: the path
         self.writes: list[tuple[str, int, int, int, int]] = []  # sheet, row, col, rows, cols of each write
         self.wb = load_workbook(self.path)
         self.app = app or App()
@@ -217,10 +295,16 @@ class Name:
     """``book.names[i]``: ``name`` and ``refers_to_range`` (raises for a constant or #REF!)."""
 
     def __init__(self, book: Book, name: str, dn: Any):
-        self.book, self.name, self._dn = book, name, dn
+        self.book, self._name, self._dn = book, name, dn
+
+    @property
+    def name(self) -> str:
+        self.book.name_calls += 1
+        return self._name
 
     @property
     def refers_to_range(self) -> Range:
+        self.book.name_calls += 1
         dests = list(self._dn.destinations)
         if len(dests) != 1:
             raise ComError("Application-defined or object-defined error.", -2146827284)
@@ -428,6 +512,15 @@ class Range:
         self.sheet.store(self.first, block)
 
     @property
+    def api(self) -> RangeApi:
+        return RangeApi(self)
+
+    def clear_contents(self) -> None:
+        """``Range.ClearContents``: refused on locked cells of a protected sheet, like a write."""
+        rows, cols = self.shape
+        self.sheet.store(self.first, [[None] * cols for _ in range(rows)])
+
+    @property
     def merge_cells(self) -> bool | None:
         """``Range.MergeCells``: True (every cell merged), False (none), None (COM's Null: some)."""
         merged = self.sheet.merged_cells_in(self.first, self.last)
@@ -448,6 +541,22 @@ class Range:
             for r in range(self.first[0], self.last[0] + 1)
         )
         return texts[0][0] if self.shape == (1, 1) else texts
+
+
+class RangeApi:
+    """``range.api`` (COM ``Range``): ``ListNames``."""
+
+    def __init__(self, rng: Range):
+        self._range = rng
+
+    def ListNames(self) -> None:
+        """Paste List: every (visible) name in column order, with its ``RefersTo`` text beside it,
+        from the range's first cell down; a write like any other (refused on a protected sheet)."""
+        book = self._range.sheet.book
+        book.api.calls += 1
+        listed = sorted((n, "'=" + dn.attr_text) for n, dn in book.wb.defined_names.items())
+        if listed:
+            self._range.sheet.store(self._range.first, [list(line) for line in listed])
 
 
 class Protection:
@@ -503,13 +612,12 @@ class SheetApi:
         p = self._p
         if not p.sheet:
             return
-        if p.algorithmName or p.hashValue:
-            raise NotImplementedError("the double checks legacy sheet passwords only")
         held = p.password or None
-        if held is not None:
+        if held is not None or p.hashValue:
             if Password is None:
                 raise NotImplementedError("Excel would ask for the password in a dialog")
-            if hash_password(Password) != held:
+            right = sha512_matches(p, Password) if p.hashValue else hash_password(Password) == held
+            if not right:
                 raise ComError(PASSWORD_TEXT, -2146827284)
         p.sheet = False
 
@@ -530,16 +638,27 @@ class SheetApi:
         p.sheet = bool(Contents)
         p.objects = bool(DrawingObjects)
         p.scenarios = bool(Scenarios)
-        p.set_password(Password, already_hashed=False) if Password else p.set_password(
-            None, already_hashed=True
-        )
+        if Password:
+            set_sha512_password(p, Password)  # what Excel 2013+ stores
+        else:
+            p.set_password(None, already_hashed=True)
+            p.algorithmName = p.hashValue = p.saltValue = p.spinCount = None
         for key, attr in ALLOW.items():
             setattr(p, attr, not allow.get(key, False))
         p.selectLockedCells = p.selectUnlockedCells = False  # Protect resets EnableSelection
 
 
-def protection_state(ws: Any) -> dict[str, Any]:
-    """A sheet's protection as a comparable dict (openpyxl's attributes, password hash included)."""
+def protection_state(ws: Any, passwords: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A sheet's protection as a comparable dict (openpyxl's attributes, password hash included).
+
+    A SHA-512 key (fresh salt each time) is shown as the legacy hash of whichever of
+    ``passwords`` opens it, so a sheet Excel 2013+ protected again compares equal to one
+    keyed with the same password by ``kpi calculate``.
+    """
     p = ws.protection
     keys = ["sheet", "objects", "scenarios", "selectLockedCells", "selectUnlockedCells", *ALLOW.values()]
-    return {**{k: bool(getattr(p, k)) for k in keys}, "password": p.password or None}
+    key = p.password or None
+    if p.hashValue:
+        opens = [pw for pw in passwords if sha512_matches(p, pw)]
+        key = hash_password(opens[0]) if opens else f"{p.algorithmName}:{p.hashValue}"
+    return {**{k: bool(getattr(p, k)) for k in keys}, "password": key}

@@ -9,15 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from kpi_engine import Plan, parse_plan
+from kpi_engine.kinds import KIND_ROLES, KINDS
 from kpi_engine.plan import parse_target
 from kpi_engine.plan_loader import dump_plan
 
-ROLES = {
-    "ratio": ("numerator", "denominator"),
-    "growth": ("current", "previous"),
-    "count": ("count",),
-    "milestone": ("stage",),
-}
+ROLES = KIND_ROLES  # each kind's record says its inputs
 
 #: Four equal steps, used by milestone indicators unless a test gives its own.
 FOUR_STAGES = [
@@ -43,7 +39,7 @@ def indicator(
     polarity: str | None = None,
     weight: float = 10,
     previous_target: str | None = None,
-    cumulative: bool = True,
+    cumulative: bool | None = None,
     **extra: Any,
 ) -> dict:
     """One indicator entry; input labels are ``<id>.<role>`` so messages are easy to assert."""
@@ -58,12 +54,14 @@ def indicator(
         "target": target,
         "owner": "測試科",
         "inputs": {
-            role: {"label": f"{id}.{role}", "unit": "件", "cumulative": cumulative} for role in ROLES[kind]
+            role: {"label": f"{id}.{role}", "unit": "件"}
+            | ({} if cumulative is None else {"cumulative": cumulative})
+            for role in ROLES[kind]
         },
     }
     if polarity:
         d["polarity"] = polarity
-    elif kind == "count" and _comparator(target) is None:
+    elif KINDS[kind].default_polarity is None and _comparator(target) is None:
         d["polarity"] = "higher"  # a count must say its direction; tests mean higher unless told
     if previous_target is not None:
         d["previous_target"] = previous_target

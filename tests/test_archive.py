@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from datetime import datetime
@@ -48,7 +49,7 @@ def test_everything_is_archived_with_its_file(two_years):
     assert count(db, "SELECT COUNT(*) FROM files") == 2
     assert count(db, "SELECT COUNT(*) FROM results") == 5 + 5  # 106 volunteers too: a white light
     assert count(db, "SELECT COUNT(DISTINCT year) FROM results") == 2
-    assert count(db, "SELECT COUNT(*) FROM staff_text WHERE kind = 'note'") == 5 + 1
+    assert count(db, "SELECT COUNT(*) FROM texts WHERE field = 'note'") == 5 + 1
     assert count(db, "SELECT COUNT(*) FROM findings") >= 1  # 106's blank volunteers: a warning
     with sqlite3.connect(db) as conn:
         row = conn.execute(
@@ -74,18 +75,26 @@ def test_a_newer_version_supersedes_and_keeps_history(plan, two_years, tmp_path)
     shutil.copyfile(db, work)
     fixed = dict(COUNTS_107, safety_defects={"count": 50})
     newer = make_workbook(
-        plan, tmp_path, "107-更正.xlsx", year=107, entries=fixed, now=datetime(2099, 1, 2, 3, 4, 5)
+        plan,
+        tmp_path,
+        "107-更正.xlsx",
+        year=107,
+        entries=fixed,
+        notes={"e_tender_rate": "一件採購因系統維護改以紙本領標。"},  # the whole return again
+        now=datetime(2099, 1, 2, 3, 4, 5),
     )
     assert main(["collect", str(newer), "-o", str(tmp_path / "s.xlsx"), "--archive", str(work)]) == 0
     with sqlite3.connect(work) as conn:
         rows = conn.execute(
-            "SELECT value, superseded_by IS NULL FROM results"
-            " WHERE year = 107 AND indicator = 'safety_defects' ORDER BY id"
+            "SELECT c.value, c.replaced, w.source, r.source FROM cells c JOIN files w ON w.id = c.file_id"
+            " JOIN files r ON r.id = c.replaced_file_id WHERE c.year = 107 AND c.target = 'safety_defects'"
         ).fetchall()
-    assert [(Decimal(v), current) for v, current in rows] == [
-        (70, 0),
-        (50, 1),
-    ]  # the old one stays as history
+        statuses = dict(conn.execute("SELECT source, status FROM files WHERE year = 107"))
+    # the newer value is current; the one it replaced, and its file, stay on record
+    assert [
+        (v, old, won.endswith("107-更正.xlsx"), lost.endswith("107.xlsx")) for v, old, won, lost in rows
+    ] == [("50", "70", True, True)]
+    assert sorted(statuses.values()) == ["duplicate", "ok"]
     with Archive.open(work, create=False) as arc:
         current = arc.results(year=107)["臺中市政府秘書處"]
     assert {r.indicator: r.value for r in current}["safety_defects"] == Decimal(50)
@@ -236,3 +245,120 @@ def test_compare_phrase_in_the_sentence(plan, two_years, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("{change}", "{oops}"), encoding="utf-8")
     assert main(["plan", "check", str(bad)]) == 2
+
+
+def test_a_version_1_archive_is_migrated_and_merged_per_cell(plan, tmp_path):
+    """Version 1 kept the newest *file* per indicator: two sections' files lost each other's numbers."""
+    from workbook.report.archive import MIGRATIONS
+
+    db = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(db)
+    conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.execute(
+        "INSERT INTO plans VALUES (?, ?, ?, ?, '2026-01-01')", (plan.fingerprint, plan.id, 107, plan.text)
+    )
+    files = [("a" * 64, "採購.xlsx", "2026-01-01 08:00:00"), ("b" * 64, "廳舍.xlsx", "2026-01-02 08:00:00")]
+    for n, (sha, source, when) in enumerate(files, start=1):
+        conn.execute(
+            "INSERT INTO files (id, sha256, source, size, status, plan_id, fingerprint, unit, year, version_time,"
+            " collected_at) VALUES (?, ?, ?, 1, 'ok', ?, ?, '臺中市政府秘書處', 107, ?, ?)",
+            (n, sha, source, plan.id, plan.fingerprint, when, when),
+        )
+    counts = {1: {"numerator": "180", "denominator": "200"}, 2: {"numerator": None, "denominator": None}}
+    for file_id, inputs in counts.items():
+        conn.execute(
+            "INSERT INTO results (file_id, plan_id, fingerprint, year, period, unit, indicator, inputs, light,"
+            " sentence) VALUES (?, ?, ?, 107, 'H1', '臺中市政府秘書處', 'procurement_pass_rate', ?, 'white', '')",
+            (file_id, plan.id, plan.fingerprint, json.dumps(inputs)),
+        )
+    conn.execute(
+        "INSERT INTO results (file_id, plan_id, fingerprint, year, period, unit, indicator, inputs, light, sentence)"
+        " VALUES (2, ?, ?, 107, 'H1', '臺中市政府秘書處', 'safety_defects', ?, 'white', '')",
+        (plan.id, plan.fingerprint, json.dumps({"count": "70"})),
+    )
+    conn.execute(
+        "INSERT INTO staff_text (file_id, plan_id, year, period, unit, kind, key, text)"
+        " VALUES (2, ?, 107, 'H1', '臺中市政府秘書處', 'note', 'safety_defects', '巡檢完成')",
+        (plan.id,),
+    )
+    conn.commit()
+    conn.close()
+    with Archive.open(db) as arc:
+        rows = {r.result.indicator: r for r in arc.collection(year=107).rows}
+    assert count(db, "PRAGMA user_version") == SCHEMA_VERSION
+    assert rows["procurement_pass_rate"].result.value == Decimal(90)  # the blank never replaced it
+    assert rows["safety_defects"].result.inputs == {"count": Decimal(70)}
+    assert rows["safety_defects"].note == "巡檢完成"
+
+
+def test_archive_failures_say_what_happened(plan, two_years, tmp_path, capsys, monkeypatch):
+    _, _, y106, _ = two_years
+    summary = str(tmp_path / "s.xlsx")
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE meetings (id INTEGER)")
+    assert main(["collect", str(y106), "-o", summary, "--archive", str(foreign)]) == 2
+    err = capsys.readouterr().err
+    assert "另一程式的資料庫" in err and "Traceback" not in err
+    assert not (tmp_path / "s.xlsx").exists()  # said before any work
+    with sqlite3.connect(foreign) as conn:  # untouched
+        assert [n for (n,) in conn.execute("SELECT name FROM sqlite_master")] == ["meetings"]
+    empty = tmp_path / "會議紀錄.docx"
+    empty.write_bytes(b"")
+    assert main(["collect", str(y106), "-o", summary, "--archive", str(empty)]) == 2
+    assert empty.read_bytes() == b"" and ".sqlite" in capsys.readouterr().err
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    assert main(["collect", str(y106), "-o", summary, "--archive", str(junk)]) == 2
+    assert "不是 SQLite" in capsys.readouterr().err
+    # locked by another collect that does not let go
+    import workbook.report.archive as archive
+
+    monkeypatch.setattr(archive, "LOCK_WAIT", 0.2)
+    busy = tmp_path / "busy.sqlite"
+    assert main(["collect", str(y106), "-o", summary, "--archive", str(busy)]) == 0
+    holder = sqlite3.connect(busy, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert main(["collect", str(y106), "-o", summary, "--archive", str(busy)]) == 2
+        assert "使用中" in capsys.readouterr().err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_file_first_archived_without_its_plan_counts_later(plan, two_years, tmp_path, capsys):
+    _, _, _, y107 = two_years
+    db = tmp_path / "late.sqlite"
+    other = tmp_path / "other.yaml"
+    other.write_text(plan.text.replace(f"id: {plan.id}", "id: another_plan_107"), encoding="utf-8")
+    assert (
+        main(
+            ["collect", str(y107), "-o", str(tmp_path / "a.xlsx"), "--archive", str(db), "--plan", str(other)]
+        )
+        == 0
+    )
+    assert count(db, "SELECT status FROM files") == "unknown_plan"
+    assert main(["collect", str(y107), "-o", str(tmp_path / "b.xlsx"), "--archive", str(db)]) == 0
+    assert "新增檔案 1" in capsys.readouterr().out
+    with Archive.open(db, create=False) as arc:
+        assert len(arc.collection(year=107).rows) == 5
+
+
+def test_compare_without_that_year_warns(two_years, tmp_path, capsys):
+    _, db, _, _ = two_years
+    out = str(tmp_path / "r.odt")
+    assert main(["report", "--archive", str(db), "--year", "107", "--compare", "105", "-o", out]) == 0
+    assert "沒有 105 年度的資料" in capsys.readouterr().err
+
+
+def test_a_read_only_archive_is_reported_from(two_years, tmp_path, monkeypatch):
+    import workbook.report.archive as archive
+
+    _, db, _, _ = two_years
+    before = db.read_bytes()
+    monkeypatch.setattr(
+        archive, "_may_write", lambda path: False
+    )  # as a read-only file answers (not as root)
+    assert main(["report", "--archive", str(db), "--year", "107", "-o", str(tmp_path / "r.odt")]) == 0
+    assert db.read_bytes() == before

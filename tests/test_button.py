@@ -104,36 +104,45 @@ def _only_alert(actions: list[dict]) -> str:
     return actions[0]["args"][0]
 
 
-REMOTE_REFUSAL = "無法計算：此連線方式（xlwings 遠端引擎）無法解除工作表保護，結果未寫入。"
+def _visible(cells: dict) -> dict:
+    """The cells of the sheets staff see (all but the system sheet)."""
+    return {k: v for k, v in cells.items() if k[0] != L.SHEET_META}
 
 
-def test_remote_engine_refuses_the_protected_template_and_writes_nothing(seed_case):
+def test_remote_engine_writes_only_the_system_sheet(seed_case):
+    """Issue 22: xlwings' remote engine (xlwings Lite) cannot lift protection, and need not:
+    the button writes only the unprotected system sheet; the client applies it as Excel would."""
     from tests_support import apply_actions
 
     tmp, path, _scope, payload = seed_case
     message, actions = _run_button(payload)
-    assert message.startswith(REMOTE_REFUSAL), message
-    assert "(xlwings' remote engine) cannot lift sheet protection" in message
-    assert [a["func"] for a in actions] == ["alert"]
+    assert message.startswith("計算完成"), message
+    meta = [s["name"] for s in payload["sheets"]].index(L.SHEET_META)
+    assert {a["sheet_position"] for a in actions if a["func"] == "setValues"} == {meta}
+    assert actions[-1]["func"] == "alert"
     out = tmp / "remote.xlsx"
-    assert apply_actions(path, actions, out) == [message]
-    assert _cells(out) == _cells(path)
+    assert apply_actions(path, actions, out) == [message]  # a protection-enforcing client takes it
+    assert _visible(_cells(out)) == _visible(_cells(path))  # every visible cell as it was
+    assert _cells(out) != _cells(path)
 
 
-def test_simulated_client_refuses_locked_cells_as_excel_does(seed_case, monkeypatch):
-    """Had the button written without lifting protection (before issue 9), the client refuses."""
-    import contextlib
-
+def test_simulated_client_still_refuses_locked_cells_as_excel_does(seed_case):
+    """The client the remote tests apply actions with refuses what Excel refuses."""
     from tests_support import ProtectedSheetError, apply_actions
 
-    from workbook.books.excel import LiveBook
-
     tmp, path, scope, payload = seed_case
-    monkeypatch.setattr(LiveBook, "unprotected", lambda self, sheets, password: contextlib.nullcontext())
-    _, actions = _run_button(payload)
-    assert [a["func"] for a in actions].count("setValues") >= 4  # findings, status line, _kpi record
+    locked = {
+        "func": "setValues",
+        "values": [["x"]],
+        "sheet_position": [s["name"] for s in payload["sheets"]].index(L.SHEET_FINDINGS),
+        "start_row": 2,
+        "start_column": 0,
+        "row_count": 1,
+        "column_count": 1,
+        "args": [None],
+    }
     with pytest.raises(ProtectedSheetError, match="protected sheet"):
-        apply_actions(path, actions, tmp / "refused.xlsx")
+        apply_actions(path, [locked], tmp / "refused.xlsx")
     # An unlocked input cell of the same protected sheet takes a write.
     from workbook.form.book import parse_address
 
@@ -178,12 +187,13 @@ def _inputs_of(path: Path) -> set[tuple[str, int, int]]:
 
 
 def test_button_never_touches_inputs_and_is_batched(seed_case):
-    _tmp, path, _scope, payload = seed_case
+    _tmp, path, _scope, _payload = seed_case
     message, book = _double_click(path)
-    assert message.startswith("計算完成：錯誤 0 項")
+    assert message.startswith("計算完成")
     assert book.writes and not _written(book) & _inputs_of(path)
-    # One block per sheet at most: indicator sheets, findings, guide status, metadata.
-    assert len(book.writes) <= len(payload["sheets"])
+    assert {w[0] for w in book.writes} == {L.SHEET_META}  # issue 22: the system sheet only
+    # The name list and its clearing, the digest and stamp, calculate's record and report.
+    assert len(book.writes) <= 4
     assert len(book.app.alerts) == 1
 
 
@@ -197,13 +207,9 @@ def test_action_count_does_not_grow_with_inputs(tmp_path):
     entries = {"H1": {ind.id: dict.fromkeys((s.role for s in ind.inputs), 3) for ind in plan.indicators}}
     path, _scope = _filled(tmp_path, plan=plan, entries=entries, year=107, period=None)
     message, book = _double_click(path)
-    assert message.startswith("計算完成："), message
-    per_sheet: dict[str, int] = {}
-    for sheet, *_ in book.writes:
-        per_sheet[sheet] = per_sheet.get(sheet, 0) + 1
-    # One block per sheet, and two in _kpi: its digest and calculate's record of the inputs.
-    assert max(per_sheet.values()) <= 2 and sum(per_sheet.values()) <= len(per_sheet) + 1
-    assert len(book.writes) <= len(book.sheets)
+    assert message.startswith("計算完成"), message
+    # Only _kpi (issue 22): the name list and its clearing, the digest and stamp, the record.
+    assert {w[0] for w in book.writes} == {L.SHEET_META} and len(book.writes) <= 4
     assert not _written(book) & _inputs_of(path)
 
 
@@ -217,15 +223,16 @@ def test_text_in_a_count_is_reported_not_written(seed_case, tmp_path):
     book.write(sheet, row, col, [["約48件"]])
     book.save()
     message, double = _double_click(bad)
-    assert message.startswith("計算完成：錯誤 1 項")
+    assert message.startswith("有 1 項需要修正（紅色儲存格）")
     assert "請依「檢核結果」工作表修正" in message
     assert not _written(double) & _inputs_of(bad)
     out = tmp_path / "out.xlsx"
     double.save(out)
-    findings = FileBook(out).grid(L.SHEET_FINDINGS)
-    first = findings[2]
-    assert first[1:5] == ["錯誤", "text", sheet, f"C{row}"]
-    assert first[6] == "流廢標列管件數不是數字：「約48件」"
+    from workbook.form.calculate import recorded_report
+
+    first = recorded_report(FileBook(out))[1][0]  # what 檢核結果 shows by formula
+    assert [first[1], first[7], first[3], first[4]] == ["錯誤", "text", sheet, f"C{row}"]
+    assert first[2] == "流廢標列管件數不是數字：「約48件」"
 
 
 def test_deleted_sheet_gives_a_message_and_no_writes(seed_case):

@@ -30,7 +30,7 @@ from workbook.books.file import FileBook
 from workbook.demo import fill
 from workbook.form import layout as L
 from workbook.form.builder import write_template
-from workbook.form.calculate import block_writes, calculate
+from workbook.form.calculate import block_writes, calculate, recorded_report
 from workbook.form.formulas import result_formulas
 from workbook.formats.files import WorkbookFileError
 
@@ -125,9 +125,14 @@ def meta(path: Path) -> dict:
 
 
 def findings_table(path: Path) -> list[tuple]:
-    ws = load_workbook(path)[L.SHEET_FINDINGS]
-    rows = [tuple(r) for r in ws.iter_rows(min_row=3, max_col=8, values_only=True)]
-    return [r for r in rows if any(v not in (None, "") for v in r)]
+    """The findings calculate recorded in ``_kpi`` (what 檢核結果 shows by formula), blanks as ""."""
+    _, rows = recorded_report(FileBook(path))
+    return [tuple("" if v is None else v for v in r) for r in rows]
+
+
+def status_line(path: Path) -> str:
+    """The status line calculate recorded (what 填表說明 shows by formula)."""
+    return recorded_report(FileBook(path))[0]
 
 
 def folder_files(folder: Path) -> set[str]:
@@ -211,7 +216,7 @@ def test_seed_statuses(seed_done):
         "failed_tender_rate": "無誤",
         "safety_defects": "無誤",
     }
-    assert values[L.STATUS_NAME] == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 2 項。"
+    assert status_line(after) == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 2 項。"
     m = meta(after)
     assert m["calculated_at"] == "2018-07-10 09:30:15"
     assert len(m["input_digest"]) == 64
@@ -228,24 +233,24 @@ def test_seed_findings_table(seed_done):
     assert (sheet, "C13") == address(after, "IN_volunteer_growth_H1_previous")
     assert findings_table(after) == [
         (
-            1,
+            "1",
             "警告",
-            "missing",
+            "今年志工總人數尚未填寫",
             sheet,
             "C12",
             "上半年",
-            "今年志工總人數尚未填寫",
             "今年志工總人數 is not filled in yet",
+            "missing",
         ),
         (
-            2,
+            "2",
             "警告",
-            "missing",
+            "去年志工總人數尚未填寫",
             sheet,
             "C13",
             "上半年",
-            "去年志工總人數尚未填寫",
             "去年志工總人數 is not filled in yet",
+            "missing",
         ),
     ]
 
@@ -255,9 +260,9 @@ def test_clean_workbook_says_no_findings(plan, seed_scope, seed_template, tmp_pa
     path = make_filled(seed_template, seed_scope, tmp_path, entries)
     outcome = run(path, now=T1)
     assert outcome.findings == []
-    assert findings_table(path) == [(None, None, None, None, None, None, "無檢核問題", "no findings")]
+    assert findings_table(path) == [("", "", "無檢核問題", "", "", "", "no findings", "")]
     values = by_name(path)
-    assert values[L.STATUS_NAME] == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 0 項。"
+    assert status_line(path) == "已於 107年7月10日 09:30 計算：錯誤 0 項、警告 0 項。"
     assert values["CALC_volunteer_growth_H1"] == "無誤"
     r = outcome.evaluation.result("volunteer_growth", "H1")
     assert r.cells["status"] == "無誤"
@@ -299,13 +304,13 @@ def test_text_in_an_input_is_an_error_at_that_cell(plan, tmp_path, period, colum
     )
     assert f.message_zh == "流廢標列管件數不是數字：「約48件」"
     period_name = plan.period(period).name
-    assert (1, "錯誤", "text", sheet, cell, period_name, f.message_zh, f.message_en) in findings_table(path)
+    assert ("1", "錯誤", f.message_zh, sheet, cell, period_name, f.message_en, "text") in findings_table(path)
     values = by_name(path)
     assert values[f"CALC_failed_tender_rate_{period}"] == "錯誤 1 項、警告 0 項（見檢核結果）"
     r = outcome.evaluation.result("failed_tender_rate", period)
     assert (r.cells["status"], r.cells["achieved"], r.light) == ("資料有誤 1 項", "資料有誤", "white")
     assert values[f"IN_failed_tender_rate_{period}_numerator"] == "約48件"  # never rewritten
-    assert "請依「檢核結果」修正後再計算" in values[L.STATUS_NAME]
+    assert "請依「檢核結果」修正後再計算" in status_line(path)
 
 
 def test_progress_out_of_range_points_at_the_item(plan, seed_scope, seed_template, tmp_path):
@@ -350,7 +355,9 @@ def test_inputs_and_notes_unchanged(plan, seed_scope, seed_template, tmp_path):
     assert after["NOTE_procurement_pass_rate_H1"] == "承辦人補充說明1：含全形數字１２３與換行\n第二行"
 
 
-def test_calculate_changes_only_output_cells(seed_done):
+def test_calculate_writes_no_visible_cell(seed_done):
+    """Issue 22: after kpi calculate every cell of every visible sheet is as the template and
+    the clerk left it (value or formula, protection too); only the system sheet changed."""
     before, after, _ = seed_done
     cells_before, names_before = snapshot(before)
     cells_after, names_after = snapshot(after)
@@ -358,16 +365,30 @@ def test_calculate_changes_only_output_cells(seed_done):
     changed = {
         k for k in cells_before.keys() | cells_after.keys() if cells_before.get(k) != cells_after.get(k)
     }
+    wb0, wb1 = load_workbook(before), load_workbook(after)
+    visible = [ws.title for ws in wb1.worksheets if ws.sheet_state == "visible"]
+    assert L.SHEET_META not in visible and L.SHEET_FINDINGS in visible and L.SHEET_GUIDE in visible
+    assert changed and {sheet for sheet, _ in changed} == {L.SHEET_META}
+    for title in visible:
+        assert wb1[title].protection.sheet and wb0[title].protection.sheet == wb1[title].protection.sheet
+        assert wb1[title].protection.password == wb0[title].protection.password
+    assert not wb1[L.SHEET_META].protection.sheet and wb1[L.SHEET_META].sheet_state == "veryHidden"
+
+
+def test_visible_report_cells_show_the_record(seed_done):
+    """The status line and every 檢核結果 cell refer to the report cell calculate writes."""
+    _, after, _ = seed_done
     wb = load_workbook(after)
-    allowed = set()
-    for n, dn in wb.defined_names.items():
-        if n.startswith(("CALC_", "SNAP_")) or n == L.STATUS_NAME:
-            ((sheet, ref),) = list(dn.destinations)
-            allowed.add((sheet, ref.replace("$", "")))
-    findings = {(L.SHEET_FINDINGS, k[1]) for k in changed if k[0] == L.SHEET_FINDINGS}
-    meta_cells = {(L.SHEET_META, "B10"), (L.SHEET_META, "B11")}  # input_digest, calculated_at
-    assert changed - allowed - findings - meta_cells == set()
-    assert all(int("".join(ch for ch in c if ch.isdigit())) >= 3 for _, c in findings)  # below the header
+    status = by_name(after)[L.STATUS_NAME]
+    record_sheet, record = address(after, L.RECORD_NAME)
+    assert record_sheet == L.SHEET_META
+    assert status == f"={L.SHEET_META}!${record[0]}${record[1:]}&\"\""
+    ws = wb[L.SHEET_FINDINGS]
+    col, row = record[0], int(record[1:])
+    first = ws.cell(3, 1).value  # the first findings row is the report's second row
+    assert first == f"={L.SHEET_META}!${col}${row + 1}&\"\""
+    assert ws.column_dimensions["H"].hidden  # the code column
+    assert [c.value for c in ws[2]][:8] == list(L.REPORT_COLUMNS)
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +421,7 @@ def test_calculating_twice_gives_the_same_workbook(plan, seed_scope, seed_templa
     m = meta(path)
     assert m["calculated_at"] == "2018-07-12 08:00:00"
     assert m["input_digest"] != old_digest
-    assert by_name(path)[L.STATUS_NAME].startswith("已於 107年7月12日 08:00 計算")
+    assert status_line(path).startswith("已於 107年7月12日 08:00 計算")
 
 
 def test_check_does_not_write(seed_done):
@@ -444,7 +465,7 @@ def test_overwritten_formula_is_restored(overwritten, seed_scope):
     )
     assert f.message_zh == f"{sheet}!{cell} 的公式遭覆寫，已還原"
     assert by_name(path)[name] == result_formulas(seed_scope)[name]
-    assert any(r[2] == "formula_restored" and r[3:5] == (sheet, cell) for r in findings_table(path))
+    assert any(r[7] == "formula_restored" and r[3:5] == (sheet, cell) for r in findings_table(path))
     again = run(path)  # restored: nothing to report the second time
     assert again.restored == []
     assert "formula_restored" not in {f.code for f in again.findings}
@@ -779,12 +800,16 @@ def test_seed_write_blocks_are_few(seed_done):
     _, after, outcome = seed_done
     sheetnames = load_workbook(after).sheetnames
     _assert_blocks_bounded(outcome, sheetnames)
-    # the findings table, the status line, the metadata and calculate's record (檢核 and 分析
-    # are formulas: nothing is written on the indicator sheets)
-    assert len(outcome.blocks) == 4
-    findings = [b for b in outcome.blocks if b[0] == L.SHEET_FINDINGS]
-    ((_, row, col, values),) = findings
-    assert (row, col, len(values), len(values[0])) == (3, 1, L.FINDINGS_CAPACITY, 8)
+    # Only the system sheet (issue 22): the metadata (digest, stamp), and calculate's record
+    # with its report beside it as one rectangle from row 1.
+    assert [(b[0], b[1], b[2]) for b in outcome.blocks] == [
+        (L.SHEET_META, 10, 2),
+        (L.SHEET_META, 1, L.STATE_COLUMN),
+    ]
+    values = outcome.blocks[1][3]
+    _, record_col = FileBook(after).names()[L.RECORD_NAME][1:]
+    width = record_col - L.STATE_COLUMN + len(L.REPORT_COLUMNS)
+    assert (len(values), len(values[0])) == (1 + L.FINDINGS_CAPACITY, width)
 
 
 # ---------------------------------------------------------------------------
@@ -808,7 +833,8 @@ def test_generated_plan_write_blocks_are_few(genplan, tmp_path):
     sheetnames = book.sheet_names()
     assert len(sheetnames) == 206
     _assert_blocks_bounded(outcome, sheetnames)
-    assert len(outcome.blocks) == 4  # findings, status, metadata, calculate's record
+    assert len(outcome.blocks) == 2  # the metadata; calculate's record and report (issue 22)
+    assert {b[0] for b in outcome.blocks} == {L.SHEET_META}
     names = book.names()
     ev = evaluate(plan, entries)
     mine = {(r.indicator, r.period): r for r in outcome.evaluation.results}
@@ -835,24 +861,21 @@ def test_more_findings_than_the_table_holds(genplan, tmp_path):
     assert n == 2 * sum(len(i.inputs) for i in plan.indicators) > L.FINDINGS_CAPACITY
     assert {f.code for f in outcome.findings} == {"text"}
     _assert_blocks_bounded(outcome, book.sheet_names())
-    wb = load_workbook(path)
-    rows = [r for r in wb[L.SHEET_FINDINGS].iter_rows(min_row=3, max_col=8, values_only=True) if any(r)]
+    rows = findings_table(path)
     assert len(rows) == L.FINDINGS_CAPACITY
-    assert rows[-2][0] == L.FINDINGS_CAPACITY - 1
+    assert rows[-2][0] == str(L.FINDINGS_CAPACITY - 1)
     rest = n - (L.FINDINGS_CAPACITY - 1)
     assert rows[-1] == (
         "…",
-        None,
-        None,
-        None,
-        None,
-        None,
+        "",
         f"另有 {rest} 項未列出，請先修正上列問題",
+        "",
+        "",
+        "",
         f"{rest} more not shown",
+        "",
     )
-    ((sheet, ref),) = list(wb.defined_names[L.STATUS_NAME].destinations)
-    status = wb[sheet][ref.replace("$", "")].value
-    assert status.endswith(f"計算：錯誤 {n} 項、警告 0 項。請依「檢核結果」修正後再計算。")
+    assert status_line(path).endswith(f"計算：錯誤 {n} 項、警告 0 項。請依「檢核結果」修正後再計算。")
 
 
 def test_sample_entries_helper_matches_the_plan(plan):

@@ -44,7 +44,7 @@ from workbook.collect import Collection, collect
 from workbook.form import layout as L
 from workbook.report.summary import write_summary
 
-SUMMARY_SHEETS = ["彙總", "達成情形", "重要施政計畫", "檢核", "檔案", "圖表"]
+SUMMARY_SHEETS = ["彙總", "達成情形", "重要施政計畫", "繳交情形", "檢核", "檔案", "圖表"]
 
 # -- watching for writes ------------------------------------------------------------------
 #
@@ -431,7 +431,7 @@ def test_cli_collect_exits_1_and_prints_json(corpus, coll_all, cli_run):
 def test_csv_files_have_a_bom_and_no_live_formulas(cli_run, coll_all):
     folder = cli_run["out"] / "csv"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv"]
+        ["彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv", "繳交情形.csv"]
     )
     for path in folder.iterdir():
         raw = path.read_bytes()

@@ -322,7 +322,7 @@ def test_cli_lists_every_file_that_is_not_ok_with_its_reason_escaped(inbox, coll
 
 def test_summary_holds_control_characters_visibly_and_is_marked(inbox, cli):
     wb = openpyxl.load_workbook(cli["out"] / "summary.xlsx")
-    assert wb.sheetnames == ["彙總", "達成情形", "重要施政計畫", "檢核", "檔案", "圖表"]
+    assert wb.sheetnames == ["彙總", "達成情形", "重要施政計畫", "繳交情形", "檢核", "檔案", "圖表"]
     notes = [
         c.value
         for row in wb["彙總"].iter_rows()

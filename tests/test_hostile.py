@@ -396,13 +396,13 @@ def test_button_on_a_calculated_workbook(corpus, base_view):
     from excel_double import Book
 
     message = _press(Book(corpus.base, base_view))
-    assert message.startswith("計算完成："), message
+    assert message.startswith("計算完成"), message
 
 
 @pytest.mark.parametrize("case", params("button"))
 def test_button(case: Case, corpus, base_view, tmp_path):
     import macros
-    from workbook.books.excel import LiveBook
+    from workbook.books.excel import SCRATCH_COLUMN, LiveBook
 
     book = _excel(case, corpus, base_view, tmp_path)
     inputs = {
@@ -423,18 +423,18 @@ def test_button(case: Case, corpus, base_view, tmp_path):
 
     expect = case.button_expect
     if expect.startswith("refused:"):
-        assert book.writes == []  # nothing written
+        # nothing written (but the name list Excel pastes into _kpi and clears: LiveBook.names)
+        assert [w for w in book.writes if w[2] != SCRATCH_COLUMN] == []
         zh, _, rest = message.partition("\n\n（")
         assert zh.startswith("無法計算：") and expect.split(":", 1)[1] in zh, message
         assert ENGLISH.search(rest), message
     elif expect == "errors":
-        assert re.match(r"計算完成：錯誤 [1-9]\d* 項、警告 \d+ 項。\n請依「檢核結果」工作表修正", message), (
-            message
-        )
+        assert re.match(r"有 [1-9]\d* 項需要修正（紅色儲存格）：請依「檢核結果」工作表修正", message), message
+        assert book.app.modes == ["critical"]  # the warning icon
     else:
-        assert re.fullmatch(r"計算完成：錯誤 0 項、警告 \d+ 項。\n請先存檔（Ctrl\+S），再.*", message), (
-            message
-        )
+        assert re.fullmatch(
+            r"計算完成，(無誤：|無錯誤；有 \d+ 項提醒（見「檢核結果」）。\n)請存檔後寄回.*", message
+        ), message
 
 
 # -- 5: kpi collect -------------------------------------------------------------------------------

@@ -11,17 +11,18 @@ installed by ``unopkg add``.  Every workbook is a protected template, filled:
   staff removed;
 * the seed template with one sheet protected by the clerk's own password.
 
-Each is clicked as staff would click 「績效指標 → 計算」 (the script URL dispatched to
+Each is clicked as staff would click 「績效指標 → 計算」 (the command URL dispatched to
 the document's frame, as the menu does), stored, and read back: every cell equals
 what ``kpi calculate`` (openpyxl) writes, inputs are unchanged, and every sheet is
 protected with the options (and password) it had.  The same for ``.ods`` copies made
-with LibreOffice's Save As (the bridge script invoked through the script provider),
+with LibreOffice's Save As (through the bridge: the command that always uses it),
 and for the live adapter that ``kpi calculate --engine libreoffice`` uses.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shutil
@@ -44,7 +45,7 @@ from workbook.books import unocore
 from workbook.books.file import FileBook
 from workbook.books.uno import UnoBook, import_uno, office, store
 from workbook.buttons.common import done_message as button_message
-from workbook.buttons.oxt import BRIDGE_URL, SCRIPT_URL, prepare_profile
+from workbook.buttons.oxt import BRIDGE_URL, COMMAND_URL, prepare_profile
 from workbook.form import layout as L
 from workbook.form.builder import write_template
 from workbook.form.calculate import Outcome, calculate
@@ -229,8 +230,8 @@ def cases(plan, tmp_path_factory) -> dict[str, Case]:
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def lo(tmp_path_factory):
+def require_uno() -> None:
+    """soffice and its Python-UNO bridge, or skip (fail where KPI_REQUIRE_LIBREOFFICE=1)."""
     lo_harness.require_soffice()
     try:
         import_uno()
@@ -238,7 +239,13 @@ def lo(tmp_path_factory):
         if os.environ.get("KPI_REQUIRE_LIBREOFFICE") == "1":
             pytest.fail(str(exc), pytrace=False)
         pytest.skip(str(exc))
-    profile = prepare_profile(tmp_path_factory.mktemp("lo_profile"))
+
+
+@pytest.fixture(scope="module")
+def lo(tmp_path_factory):
+    require_uno()
+    # a Python for the bridge recorded, as kpi addin install --libreoffice does on a PC that has one
+    profile = prepare_profile(tmp_path_factory.mktemp("lo_profile"), interpreter=sys.executable)
     with office(profile=profile) as session:
         yield session
 
@@ -253,17 +260,10 @@ def click(lo, path: Path, out: Path, *, via: str) -> str:
     """Open ``path``, run the 計算 button, store to ``out``; return the message shown."""
     doc = _open(lo, path)
     try:
-        if via == "menu":  # what 績效指標 → 計算 does: dispatch the Addons.xcu URL to the frame
-            helper = lo.ctx.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.DispatchHelper", lo.ctx
-            )
-            event = helper.executeDispatch(doc.CurrentController.Frame, SCRIPT_URL, "", 0, ())
-            message = event.Result
-        else:  # the script provider, as Tools → Macros runs it
-            factory = lo.ctx.ServiceManager.createInstanceWithContext(
-                "com.sun.star.script.provider.MasterScriptProviderFactory", lo.ctx
-            )
-            message = factory.createScriptProvider(doc).getScript(BRIDGE_URL).invoke((), (), ())[0]
+        # what 績效指標 → 計算 does: dispatch the Addons.xcu URL to the frame (or the bridge's)
+        helper = lo.ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", lo.ctx)
+        url = COMMAND_URL if via == "menu" else BRIDGE_URL
+        message = helper.executeDispatch(doc.CurrentController.Frame, url, "", 0, ()).Result
         store(doc, out)
     finally:
         doc.close(True)
@@ -432,7 +432,7 @@ def test_button_click_equals_kpi_calculate_xlsx(lo, cases, snapshots, name: str,
     case = cases[name]
     out = tmp_path / f"{name}.clicked.xlsx"
     message = click(lo, case.path, out, via="menu")
-    assert message == button_message(case.outcome)
+    assert message == _text(button_message(case.outcome))
     got = read_back(lo, out)
     assert_same_cells(got.cells, snapshots[name + ".reference"].cells, f"{name}: button vs kpi calculate")
     assert_inputs_unchanged(got.cells, snapshots[name].cells, _input_cells(case.path))
@@ -474,7 +474,7 @@ def test_button_click_equals_kpi_calculate_ods(lo, cases, snapshots, ods_cases, 
     original = read_back(lo, source)
     out = tmp_path / f"{name}.clicked.ods"
     message = click(lo, source, out, via="bridge")
-    assert message == button_message(case.outcome)
+    assert message == _text(button_message(case.outcome))
     got = read_back(lo, out)
     assert_same_cells(
         got.cells, snapshots[name + ".reference"].cells, f"{name} (.ods): button vs kpi calculate"
@@ -483,6 +483,9 @@ def test_button_click_equals_kpi_calculate_ods(lo, cases, snapshots, ods_cases, 
     after = ods_protection(out)
     keys_before, keys_after = original.unlocks, got.unlocks
     for sheet, (flag, _key, _digest, options) in before.items():
+        if sheet == L.SHEET_META:  # the system sheet: unprotected, as the template leaves it (issue 22)
+            assert after[sheet][0] == flag, sheet
+            continue
         assert after[sheet][0] == "true", sheet
         if sheet in case.removed_protection:
             assert flag is None and keys_after[sheet] == keys_before[L.SHEET_SUMMARY], sheet
@@ -513,21 +516,29 @@ def test_live_adapter_equals_kpi_calculate(
         assert xlsx_protection(out, removed) == xlsx_protection(case.reference, removed)
 
 
-def test_clerk_password_refused_and_nothing_written(lo, cases, snapshots, tmp_path) -> None:
+def test_clerk_password_stops_nothing_but_on_the_system_sheet(lo, cases, snapshots, tmp_path) -> None:
+    """A visible sheet with the clerk's own password: the click writes only ``_kpi`` (issue 22), so it
+    calculates.  The clerk's own password on ``_kpi`` itself: refused, naming LibreOffice's menu."""
     case = cases["clerk"]
     sheet = case.clerk_sheet  # type: ignore[attr-defined]
-    assert case.outcome is None  # kpi calculate refuses it too
+    assert case.outcome is not None  # kpi calculate does not need to lift it either
     message = click(lo, case.path, tmp_path / "clerk.clicked.xlsx", via="menu")
-    assert f"工作表「{sheet}」已被設定其他保護密碼" in message and "結果未寫入" in message
+    assert message == _text(button_message(case.outcome))
     got = read_back(lo, tmp_path / "clerk.clicked.xlsx")
-    assert_same_cells(got.cells, snapshots["clerk"].cells, "clerk: nothing written")
-    assert got.unlocks == snapshots["clerk"].unlocks and got.unlocks[sheet] is None  # the clerk's password
-    assert xlsx_protection(tmp_path / "clerk.clicked.xlsx") == xlsx_protection(case.path)
-    refused = live_engine(lo, case.path, tmp_path / "clerk.engine.xlsx")
-    assert isinstance(refused, WorkbookFileError) and refused.sheet == sheet
-    assert_same_cells(
-        read_back(lo, tmp_path / "clerk.engine.xlsx").cells, snapshots["clerk"].cells, "clerk: engine"
-    )
+    assert_same_cells(got.cells, snapshots["clerk.reference"].cells, "clerk: button vs kpi calculate")
+    assert got.unlocks[sheet] is None  # still only the clerk's password opens it
+    doc = _open(lo, case.path)
+    try:
+        meta = doc.Sheets.getByName(L.SHEET_META)
+        meta.protect("clerk-own")
+        before = unocore.read_formulas(meta, *unocore.used_extent(meta))
+        helper = lo.ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", lo.ctx)
+        refused = helper.executeDispatch(doc.CurrentController.Frame, COMMAND_URL, "", 0, ()).Result
+        assert unocore.read_formulas(meta, *unocore.used_extent(meta)) == before
+    finally:
+        doc.close(True)
+    assert f"工作表「{L.SHEET_META}」已被設定其他保護密碼" in refused, refused
+    assert "工具 → 保護工作表" in refused and "結果未寫入" in refused
 
 
 def kpi(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -577,11 +588,11 @@ def test_in_process_path_equals_kpi_calculate(lo, cases, snapshots, tmp_path) ->
     case = cases["batch_b"]
     doc = lo.open(case.path)
     try:
-        message = calculate_document(doc)
+        message, severity = calculate_document(doc)
         store(doc, tmp_path / "inproc.xlsx")
     finally:
         doc.close(True)
-    assert message == button_message(case.outcome)
+    assert message == _text(button_message(case.outcome)) and severity == "warning"
     got = read_back(lo, tmp_path / "inproc.xlsx")
     assert_same_cells(got.cells, snapshots["batch_b.reference"].cells, "in-process vs kpi calculate")
     assert got.unlocks == snapshots["batch_b.reference"].unlocks
@@ -599,12 +610,26 @@ def test_oxt_parts(tmp_path) -> None:
     with zipfile.ZipFile(path) as oxt:
         names = set(oxt.namelist())
         addons = oxt.read("Addons.xcu").decode("utf-8")
+        handler = oxt.read("ProtocolHandler.xcu").decode("utf-8")
         config = oxt.read("python/pythonpath/kpi_button_config.py").decode("utf-8")
         manifest = oxt.read("META-INF/manifest.xml").decode("utf-8")
-    assert {"description.xml", "python/kpi_button.py", "python/pythonpath/kpi_unocore.py"} <= names
-    assert "python/pythonpath/kpi_cells.py" in names  # the codec kpi_unocore imports in LibreOffice's Python
-    assert "python/pythonpath/kpi_logfile.py" in names  # the macro's log file, in LibreOffice's Python
-    assert 'full-path="Addons.xcu"' in manifest and 'full-path="python"' in manifest
+        bundle = set(zipfile.ZipFile(io.BytesIO(oxt.read("python/pythonpath.zip"))).namelist())
+    assert {"description.xml", "python/kpi_button.py", "python/pythonpath.zip"} <= names
+    # the engine, the button and their pure-Python dependencies; nothing compiled
+    assert {
+        "kpi_engine/plan_loader.py",
+        "workbook/buttons/lo_button.py",
+        "templates/plan.schema.json",
+    } <= bundle
+    assert {
+        "yaml/__init__.py",
+        "jsonschema/validators.py",
+        "referencing/_core.py",
+        "rpds/__init__.py",
+    } <= bundle
+    assert not [n for n in bundle if n.endswith((".so", ".pyd", ".pyc"))]
+    assert 'full-path="Addons.xcu"' in manifest and 'full-path="ProtocolHandler.xcu"' in manifest
+    assert "vnd.sun.star.uno-component;type=Python" in manifest and "vnd.kpi-workbook:*" in handler
     assert (
         "OfficeMenuBar" in addons
         and "OfficeToolBar" in addons
@@ -614,8 +639,11 @@ def test_oxt_parts(tmp_path) -> None:
         '<value xml:lang="zh-TW">績效指標</value>' in addons
         and '<value xml:lang="zh-TW">計算</value>' in addons
     )
-    assert SCRIPT_URL.replace("&", "&amp;") in addons
+    assert COMMAND_URL in addons and "location=" not in addons
     assert "PYTHON = '/opt/python/bin/python3'" in config
+    assert "PYTHON = None" in zipfile.ZipFile(build_oxt(tmp_path / "none")).read(
+        "python/pythonpath/kpi_button_config.py"
+    ).decode("utf-8")  # kpi addin build --libreoffice records no Python
 
 
 def _macro(monkeypatch, python: str):
@@ -626,7 +654,6 @@ def _macro(monkeypatch, python: str):
 
     config = types.SimpleNamespace(PYTHON=python, PACKAGE_ROOT=str(REPO))
     monkeypatch.setitem(sys.modules, "kpi_button_config", config)
-    monkeypatch.setitem(sys.modules, "kpi_unocore", unocore)
     monkeypatch.setattr(unocore, "read_document", lambda doc: {"version": 1, "sheets": {}, "names": {}})
     return lo_macro
 
@@ -635,19 +662,40 @@ class _Doc:
     Sheets = None
     Title = "t.xlsx"
 
+    def isReadonly(self) -> bool:
+        return False
 
-def test_macro_messages_never_a_traceback(monkeypatch) -> None:
+
+def _text(message) -> str:
+    return message[0] if isinstance(message, tuple) else message
+
+
+def test_macro_messages_never_a_traceback(monkeypatch, tmp_path) -> None:
     lo_macro = _macro(monkeypatch, "/nonexistent/python3")
-    assert lo_macro.run(None) == lo_macro.NO_DOCUMENT
-    message = lo_macro.run(_Doc(), bridge=True)
-    assert "找不到計算用的 Python：/nonexistent/python3" in message
+    assert lo_macro.run(None) == (lo_macro.NO_DOCUMENT, "error")
+    message, severity = lo_macro.run(_Doc(), bridge=True)
+    # no usable Python: nothing the clerk could type (no kpi command, no pip)
+    assert "kpi-workbook.oxt" in message and "kpi addin" not in message and severity == "error"
     # a document that is not a template: the bridge's message, in zh-TW and English
     lo_macro = _macro(monkeypatch, sys.executable)
-    message = lo_macro.run(_Doc(), bridge=True)
+    message, severity = lo_macro.run(_Doc(), bridge=True)
     assert (
         message.startswith("無法計算：這不是本系統產生的填報工作簿")
         and "not a KPI Workbook template" in message
+        and severity == "error"
     )
+    # a Python without this package: its own message, naming that Python
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    monkeypatch.setitem(sys.modules, "kpi_button_config", types_ns(PYTHON=str(bare / "bin" / "python")))
+    message, _ = lo_macro.run(_Doc(), bridge=True)
+    assert message == lo_macro.NO_PACKAGE.format(python=bare / "bin" / "python")
+
+
+def types_ns(**values):
+    import types
+
+    return types.SimpleNamespace(PACKAGE_ROOT=None, **values)
 
 
 def test_libreoffice_missing_message(monkeypatch, tmp_path) -> None:

@@ -31,6 +31,7 @@ from helpers_workbook import Values, build_filled, recalc_all, same_value, summa
 from kpi_engine import Plan, evaluate, parse_plan
 from kpi_engine import expr as X
 from kpi_engine.checks import check_indicator
+from kpi_engine.kinds import KINDS, kind_of
 from kpi_engine.measures import CALC_REF, SNAP_PREFIX, Computation
 from kpi_engine.plan import Indicator, Options, Period
 from kpi_engine.plan_loader import dump_plan
@@ -41,6 +42,10 @@ from workbook.form.formulas import formula_text, indicator_computation
 # ---------------------------------------------------------------------------
 # comparison
 # ---------------------------------------------------------------------------
+
+
+class Formula(str):
+    """An input typed as a formula (``=1+1``): the engine reads its text, as openpyxl shows it."""
 
 
 @dataclass
@@ -362,12 +367,20 @@ SPECS: list[tuple[str, str, str, str, str, dict]] = [
     ("m_hi_80", "milestone", "higher", "80%", "62.5%", {"stages": MILESTONE_A}),
     ("m_hi_100", "milestone", "higher", "100%", "100%", {"stages": MILESTONE_B}),
     ("m_lo_50", "milestone", "lower", "≤50%", "<60%", {"stages": MILESTONE_C}),
+    ("a_lo_le65", "average", "lower", "≤6.5", "7", {}),
+    ("a_hi_ge325", "average", "higher", ">=3.25", "3", {}),
+    ("a_lo_64", "average", "lower", "6.4", "≤8.125", {}),
+    ("s_hi_ge80", "stock", "higher", "≥80", "85", {}),
+    ("s_lo_le10", "stock", "lower", "≤10", "12", {}),
+    ("s_hi_0", "stock", "higher", "0", ">=1", {}),
 ]
 ROLES = {
     "ratio": ("numerator", "denominator"),
     "growth": ("current", "previous"),
     "count": ("count",),
     "milestone": ("stage",),
+    "average": ("total", "cases"),
+    "stock": ("level",),
 }
 #: (name, plan year, data year, options): custom decimals, caps and light thresholds.
 BATCHES: list[tuple[str, int, int, dict]] = [
@@ -392,7 +405,14 @@ _TWO_INPUTS = [
 ]
 _ONE_INPUT = ["normal", "empty", "half", "far_above", "far_below", "at_target", "odd", "half", "normal"]
 #: Entry-set categories cycled through the (batch, period) slots of each indicator.
-CATEGORIES = {"ratio": _TWO_INPUTS, "growth": _TWO_INPUTS, "count": _ONE_INPUT, "milestone": _ONE_INPUT}
+CATEGORIES = {
+    "ratio": _TWO_INPUTS,
+    "growth": _TWO_INPUTS,
+    "count": _ONE_INPUT,
+    "milestone": _ONE_INPUT,
+    "average": _TWO_INPUTS,
+    "stock": _ONE_INPUT,
+}
 #: Numerator/denominator pairs whose a×100/b is an exact half at the plan's decimals:
 #: 5/32 = 15.625%, 3/4000 = 0.075%, 201/20000 = 1.005%, 3/80 = 3.75%, 7/16 = 43.75%, 1/1600 = 0.0625% …
 LISTED_HALVES = {
@@ -495,7 +515,7 @@ def analyse(comp: Computation, opts: Options, raw: dict) -> tuple[dict, set[str]
         tags.add("empty")
     elif any(v is None for v in values.values()):
         tags.add("partial")
-    zero_role = {"ratio": "denominator", "growth": "previous"}.get(ind.kind)
+    zero_role = kind_of(ind).divisor
     if zero_role and values.get(zero_role) == 0:
         tags.add("zero_den")
     halves = [(x, d) for x, d in rounds if is_half(x, d)]
@@ -595,6 +615,33 @@ def _pick_count(rng: random.Random, t: Decimal, polarity: str, cat: str) -> dict
     return {"count": max(0, round(max(float(t), 4) * rng.uniform(0.3, 1.5)))}
 
 
+def _pick_average(rng: random.Random, t: Decimal, polarity: str, cat: str) -> dict:
+    if cat == "zero_den":
+        return {"total": rng.choice([0, rng.randint(1, 40)]), "cases": 0}
+    if cat == "far_above":
+        n = rng.randint(5, 400)
+        return {"total": n * rng.randint(40, 90), "cases": n}
+    if cat == "far_below":
+        return {"total": 0, "cases": rng.randint(1, 400)}
+    if cat == "at_target":
+        n = 20 * rng.randint(1, 20)  # ×20 makes 6.4, 6.5 and 3.25 whole totals
+        return {"total": int(t * n) if (t * n) == int(t * n) else int(t) * n, "cases": n}
+    if cat == "half":
+        n = rng.choice(HALF_DENOMINATORS[:12])
+        return {"total": round(n * max(float(t), 1) * rng.uniform(0.6, 1.4)) + rng.randint(-3, 3), "cases": n}
+    if cat == "odd":
+        return rng.choice(
+            [
+                {"total": -3, "cases": 4},
+                {"total": 12.5, "cases": 2},
+                {"total": 10, "cases": -2},
+                {"total": 10**9, "cases": 3},
+            ]
+        )
+    n = rng.randint(1, 3000)
+    return {"total": max(0, round(n * max(float(t), 1) * rng.uniform(0.6, 1.4))), "cases": n}
+
+
 def _pick_stage(rng: random.Random, ind: Indicator, t: Decimal, cat: str) -> dict:
     n = len(ind.stages)
     if cat == "far_above":
@@ -629,8 +676,10 @@ def pick_entry(rng: random.Random, comp: Computation, opts: Options, cat: str) -
             raw = _pick_ratio(rng, t, ind.polarity, cat)
         elif ind.kind == "growth":
             raw = _pick_growth(rng, t, ind.polarity, cat)
-        elif ind.kind == "count":
-            raw = _pick_count(rng, t, ind.polarity, cat)
+        elif ind.kind in ("count", "stock"):
+            raw = {ind.inputs[0].role: _pick_count(rng, t, ind.polarity, cat)["count"]}
+        elif ind.kind == "average":
+            raw = _pick_average(rng, t, ind.polarity, cat)
         else:
             raw = _pick_stage(rng, ind, t, cat)
         if cat != "half":
@@ -690,6 +739,9 @@ INVALID_INPUTS: dict[str, list[tuple[str, dict]]] = {
         ("near_max", {"numerator": 999_999_937, "denominator": 999_999_999}),
         ("near_max_half", {"numerator": 999_999_995, "denominator": 999_999_999}),
         ("spaces", {"numerator": "   ", "denominator": 100}),
+        ("fullwidth_space", {"numerator": "　", "denominator": 100}),
+        ("formula", {"numerator": Formula("=1+1"), "denominator": 4}),
+        ("formula_den", {"numerator": 3, "denominator": Formula("=2*5")}),
     ],
     "growth": [
         ("negative", {"current": -4, "previous": 10}),
@@ -699,6 +751,8 @@ INVALID_INPUTS: dict[str, list[tuple[str, dict]]] = {
         ("too_large", {"current": 10**9, "previous": 1}),
         ("near_max", {"current": 999_999_999, "previous": 999_999_989}),
         ("near_max_small", {"current": 1, "previous": 999_999_998}),
+        ("fullwidth_space", {"current": 120, "previous": "　　"}),
+        ("formula", {"current": Formula("=100+20"), "previous": 100}),
     ],
     "count": [
         ("negative", {"count": -3}),
@@ -708,6 +762,9 @@ INVALID_INPUTS: dict[str, list[tuple[str, dict]]] = {
         ("too_large", {"count": 10**9}),
         ("near_max", {"count": 999_999_999}),
         ("near_max_odd", {"count": 987_654_321}),
+        ("fullwidth_padded", {"count": "　12"}),
+        ("formula", {"count": Formula("=1+1")}),
+        ("formula_negative", {"count": Formula("=-3")}),
     ],
     "milestone": [
         ("stage_above", {"stage": 9}),
@@ -715,6 +772,27 @@ INVALID_INPUTS: dict[str, list[tuple[str, dict]]] = {
         ("stage_decimal", {"stage": 1.5}),
         ("boolean", {"stage": True}),
         ("text", {"stage": "2"}),
+        ("formula", {"stage": Formula("=1+1")}),
+        ("fullwidth_padded", {"stage": "2　"}),
+    ],
+    "average": [
+        ("zero_cases", {"total": 12, "cases": 0}),
+        ("negative", {"total": -3, "cases": 4}),
+        ("decimal", {"total": 12.5, "cases": 2}),
+        ("text", {"total": "約40天", "cases": 4}),
+        ("fullwidth_space", {"total": 64, "cases": "　"}),
+        ("formula", {"total": Formula("=64"), "cases": 10}),
+        ("formula_cases", {"total": 64, "cases": Formula("=5+5")}),
+        ("too_large", {"total": 10**9, "cases": 1}),
+        ("near_max", {"total": 999_999_999, "cases": 7}),
+    ],
+    "stock": [
+        ("negative", {"level": -1}),
+        ("decimal", {"level": 80.5}),
+        ("text", {"level": "80處"}),
+        ("formula", {"level": Formula("=80+5")}),
+        ("fullwidth_padded", {"level": "　85"}),
+        ("near_max", {"level": 999_999_999}),
     ],
 }
 #: assessed_in for the invalid batch: some indicators only in one period.
@@ -737,12 +815,31 @@ def invalid_batch() -> dict[str, Any]:
 
 
 def write_batches(batches: list[dict[str, Any]], folder: Path) -> None:
-    """One filled workbook per batch."""
+    """One filled workbook per batch; a :class:`Formula` input is typed as a formula, as staff would."""
     for b in batches:
         entries: dict[str, dict[str, dict[str, object]]] = {}
         for c in b["cases"]:
             entries.setdefault(c.period.id, {})[c.ind.id] = c.raw
         b["path"], _ = build_filled(b["scope"], entries, folder / f"{b['name']}.xlsx")
+        typed = {
+            L.input_name(c.ind, c.period, role): v
+            for c in b["cases"]
+            for role, v in c.raw.items()
+            if isinstance(v, Formula)
+        }
+        if typed:
+            type_formulas(b["path"], typed)
+
+
+def type_formulas(path: Path, typed: dict[str, str]) -> None:
+    """Put formulas into input cells (by defined name), as a clerk typing ``=1+1`` would."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    for name, formula in typed.items():
+        sheet, cell = next(iter(wb.defined_names[name].destinations))
+        wb[sheet][cell.replace("$", "")] = str(formula)  # openpyxl stores "=…" as a formula
+    wb.save(path)
 
 
 @pytest.fixture(scope="module")
@@ -785,7 +882,7 @@ def test_generated_entry_sets_cover_every_kind_polarity_and_edge(record_property
     for kind, roles in ROLES.items():
         for polarity in ("higher", "lower"):
             key = f"{kind}/{polarity}"
-            for tag in needed + (["zero_den"] if kind in ("ratio", "growth") else []):
+            for tag in needed + (["zero_den"] if KINDS[kind].divisor else []):
                 if tag == "partial" and len(roles) == 1:
                     continue
                 assert counts[(key, tag)] >= 1, f"no {tag} case for {key}"
@@ -829,7 +926,7 @@ def test_invalid_inputs_are_blank_and_white_in_libreoffice(generated) -> None:
     for c in b["cases"]:
         if c.intent.startswith("near_max"):
             continue
-        if c.intent == "spaces" and c.ind.assessed_in and c.period.id not in c.ind.assessed_in:
+        if "space" in c.intent and c.ind.assessed_in and c.period.id not in c.ind.assessed_in:
             continue  # a blank input in a period not assessed is no error
         assessed = not c.ind.assessed_in or c.period.id in c.ind.assessed_in
         shown = {

@@ -335,7 +335,7 @@ def test_projection_in_a_leap_year():
     assert (r.achievement_rate, r.light) == (D("99.17"), "yellow")
     assert r.sentence == (
         "截至6月30日止共計60件，進度落後，推估全年度約121件，"
-        "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善，達成率99.17%。"
+        "依目前進度推估全年度未能達成原訂目標值，達成率99.17%。"
     )
 
 
@@ -628,3 +628,91 @@ def test_compiled_steps_compute_what_the_tree_says():
                     walked[name] = ran[name] = want  # type: ignore[assignment]
                     compared += 1
     assert compared > 2000
+
+
+# ---------------------------------------------------------------------------
+# average and stock (issue 20), and what a formula can tell about an input (issue 21)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "polarity", "entry", "value", "achieved", "rate", "light"),
+    [
+        # 64 days over 10 cases = 6.4 ≤ 6.5: met → 100.
+        ("≤6.5", None, {"total": 64, "cases": 10}, "6.4", True, "100", "green"),
+        # 70 / 10 = 7 > 6.5: 6.5×100/7 = 92.857… → 92.86 (yellow).
+        ("≤6.5", None, {"total": 70, "cases": 10}, "7", False, "92.86", "yellow"),
+        # 6.4 > 5 with a bare target and lower polarity: 5×100/6.4 = 78.125 → 78.13 (red).
+        ("5", "lower", {"total": 64, "cases": 10}, "6.4", False, "78.13", "red"),
+        # any decimals: 100 / 3 = 33.333… → 33.33 ≥ 12 books a pupil: met.
+        ("≥12", None, {"total": 100, "cases": 3}, "33.33", True, "100", "green"),
+    ],
+)
+def test_average(target, polarity, entry, value, achieved, rate, light):
+    r, _ = one(indicator("avg", "average", target, polarity=polarity), entry)
+    assert (r.value, r.achieved, r.achievement_rate, r.light) == (D(value), achieved, D(rate), light)
+
+
+def test_average_of_no_cases_is_an_error():
+    r, ev = one(indicator("avg", "average", "≤6"), {"total": 12, "cases": 0})
+    assert r.value is None and r.light == "white"
+    assert [(f.code, f.input) for f in ev.findings] == [("zero_denominator", "cases")]
+
+
+def test_a_stock_is_compared_as_it_stands_and_never_projected():
+    """The issue's case: 80 處 at 6/30 against ≧85 is 80 (94.12, yellow), not 161 projected."""
+    stock = indicator("adopted", "stock", "≧85")
+    r, _ = one(stock, {"level": 80}, period="H1")
+    # 80 < 85: 未達成; 80×100/85 = 94.117… → 94.12.
+    assert (r.value, r.projection, r.achieved, r.achievement_rate, r.light) == (
+        D(80),
+        None,
+        False,
+        D("94.12"),
+        "yellow",
+    )
+    assert r.sentence == "截至6月30日止，adopted.level80件，未達原訂目標值，達成率94.12%。"
+    running = indicator("adopted", "count", "≧85")
+    r, _ = one(running, {"count": 80}, period="H1")
+    assert r.projection == D(161)  # 80 × 365 / 181 = 161.3…: what a running count would claim
+
+
+def test_a_stock_may_fall_between_periods():
+    """A level is not a running total: 上半年 90 then 全年度 85 is no half_gt_full error."""
+    plan = make_plan(indicator("adopted", "stock", "≧85"))
+    ev = evaluate(plan, {"H1": {"adopted": {"level": 90}}, "FY": {"adopted": {"level": 85}}})
+    assert [f.code for f in ev.findings] == []
+    assert ev.result("adopted", "FY").achieved is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "codes", "errors"),
+    [
+        ("=1+1", ["formula_in_input"], 1),  # Excel would compute 2: the formulas count it as an error too
+        ("=-3", ["formula_in_input"], 1),  # one error, not also "negative": the formulas stop at the formula
+        (
+            "　",
+            [],
+            0,
+        ),  # a full-width space is blank to the checks and the formulas alike (nothing reported yet)
+        ("　 　", [], 0),
+        ("\t", ["text"], 1),  # TRIM removes spaces only: a tab is text to a formula
+    ],
+)
+def test_formulas_and_spaces_in_a_count(raw, codes, errors):
+    plan = make_plan(indicator("c", "count", "≤120"))
+    ev = evaluate(plan, {"FY": {"c": {"count": raw}}}, cells=True)
+    assert [f.code for f in ev.findings] == codes
+    assert ev.results[0].cells["errors"] == errors
+
+
+def test_input_error_expr_is_the_per_input_check():
+    """The per-input check the workbook's conditional formats use: ISFORMULA first, as files store it."""
+    from kpi_engine.measures import input_error_expr
+
+    ind = make_plan(indicator("r", "ratio", "80%")).indicator("r")
+    text = to_excel(input_error_expr(ind, "numerator"), lambda name: name.upper())
+    assert text.startswith("IF(_xlfn.ISFORMULA(NUMERATOR),1,")
+    assert "DENOMINATOR" in text  # a numerator above its denominator is the numerator's error
+    divisor = to_excel(input_error_expr(ind, "denominator"), lambda name: name.upper())
+    assert "NUMERATOR" not in divisor and "(DENOMINATOR=0)" in divisor  # 0 is the divisor's own error

@@ -267,7 +267,8 @@ def _patched(data: bytes, cells: dict) -> bytes:
     return patch_ods(data, cells)
 
 
-def test_a_clerks_own_password_is_refused(made, tmp_path) -> None:
+def test_a_clerks_own_password_stops_nothing(made, tmp_path) -> None:
+    # Issue 22: calculate writes only the system sheet, so a clerk's own sheet password is kept.
     m = next(x for x in made if x["key"] == "seed")
     path = tmp_path / "locked.ods"
     with zipfile.ZipFile(m["ods"]) as src, zipfile.ZipFile(path, "w") as dst:
@@ -279,10 +280,11 @@ def test_a_clerks_own_password_is_refused(made, tmp_path) -> None:
                     f'table:name="{L.SHEET_FINDINGS}" table:protection-key="bm90IHRoZSBwbGFu"'.encode(),
                 )
             dst.writestr(info, data)
-    before = path.read_bytes()
     proc = kpi("calculate", path.name, cwd=tmp_path)
-    assert proc.returncode == 2 and "已被設定其他保護密碼" in proc.stderr and L.SHEET_FINDINGS in proc.stderr
-    assert path.read_bytes() == before
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(path) as done:
+        content = done.read("content.xml")
+    assert f'table:name="{L.SHEET_FINDINGS}" table:protection-key="bm90IHRoZSBwbGFu"'.encode() in content
 
 
 # -- the patcher on hand-built content ------------------------------------------------------------
@@ -418,7 +420,8 @@ def test_an_ods_calculate_needs_no_libreoffice(made, tmp_path, monkeypatch, caps
     book = OdsBook(path.read_bytes())
     status, meta = book.names()[L.STATUS_NAME], book.grid(L.SHEET_META)
     stamp = next(i + 1 for i, line in enumerate(meta) if line and line[0] == "calculated_at")
-    assert differ == {status, (L.SHEET_META, stamp, 2)}  # only the time of calculation
+    record = book.names()[L.RECORD_NAME]  # the status line calculate recorded, which `status` shows
+    assert differ == {status, record, (L.SHEET_META, stamp, 2)}  # only the time of calculation
 
 
 def test_collect_takes_a_cell_by_cell_ods_as_one_calculated_in_libreoffice(made, tmp_path) -> None:

@@ -36,7 +36,7 @@ from workbook.buttons.bridge import PayloadBook
 from workbook.cli import main
 from workbook.form import layout as L
 from workbook.form.book import Book, cell_address
-from workbook.formats.files import WorkbookFileError
+from workbook.form.calculate import recorded_report
 from workbook.libreoffice import recalculate, require_soffice
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,13 +142,22 @@ def _kpi_calculate(source: Path, out: Path, capsys) -> list[tuple]:
 
 
 def _table(path: Path) -> list[list]:
-    """The 檢核結果 table as written: severity, code, sheet, cell, period, message."""
-    rows = FileBook(path).grid(L.SHEET_FINDINGS)
-    return [r[1:7] for r in rows[2:] if r[1]]
+    """The findings as recorded (檢核結果 shows them): severity, code, sheet, cell, period, message."""
+    _, rows = recorded_report(FileBook(path))
+    return [[r[1], r[7], r[3], r[4], r[5], r[2]] for r in rows if r[1]]
 
 
 def _protection(path: Path) -> dict[str, dict]:
-    return {ws.title: protection_state(ws) for ws in load_workbook(path).worksheets}
+    # A SHA-512 key (Excel 2013+) shows as the legacy hash of the plan's password that opens it.
+    return {ws.title: protection_state(ws, (PASSWORD,)) for ws in load_workbook(path).worksheets}
+
+
+@pytest.fixture(autouse=True)
+def _no_double_click_window(monkeypatch):
+    """These tests click one file in quick succession on purpose (test_excel_button tests the guard)."""
+    from workbook.buttons import common
+
+    monkeypatch.setattr(common, "QUIET_SECONDS", 0.0)
 
 
 def _click(source: Path, values: Path, out: Path) -> str:
@@ -171,7 +180,8 @@ def test_a_merged_input_is_found_by_the_button_as_by_kpi_calculate(damaged, key,
     table = _table(tmp_path / "button.xlsx")
     assert table == _table(tmp_path / "cli.xlsx")
     assert sorted((r[1], r[2] or None, r[3] or None) for r in table) == sorted(found)
-    assert message.startswith(f"計算完成：錯誤 {sum(r[0] == '錯誤' for r in table)} 項")
+    errors = sum(r[0] == "錯誤" for r in table)
+    assert message.startswith(f"有 {errors} 項需要修正（紅色儲存格）" if errors else "計算完成")
     assert _protection(tmp_path / "button.xlsx") == _protection(tmp_path / "cli.xlsx") == _protection(source)
 
 
@@ -190,25 +200,57 @@ def test_a_sheet_the_clerk_unprotected_is_protected_again_by_the_button_as_by_kp
     assert sorted((r[1], r[2] or None, r[3] or None) for r in table) == sorted(found)
     button, cli = _protection(tmp_path / "button.xlsx"), _protection(tmp_path / "cli.xlsx")
     assert button == cli
-    assert all(p["sheet"] for p in button.values())  # every sheet protected again
+    assert all(p["sheet"] for s, p in button.items() if s != L.SHEET_META)  # every form sheet protected again
     password = cli[L.SHEET_SUMMARY]["password"]
     assert button[sheet]["password"] == password and (password is None) == (key == "plain")
 
 
-def test_the_button_protects_nothing_again_when_it_writes_nothing(damaged, tmp_path) -> None:
-    """The clerk's own password on a sheet calculate writes: refused, and the unprotected sheet
-    stays as the clerk left it (kpi calculate saves nothing either)."""
+def test_a_workbook_excel_itself_saved_is_clicked_as_kpi_calculate_does(damaged, tmp_path, capsys) -> None:
+    """Excel 2013+ keys every sheet it protects again with SHA-512 (algorithmName, hashValue,
+    saltValue, spinCount): the button reads such a workbook, protects the sheet staff
+    unprotected as Excel would, and leaves the rest as it was; kpi calculate agrees."""
+    from excel_double import SHA512, set_sha512_password
+
+    source, values, sheet, _ = damaged["password-unprotected"]
+    wb = load_workbook(source)
+    for ws in wb.worksheets:
+        if ws.protection.sheet and ws.protection.password:
+            set_sha512_password(ws.protection, PASSWORD, spin_count=1000)
+    wb.save(tmp_path / "excel.xlsx")
+    assert load_workbook(tmp_path / "excel.xlsx")[L.SHEET_SUMMARY].protection.algorithmName == SHA512
+    found = _kpi_calculate(tmp_path / "excel.xlsx", tmp_path / "cli.xlsx", capsys)
+    message = _click(tmp_path / "excel.xlsx", values, tmp_path / "button.xlsx")
+    assert message.startswith("計算完成") and ("protection_restored", sheet, None) in found
+    assert _table(tmp_path / "button.xlsx") == _table(tmp_path / "cli.xlsx")
+    button, before = _protection(tmp_path / "button.xlsx"), _protection(tmp_path / "excel.xlsx")
+    assert button[sheet]["sheet"] and button[sheet]["password"] == before[L.SHEET_SUMMARY]["password"]
+    assert (
+        load_workbook(tmp_path / "button.xlsx")[sheet].protection.algorithmName == SHA512
+    )  # as Excel keys it
+    assert {s: p for s, p in button.items() if s != sheet} == {s: p for s, p in before.items() if s != sheet}
+    again = _click(
+        tmp_path / "button.xlsx", values, tmp_path / "twice.xlsx"
+    )  # what Excel saved, clicked again
+    assert again.startswith("計算完成") and _protection(tmp_path / "twice.xlsx") == button
+    assert "protection_restored" not in {
+        r[1] for r in _table(tmp_path / "twice.xlsx")
+    }  # nothing left to restore
+
+
+def test_a_clerks_own_password_stops_nothing(damaged, tmp_path) -> None:
+    """Issue 22: calculate writes only the system sheet, so the clerk's own password on a form
+    sheet stops neither the button nor kpi calculate, and stays as the clerk set it."""
     source, values, sheet, _ = damaged["plain-unprotected"]
     wb = load_workbook(source)
     wb[L.SHEET_FINDINGS].protection.password = "mine"
     wb.save(tmp_path / "clerk.xlsx")
     message = _click(tmp_path / "clerk.xlsx", values, tmp_path / "after.xlsx")
-    assert f"工作表「{L.SHEET_FINDINGS}」已被設定其他保護密碼" in message
-    assert _protection(tmp_path / "after.xlsx") == _protection(tmp_path / "clerk.xlsx")
-    assert not _protection(tmp_path / "after.xlsx")[sheet]["sheet"]  # not protected again
-    with pytest.raises(WorkbookFileError):
-        calculate_path(tmp_path / "clerk.xlsx", tmp_path / "cli.xlsx")
-    assert not (tmp_path / "cli.xlsx").exists()
+    assert message.startswith("計算完成")
+    clerk, after = _protection(tmp_path / "clerk.xlsx"), _protection(tmp_path / "after.xlsx")
+    assert after[L.SHEET_FINDINGS] == clerk[L.SHEET_FINDINGS]  # the clerk's hash, untouched
+    assert after[sheet]["sheet"]  # the sheet staff unprotected is protected again
+    outcome = calculate_path(tmp_path / "clerk.xlsx", tmp_path / "cli.xlsx")
+    assert outcome.saved and _protection(tmp_path / "cli.xlsx")[L.SHEET_FINDINGS] == clerk[L.SHEET_FINDINGS]
 
 
 # -- one pipeline -----------------------------------------------------------------------------------
@@ -288,3 +330,41 @@ def test_an_ods_without_its_findings_sheet_gets_the_same_verdict_on_both_engines
     assert len(missing) == 1 and L.SHEET_FINDINGS in missing[0].message_zh
     assert native.to_dict() == live.to_dict()
     assert native.saved == tmp_path / "file.ods" and live.saved == tmp_path / "lo.ods"
+
+
+def test_the_libreoffice_engine_writes_no_visible_cell(tmp_path) -> None:
+    """Issue 22, through LibreOffice (UnoBook, the adapter of the LibreOffice button): after
+    calculate every cell of every visible sheet is as before, formulas and values alike;
+    only the system sheet differs.  Both sides are stored by LibreOffice, so its own
+    rewriting of a file is the same on both."""
+    from workbook.books.uno import office, store
+
+    require_soffice()
+    path, _ = _filled(tmp_path)
+    with office(profile=tmp_path / "profile") as lo:
+        doc = lo.open(path)
+        try:
+            store(doc, tmp_path / "before.xlsx")
+        finally:
+            doc.close(True)
+    outcome = calculate_path(tmp_path / "before.xlsx", tmp_path / "after.xlsx", engine="libreoffice")
+    assert outcome.saved and [f.code for f in outcome.findings] == ["missing", "missing"]
+
+    def cells(path: Path) -> dict:
+        wb = load_workbook(path)
+        return {
+            (ws.title, c.coordinate): c.value
+            for ws in wb.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if c.value not in (None, "")
+        }
+
+    before, after = cells(tmp_path / "before.xlsx"), cells(tmp_path / "after.xlsx")
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed and {sheet for sheet, _ in changed} == {L.SHEET_META}
+    wb = load_workbook(tmp_path / "after.xlsx")
+    assert [ws.title for ws in wb.worksheets if ws.sheet_state != "visible"] == [L.SHEET_META]
+    assert _protection(tmp_path / "after.xlsx") == _protection(tmp_path / "before.xlsx")
+    status, rows = recorded_report(FileBook(tmp_path / "after.xlsx"))
+    assert status.startswith("已於") and [r[7] for r in rows] == ["missing", "missing"]

@@ -225,3 +225,47 @@ def test_submit_to_is_optional_and_must_be_one_address(plan):
             make_plan(indicator("k1", "count", "≤100"), options={"submit_to": bad})
         [issue] = exc.value.issues
         assert issue.path == "options.submit_to" and issue.line is not None, issue
+
+
+def test_the_published_schema_lists_the_kinds_records():
+    """templates/plan.schema.json documents what kinds.KINDS decides (the loader uses the records)."""
+    import json
+
+    from kpi_engine.kinds import ALL_ROLES, KINDS
+    from kpi_engine.plan_loader import _templates_dir
+
+    published = json.loads((_templates_dir() / "plan.schema.json").read_text(encoding="utf-8"))
+    props = published["$defs"]["indicator"]["properties"]
+    assert props["kind"]["enum"] == list(KINDS)
+    assert props["inputs"]["propertyNames"]["enum"] == list(ALL_ROLES)
+    for code in KINDS:
+        assert code in props["kind"]["description"]
+
+
+def test_a_target_against_last_year_fits_a_growth_only():
+    from plan_factory import indicator, make_plan
+
+    plan = make_plan(indicator("g", "growth", "較上年度成長5%"), indicator("f", "growth", "較上年度減少3%"))
+    g, f = plan.indicators
+    assert (g.target.value, g.target.op, g.polarity) == (5, ">=", "higher")
+    assert (f.target.value, f.target.op, f.polarity) == (-3, "<=", "lower")  # a fall of 3% at least
+    with pytest.raises(PlanError) as exc:
+        make_plan(indicator("r", "ratio", "較上年度成長5%"))
+    assert [i.code for i in exc.value.issues] == ["target_format"]
+
+
+def test_common_indicators_are_outside_the_plans_weight_and_score():
+    from plan_factory import indicator, make_plan
+
+    from kpi_engine import evaluate
+
+    plan = make_plan(
+        indicator("own", "count", "≥10", weight=70),
+        indicator("budget", "ratio", "≥90%", weight=30, common=True),
+    )
+    assert plan.weight_total == 70
+    ev = evaluate(plan, {"FY": {"own": {"count": 10}, "budget": {"numerator": 45, "denominator": 100}}})
+    score = next(s for s in ev.scores if s.id == plan.id)
+    assert (score.weight, score.score) == (70, 70)  # 50% budget execution does not lower the plan's score
+    goal = next(s for s in ev.scores if s.id == "G1")
+    assert goal.weight == 100  # the goal still shows what it holds

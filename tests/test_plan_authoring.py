@@ -16,6 +16,7 @@ from plan_factory import indicator, plan_yaml
 
 from bench.genplan import generated_plan
 from kpi_engine import load_plan, parse_plan
+from kpi_engine.plan_loader import dump_plan
 from workbook.plan_io import load_any
 from workbook.plan_io.authoring import (
     KIND_LABELS,
@@ -211,3 +212,39 @@ def test_a_csv_named_xlsx_as_plan(tmp_path):
     r = run_kpi("template", str(fake), "-o", str(tmp_path / "t.xlsx"))
     assert r.returncode == 2 and "不是 Excel 活頁簿" in r.stderr
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_a_repeated_indicator_code_names_its_cell_and_ends(seed_book, tmp_path):
+    """A 指標代碼 typed twice used to make plan check, import, template and collect loop for ever
+    (locate could not shorten the bare path "goals").  The CLI runs first, with a timeout."""
+    book = _edit(seed_book, tmp_path / "dup.xlsx", SHEET_KPI, "指標代碼", 4, "volunteer_growth")
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbook.cli", "plan", "check", str(book)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert proc.returncode == 2 and "duplicate_id" in proc.stderr + proc.stdout
+    with pytest.raises(AuthoringError) as exc:
+        load_workbook_plan(book)
+    dup = [i for i in exc.value.issues if i.code == "duplicate_id"]
+    ws = openpyxl.load_workbook(book)[SHEET_KPI]
+    col = openpyxl.utils.get_column_letter(_columns(ws)["指標代碼"])
+    assert [(i.sheet, i.cell) for i in dup] == [(SHEET_KPI, f"{col}4")]
+
+
+def test_common_indicators_round_trip(tmp_path):
+    data = yaml.safe_load(
+        plan_yaml(
+            indicator("own", "count", "≥10", weight=70),
+            indicator("budget", "ratio", "≥90%", weight=30, common=True),
+        )
+    )
+    book = write_plan_workbook(data, tmp_path / "common.xlsx")
+    ws = openpyxl.load_workbook(book)[SHEET_KPI]
+    col = _columns(ws)["共同性指標"]
+    assert [ws.cell(r, col).value for r in (3, 4)] == [None, "是"]
+    plan = load_workbook_plan(book)
+    assert [i.common for i in plan.indicators] == [False, True] and plan.weight_total == 70
+    assert plan.fingerprint == parse_plan(dump_plan(data)).fingerprint

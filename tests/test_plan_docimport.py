@@ -101,7 +101,14 @@ def test_seed_marks_only_what_was_guessed(seed_import):
     }
     owners = {m for m in marks if m[1] == "owner"}
     assert len(owners) == 5  # Part 2 names no 承辦單位: each is proposed from Part 3, and marked
-    assert marks - owners == {("流廢標下降率", "polarity")}  # 下降 in the name: lower, marked
+    # No comparator in the target: the polarity is marked (流廢標「下降」率 provisionally lower); a
+    # higher-is-better guess would be a silent one.
+    assert marks - owners == {
+        ("流廢標下降率", "polarity"),
+        ("本府採購專業人員基礎班訓練及格率", "polarity"),
+        ("電子領標達成率", "polarity"),
+        ("每年志工人數成長比例", "polarity"),
+    }
     assert "needs_review" not in data  # agency and year read from the title
 
 
@@ -118,12 +125,12 @@ def test_marked_plan_is_refused_with_the_marks(seed_import, tmp_path):
     path, data, _, _ = seed_import
     with pytest.raises(PlanError) as exc:
         parse_plan(dump_plan(data), source="imported.yaml")
-    assert [i.code for i in exc.value.issues] == ["needs_review"] * 6
+    assert [i.code for i in exc.value.issues] == ["needs_review"] * 9
     out = tmp_path / "plan.yaml"
     r = run_kpi("plan", "import", str(path), "-o", str(out))
-    assert r.returncode == 1 and "待確認 6 項" in r.stdout
+    assert r.returncode == 1 and "待確認 9 項" in r.stdout
     r = run_kpi("plan", "check", str(out))
-    assert r.returncode == 2 and r.stderr.count("[needs_review]") == 6
+    assert r.returncode == 2 and r.stderr.count("[needs_review]") == 9
     assert "goals[1].indicators[2].polarity: [needs_review]" in r.stderr  # 流廢標下降率, with its line
 
 
@@ -157,14 +164,20 @@ def test_second_document_differently_shaped(tmp_path):
         return sorted(m["field"] for m in inds[name].get("needs_review", []) if m["field"] != "owner")
 
     assert marked("資源回收率") == ["inputs", "inputs"]  # 回收量, 產生量: no unit can be read
-    assert marked("陳情案件平均處理天數") == ["kind"]  # an average is no kind the engine knows
-    for name in ("焚化底渣再利用設施工程進度", "空氣品質不良日數", "環保志工人數成長率"):
+    for name in (
+        "焚化底渣再利用設施工程進度",
+        "空氣品質不良日數",
+        "環保志工人數成長率",
+        "陳情案件平均處理天數",
+    ):
         assert marked(name) == []
+    assert inds["陳情案件平均處理天數"]["kind"] == "average"  # total ÷ cases, lower by its ≤
+    assert inds["陳情案件平均處理天數"]["inputs"] == {
+        "total": {"label": "陳情案件處理總天數", "unit": "天"},
+        "cases": {"label": "陳情案件數", "unit": "件"},
+    }
     # the loader reads the milestone target as the stage's percent, and Part 2 prints it as the stage
     fixed = _without_marks(data)
-    for ind in (i for g in fixed["goals"] for i in g["indicators"]):
-        if ind["name"] == "陳情案件平均處理天數":
-            ind["target"] = "≤5件"
     plan = parse_plan(dump_plan(fixed))
     target = next(i for i in plan.indicators if i.kind == "milestone").target
     assert (target.value, target.shown) == (Decimal(80), "第3階段（完成主體工程）")
@@ -279,13 +292,43 @@ def test_not_a_document(tmp_path):
         ),
         ("每年有關反映公共安全之缺失件數", "count", {"count": "反映公共安全之缺失件數"}),
         ("(A-B)/C*100%", None, {}),
-        ("陳情案件處理總天數/陳情案件數", None, {}),
+        ("陳情案件處理總天數/陳情案件數", "average", {"total": "陳情案件處理總天數", "cases": "陳情案件數"}),
+        ("平均處理天數＝總處理天數÷結案件數", "average", {"total": "總處理天數", "cases": "結案件數"}),
         ("辦理情形", None, {}),
     ],
 )
 def test_infer_measure(formula, kind, labels):
     got_kind, got_labels, _ = infer_measure(formula)
     assert (got_kind, got_labels) == (kind, labels)
+
+
+@pytest.mark.parametrize(
+    ("formula", "percents"),
+    [
+        # 臺中市經發局 103: stages one a line, percents without parentheses
+        (
+            "1.完成委託專業技術服務25%\n2.完成工程招標50%\n3.工程完工75%\n4.完成攤商搬遷、市場啟用100%",
+            [25, 50, 75, 100],
+        ),
+        # a label with a percent of its own: the parenthesised one is the stage's
+        (
+            "1.完成專業規劃委託服務(25%)\n2.完成土地規劃(50%)\n3.第一期工程進度達50%(80%)\n4.第一期拍賣市場營運(100%)",
+            [25, 50, 80, 100],
+        ),
+    ],
+)
+def test_stages_as_plans_print_them(formula, percents):
+    kind, _, stages = infer_measure(formula)
+    assert kind == "milestone" and [s["percent"] for s in stages] == percents
+    assert stages[2]["label"] in ("工程完工", "第一期工程進度達50%")
+
+
+def test_a_unit_note_after_the_formula():
+    """臺中市經發局 103: 「補助辦展數/計畫補助辦展數*100%(單位:場數)」 is a ratio."""
+    assert infer_measure("補助辦展數/計畫補助辦展數*100%(單位:場數)")[:2] == (
+        "ratio",
+        {"numerator": "補助辦展數", "denominator": "計畫補助辦展數"},
+    )
 
 
 def test_document_with_a_dtd_is_refused(tmp_path):
@@ -302,3 +345,44 @@ def test_document_with_a_dtd_is_refused(tmp_path):
     with pytest.raises(DocumentError) as exc:
         import_document(bad)
     assert "DTD" in str(exc.value)
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+def test_part2_inside_a_layout_table_or_a_content_control(fmt, tmp_path):
+    """A Part 2 table inside a one-cell layout table, or (Word) inside a content control (w:sdt),
+    used to give 「找不到第二部分」."""
+    from plan_documents import Layout, in_content_control
+
+    blocks = ["新竹縣政府環境保護局 112 年度施政計畫", Layout(SECOND_PART2, "第二部分：關鍵績效指標")]
+    path = WRITERS[fmt](blocks, tmp_path / f"layout.{fmt}")
+    names = [i["name"] for g in import_document(path)["goals"] for i in g["indicators"]]
+    assert len(names) == 5 and names[0] == "資源回收率"
+    if fmt == "docx":
+        plain = write_docx(_second_with(lambda rows: None), tmp_path / "sdt.docx")
+        in_content_control(plain)
+        assert [i["name"] for g in import_document(plain)["goals"] for i in g["indicators"]] == names
+
+
+def test_a_tracked_deletion_of_a_goals_first_row_keeps_its_goal(tmp_path):
+    """Word's Track Changes deleted the first indicator row of goal 二: its other indicators stay
+    under goal 二 (they used to move under goal 一, with only a weight error to show it)."""
+    from plan_documents import delete_row_tracked
+
+    rows = [list(r) for r in SECOND_PART2]
+    rows[3][0] = "二、守護空氣品質，提升環境服務(15%)"  # the author fixed the goal's weight as well
+    path = write_docx(["新竹縣政府環境保護局 112 年度施政計畫", rows], tmp_path / "tracked.docx")
+    delete_row_tracked(path, 3)
+    data = import_document(path)
+    assert [(g["name"], [i["name"] for i in g["indicators"]]) for g in data["goals"]] == [
+        ("推動資源循環，減少廢棄物", ["資源回收率", "焚化底渣再利用設施工程進度"]),
+        ("守護空氣品質，提升環境服務", ["環保志工人數成長率", "陳情案件平均處理天數"]),
+    ]
+    assert data["goals"][1]["weight"] == 15
+
+
+def test_a_division_with_a_percent_target_is_a_marked_ratio(tmp_path):
+    rows = [list(r) for r in SECOND_PART2]
+    rows[1][2] = "資源回收量/垃圾產生量"  # ×100% left out, target ≥58%
+    data = import_document(write_docx(["新竹縣政府環境保護局 112 年度施政計畫", rows], tmp_path / "x.docx"))
+    ind = data["goals"][0]["indicators"][0]
+    assert ind["kind"] == "ratio" and "kind" in {m["field"] for m in ind["needs_review"]}

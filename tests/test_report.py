@@ -7,6 +7,7 @@ with the Part 4 table of ``../shared/seed``.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from test_seed_part4 import SEED_SENTENCES
 from kpi_engine.report_model import numbered, split_notes, zh_number
 from workbook.cli import main
 from workbook.demo import run_demo
+from workbook.report import layout as K
 
 PART4 = "第四部分：上(106)年度實施狀況及成果概述"
 
@@ -104,11 +106,54 @@ def _all_text(path: Path, fmt: str) -> str:
     return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
 
 
-def test_part3_table_lists_every_item(written, plan):
-    rows = odt_tables(written["odt"])[2]
-    assert rows[0] == ["工作計畫", "重要施政計畫項目", "執行進度", "執行情形"]
-    assert len(rows) - 1 == sum(len(w.items) for w in plan.work_plans) == 26
-    assert rows[1][:2] == ["一、國際事務", "1. 推動實質城市外交及擴大國際參與"]
+def test_part3_rows_only_where_there_is_progress(written, plan):
+    """The demo reports no Part 3 progress: no table of 26 blank rows, one line saying so."""
+    assert len(odt_tables(written["odt"])) == 2  # Part 4 and the scores
+    for fmt in ("odt", "docx"):
+        assert K.ITEMS_EMPTY_ONE in _all_text(written[fmt], fmt)
+
+
+@pytest.mark.parametrize("fmt", ["odt", "docx"])
+def test_plan_form_is_the_plans_four_columns(demo, tmp_path, seed_text, fmt):
+    path = tmp_path / f"plan.{fmt}"
+    assert main(["report", str(demo[1]), "-o", str(path), "--form", "plan"]) == 0
+    tables = (odt_tables if fmt == "odt" else docx_tables)(path)
+    assert len(tables) == 1  # no scores, lights or Part 3: the plan's Part 4 only
+    header, *rows = tables[0]
+    assert header == ["策略績效目標", "衡量指標", "原訂目標值", "績效衡量暨達成情形分析"]
+    assert len(rows) == len(seed_part4(seed_text)) == 5
+    assert "89.05%(187人/210人)" in rows[1][3] and "7.47%(48件/643件)" in rows[3][3]
+    assert _all_text(path, fmt).splitlines()[0] == "第四部分：上(106)年度實施狀況及成果概述"
+    assert "第四部分：上(106)年度實施狀況及成果概述" in seed_text  # the title as the plan prints it
+
+
+def test_plan_form_pdf_prints_every_text_whole_in_a_taiwanese_font(demo, tmp_path, plan):
+    from workbook.libreoffice import require_soffice
+
+    require_soffice()
+    pdf = tmp_path / "plan.pdf"
+    assert main(["report", str(demo[1]), "-o", str(pdf), "--form", "plan"]) == 0
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True).stdout
+    text = "".join(raw.split())  # content order (-raw): a cell's wrapped lines join up again
+    assert "第四部分：上(106)年度實施狀況及成果概述" in text
+    for goal in plan.goals:
+        assert "".join(goal.name.split()) in text, goal.name
+    for ind in plan.indicators:
+        assert "".join(ind.name.split()) in text, ind.name
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+    if "AR PL UKai TW" in K.installed_fonts():  # CI installs fonts-arphic-ukai
+        assert "UKaiTW" in fonts and "jp" not in fonts.lower()  # ，。 centred, not Japanese forms
+
+
+def test_score_rate_is_rounded_once_as_the_achievement_rate():
+    """One indicator of weight 15 at 94.49%: the 得分率 is 94.49%, not 94.47% (14.17 ÷ 15)."""
+    from decimal import Decimal
+
+    from kpi_engine.report_model import ScoreLine
+
+    rate = Decimal("94.49")
+    line = ScoreLine("G3", "三", Decimal(15), Decimal(15), Decimal("14.17"), Decimal(15) * rate / 100)
+    assert line.percent == rate
 
 
 def test_odt_is_a4_landscape_in_kai_with_page_numbers(written):
@@ -143,6 +188,11 @@ def test_pdf_through_libreoffice(demo, tmp_path):
     assert main(["report", str(demo[1]), "-o", str(pdf)]) == 0
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "89.05%" in text and "7.47%" in text and "第 1 頁" in text
+    # No number broken over two lines (「達成率10 / 0%」, 「2│0 名」): no line of a sentence ends
+    # in a number the next line continues.
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True).stdout
+    broken = re.findall(r"[\u4e00-\u9fff，、（(] ?\d+\n[\d%.,]", raw)  # pdftotext: 「率 10」
+    assert broken == [], broken
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
     assert "CJK" in fonts or "Kai" in fonts  # a Chinese font, never a box of tofu
 
@@ -206,6 +256,7 @@ def test_a_report_of_several_units(three_units, tmp_path):
     assert [row[-1] for row in lights] == ["紅燈", "紅燈", "綠燈"]
     part3 = [t for t in tables if t[0][0] == "工作計畫"]
     assert len(part3) == 1
+    assert len(part3[0]) == 2  # the header and the one item reported on: no 25 blank rows
     assert part3[0][1][2:] == ["80%", "已與2個姊妹市互訪。"]
     text = _all_text(out, "odt")
     assert (
@@ -214,6 +265,18 @@ def test_a_report_of_several_units(three_units, tmp_path):
     with zipfile.ZipFile(out) as z:
         pictures = [n for n in z.namelist() if n.startswith("Pictures/")]
     assert len(pictures) == 2  # 達成率 by unit, weighted scores by unit
+
+
+def test_no_page_holds_only_the_score_note(three_units, tmp_path):
+    from workbook.libreoffice import require_soffice
+
+    require_soffice()
+    pdf = tmp_path / "units.pdf"
+    assert main(["report", str(three_units), "-o", str(pdf)]) == 0
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
+    for page in filter(str.strip, pages):
+        body = [line for line in page.splitlines() if line.strip() and not line.startswith("第 ")]
+        assert not (body and body[0].startswith("註：")), body  # the note stays with its table
 
 
 def test_one_unit_report_has_no_chart(written):

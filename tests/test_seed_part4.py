@@ -105,7 +105,7 @@ def test_against_107_targets_defects_are_at_risk(plan):
     assert r.light == "yellow"
     assert r.sentence == (
         "每週統計公共安全巡檢缺失，截至6月30日止共計63件，進度落後，推估全年度約127件，"
-        "依目前進度推估全年度未能達成原訂目標值，將持續檢討改善，達成率94.49%。"
+        "依目前進度推估全年度未能達成原訂目標值，達成率94.49%。"
     )
 
 

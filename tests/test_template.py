@@ -8,6 +8,7 @@ conditional formats, print setup, fonts, the very hidden metadata, and the scope
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,8 @@ from openpyxl.worksheet.protection import hash_password
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import parse_plan
+from kpi_engine.expr import to_excel
+from kpi_engine.kinds import input_error_expr
 from workbook.form import layout as L
 from workbook.form.builder import write_template
 from workbook.form.formulas import result_formulas
@@ -145,11 +148,13 @@ def test_guide_has_status_line(full):
     _, _, wb = full
     status = cell_of(wb, L.STATUS_NAME)
     assert status.parent.title == L.SHEET_GUIDE
-    assert status.value == "尚未計算 / not calculated yet"
+    record = cell_of(wb, L.RECORD_NAME)  # issue 22: the line shows what calculate records in _kpi
+    assert record.parent.title == L.SHEET_META and record.value == "尚未計算 / not calculated yet"
+    assert status.value == f'={L.SHEET_META}!${record.column_letter}${record.row}&""'
     findings = cell_of(wb, L.FINDINGS_NAME)
     assert (findings.parent.title, findings.coordinate) == (L.SHEET_FINDINGS, "A3")
     header = [c.value for c in findings.parent[2]]
-    assert header == ["序號", "嚴重度", "代碼", "工作表", "儲存格", "期別", "說明", "Message"]
+    assert header == ["序號", "嚴重度", "說明", "工作表", "儲存格", "期別", "Message", "代碼"]
 
 
 # ---------------------------------------------------------------------------
@@ -242,7 +247,8 @@ def test_every_count_input_is_unlocked_validated_and_named(full):
         assert dv.showErrorMessage and dv.showInputMessage and dv.errorStyle == "stop"
         assert dv.allow_blank
         label, unit = ind.input(role).label, ind.input(role).unit
-        assert dv.prompt == f"請輸入{label}（{unit}），為 0 以上的整數。"
+        assert dv.prompt.startswith(f"請輸入{label}（{unit}）：0 以上的整數")
+        assert "儲存格變紅色表示本格不符上述規則" in dv.prompt
         assert dv.promptTitle == label
         assert dv.error == "請輸入 0 以上的整數 / enter a whole number ≥ 0"
         assert dv.errorTitle == "輸入錯誤"
@@ -277,7 +283,8 @@ def test_every_other_cell_is_locked(full):
     inputs = {where for name, where in names.items() if name.startswith(INPUT_PREFIXES)}
     unlocked = set()
     for ws in wb.worksheets:
-        assert ws.protection.sheet is True, ws.title
+        # issue 22: the system sheet is calculate's to write, unprotected (and very hidden)
+        assert ws.protection.sheet is (ws.title != L.SHEET_META), ws.title
         for row in ws.iter_rows(min_row=1, max_row=ws.max_row + 2, max_col=ws.max_column + 2):
             for cell in row:
                 if not cell.protection.locked:
@@ -292,7 +299,7 @@ def test_every_other_cell_is_locked(full):
 def test_protection_without_password_by_default(full):
     _, _, wb = full
     for ws in wb.worksheets:
-        assert ws.protection.sheet is True
+        assert ws.protection.sheet is (ws.title != L.SHEET_META)  # issue 22: _kpi unprotected
         assert not ws.protection.password, ws.title
         if ws.sheet_state == "visible":  # staff may resize rows and columns
             assert ws.protection.formatColumns is False and ws.protection.formatRows is False
@@ -354,7 +361,12 @@ def test_summary_sheet_refers_to_results_by_name(full):
 
 def test_light_cells_have_conditional_formatting(full):
     scope, _, wb = full
-    expected = {'"綠燈"': "63BE7B", '"黃燈"': "FFEB84", '"紅燈"': "F8696B", '"白燈"': "FFFFFF"}
+    expected = {
+        '"綠燈"': "63BE7B",
+        '"黃燈"': "FFEB84",
+        '"紅燈"': "F8696B",
+        '"白燈"': "E7E6E6",
+    }  # 白燈 never white on white
 
     def rules_at(ws: Worksheet, coord: str) -> dict:
         found = {}
@@ -377,6 +389,45 @@ def test_light_cells_have_conditional_formatting(full):
         assert rules_at(ws, cell.coordinate) == expected, cell.coordinate
 
 
+def test_no_text_beginning_with_a_digit_in_a_column_of_input_cells(built, full):
+    """LibreOffice's AutoInput completes a typed 10 to 「100%」 (stored as 1) from such a text."""
+    checked = 0
+    for _, _, wb in (full, built(unit="x", owner="採購管理業務", period_id="H1"), built(data_year=106)):
+        for ws in wb.worksheets:
+            inputs = {c.column for row in ws.iter_rows() for c in row if c.protection.locked is False}
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.column in inputs and isinstance(c.value, str) and not c.value.startswith("="):
+                        checked += 1
+                        assert not c.value.strip()[:1].isdigit(), (ws.title, c.coordinate, c.value)
+    assert checked > 50  # the labels, headers and notes of those columns were looked at
+
+
+def test_every_input_turns_red_when_its_own_check_fails(full):
+    """Each count's conditional format is the engine's own per-input check, on that cell."""
+    scope, _, wb = full
+    for ind, p, role, name in scope.input_names():
+        cell = cell_of(wb, name)
+        where = {spec.role: cell_of(wb, L.input_name(ind, p, spec.role)).coordinate for spec in ind.inputs}
+        absolute = {r: "$" + re.sub(r"(\d+)", r"$\1", a) for r, a in where.items()}
+        check = to_excel(input_error_expr(ind, role), absolute.__getitem__)
+        rules = [
+            r for cf in cell.parent.conditional_formatting if cell.coordinate in cf.sqref for r in cf.rules
+        ]
+        assert [r.formula for r in rules] == [[f"({check})>0"]], name
+        assert rules[0].dxf.fill.bgColor.rgb[-6:] == "FFC7CE"
+    for name in result_formulas(scope):
+        if name.startswith("CHK_") or name.endswith("_achieved"):  # 資料有誤 in its own red
+            cell = cell_of(wb, name)
+            rules = [
+                r
+                for cf in cell.parent.conditional_formatting
+                if cell.coordinate in cf.sqref
+                for r in cf.rules
+            ]
+            assert [r.formula for r in rules] == [[f'LEFT({cell.coordinate},4)="資料有誤"']], name
+
+
 # ---------------------------------------------------------------------------
 # look and print
 # ---------------------------------------------------------------------------
@@ -389,7 +440,8 @@ def test_print_setup_a4_fit_to_width(full):
             continue
         assert int(ws.page_setup.paperSize) == 9, ws.title
         assert int(ws.page_setup.fitToWidth) == 1
-        assert int(ws.page_setup.fitToHeight) == 0
+        # An indicator sheet is one page (its notes never print apart); the others run on.
+        assert int(ws.page_setup.fitToHeight) == (1 if ws.title in indicator_sheets(wb) else 0), ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
     landscape = {ws.title for ws in wb.worksheets if ws.page_setup.orientation == "landscape"}
     assert landscape == {L.SHEET_KPI, L.SHEET_ITEMS, L.SHEET_SUMMARY, L.SHEET_FINDINGS}
@@ -523,7 +575,7 @@ def test_year_chooses_the_targets(cli_templates, key, year, failed, defects, tar
     ):
         labels = {r[0]: r[1:] for r in row_values(wb[sheet]) if r[0]}
         assert labels[f"{year}年年度目標值"][0] == target
-        assert labels["年度目標值"][1:] == (target, target)
+        assert "年度目標值" not in labels  # no target text beside the inputs (AutoInput)
     meta = meta_of(wb)
     assert (meta["data_year"], meta["targets"]) == (year, targets)
     # the target is inside the rate formula, not only printed

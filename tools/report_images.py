@@ -1,4 +1,6 @@
-"""Render the README's report pictures: the seed sample, a 6-unit report and a two-year report.
+"""Render the README's printed pictures: the seed report in both forms (管考 ``review`` and the
+plan's ``plan``), a 6-unit report, a two-year report, the printed indicator sheet and 達成情形 of
+the calculated demo workbook, and the plan workbook's KPI table as it prints.
 
     python tools/report_images.py [OUT_DIR]      (default docs/images)
 
@@ -92,6 +94,53 @@ def render(odt_args: list[str], out: Path, stem: str, pages: int | None = None) 
     return pngs[:pages] if pages else pngs
 
 
+def printed_sheets(xlsx: Path, tmp: Path, out: Path, wanted: dict[str, str], dpi: int = 80) -> list[Path]:
+    """Print ``xlsx`` through LibreOffice; keep the first page of each sheet in ``wanted``
+    (sheet name → picture stem), found by the sheet name its footer prints."""
+    import shutil
+    import subprocess
+
+    from workbook.libreoffice import convert_to_pdf
+
+    pdf = convert_to_pdf(xlsx, tmp / f"{xlsx.stem}.pdf")
+    pages = pdf_to_pngs(pdf, tmp / f"{xlsx.stem}-page", dpi=dpi)
+    made = []
+    for sheet, stem in wanted.items():
+        for n, png in enumerate(pages, start=1):
+            text = subprocess.run(
+                ["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True, text=True
+            ).stdout
+            tail = [line.strip() for line in text.splitlines() if line.strip()][-2:]
+            if any(line.startswith(sheet) for line in tail):  # the footer: the sheet name, 第 n 頁
+                made.append(Path(shutil.copy(png, out / f"{stem}.png")))
+                break
+        else:
+            raise SystemExit(f"no printed page of {sheet} in {pdf}")
+    return made
+
+
+def plan_workbook_print(tmp: Path, out: Path) -> list[Path]:
+    """The first printed page of the plan workbook's KPI table (``kpi plan export``)."""
+    import shutil
+
+    from workbook.libreoffice import convert_to_pdf
+
+    book = tmp / "plan.xlsx"
+    assert main(["plan", "export", "-o", str(book)]) == 0
+    pdf = convert_to_pdf(book, tmp / "plan.pdf")
+    pages = pdf_to_pngs(pdf, tmp / "plan-page", dpi=70)
+    first_kpi = next(p for p in pages if "關鍵績效指標" in _page_text(pdf, pages.index(p) + 1))
+    return [Path(shutil.copy(first_kpi, out / "plan-workbook-print.png"))]
+
+
+def _page_text(pdf: Path, n: int) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"], capture_output=True, text=True
+    ).stdout
+
+
 def summary_charts(units: Path, tmp: Path, out: Path) -> list[Path]:
     """The summary workbook's 圖表 sheet alone, printed by LibreOffice."""
     import openpyxl
@@ -119,6 +168,17 @@ def run(out: Path) -> list[Path]:
         tmp = Path(tmp)
         _, _, seed = run_demo(tmp / "demo")
         made += render(["report", str(seed)], out, "report-seed", pages=1)
+        made += render(["report", str(seed), "--form", "plan"], out, "report-seed-plan", pages=1)
+        made += printed_sheets(
+            seed,
+            tmp,
+            out,
+            {"二-1 本府採購專業人員基礎班訓練及格率": "demo-indicator", "達成情形": "demo-achievement"},
+        )
+        made += plan_workbook_print(tmp, out)
+        ods = tmp / "template.ods"  # the blank .ods template, as LibreOffice prints it
+        assert main(["template", "-o", str(ods), "--year", "106"]) == 0
+        made += printed_sheets(ods, tmp, out, {"二-1 本府採購專業人員基礎班訓練及格率": "ods-template"})
         units = tmp / "units"
         units.mkdir()
         for unit, counts in UNITS.items():

@@ -283,7 +283,7 @@ def _private_profile() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def start(cmd: Sequence[str], **popen_args) -> subprocess.Popen:
+def start(cmd: Sequence[str], *, owner: str | None = None, **popen_args) -> subprocess.Popen:
     """Start a LibreOffice process (or any helper tool) the one way: :func:`office_env`, no
     stdin, and a process group of its own (POSIX), so :func:`kill` ends everything it spawned.
 
@@ -293,6 +293,8 @@ def start(cmd: Sequence[str], **popen_args) -> subprocess.Popen:
     # A temporary folder of its own, removed by :func:`release`: LibreOffice leaves its
     # ``lu*.tmp`` files behind when it is killed (Ctrl-C, a timeout).
     private_tmp = tempfile.mkdtemp(prefix="kpi-lo-tmp-")
+    if owner is not None:  # the command runs as that user (unopkg as nobody in tests)
+        shutil.chown(private_tmp, owner)
     env = dict(popen_args.pop("env", None) or office_env())
     env.update(TMPDIR=private_tmp, TMP=private_tmp, TEMP=private_tmp)
     try:
@@ -335,7 +337,12 @@ def kill(process: subprocess.Popen) -> None:
 
 
 def run(
-    cmd: Sequence[str], *, timeout: float, what: str, env: dict[str, str] | None = None
+    cmd: Sequence[str],
+    *,
+    timeout: float,
+    what: str,
+    env: dict[str, str] | None = None,
+    owner: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` to the end (:func:`start`), its output as text; the whole group killed on
     timeout or Ctrl-C.  Raises :class:`LibreOfficeError` when it cannot start or times out."""
@@ -347,6 +354,7 @@ def run(
             text=True,
             errors="replace",
             env=env if env is not None else office_env(),
+            owner=owner,
         )
     except OSError as exc:
         raise LibreOfficeError(f"{what}: could not start: {exc}", cmd=cmd) from exc

@@ -106,12 +106,19 @@ def output_format(kind: str, path: str | Path | None, *, source: str | Path | No
     raise KpiError(zh, en, code="output_extension", path=path)
 
 
+#: The first bytes of every SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Names a new archive may have (an existing SQLite file may have any).
+ARCHIVE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".db3")
+
+
 def archive_target(path: str | Path) -> Path:
     """Refuse, before any work, an archive that could not be written (``--archive``).
 
-    The archive is updated in place (created when missing), so any name will do, but the
-    folder must exist and be writable, and an existing archive must be a writable regular
-    file: a collect must not read a whole inbox and write its summary, only to fail at the end.
+    The archive is updated in place (created when missing).  The folder must exist and be
+    writable; an existing archive must be a writable regular SQLite file; a new (or empty)
+    one must be named .sqlite, .sqlite3, .db or .db3, so an empty 會議紀錄.docx never becomes
+    a database.  A collect must not read a whole inbox and write its summary, only to fail at the end.
     """
     path = Path(path)
     if path.exists():
@@ -124,6 +131,22 @@ def archive_target(path: str | Path) -> Path:
             )
         if not os.access(path, os.W_OK):
             raise os_error(PermissionError(errno.EACCES, os.strerror(errno.EACCES)), path, SAVING)
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        if head and head != SQLITE_MAGIC:  # never turn someone's file into a database
+            raise KpiError(
+                "這個檔案不是 SQLite 彙整資料庫，不會寫入",
+                "this file is not an SQLite archive; it is left alone",
+                code="archive",
+                path=path,
+            )
+    if (not path.exists() or not path.stat().st_size) and path.suffix.lower() not in ARCHIVE_SUFFIXES:
+        raise KpiError(
+            f"新的彙整資料庫檔名須為 {_zh_list(list(ARCHIVE_SUFFIXES))}（例如 kpi.sqlite）",
+            f"a new archive must be named {_en_list(list(ARCHIVE_SUFFIXES))} (e.g. kpi.sqlite)",
+            code="output_extension",
+            path=path,
+        )
     _writable(path.absolute().parent)
     return path
 

@@ -6,9 +6,10 @@ Two xlwings engines can hand us a book:
   values, typed formulas and sheet protection are all reachable through ``sheet.api``;
 * xlwings' remote engine (a client's JSON payload): values only.  Its clients have no
   action that lifts sheet protection (``Remote.bas`` implements 37 actions, none about
-  protection, and the payload does not even say whether a sheet is protected), so a
-  write onto our always-protected template would fail half-way in the client.  On this
-  engine :meth:`LiveBook.unprotected` refuses before anything is written.
+  protection, and the payload does not even say whether a sheet is protected).  Calculate
+  writes only the unprotected system sheet ``_kpi`` (issue 22), which needs none; a repair
+  of a protected form sheet would fail half-way in the client, so on this engine
+  :meth:`LiveBook.unprotected` refuses that before anything is written.
 
 Result formulas are never read: an overwritten result is detected by its value
 (``result_mismatch``).  Inputs are read as formulas too on COM, so a formula typed
@@ -20,10 +21,12 @@ areas are read and removed protection is put back on COM as well, so a merged in
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from workbook.form.book import Book, Grid, foreign_password_error
+from workbook.form.book import Book, Grid, foreign_password_error, parse_address
+from workbook.formats.cells import COLUMN, ROW
 from workbook.formats.files import WorkbookFileError
 
 #: ``Protect``'s keyword arguments that restore a ``Worksheet.Protection`` option.
@@ -98,6 +101,44 @@ class LiveBook(Book):
         return [s.name for s in self.book.sheets]
 
     def names(self) -> dict[str, tuple[str, int, int]]:
+        """Single-cell defined names.  Over COM in a few calls whatever their number
+        (:meth:`_listed_names`); one by one only where that fails, or on the remote
+        engine, whose names are already in the payload."""
+        if self.com:
+            with contextlib.suppress(Exception):  # e.g. a protected metadata sheet (template 2)
+                return self._listed_names()
+        return self._names_one_by_one()
+
+    def _listed_names(self) -> dict[str, tuple[str, int, int]]:
+        """Excel's Paste List (``Range.ListNames``) into free columns of the metadata sheet
+        (very hidden, unprotected, calculate's own), read back as one block, then cleared.
+        The paste is no undo step that matters: any write over COM clears Excel's undo list.
+
+        One name costs about eight COM calls through ``book.names`` (the item, its name, its
+        range, the range's sheet, name, row, column and shape: 2,550 calls for 200 indicators);
+        this is about ten calls in all.
+        """
+        from workbook.form.layout import SHEET_META
+
+        count = int(self.book.api.Names.Count)
+        if not count:
+            return {}
+        ws = self.book.sheets[SHEET_META]
+        col = SCRATCH_COLUMN  # fixed: a used range grown by earlier lists would move it on
+        block = ws.range((1, col), (count, col + 1))
+        ws.range((1, col)).api.ListNames()
+        try:
+            rows = block.options(ndim=2).value
+        finally:
+            block.clear_contents()
+        out: dict[str, tuple[str, int, int]] = {}
+        for name, refers in rows:
+            at = _single_cell(refers)
+            if name and at is not None:
+                out[str(name)] = at
+        return out
+
+    def _names_one_by_one(self) -> dict[str, tuple[str, int, int]]:
         out: dict[str, tuple[str, int, int]] = {}
         for name in self.book.names:
             try:
@@ -240,9 +281,12 @@ class LiveBook(Book):
         and raises, before any write.  Once the writes have run, the sheets
         :meth:`restore_protection` found unprotected are protected too, with the plan's password.
         """
+        from workbook.form.layout import SHEET_META
+
         sheets = list(sheets)
         if not self.com:
-            if sheets:
+            # The metadata sheet is unprotected (template 3): only a repair elsewhere needs more.
+            if [s for s in sheets if s != SHEET_META]:
                 engine = getattr(getattr(self.book.app, "engine", None), "name", "")
                 raise remote_cannot_unprotect() if engine == "remote" else cannot_unprotect_here()
             yield
@@ -288,6 +332,22 @@ class LiveBook(Book):
         # a date, "187" a number.  The apostrophe prefix keeps every text exactly as text.
         block = [["'" + v if isinstance(v, str) and v else v for v in line] for line in values]
         self.book.sheets[sheet].range((row, col)).value = block
+
+
+#: Where the name list goes in the metadata sheet (column CV): calculate's record and
+#: report end far before it (column D + the most inputs of an indicator + 10).
+SCRATCH_COLUMN = 100
+#: ``RefersTo`` text of one cell: ``=填表說明!$B$20`` or ``='二-1 本府…'!$C$12``.
+_REFERS_TO = re.compile(rf"^=(?:'((?:[^']|'')+)'|([^'!]+))!(\$?{COLUMN}\$?{ROW})$")
+
+
+def _single_cell(refers: Any) -> tuple[str, int, int] | None:
+    """(sheet, row, col) of a name's ``RefersTo`` text when it is one cell, else None."""
+    m = _REFERS_TO.match(str(refers or ""))
+    if m is None:
+        return None
+    sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
+    return (sheet, *parse_address(m.group(3).replace("$", "")))
 
 
 def protection_options(api: Any) -> tuple[dict[str, Any], int]:

@@ -27,7 +27,7 @@ from kpi_engine.expr import as_text
 from workbook.books.file import SavedFile
 from workbook.books.ods import OdsBook
 from workbook.form import layout as L
-from workbook.form.book import foreign_password_error
+from workbook.form.book import foreign_password_error, parse_address
 from workbook.formats.files import read_with_state
 from workbook.formats.ods_patch import Cached, OdsPatchError, patch_ods
 
@@ -35,6 +35,8 @@ from workbook.formats.ods_patch import Cached, OdsPatchError, patch_ods
 _SHOWS = re.compile(r"^=([A-Za-z_][\w.]*)$")
 #: A summary cell joining a sentence and staff's notes (see workbook.form.builder).
 _JOINS = re.compile(r'^=(TXT_\w+)&IF\((NOTE_\w+)="","",CHAR\(10\)&\2\)$')
+#: A visible cell showing one cell of calculate's report in ``_kpi`` (``builder.report_formula``).
+_REPORT = re.compile("^='?" + re.escape(L.SHEET_META) + r"""'?!\$?([A-Z]+)\$?(\d+)&""$""")
 #: Names of what calculate writes or computes: a formula using one shows a changed result.
 _OWNED = re.compile(r"\b(?:OUT|TXT|CHK|CALC|SNAP)_\w+")
 
@@ -143,8 +145,12 @@ class OdsFileBook(SavedFile, OdsBook):
                 at = (sheet.name, row, col)
                 if at in cached:
                     continue
-                one, joined = _SHOWS.match(formula), _JOINS.match(formula)
-                if one and one.group(1) in shown:
+                one, joined, report = _SHOWS.match(formula), _JOINS.match(formula), _REPORT.match(formula)
+                if report:
+                    row, col = parse_address(report.group(1) + report.group(2))
+                    value = self._value_at(L.SHEET_META, row, col)
+                    cached[at] = Cached("" if value is None else as_text(value))
+                elif one and one.group(1) in shown:
                     cached[at] = Cached(shown[one.group(1)])
                 elif joined and joined.group(1) in shown:
                     note = self._named_value(joined.group(2))
@@ -155,7 +161,10 @@ class OdsFileBook(SavedFile, OdsBook):
         return cached
 
     def _named_value(self, name: str) -> Any:
-        sheet, row, col = self.names()[name]
+        return self._value_at(*self.names()[name])
+
+    def _value_at(self, sheet: str, row: int, col: int) -> Any:
+        """A cell's value as calculate left it (its writes are in the raw grid too)."""
         grid = self._raw(sheet)
         line = grid[row - 1] if row <= len(grid) else []
         return line[col - 1] if col <= len(line) else None

@@ -27,7 +27,7 @@ from typing import Any
 
 from workbook import libreoffice
 from workbook.books import unocore
-from workbook.form.book import Book, Grid, foreign_password_error
+from workbook.form.book import Book, Grid
 from workbook.formats.files import FileState, WorkbookFileError
 from workbook.libreoffice import write_profile
 
@@ -46,6 +46,17 @@ MISSING_EN = (
     "LibreOffice or its Python-UNO bridge is not installed: on Debian/Ubuntu apt-get install "
     "libreoffice-calc-nogui python3-uno; on Windows install LibreOffice from libreoffice.org"
 )
+
+
+def foreign_password_error(sheet: str) -> WorkbookFileError:
+    """A sheet protected with the clerk's own password, with what to do in LibreOffice's menu."""
+    return WorkbookFileError(
+        f"工作表「{sheet}」已被設定其他保護密碼，無法寫入計算結果。請在 LibreOffice 選取該工作表，以選單「工具 → 保護工作表」"
+        "輸入該密碼取消保護後，再按「計算」；結果未寫入",
+        f"sheet {sheet!r} is protected with a password other than the template's, so results cannot be "
+        "written; in LibreOffice use Tools → Protect Sheet to remove it and calculate again. Nothing was written",
+        sheet=sheet,
+    )
 
 
 def find_soffice() -> str | None:
@@ -183,11 +194,18 @@ def _connect(uno: Any, pipe: str, process: subprocess.Popen, timeout: float) -> 
             time.sleep(0.1)
 
 
-def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
+def office(
+    *,
+    profile: Path | None = None,
+    timeout: float = 60.0,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Office:
     """Start a private headless LibreOffice; use as ``with office() as lo:`` (always killed).
 
     ``profile`` reuses a prepared profile folder (e.g. one with the 計算 extension
-    installed); otherwise a fresh one is made in a temporary folder and removed.
+    installed); otherwise a fresh one is made in a temporary folder and removed.  ``args``
+    are more soffice arguments (``-env:…``), ``env`` more environment variables.
     """
     uno = import_uno()
     soffice = find_soffice()
@@ -198,11 +216,12 @@ def office(*, profile: Path | None = None, timeout: float = 60.0) -> Office:
     url = write_profile(root) if own else root.as_uri()
     pipe = f"kpi-{uuid.uuid4().hex}"
     cmd = libreoffice.soffice_command(
-        soffice, url, f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
+        soffice, url, *args, f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
     )
     try:
         # PATH with the system python3 first, HOME set (libreoffice.office_env), own process group
-        process = libreoffice.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        extra = {"env": {**libreoffice.office_env(), **env}} if env else {}
+        process = libreoffice.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **extra)
     except OSError as exc:
         if own:
             shutil.rmtree(root, ignore_errors=True)

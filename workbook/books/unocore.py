@@ -1,11 +1,9 @@
 """UNO primitives shared by :class:`~workbook.books.uno.UnoBook` and the LibreOffice button.
 
 This module imports nothing from this package but the cell codec (only ``uno`` objects are
-passed in), because the 計算 extension ships a copy of it and runs it inside LibreOffice's own
-Python, which may not have this package installed (Windows).  That copy, ``kpi_unocore``,
-imports the extension's copy of :mod:`workbook.formats.cells` (``kpi_cells``, standard library
-only).  One source for reading a sheet, writing a block and lifting/restoring sheet
-protection, whichever side runs it.
+passed in): the 計算 extension's macro uses it from its bundle even where the engine cannot
+run in LibreOffice's Python and the bridge computes instead.  One source for reading a sheet,
+writing a block and lifting/restoring sheet protection, whichever side runs it.
 """
 
 from __future__ import annotations
@@ -15,10 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-if __name__ == "kpi_unocore":  # the extension's copy, beside its copy of the codec
-    from kpi_cells import COLUMN, ROW, column_index  # type: ignore[import-not-found]
-else:
-    from workbook.formats.cells import COLUMN, ROW, column_index
+from workbook.formats.cells import COLUMN, ROW, column_index
 
 # com.sun.star.table.CellContentType
 _EMPTY, _VALUE, _TEXT, _FORMULA = 0, 1, 2, 3
@@ -177,7 +172,9 @@ def _cell_out(v: Any) -> Any:
 
 def set_formula(sheet: Any, row: int, col: int, formula: str) -> None:
     """Put a formula (English function names, as files store them) into one cell."""
-    sheet.getCellByPosition(col - 1, row - 1).setFormula(swap_separators(formula, ",", ";"))
+    # UNO's grammar names ISFORMULA bare: "_xlfn.ISFORMULA" (a file's spelling) would be #NAME?.
+    bare = re.sub(r"(?i)_xlfn\.(?=[A-Z]+\()", "", formula)
+    sheet.getCellByPosition(col - 1, row - 1).setFormula(swap_separators(bare, ",", ";"))
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ Python with this module, and applies the reply
 
 Request (stdin, UTF-8 JSON): ``{"version": 1, "sheets": {name: {"values", "formulas",
 "protected"}}, "names": {name: [sheet, row, col]}, "title": "…"}``.
-Reply (stdout): ``{"ok", "message", "blocks": [[sheet, row, col, values]], "formulas":
+Reply (stdout): ``{"ok", "message", "severity", "blocks": [[sheet, row, col, values]], "formulas":
 [[sheet, row, col, formula]], "unprotect": [sheet], "protect": [sheet], "password",
 "foreign_password": {"zh"}}``.  Never a traceback: any failure becomes a message and a log entry.
 """
@@ -25,8 +25,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from workbook.books.uno import foreign_password_error
 from workbook.buttons.common import UNEXPECTED, log, log_path, press
-from workbook.form.book import Book, Grid, foreign_password_error
+from workbook.buttons.lo_button import severity
+from workbook.form.book import Book, Grid
 
 
 def _cell(v: Any) -> Any:
@@ -136,7 +138,9 @@ def answer(payload: dict, *, now: datetime | None = None) -> dict:
         return calculate(book, now=now)
 
     message, outcome = press(run, title)
-    reply["message"] = message
+    reply["message"], reply["severity"] = (
+        message if isinstance(message, tuple) else (message, severity(outcome))
+    )
     if outcome is None or book is None:
         return reply
     reply.update(

@@ -1,7 +1,8 @@
-"""The LibreOffice 計算 button, in-process: used when LibreOffice's Python has this package.
+"""The LibreOffice 計算 button, in-process: what a click runs in LibreOffice's own Python.
 
-The extension's macro (:mod:`workbook.buttons.lo_macro`) calls :func:`calculate_document`
-when it can import it; otherwise it goes through :mod:`workbook.buttons.bridge`.
+The extension's command (:mod:`workbook.buttons.lo_macro`) imports this module from the
+bundle it carries (:mod:`workbook.buttons.bundle`), so nothing else need be installed; only
+where it cannot import does the macro use :mod:`workbook.buttons.bridge`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from workbook.buttons.common import press
 from workbook.form.calculate import calculate
 
 
-def calculate_document(doc: Any, *, now: datetime | None = None) -> str:
-    """Calculate the open Calc document ``doc`` in place; return the message for staff."""
-    message, _ = press(lambda: calculate(UnoBook(doc), now=now), getattr(doc, "Title", "?"))
-    return message
+def severity(outcome: Any) -> str:
+    """The message box's kind: ``info`` when clean, ``warning`` with findings, ``error`` when refused."""
+    if outcome is None:
+        return "error"
+    return "warning" if outcome.findings else "info"
+
+
+def calculate_document(doc: Any, *, now: datetime | None = None) -> tuple[str, str]:
+    """Calculate the open Calc document ``doc`` in place: (message for staff, :func:`severity`)."""
+    message, outcome = press(lambda: calculate(UnoBook(doc), now=now), getattr(doc, "Title", "?"))
+    if isinstance(message, tuple):  # done_message gives (text, severity)
+        return message
+    return message, severity(outcome)

@@ -1,12 +1,19 @@
-"""The 計算 macro of the LibreOffice extension (copied into the .oxt as ``kpi_button.py``).
+"""The 計算 command of the LibreOffice extension (copied into the .oxt as ``python/kpi_button.py``).
 
-It runs inside LibreOffice's own Python, so it imports nothing from this package
-unless that Python happens to have it: then :func:`workbook.buttons.lo_button.calculate_document`
-runs in-process.  Otherwise the document goes as JSON to the Python configured at
-build time (``kpi_button_config.PYTHON``) running :mod:`workbook.buttons.bridge`, and
-the reply is applied with the same UNO code (``kpi_unocore``, a copy of
-:mod:`workbook.books.unocore`).  Staff never see a traceback: every problem
-becomes a message box, and details go to the log file.
+It is a UNO protocol handler (``vnd.kpi-workbook:calculate``), so the menu and toolbar find it
+wherever the extension was installed: for one user, or for all users (IT's shared install).  (A script URL names the install location, ``location=user:uno_packages``, and a
+shared install answered with ``KeyError: 'kpi-workbook.oxt'``.)
+
+A click runs in LibreOffice's own Python.  LibreOffice puts ``pythonpath.zip`` beside this file on
+``sys.path``: the engine and the button code (:mod:`workbook.buttons.bundle`), so the click runs
+:func:`workbook.buttons.lo_button.calculate_document` in-process with nothing else installed.
+Only where that cannot import (a LibreOffice whose Python is older than the engine needs) does the
+document go as JSON to a Python recorded at install time (:mod:`workbook.buttons.bridge`).
+
+Before calculating: a read-only document (an e-mail attachment) is refused with what to press; a
+second click on a document unchanged since the last calculation shows the last message again
+instead of calculating twice.  The whole click is
+one undo step.  Staff never see a traceback: every problem is a message box and a log entry.
 """
 
 from __future__ import annotations
@@ -20,84 +27,209 @@ import sys
 import traceback
 from typing import Any
 
-try:  # inside LibreOffice: the extension's copy (python/pythonpath/kpi_logfile.py)
-    from kpi_logfile import log, log_path  # type: ignore[import-not-found]
-except ImportError:  # the package (tests, or a LibreOffice Python that has it)
-    from workbook.buttons.logfile import log, log_path
-
+PROTOCOL = "vnd.kpi-workbook:"
+IMPLEMENTATION = "tw.kpi-workbook.form.CalculateHandler"
 TITLE = "績效指標填報工作簿"
-UNEXPECTED = "計算時發生未預期的錯誤，結果未寫入。請將紀錄檔寄給系統管理者：\n{log}"
-NO_PYTHON = (
-    "找不到計算用的 Python：{python}\n請在命令提示字元執行 kpi addin install --libreoffice 重新安裝按鈕。"
-    "\n（the configured Python is missing; run kpi addin install --libreoffice again）"
+UNDO_TITLE = "績效指標計算"
+NO_DOCUMENT = "請先開啟要計算的填報工作簿，再按「計算」。（open the workbook to calculate first）"
+READ_ONLY = (
+    "此文件目前為唯讀（例如直接開啟電子郵件附件），無法寫入計算結果。\n"
+    "請按文件上方提示列的「編輯文件」（或選單「編輯 → 編輯模式」），必要時先以「檔案 → 另存新檔」存到自己的資料夾，"
+    "再按「計算」。\n（the document is read-only: press Edit Document, or Edit → Edit Mode, then 計算 again）"
 )
+UNEXPECTED = "計算時發生未預期的錯誤，結果未寫入。請將紀錄檔寄給系統管理者：\n{log}"
+#: LibreOffice's Python cannot run the engine and no other Python was recorded: nothing the
+#: clerk can install by command; the extension or LibreOffice must be updated.
+NO_PYTHON = (
+    "此 LibreOffice 內建的 Python（{version}）無法執行「計算」（需要 3.10 以上版本）。"
+    "請資訊單位將 LibreOffice 更新為最新版本後再按「計算」；在此之前，可將工作簿寄回彙整窗口代為計算。"
+    "\n（LibreOffice's own Python {version} cannot run the calculation; update LibreOffice. Details: {log}）"
+)
+DAMAGED = (
+    "「計算」按鈕的程式元件無法載入，結果未寫入。請資訊單位重新安裝 kpi-workbook.oxt（在檔案上點兩下即可），"
+    "或將工作簿寄回彙整窗口代為計算。\n（the extension's code cannot load; reinstall kpi-workbook.oxt. Details: {log}）"
+)
+NO_PACKAGE = (
+    "按鈕設定的 Python（{python}）沒有安裝績效指標填報工作簿程式，無法計算。"
+    "請資訊單位重新安裝 kpi-workbook.oxt（在檔案上點兩下即可），或將工作簿寄回彙整窗口代為計算。"
+    "\n（the Python recorded by the extension does not have kpi-workbook installed; reinstall the extension）"
+)
+
+#: Documents calculated and not changed since, by RuntimeUID: the message that click gave.
+_unchanged: dict[str, tuple[str, str]] = {}
+_running: set[str] = set()
+
+
+def _logfile() -> Any:
+    try:  # the bundle (LibreOffice) or the package (tests)
+        from workbook.buttons import logfile
+    except Exception:  # a Python too old for the bundle: log beside the temp folder
+        return None
+    return logfile
 
 
 def _log() -> logging.Logger:
-    return log("kpi_workbook.libreoffice_button")
+    logfile = _logfile()
+    if logfile is None:
+        return logging.getLogger("kpi_workbook.libreoffice_button")
+    return logfile.log("kpi_workbook.libreoffice_button")
+
+
+def _log_path() -> str:
+    logfile = _logfile()
+    return str(logfile.log_path()) if logfile is not None else "(no log)"
+
+
+def _config() -> Any:
+    try:
+        import kpi_button_config as config
+    except ImportError:
+        return None
+    return config
 
 
 def _bridge(payload: dict) -> dict:
-    """Run the configured Python's ``workbook.buttons.bridge`` on the payload."""
-    import kpi_button_config as config
-
+    """Run the recorded Python's ``workbook.buttons.bridge`` on the payload."""
+    config = _config()
+    python = getattr(config, "PYTHON", None)
+    if not python or not os.path.exists(python):
+        return {"ok": False, "severity": "error", "message": _no_python()}
     env = dict(os.environ)
-    if config.PACKAGE_ROOT:
+    if getattr(config, "PACKAGE_ROOT", None):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (config.PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
     env["PYTHONIOENCODING"] = "utf-8"
     flags = 0x08000000 if sys.platform == "win32" else 0  # CREATE_NO_WINDOW: no console flashes
-    try:
-        proc = subprocess.run(
-            [config.PYTHON, "-m", "workbook.buttons.bridge"],
-            input=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-            capture_output=True,
-            timeout=600,
-            env=env,
-            creationflags=flags,
-        )
-    except FileNotFoundError:
-        return {"ok": False, "message": NO_PYTHON.format(python=config.PYTHON)}
+    proc = subprocess.run(
+        [python, "-m", "workbook.buttons.bridge"],
+        input=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        capture_output=True,
+        timeout=600,
+        env=env,
+        creationflags=flags,
+    )
     try:
         return json.loads(proc.stdout.decode("utf-8"))
     except ValueError:
-        raise RuntimeError(
-            f"bridge exited {proc.returncode}: {proc.stderr.decode('utf-8', 'replace')[-4000:]}"
-        ) from None
+        err = proc.stderr.decode("utf-8", "replace")
+        if "No module named" in err and "workbook" in err:
+            _log().warning("bridge Python %s lacks the package:\n%s", python, err[-2000:])
+            return {"ok": False, "severity": "error", "message": NO_PACKAGE.format(python=python)}
+        raise RuntimeError(f"bridge exited {proc.returncode}: {err[-4000:]}") from None
 
 
-NO_DOCUMENT = "請先開啟要計算的填報工作簿，再按「計算」。（open the workbook to calculate first）"
+def _no_python() -> str:
+    if sys.version_info >= (3, 10):  # noqa: UP036 - LibreOffice's own Python may be older
+        return DAMAGED.format(log=_log_path())
+    version = ".".join(str(v) for v in sys.version_info[:3])
+    return NO_PYTHON.format(version=version, log=_log_path())
 
 
-def run(doc: Any, *, bridge: bool = False) -> str:
-    """Calculate ``doc``; the message for staff (never raises)."""
-    if doc is None or not hasattr(doc, "Sheets"):
-        return NO_DOCUMENT
+def _in_process() -> Any:
+    """:func:`workbook.buttons.lo_button.calculate_document`, or None when it cannot import here."""
     try:
-        if not bridge:
-            try:
-                from workbook.buttons.lo_button import calculate_document
-            except Exception:  # not importable here (or a dependency is missing): use the bridge
-                pass
-            else:
-                return calculate_document(doc)
-        import kpi_unocore
+        from workbook.buttons.lo_button import calculate_document
+    except Exception:  # a Python older than the engine needs, or a damaged bundle
+        with contextlib.suppress(Exception):
+            _log().warning("in-process calculation unavailable\n%s", traceback.format_exc())
+        return None
+    return calculate_document
 
-        payload = kpi_unocore.read_document(doc)
-        payload["title"] = str(getattr(doc, "Title", "") or "")
-        reply = _bridge(payload)
-        if reply.get("ok"):
-            try:
-                kpi_unocore.apply_writes(doc, reply)
-            except kpi_unocore.ForeignPassword as exc:
-                return reply["foreign_password"]["zh"].replace("{sheet}", exc.sheet)
-        return reply["message"]
+
+def _via_bridge(doc: Any) -> tuple[str, str]:
+    from workbook.books import unocore
+
+    payload = unocore.read_document(doc)
+    payload["title"] = str(getattr(doc, "Title", "") or "")
+    reply = _bridge(payload)
+    if reply.get("ok"):
+        try:
+            unocore.apply_writes(doc, reply)
+        except unocore.ForeignPassword as exc:
+            return reply["foreign_password"]["zh"].replace("{sheet}", exc.sheet), "error"
+    return reply["message"], reply.get("severity") or ("info" if reply.get("ok") else "error")
+
+
+def _key(doc: Any) -> str:
+    return str(getattr(doc, "RuntimeUID", "") or id(doc))
+
+
+def run(doc: Any, *, bridge: bool = False) -> tuple[str, str] | None:
+    """Calculate ``doc``: (message for staff, severity ``info``/``warning``/``error``).
+
+    None when a click is already calculating this document (nothing to show).  Never raises.
+    """
+    if doc is None or not hasattr(doc, "Sheets"):
+        return NO_DOCUMENT, "error"
+    key = _key(doc)
+    if key in _running:
+        return None
+    if key in _unchanged:  # clicked again and nothing changed since: calculated once
+        return _unchanged[key]
+    _running.add(key)
+    try:
+        if _read_only(doc):
+            return READ_ONLY, "warning"
+        with _one_undo_step(doc):
+            calculate = None if bridge else _in_process()
+            result = calculate(doc) if calculate is not None else _via_bridge(doc)
+        if result[1] != "error":
+            _watch(doc, key, result)
+        return result
     except Exception:
         with contextlib.suppress(Exception):
             _log().error("LibreOffice button failed\n%s", traceback.format_exc())
-        return UNEXPECTED.format(log=log_path())
+        return UNEXPECTED.format(log=_log_path()), "error"
+    finally:
+        _running.discard(key)
 
 
-def show(doc: Any, message: str) -> None:
+def _read_only(doc: Any) -> bool:
+    with contextlib.suppress(Exception):
+        return bool(doc.isReadonly())
+    return False
+
+
+@contextlib.contextmanager
+def _one_undo_step(doc: Any) -> Any:
+    """Everything the click writes is one entry in Edit → Undo (one Ctrl+Z takes all of it back)."""
+    manager = None
+    with contextlib.suppress(Exception):
+        manager = doc.getUndoManager()
+        manager.enterUndoContext(UNDO_TITLE)
+    try:
+        yield
+    finally:
+        if manager is not None:
+            with contextlib.suppress(Exception):
+                manager.leaveUndoContext()
+
+
+def _watch(doc: Any, key: str, result: tuple[str, str]) -> None:
+    """Remember ``result`` until the document changes (a modify listener forgets it)."""
+    try:
+        import unohelper
+        from com.sun.star.util import XModifyListener  # type: ignore[import-not-found]
+    except ImportError:  # outside LibreOffice (tests of the messages)
+        return
+
+    class Forget(unohelper.Base, XModifyListener):
+        def modified(self, event: Any) -> None:
+            _unchanged.pop(key, None)
+            with contextlib.suppress(Exception):
+                doc.removeModifyListener(self)
+
+        def disposing(self, event: Any) -> None:
+            _unchanged.pop(key, None)
+
+    _unchanged[key] = result
+    doc.addModifyListener(Forget())
+
+
+#: com.sun.star.awt.MessageBoxType by severity.
+BOX = {"info": "INFOBOX", "warning": "WARNINGBOX", "error": "ERRORBOX"}
+
+
+def show(ctx: Any, doc: Any, message: str, severity: str) -> None:
     """A message box over the document's window (nothing when it has none)."""
     if doc is None or not hasattr(doc, "CurrentController"):
         _log().info("no document window; message was: %s", message)
@@ -105,33 +237,88 @@ def show(doc: Any, message: str) -> None:
     try:
         import uno
 
-        ctx = _context().getComponentContext()
         toolkit = ctx.ServiceManager.createInstanceWithContext("com.sun.star.awt.Toolkit", ctx)
         window = doc.CurrentController.Frame.ContainerWindow
-        kind = uno.Enum("com.sun.star.awt.MessageBoxType", "INFOBOX")
+        kind = uno.Enum("com.sun.star.awt.MessageBoxType", BOX.get(severity, "INFOBOX"))
         toolkit.createMessageBox(window, kind, 1, TITLE, message).execute()  # 1 = BUTTONS_OK
     except Exception:
         _log().warning("message box failed; message was: %s\n%s", message, traceback.format_exc())
 
 
-def _context() -> Any:
-    return globals()["XSCRIPTCONTEXT"]  # set by LibreOffice's Python script provider
+def click(ctx: Any, doc: Any, *, bridge: bool = False) -> str:
+    """One click: calculate, show the message; return it ('' when the click was ignored)."""
+    result = run(doc, bridge=bridge)
+    if result is None:
+        return ""
+    show(ctx, doc, *result)
+    return result[0]
 
 
-def calculate(*args: Any) -> str:
-    """績效指標 → 計算: calculate the current document, show and return the message."""
-    doc = _context().getDocument()
-    message = run(doc)
-    show(doc, message)
-    return message
+try:  # the protocol handler LibreOffice instantiates (only inside LibreOffice's Python)
+    import unohelper
+    from com.sun.star.frame import (  # type: ignore[import-not-found]
+        DispatchResultEvent,
+        XDispatch,
+        XDispatchProvider,
+        XNotifyingDispatch,
+    )
+    from com.sun.star.lang import XInitialization, XServiceInfo  # type: ignore[import-not-found]
+except ImportError:
+    unohelper = None
 
+if unohelper is not None:
 
-def calculate_via_bridge(*args: Any) -> str:
-    """The same, always through the bridge (what Windows runs; tests call it)."""
-    doc = _context().getDocument()
-    message = run(doc, bridge=True)
-    show(doc, message)
-    return message
+    class CalculateHandler(
+        unohelper.Base, XInitialization, XDispatchProvider, XNotifyingDispatch, XDispatch, XServiceInfo
+    ):
+        """``vnd.kpi-workbook:calculate`` (the menu and the toolbar) and ``…:calculate-via-bridge``."""
 
+        def __init__(self, ctx: Any, *args: Any):
+            self.ctx = ctx
+            self.frame = None
 
-g_exportedScripts = (calculate, calculate_via_bridge)
+        def initialize(self, args: Any) -> None:
+            if args:
+                self.frame = args[0]
+
+        def queryDispatch(self, url: Any, target: str, flags: int) -> Any:
+            return self if url.Protocol == PROTOCOL else None
+
+        def queryDispatches(self, requests: Any) -> tuple:
+            return tuple(self.queryDispatch(r.FeatureURL, r.FrameName, r.SearchFlags) for r in requests)
+
+        def _run(self, url: Any) -> str:
+            doc = None
+            with contextlib.suppress(Exception):
+                doc = self.frame.getController().getModel()
+            return click(self.ctx, doc, bridge=url.Path == "calculate-via-bridge")
+
+        def dispatch(self, url: Any, args: Any) -> None:
+            self._run(url)
+
+        def dispatchWithNotification(self, url: Any, args: Any, listener: Any) -> None:
+            message = self._run(url)
+            if listener is not None:
+                event = DispatchResultEvent()
+                event.Source, event.State, event.Result = self, 1, message  # 1 = SUCCESS
+                listener.dispatchFinished(event)
+
+        def addStatusListener(self, listener: Any, url: Any) -> None:
+            pass
+
+        def removeStatusListener(self, listener: Any, url: Any) -> None:
+            pass
+
+        def getImplementationName(self) -> str:
+            return IMPLEMENTATION
+
+        def supportsService(self, name: str) -> bool:
+            return name == "com.sun.star.frame.ProtocolHandler"
+
+        def getSupportedServiceNames(self) -> tuple:
+            return ("com.sun.star.frame.ProtocolHandler",)
+
+    g_ImplementationHelper = unohelper.ImplementationHelper()
+    g_ImplementationHelper.addImplementation(
+        CalculateHandler, IMPLEMENTATION, ("com.sun.star.frame.ProtocolHandler",)
+    )

@@ -1,7 +1,7 @@
 """The buttons' log file, shared by the Excel button and the LibreOffice macro.
 
-Standard library only: the extension ships a copy of this module as ``kpi_logfile.py``
-(:func:`workbook.buttons.oxt.build_oxt`) for the macro running in LibreOffice's own Python.
+Standard library only: the extension's command logs through it from its bundle, in
+LibreOffice's own Python, even before it knows whether the engine can run there.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Build and install the LibreOffice extension that holds the 計算 button.
 
 ``kpi-workbook.oxt`` adds 「績效指標 → 計算」 to Calc's menu bar and a 計算 toolbar
-button (``Addons.xcu``, spreadsheet documents only).  Both run the Python macro
-``python/kpi_button.py`` (:mod:`workbook.buttons.lo_macro`) through the script URL
-below.  ``python/pythonpath`` holds copies of :mod:`workbook.books.unocore` and the
-cell codec it uses, :mod:`workbook.formats.cells` (``kpi_unocore.py``, ``kpi_cells.py``), the
-log file shared with the Excel button, :mod:`workbook.buttons.logfile` (``kpi_logfile.py``), and
-``kpi_button_config.py``, which names the Python that runs the bridge (the one
-that builds the extension, like ``Interpreter_Win`` in the Excel add-in).
+button (``Addons.xcu``, spreadsheet documents only).  Both dispatch :data:`COMMAND_URL`, which
+the extension's protocol handler (``python/kpi_button.py``, :mod:`workbook.buttons.lo_macro`,
+registered by ``ProtocolHandler.xcu``) answers wherever the extension is installed, for one
+user or for all (``unopkg add --shared``).  ``python/pythonpath.zip`` is the bundle
+(:mod:`workbook.buttons.bundle`): the engine and the button code, so a click runs in
+LibreOffice's own Python with nothing else installed.  ``python/pythonpath/kpi_button_config.py``
+may name a Python for the bridge (:mod:`workbook.buttons.bridge`), used only where LibreOffice's
+Python cannot run the bundle; ``kpi addin build --libreoffice`` records none.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,16 +23,17 @@ from xml.sax.saxutils import escape
 
 from kpi_engine.errors import KpiError
 from workbook import libreoffice
+from workbook.buttons.lo_macro import IMPLEMENTATION as HANDLER
+from workbook.buttons.lo_macro import PROTOCOL
 
 OXT_NAME = "kpi-workbook.oxt"
 IDENTIFIER = "tw.kpi-workbook.form.calculate"
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 SCRIPT = "kpi_button.py"
-#: What the menu and toolbar run; ``location=user:uno_packages`` finds the installed extension.
-SCRIPT_URL = (
-    f"vnd.sun.star.script:{OXT_NAME}|python|{SCRIPT}$calculate?language=Python&location=user:uno_packages"
-)
-BRIDGE_URL = SCRIPT_URL.replace("$calculate?", "$calculate_via_bridge?")
+#: What the menu and toolbar dispatch: no install location in it.
+COMMAND_URL = f"{PROTOCOL}calculate"
+#: The same click, always through the bridge (tests).
+BRIDGE_URL = f"{PROTOCOL}calculate-via-bridge"
 CALC = "com.sun.star.sheet.SpreadsheetDocument"
 
 
@@ -61,14 +62,14 @@ ADDONS_XCU = f"""<?xml version="1.0" encoding="UTF-8"?>
         <prop oor:name="Title" oor:type="xs:string"><value xml:lang="zh-TW">績效指標</value><value>績效指標</value></prop>
         <prop oor:name="Context" oor:type="xs:string"><value>{CALC}</value></prop>
         <node oor:name="Submenu">
-          <node oor:name="m1" oor:op="replace">{_merge_item(SCRIPT_URL, "計算")}
+          <node oor:name="m1" oor:op="replace">{_merge_item(COMMAND_URL, "計算")}
           </node>
         </node>
       </node>
     </node>
     <node oor:name="OfficeToolBar">
       <node oor:name="{IDENTIFIER}.toolbar" oor:op="replace">
-        <node oor:name="t1" oor:op="replace">{_merge_item(SCRIPT_URL, "計算")}
+        <node oor:name="t1" oor:op="replace">{_merge_item(COMMAND_URL, "計算")}
         </node>
       </node>
     </node>
@@ -76,10 +77,22 @@ ADDONS_XCU = f"""<?xml version="1.0" encoding="UTF-8"?>
 </oor:component-data>
 """
 
-MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+PROTOCOL_HANDLER_XCU = f"""<?xml version="1.0" encoding="UTF-8"?>
+<oor:component-data xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+    oor:name="ProtocolHandler" oor:package="org.openoffice.Office">
+  <node oor:name="HandlerSet">
+    <node oor:name="{HANDLER}" oor:op="replace">
+      <prop oor:name="Protocols" oor:type="oor:string-list"><value>{PROTOCOL}*</value></prop>
+    </node>
+  </node>
+</oor:component-data>
+"""
+
+MANIFEST = f"""<?xml version="1.0" encoding="UTF-8"?>
 <manifest:manifest xmlns:manifest="http://openoffice.org/2001/manifest">
   <manifest:file-entry manifest:full-path="Addons.xcu" manifest:media-type="application/vnd.sun.star.configuration-data"/>
-  <manifest:file-entry manifest:full-path="python" manifest:media-type="application/vnd.sun.star.framework-script"/>
+  <manifest:file-entry manifest:full-path="ProtocolHandler.xcu" manifest:media-type="application/vnd.sun.star.configuration-data"/>
+  <manifest:file-entry manifest:full-path="python/{SCRIPT}" manifest:media-type="application/vnd.sun.star.uno-component;type=Python"/>
 </manifest:manifest>
 """
 
@@ -99,9 +112,9 @@ DESCRIPTION = f"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def _config(interpreter: str, package_root: str | None) -> str:
+def _config(interpreter: str | None, package_root: str | None) -> str:
     return (
-        '"""Written by kpi addin build --libreoffice: the Python that runs the bridge."""\n'
+        '"""Written by kpi addin build/install --libreoffice: a Python for the bridge, if any."""\n'
         f"PYTHON = {interpreter!r}\n"
         f"PACKAGE_ROOT = {package_root!r}\n"
     )
@@ -114,29 +127,33 @@ def _package_root() -> str | None:
 
 
 def build_oxt(folder: str | Path, *, interpreter: str | None = None) -> Path:
-    """Write ``kpi-workbook.oxt`` into ``folder`` (atomically) and return its path."""
-    from workbook.books import unocore
-    from workbook.buttons import lo_macro, logfile
-    from workbook.formats import cells
+    """Write ``kpi-workbook.oxt`` into ``folder`` (atomically) and return its path.
+
+    ``interpreter``: a Python with this package for the bridge (none by default: the
+    bundle runs in LibreOffice's own Python).
+    """
+    from workbook.buttons import lo_macro
+    from workbook.buttons.bundle import bundle_zip
     from workbook.formats.files import save_atomic
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / OXT_NAME
-    parts = {
+    parts: dict[str, str | bytes] = {
         "META-INF/manifest.xml": MANIFEST,
         "description.xml": DESCRIPTION,
         "Addons.xcu": ADDONS_XCU,
+        "ProtocolHandler.xcu": PROTOCOL_HANDLER_XCU,
         f"python/{SCRIPT}": Path(lo_macro.__file__).read_text(encoding="utf-8"),
-        "python/pythonpath/kpi_unocore.py": Path(unocore.__file__).read_text(encoding="utf-8"),
-        "python/pythonpath/kpi_cells.py": Path(cells.__file__).read_text(encoding="utf-8"),
-        "python/pythonpath/kpi_logfile.py": Path(logfile.__file__).read_text(encoding="utf-8"),
-        "python/pythonpath/kpi_button_config.py": _config(interpreter or sys.executable, _package_root()),
+        "python/pythonpath.zip": bundle_zip(),
+        "python/pythonpath/kpi_button_config.py": _config(
+            interpreter, _package_root() if interpreter else None
+        ),
     }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as oxt:
-        for name, text in parts.items():
-            oxt.writestr(name, text.encode("utf-8"))
+        for name, data in parts.items():
+            oxt.writestr(name, data.encode("utf-8") if isinstance(data, str) else data)
     return save_atomic(out.getvalue(), target)
 
 
@@ -151,16 +168,32 @@ def find_unopkg() -> str | None:
     return shutil.which("unopkg")
 
 
-def install_oxt(
-    *, profile: Path | None = None, interpreter: str | None = None, run_as: str | None = None
-) -> Path:
-    """Build the extension and install it for the current user with ``unopkg add``.
+def shared_cache_args(cache: Path) -> list[str]:
+    """soffice/unopkg arguments that move the all-users extension store to ``cache``.
 
-    ``profile`` installs into that LibreOffice user profile instead, and ``run_as``
-    runs unopkg as that user through ``setpriv`` (tests in a root container: unopkg
-    refuses to install for root).
+    ``unopkg add --shared`` writes into LibreOffice's installation (``UNO_SHARED_PACKAGES_CACHE``),
+    which every LibreOffice on the machine reads; tests and the bench point that bootstrap
+    variable at a folder of their own instead, on unopkg's and soffice's command lines alike.
     """
-    if run_as is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+    return [f"-env:UNO_SHARED_PACKAGES_CACHE={Path(cache).absolute().as_uri()}"]
+
+
+def install_oxt(
+    *,
+    profile: Path | None = None,
+    interpreter: str | None = None,
+    run_as: str | None = None,
+    shared: bool = False,
+    extra_args: tuple[str, ...] = (),
+) -> Path:
+    """Build the extension and install it with ``unopkg add`` for the current user.
+
+    ``shared`` installs it for all users (``unopkg add --shared``, as IT deploys it; root may).
+    ``profile`` uses that LibreOffice user profile, ``run_as`` runs unopkg as that user through
+    ``setpriv`` (tests in a root container: unopkg refuses a user install for root), and
+    ``extra_args`` go to unopkg (:func:`shared_cache_args`).
+    """
+    if not shared and run_as is None and hasattr(os, "geteuid") and os.geteuid() == 0:
         raise OxtError(
             "unopkg 不允許以 root（系統管理者）身分為個人安裝擴充套件，請以一般使用者身分執行 "
             "kpi addin install --libreoffice。 / unopkg refuses to install a user extension as root; "
@@ -178,7 +211,8 @@ def install_oxt(
     folder = Path(tempfile.mkdtemp(prefix="kpi-oxt-"))
     try:
         built = build_oxt(folder, interpreter=interpreter)
-        cmd = [unopkg, "add", "--force", "--suppress-license", str(built)]
+        cmd = [unopkg, "add", *(["--shared"] if shared else []), "--force", "--suppress-license", str(built)]
+        cmd += extra_args
         if profile is not None:
             cmd.append(f"-env:UserInstallation={Path(profile).absolute().as_uri()}")
         if run_as is not None:
@@ -187,9 +221,10 @@ def install_oxt(
             cmd = ["setpriv", f"--reuid={run_as}", f"--regid={_group(run_as)}", "--clear-groups", *cmd]
         # LibreOffice's environment (system python3 first on PATH: unopkg's Python registers the
         # extension's script, and a virtual environment's python3 would make it fail)
-        env = libreoffice.office_env(home=tempfile.gettempdir() if run_as is not None else None)
+        # (run as another user: a home of its own, never one shared with another unopkg running)
+        env = libreoffice.office_env(home=str(folder) if run_as is not None else None)
         try:
-            proc = libreoffice.run(cmd, timeout=180, what="unopkg", env=env)
+            proc = libreoffice.run(cmd, timeout=180, what="unopkg", env=env, owner=run_as)
         except libreoffice.LibreOfficeError as exc:
             raise OxtError(f"unopkg 無法執行 / unopkg could not run: {exc}") from exc
         if proc.returncode != 0:
@@ -209,7 +244,7 @@ def _group(user: str) -> int:
     return pwd.getpwnam(user).pw_gid
 
 
-def prepare_profile(profile: Path) -> Path:
+def prepare_profile(profile: Path, *, interpreter: str | None = None) -> Path:
     """A fresh LibreOffice profile in ``profile`` with the extension installed by unopkg.
 
     For tests and benchmarks.  unopkg refuses to install for root, so in a root
@@ -228,7 +263,22 @@ def prepare_profile(profile: Path) -> Path:
             if parent == Path(parent.anchor):
                 break
             os.chmod(parent, os.stat(parent).st_mode | 0o011)
-    install_oxt(profile=profile, run_as=run_as)
+    install_oxt(profile=profile, run_as=run_as, interpreter=interpreter)
     if not any(profile.glob(f"user/uno_packages/cache/uno_packages/*/{OXT_NAME}")):
         raise OxtError(f"unopkg 未安裝擴充套件 / unopkg installed nothing into {profile}")
     return profile
+
+
+def prepare_shared(profile: Path, cache: Path) -> list[str]:
+    """A fresh profile in ``profile`` and the extension installed for all users into ``cache``.
+
+    For tests and benchmarks: ``unopkg add --shared`` with the shared store moved to ``cache``
+    (:func:`shared_cache_args`); returns the arguments soffice needs to see it.
+    """
+    libreoffice.write_profile(Path(profile))
+    args = shared_cache_args(cache)
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    install_oxt(profile=Path(profile), shared=True, extra_args=tuple(args))
+    if not any(Path(cache).glob(f"uno_packages/*/{OXT_NAME}")):
+        raise OxtError(f"unopkg 未安裝擴充套件 / unopkg installed nothing into {cache}")
+    return args

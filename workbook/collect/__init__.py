@@ -13,7 +13,11 @@ the files were found, so the output is the same however many cores there are.
 Modules: :mod:`.item` (items, limits, kinds of file), :mod:`.inbox` (folders and archives;
 the one that recurses), :mod:`.mail` (emails),
 :mod:`.read` (one workbook), :mod:`.text` (text made safe for cells and terminals);
-the merge itself is :func:`kpi_engine.consolidate.merge`.
+the merge itself is :func:`kpi_engine.consolidate.build_ledger`.
+
+Each return is read once.  What the summary, ``kpi report``, the archive and rollover
+show all comes from the one :class:`Collection` built here (its ledger of input cells
+with provenance, staff text, findings and expected returns); nothing reads a return twice.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from kpi_engine import Plan, load_plan
-from kpi_engine.consolidate import ItemRow, Row, Submission, merge
+from kpi_engine.consolidate import RETURN_STATUSES, Cell, ItemRow, Return, Row, Submission, build_ledger
+from kpi_engine.errors import KpiError
 from kpi_engine.findings import Finding
 from workbook.collect.inbox import expand_file, walk
 from workbook.collect.item import Item
@@ -55,14 +61,42 @@ PARALLEL_MIN_FILES = 24
 CHUNK_FILES = 8
 
 
+class PlanClashError(KpiError):
+    """Two plans given share an id but are not the same plan."""
+
+    code = "plan_clash"
+
+
 @dataclass
 class Collection:
-    """Everything a collect found: every file, and the consolidated rows."""
+    """Everything a collect found: every file, and the one ledger built from them."""
 
     plans: list[Plan]
     submissions: list[Submission] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     items: list[ItemRow] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)  # every input and text cell, with provenance
+    returns: list[Return] = field(default_factory=list)  # every return the plans expect
+    #: The plans were named by the user: a plan nothing came of is owed in full (not the default's).
+    plans_named: bool = True
+
+    def consolidate(self, *, due: date | None = None, today: date | None = None) -> Collection:
+        """(Re)build the ledger from the submissions: rows, Part 3, cells and expected returns."""
+        ledger = build_ledger(
+            self.submissions, self.plans, due=due, today=today, silent_plans=self.plans_named
+        )
+        self.rows, self.items, self.cells, self.returns = (
+            ledger.rows,
+            ledger.items,
+            ledger.cells,
+            ledger.returns,
+        )
+        return self
+
+    @property
+    def missing(self) -> list[Return]:
+        """Expected returns not (or not wholly) returned: 未繳, 逾期 and 部分."""
+        return [r for r in self.returns if r.status != "returned"]
 
     @property
     def findings(self) -> list[tuple[Submission, Finding]]:
@@ -133,6 +167,48 @@ class Collection:
             )
         return out
 
+    def return_table(self) -> list[dict[str, Any]]:
+        """Every expected return (unit × section × period) with 已繳, 部分, 未繳 or 逾期."""
+        out = []
+        for r in self.returns:
+            plan = self.plan(r.plan_id)
+            out.append(
+                {
+                    "plan": r.plan_id,
+                    "year": r.year,
+                    "period": plan.period(r.period).name if r.period else "",
+                    "unit": r.unit,
+                    "owner": r.owner,
+                    "status": r.status,
+                    "status_zh": RETURN_STATUSES[r.status],
+                    "indicators": [plan.indicator(i).name for i in r.indicators],
+                    "blank": [plan.indicator(i).name for i in r.blank],
+                    "weight": _plain(r.weight),
+                    "files": list(r.sources),
+                }
+            )
+        return out
+
+    def cell_table(self) -> list[dict[str, Any]]:
+        """The ledger: every winning cell, its file and time, and what it replaced."""
+        return [
+            {
+                "plan": c.plan_id,
+                "year": c.year,
+                "unit": c.unit,
+                "period": c.period,
+                "field": c.field,
+                "target": c.target,
+                "input": c.role,
+                "value": _cell_value(c.value),
+                "file": c.source,
+                "time": c.when,
+                "replaced": _cell_value(c.replaced),
+                "replaced_file": c.replaced_source,
+            }
+            for c in self.cells
+        ]
+
     def dataframe(self):
         """The consolidated table as a pandas DataFrame, for analysts."""
         import pandas as pd  # only analysts pay for pandas
@@ -160,18 +236,21 @@ class Collection:
                 "calculated_at": s.calculated_at,
                 "saved_at": s.saved_at,
                 "sent_at": s.sent_at,
+                "sent_shown": s.sent_shown,
                 "mtime": s.mtime,
             }
             for s in self.submissions
         ]
 
     def to_dict(self) -> dict:
-        """JSON-ready summary: files with their classification, rows, Part 3 items, findings."""
+        """JSON-ready summary: files, rows, Part 3 items, findings, expected returns, the cells."""
         return {
             "files": self.file_table(),
             "rows": self.table(),
             "items": self.item_table(),
             "findings": [{"file": s.source, **f.to_dict()} for s, f in self.findings],
+            "returns": self.return_table(),
+            "cells": self.cell_table(),
         }
 
 
@@ -180,6 +259,11 @@ def _progress(v: Any) -> Any:
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return _plain(v) if hasattr(v, "to_integral_value") else v
+
+
+def _cell_value(v: Any) -> Any:
+    """A cell's value for JSON: numbers plain, text as typed."""
+    return v if isinstance(v, str) else _plain(v)
 
 
 def _plain(d: Any) -> Any:
@@ -282,21 +366,39 @@ def _stream(tasks: list, plans: list[Plan], workers: int) -> Iterator[list[Submi
     pool.shutdown()
 
 
+def check_plans(plans: list[Plan]) -> None:
+    """Refuse two different plans sharing one id: their returns could not be told apart."""
+    seen: dict[str, Plan] = {}
+    for plan in plans:
+        other = seen.setdefault(plan.id, plan)
+        if other is not plan and other.fingerprint != plan.fingerprint:
+            a, b = other.source or other.agency, plan.source or plan.agency
+            raise PlanClashError(
+                f"兩個計畫使用相同代碼 {plan.id}（{a}；{b}），請修改其中一個計畫的 id 後重新產生範本",
+                f"two plans share the id {plan.id} ({a}; {b}); give one of them another id",
+                code="plan_clash",
+            )
+
+
 def collect(
     paths: Iterable[str | Path],
     plans: list[Plan] | None = None,
     *,
     progress: Callable[[Iterable], Iterable] | None = None,
     workers: int | None = None,
+    due: date | None = None,
 ) -> Collection:
-    """Read every workbook under ``paths``, recompute, classify and consolidate.
+    """Read every workbook under ``paths`` once, recompute, classify and build the ledger.
 
     ``plans`` defaults to the embedded plan.  ``progress`` wraps the stream of
-    ``(label, submission)`` pairs (e.g. a rich progress bar).  ``workers`` is the
-    number of processes (default: every core; 1 reads in this process).
+    ``(label, submission)`` pairs (e.g. :func:`rich_progress`).  ``workers`` is the
+    number of processes (default: every core; 1 reads in this process).  ``due``: the
+    date returns were due (a return still missing after it is 逾期).
     """
-    plans = plans or [load_plan()]
-    coll = Collection(plans)
+    check_plans(plans or [])
+    given = list({p.fingerprint: p for p in plans or []}.values())  # one plan given twice counts once
+    coll = Collection(given or [load_plan()], plans_named=bool(given))
+    plans = coll.plans
     tasks = list(walk(paths))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     stream: Iterable[tuple[str, Submission]] = (
@@ -306,20 +408,21 @@ def collect(
         stream = progress(stream)
     for _, sub in stream:
         coll.submissions.append(sub)
-    coll.rows, coll.items = merge(coll.submissions, plans)
-    return coll
+    return coll.consolidate(due=due)
 
 
 def rich_progress(stream: Iterable) -> Iterable:
-    """A progress bar on a terminal; nothing when output is piped."""
+    """A progress bar on a terminal; a line per 100 files otherwise (both on stderr)."""
     if not sys.stderr.isatty():
-        return stream
+        return _progress_lines(stream)
+    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from workbook.collect.text import terminal_text
-
     def run() -> Iterator:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        console = Console(stderr=True)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), transient=True, console=console
+        ) as bar:
             task = bar.add_task("讀取中 / reading", total=None)
             for n, item in enumerate(stream, start=1):
                 name = terminal_text(Path(str(item[0])).name).replace("[", "\\[")
@@ -327,3 +430,15 @@ def rich_progress(stream: Iterable) -> Iterable:
                 yield item
 
     return run()
+
+
+#: Without a terminal, a line on stderr every this many files.
+PROGRESS_EVERY = 100
+
+
+def _progress_lines(stream: Iterable) -> Iterator:
+    n = 0
+    for n, item in enumerate(stream, start=1):
+        if n % PROGRESS_EVERY == 0:
+            print(f"已讀取 {n} 個檔案 / {n} files read", file=sys.stderr, flush=True)
+        yield item

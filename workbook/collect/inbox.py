@@ -22,15 +22,14 @@ from workbook.collect.item import (
     MAIL,
     MAX_ARCHIVE_DEPTH,
     MAX_MAIL_BYTES,
-    MAX_MEMBER_BYTES,
     MAX_MEMBERS,
     MAX_WORKBOOK_BYTES,
-    UNSUPPORTED,
     WORKBOOK,
     Item,
     Nested,
     clean_suffix,
     ignored,
+    is_named,
     is_system,
     sniff,
     too_large,
@@ -121,7 +120,7 @@ def expand_file(path: Path, label: str) -> Iterator[Item]:
             )
             return
         yield from expand_bytes(label, data, kind, depth=0, mtime=mtime)
-    elif kind in UNSUPPORTED:
+    elif is_named(kind):
         yield unsupported(label, kind, mtime=mtime)
     else:
         yield ignored(label, mtime=mtime)
@@ -150,8 +149,8 @@ def expand_bytes(
 
 
 def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_at: str) -> Iterator[Item]:
-    if kind == "zip?":  # a zip not named as one: a workbook package, or an archive
-        kind = "workbook" if _is_package(data) else "zip"
+    if kind == "zip?":  # a zip not named as one: a workbook package, an ODF document, or an archive
+        kind = _package_kind(data)
     if kind == "workbook":
         yield Item(label, data, sent_at=sent_at, mtime=mtime)
     elif kind == "zip":
@@ -175,7 +174,7 @@ def _expand(label: str, data: bytes, kind: str, *, depth: int, mtime: str, sent_
         yield from _attachments(mail.from_msg(label, data, depth=depth, mtime=mtime))
     elif kind == "tnef":
         yield from _attachments(mail.from_tnef(label, data, depth=depth, mtime=mtime, sent_at=sent_at))
-    elif kind in UNSUPPORTED:
+    elif is_named(kind):
         yield unsupported(label, kind, mtime=mtime, sent_at=sent_at)
     else:
         yield ignored(label, mtime=mtime, sent_at=sent_at)
@@ -192,13 +191,27 @@ def _attachments(found: Iterator[Item | Nested]) -> Iterator[Item]:
             yield item
 
 
-def _is_package(data: bytes) -> bool:
+#: An OpenDocument package's mimetype (its first member) → the suffix it is named by in formats.kinds.
+_ODF_SUFFIXES = {"text": ".odt", "presentation": ".odp", "graphics": ".odg"}
+_ODF_MIMETYPE = b"application/vnd.oasis.opendocument."
+
+
+def _package_kind(data: bytes) -> str:
+    """A zip not named as one: ``workbook`` (an Office package, or damaged: the guard says what is
+    wrong), the suffix of an OpenDocument that is no spreadsheet (named, not listed part by
+    part), or ``zip`` (an archive, its members read)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return True  # the guard says what is wrong with it
-    return "xl/workbook.xml" in names or "[Content_Types].xml" in names
+            mimetype = z.read("mimetype")[:100].strip() if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError, NotImplementedError):
+        return "workbook"
+    if "xl/workbook.xml" in names or "[Content_Types].xml" in names:
+        return "workbook"
+    if mimetype.startswith(_ODF_MIMETYPE):
+        kind = mimetype[len(_ODF_MIMETYPE) :].decode("ascii", "replace")
+        return "workbook" if kind == "spreadsheet" else _ODF_SUFFIXES.get(kind, ".odt")
+    return "zip"
 
 
 def _bad_archive(label: str, exc: Exception, mtime: str) -> Item:
@@ -237,16 +250,16 @@ def _members(
         except ValueError:
             when = mtime
         suffix = clean_suffix(name)
-        if suffix in UNSUPPORTED:
+        if is_named(suffix):
             yield unsupported(inner, suffix, mtime=when, sent_at=sent_at)
             continue
         if suffix not in (*WORKBOOK, *ARCHIVE, *MAIL, "") and not name.lower().endswith("winmail.dat"):
             yield ignored(inner, mtime=when, sent_at=sent_at)
             continue
         try:
-            data = read_member(archive, info, MAX_MEMBER_BYTES)
+            data = read_member(archive, info, MAX_WORKBOOK_BYTES)
         except MemberTooLarge as exc:
-            yield too_large(inner, exc.size, MAX_MEMBER_BYTES, mtime=when, sent_at=sent_at)
+            yield too_large(inner, exc.size, MAX_WORKBOOK_BYTES, mtime=when, sent_at=sent_at)
             continue
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, NotImplementedError) as exc:
             yield Item(

@@ -9,14 +9,16 @@ archives; the one that recurses) and :mod:`~workbook.collect.mail` (saved emails
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-#: A workbook (file or member) larger than this is no staff form (the guard's own cap is 64 MB unzipped).
-MAX_WORKBOOK_BYTES = 64 * 1024 * 1024
-#: An archive member larger than this (inflated) is not read.
-MAX_MEMBER_BYTES = 50 * 1024 * 1024
+from workbook.formats.files import MAX_WORKBOOK_BYTES as _MAX_WORKBOOK_BYTES
+from workbook.formats.kinds import NOT_SPREADSHEETS, UNSUPPORTED, ZIP_FORMATS, named_by_suffix
+from workbook.formats.kinds import clean_suffix as clean_suffix  # kept importable from here
+
+#: A workbook (a file, an archive member or an attachment) larger than this is not read:
+#: the one cap every command applies (:data:`workbook.formats.files.MAX_WORKBOOK_BYTES`).
+MAX_WORKBOOK_BYTES = _MAX_WORKBOOK_BYTES
 #: A saved email larger than this is not parsed (mail systems stop at 25–35 MB).
 MAX_MAIL_BYTES = 40 * 1024 * 1024
 #: Archives inside archives are read this deep.
@@ -28,29 +30,6 @@ CHUNK = 1024 * 1024
 WORKBOOK = (".xlsx", ".xlsm", ".ods")  # an .ods is read without LibreOffice (books/ods.py)
 ARCHIVE = (".zip",)
 MAIL = (".eml", ".msg")
-#: Formats staff send that collect does not read, with what to do.
-UNSUPPORTED = {
-    ".xls": "舊版 Excel 97-2003 (.xls) 格式，請以 Excel 開啟後另存為 .xlsx 再寄回",
-    ".xlsb": "Excel 二進位活頁簿 (.xlsb) 格式，請另存為 .xlsx 再寄回",
-    ".csv": "CSV 純文字檔不含範本內容，請改寄填妥的 .xlsx 工作簿",
-    ".numbers": "Apple Numbers 格式，請匯出為 .xlsx 再寄回",
-    ".7z": "7-Zip (.7z) 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
-    ".rar": "RAR 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",
-    ".tar": "tar 壓縮檔不支援，請改用 .zip 壓縮",
-    ".gz": "gzip 壓縮檔不支援，請改用 .zip 壓縮",
-    ".p7m": "加密或簽章的郵件內容無法讀取，請以一般郵件重寄",
-}
-UNSUPPORTED_EN = {
-    ".xls": "legacy Excel 97-2003 (.xls); save it as .xlsx",
-    ".xlsb": "Excel binary workbook (.xlsb); save it as .xlsx",
-    ".csv": "a CSV holds no template; send the filled .xlsx",
-    ".numbers": "Apple Numbers; export it as .xlsx",
-    ".7z": "7-Zip archives are not read; attach the .xlsx itself or use .zip",
-    ".rar": "RAR archives are not read; attach the .xlsx itself or use .zip",
-    ".tar": "tar archives are not read; use .zip",
-    ".gz": "gzip archives are not read; use .zip",
-    ".p7m": "an encrypted or signed mail part cannot be read; send a plain email",
-}
 #: Files the system itself leaves about: never a submission, never listed.
 SYSTEM_NAMES = {"thumbs.db", ".ds_store", "desktop.ini"}
 
@@ -71,8 +50,35 @@ class Item:
     data: bytes | None = None
     status: str = ""  # preset when not read as a workbook: unsupported, ignored, unreadable
     reason: str = ""
-    sent_at: str = ""  # the enclosing email's Date (UTC)
+    sent_at: str = ""  # the enclosing email's Date (UTC), then the sender's offset: see sent_text
     mtime: str = ""  # the file's (or archive member's) modification time (UTC)
+
+
+#: The zone an email Date is shown in when it names none (-0000) and the coordinator's.
+TAIPEI = timezone(timedelta(hours=8))
+
+
+def sent_text(dt: datetime) -> str:
+    """An email's Date as ``YYYY-MM-DD HH:MM:SS ±hhmm``: UTC first (so texts sort by time),
+    then the sender's own offset (so it can be shown as they wrote it)."""
+    offset = dt.utcoffset() if dt.tzinfo is not None else None
+    zone = "+0800" if offset is None else dt.strftime("%z")
+    return f"{utc_text(dt)} {zone}"
+
+
+def split_sent(text: str) -> tuple[str, str]:
+    """(UTC time, the time as the sender wrote it with its offset) of a :func:`sent_text` value."""
+    if not text or len(text) < 19:
+        return text, text
+    utc = text[:19]
+    zone = text[20:] or "+0800"
+    try:
+        sign = -1 if zone[0] == "-" else 1
+        delta = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+        local = datetime.strptime(utc, "%Y-%m-%d %H:%M:%S") + delta
+    except (ValueError, IndexError):
+        return utc, utc
+    return utc, f"{local:%Y-%m-%d %H:%M:%S} {zone}"
 
 
 def utc_text(dt: datetime | None) -> str:
@@ -82,11 +88,6 @@ def utc_text(dt: datetime | None) -> str:
     if dt.tzinfo is not None:
         dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
     return dt.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def clean_suffix(name: str) -> str:
-    """The suffix Windows would see: trailing spaces and dots do not count."""
-    return os.path.splitext(name.rstrip(" .").lower())[1]
 
 
 def is_system(name: str) -> bool:
@@ -110,27 +111,31 @@ def sniff(head: bytes, suffix: str) -> str:
         return "workbook"  # an encrypted .xlsx is an OLE file; the guard says what it is
     if suffix in WORKBOOK:
         return "workbook"
-    if head.startswith(b"PK"):
-        if suffix in (".xlsb", ".numbers"):
-            return suffix
+    if head.startswith(b"PK") and suffix not in ZIP_FORMATS:
         return "zip" if suffix in ARCHIVE else "zip?"
     if suffix == ".eml":
         return "eml"
     if suffix == ".msg":
         return "msg"
-    if suffix in UNSUPPORTED:
-        return suffix
+    if named_by_suffix(suffix, head) is not None:
+        return suffix  # named by formats.kinds: see unsupported()
     return ""
 
 
+def is_named(kind: str) -> bool:
+    """Is this :func:`sniff` kind (or suffix) a format named in :mod:`workbook.formats.kinds`?"""
+    return kind in UNSUPPORTED or kind in NOT_SPREADSHEETS
+
+
 def unsupported(label: str, suffix: str, **kw) -> Item:
-    """An item of a format collect does not read, saying what to do."""
-    return Item(
-        label,
-        status="unsupported",
-        reason=f"格式不支援：{UNSUPPORTED[suffix]} / unsupported format: {UNSUPPORTED_EN[suffix]}",
-        **kw,
-    )
+    """An item of a format collect does not read, in the words every command uses
+    (:mod:`workbook.formats.kinds`): 格式不支援 with what to do, or 略過 for a document
+    that is no spreadsheet (an .odt, .odp)."""
+    if suffix in NOT_SPREADSHEETS:
+        zh, en = NOT_SPREADSHEETS[suffix]
+        return Item(label, status="ignored", reason=f"{zh}，略過 / {en}; skipped", **kw)
+    zh, en = UNSUPPORTED[suffix]
+    return Item(label, status="unsupported", reason=f"{zh} / {en}", **kw)
 
 
 def ignored(label: str, **kw) -> Item:

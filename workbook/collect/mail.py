@@ -22,16 +22,16 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value, parsedate_to_datetime
 
 from workbook.collect.item import (
-    MAX_MEMBER_BYTES,
+    MAX_WORKBOOK_BYTES,
     TNEF,
-    UNSUPPORTED,
     Item,
     Nested,
     clean_suffix,
     ignored,
+    is_named,
+    sent_text,
     sniff,
     too_large,
-    utc_text,
 )
 from workbook.collect.text import decode_name, path_text
 
@@ -75,10 +75,10 @@ def _kind(name: str, data: bytes) -> str:
 
 def _attachment(label: str, name: str, data: bytes, depth: int, sent_at: str, mtime: str) -> Item | Nested:
     inner = f"{label} › {name}"
-    if len(data) > MAX_MEMBER_BYTES:
-        return too_large(inner, len(data), MAX_MEMBER_BYTES, sent_at=sent_at, mtime=mtime)
+    if len(data) > MAX_WORKBOOK_BYTES:
+        return too_large(inner, len(data), MAX_WORKBOOK_BYTES, sent_at=sent_at, mtime=mtime)
     kind = _kind(name, data)
-    if kind in ("workbook", "zip", "zip?", "eml", "msg", "tnef") or kind in UNSUPPORTED:
+    if kind in ("workbook", "zip", "zip?", "eml", "msg", "tnef") or is_named(kind):
         return Nested(inner, data, kind, depth + 1, sent_at=sent_at, mtime=mtime)
     return ignored(inner, sent_at=sent_at, mtime=mtime)
 
@@ -125,7 +125,7 @@ def _filename(part: Message) -> str:
 
 def _date(msg: Message) -> str:
     try:
-        return utc_text(parsedate_to_datetime(str(msg.get("Date", "") or "")))
+        return sent_text(parsedate_to_datetime(str(msg.get("Date", "") or "")))
     except (TypeError, ValueError, IndexError, OverflowError):
         return ""
 
@@ -211,7 +211,7 @@ def from_msg(label: str, data: bytes, *, depth: int = 0, mtime: str = "") -> Ite
 
 def _msg_attachments(label: str, msg, depth: int, mtime: str) -> Iterator[Item | Nested]:
     try:
-        sent = utc_text(msg.date) if getattr(msg, "date", None) else ""
+        sent = sent_text(msg.date) if getattr(msg, "date", None) else ""
     except Exception:
         sent = ""
     for n, att in enumerate(getattr(msg, "attachments", []), start=1):

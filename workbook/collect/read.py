@@ -13,6 +13,7 @@ import hashlib
 import io
 import re
 import zipfile
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from defusedxml import ElementTree
@@ -22,14 +23,19 @@ from kpi_engine.consolidate import Submission
 from kpi_engine.findings import Finding, finding
 from workbook.books.calamine import CalamineBook
 from workbook.books.ods import read_only_book
-from workbook.collect.item import Item
+from workbook.collect.item import Item, split_sent
 from workbook.form import layout as L
 from workbook.form.book import at, parse_address
 from workbook.form.calculate import calculate, read_meta
-from workbook.formats.files import DamagedFileError, WorkbookFileError
+from workbook.formats.files import DamagedFileError, UnsupportedFormatError, WorkbookFileError
 from workbook.formats.guard import inspect
 
 _MODIFIED = re.compile(rb"<dcterms:modified[^>]*>([^<]{10,40})</dcterms:modified>")
+#: An ODF package's saved time (meta.xml): local time, often without a zone.
+_ODF_SAVED = re.compile(rb"<dc:date>([^<]{10,40})</dc:date>")
+#: A naive ODF time is taken in the coordinator's zone (LibreOffice writes local time).
+_TAIPEI = timezone(timedelta(hours=8))
+_ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[.,]\d+)?(Z|[+-]\d\d:\d\d)?$")
 _STRICT = b"purl.oclc.org/ooxml/spreadsheetml"
 #: Metadata parts read for the saved time and producer are small; a bigger one is not read.
 MAX_PROPS_BYTES = 256 * 1024
@@ -41,7 +47,7 @@ def read_item(item: Item, plans: list[Plan]) -> Submission:
         sub = Submission(item.label, "", 0, item.status or "unreadable", item.reason)
     else:
         sub = read_submission(item.label, item.data, plans)
-    sub.sent_at, sub.mtime = item.sent_at, item.mtime
+    (sub.sent_at, sub.sent_shown), sub.mtime = split_sent(item.sent_at), item.mtime
     return sub
 
 
@@ -87,6 +93,31 @@ def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[st
     return saved, app, version, strict
 
 
+def odf_saved(data: bytes) -> str:
+    """An .ods's saved time (``meta.xml`` ``dc:date``) in UTC, as :func:`package_props` gives an .xlsx's."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            info = z.getinfo("meta.xml")
+            if info.file_size >= MAX_PROPS_BYTES:
+                return ""
+            m = _ODF_SAVED.search(z.read(info))
+    except (KeyError, zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+        return ""
+    if not m:
+        return ""
+    parts = _ISO.match(m.group(1).decode("ascii", "replace").strip())
+    if not parts:
+        return ""
+    zone = parts.group(2) or ""
+    try:
+        when = datetime.fromisoformat(parts.group(1) + ("+00:00" if zone == "Z" else zone))
+    except ValueError:  # a damaged date says nothing about which version is newer
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_TAIPEI)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _small_parts(data: bytes) -> dict[str, bytes]:
     out = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -117,9 +148,12 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
         try:
             info = inspect(data, label)  # once: its pass keeps the small parts read next
         except WorkbookFileError as exc:
-            sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
+            sub.status = "unsupported" if isinstance(exc, UnsupportedFormatError) else "unreadable"
+            sub.reason = f"{exc.message_zh} / {exc.message_en}"
             return sub
     sub.saved_at, app, version, strict = package_props(data, info.kept if info else None)
+    if info is None:  # an .ods keeps its saved time in meta.xml
+        sub.saved_at = odf_saved(data)
     if strict:
         sub.status = "unsupported"
         sub.reason = (
@@ -163,13 +197,7 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
         )
         return sub
     if plan is None:
-        known = any(p.id == sub.plan_id for p in plans)
-        sub.status = "outdated" if known else "unknown_plan"
-        sub.reason = (
-            f"計畫 {sub.plan_id} 的範本已更新，請改用新範本 / the plan's template has changed"
-            if known
-            else f"計畫 {sub.plan_id} 不在本次彙整範圍 / plan not among those given"
-        )
+        sub.status, sub.reason = _not_ours(sub.plan_id, str(meta.get("plan_text") or ""), plans)
         return sub
     try:
         outcome = calculate(book, plans=[plan], write=False)
@@ -194,6 +222,26 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
     _check_unit(book, plan, sub)
     sub.classify()
     return sub
+
+
+_PLAN_FIELD = re.compile(r"^(agency|year):[ \t]*['\"]?([^'\"\n#]*?)['\"]?[ \t]*(?:#.*)?$", re.M)
+
+
+def _not_ours(plan_id: str, text: str, plans: list[Plan]) -> tuple[str, str]:
+    """Why a workbook matches none of the plans: an older template of one of them (outdated),
+    or another plan, agency or year (unknown_plan) — never merged into ours either way."""
+    fields = dict(_PLAN_FIELD.findall(text[:20000]))
+    agency, year = fields.get("agency", "").strip(), fields.get("year", "").strip()
+    same = [p for p in plans if p.id == plan_id]
+    if same and all(agency in ("", p.agency) and year in ("", str(p.year)) for p in same):
+        return "outdated", f"計畫 {plan_id} 的範本已更新，請改用新範本 / the plan's template has changed"
+    names = "、".join(p.source or p.agency for p in plans)
+    whose = f"{agency} {year} 年度".strip() if agency or year else plan_id
+    return (
+        "unknown_plan",
+        f"另一計畫（{whose}，代碼 {plan_id}）不在本次彙整範圍（已比對：{names}）"
+        f" / another plan ({whose}, id {plan_id}) is not among those given (looked for: {names})",
+    )
 
 
 def _untrusted_zero(book: CalamineBook, f: Finding) -> bool:

@@ -13,9 +13,12 @@ from openpyxl import Workbook
 from openpyxl.utils import quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine.evaluate import target_for
+from kpi_engine.expr import to_excel
+from kpi_engine.kinds import input_error_expr, kind_of, kind_text
 from kpi_engine.measures import ZH_LABELS
 from kpi_engine.narrative import number_text
 from kpi_engine.plan import PERCENT_KINDS, Indicator
@@ -33,8 +36,10 @@ from workbook.form.styles import (
     TITLE,
     WRAP,
     WRAP_MID,
+    error_rule,
     input_cell,
     light_rules,
+    page_rows_points,
     page_setup,
     row_height,
     style,
@@ -52,7 +57,7 @@ STEP_LABELS = {
     "errors": "未通過檢核項數",
 }
 #: Steps shown in rows of their own below the results, with their row heights.
-TEXT_STEPS = (("檢核", "status", 30), ("分析（系統產生）", "sentence", 120))
+TEXT_STEPS = (("檢核", "status", 30), ("分析（系統產生）", "sentence", 60))
 LIGHT_TEXTS = {
     "green": ZH_LABELS.green,
     "yellow": ZH_LABELS.yellow,
@@ -68,8 +73,50 @@ ADDIN_STEPS = (
     "以電子郵件收到的工作簿會在「受保護的檢視」開啟，請先按「啟用編輯」，再按「計算」。",
     "無法安裝的電腦，可將工作簿寄回彙整窗口，由窗口以 kpi calculate 代為計算。",
 )
-KIND_TEXT = {"ratio": "比率", "growth": "成長率", "count": "件數（累計）", "milestone": "完成工作項目"}
+#: What the status line and the findings table say before the first calculate.
+NOT_CALCULATED = "尚未計算 / not calculated yet"
+#: Columns from calculate's last state column (CALC_/SNAP_) to its report in ``_kpi``.
+STATE_REPORT_GAP = 2
+
+
+def report_formula(record: tuple[int, int], row: int, col: int) -> str:
+    """A visible cell showing cell (row, col) of calculate's report, whose first cell in ``_kpi``
+    is ``record`` (row, col): ``=_kpi!$M$2&""``.
+
+    ``&""`` keeps an empty report cell blank (a bare reference shows 0).  One shape for every
+    such cell, so a file writer can give it its cached value (``books/ods_write``).
+    """
+    at = cell_address(record[0] + row - 1, record[1] + col - 1, absolute=True)
+    return f'={L.SHEET_META}!{at}&""'  # unquoted, as LibreOffice writes it back (a name needs none)
+
+
 POLARITY_TEXT = {"higher": "越高越好", "lower": "越低越好"}
+#: Characters of 補充說明 the printed rows leave room for (a normal note runs to about 200).
+NOTE_ROOM = 200
+#: Column widths (characters) of the indicator sheets' period columns and of 達成情形's analysis.
+PERIOD_WIDTH, ANALYSIS_WIDTH = 34, 76
+
+
+def longest_sentences(scope: L.Scope) -> dict[tuple[str, str], str]:
+    """(indicator, period) → the engine's sentence for six-digit counts: about the longest it writes.
+
+    Printed rows are as tall as this sentence plus :data:`NOTE_ROOM` characters of notes: a
+    row's height is fixed when the workbook is made, and a formula's text is unknown then.
+    """
+    from kpi_engine import evaluate
+
+    def count(ind: Indicator, role: str) -> int:
+        return len(ind.stages) if kind_of(ind).staged else (876543 if role == ind.inputs[0].role else 987654)
+
+    entries = {
+        p.id: {i.id: {spec.role: count(i, spec.role) for spec in i.inputs} for i in scope.indicators}
+        for p in scope.periods
+    }
+    try:
+        ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year)  # type: ignore[arg-type]
+    except Exception:  # a plan the sample cannot evaluate: room for a long sentence instead
+        return {}
+    return {(r.indicator, r.period): r.sentence for r in ev.results}
 
 
 def build_template(scope: L.Scope) -> Workbook:
@@ -96,9 +143,35 @@ def _unit_of(ind: Indicator) -> str:
     return "%" if ind.kind in PERCENT_KINDS else ind.inputs[0].unit
 
 
+def invalid_rule(ws: Worksheet, ref: str) -> None:
+    """「資料有誤 …」 in its own red, never the green of 「無誤」."""
+    mark = ZH_LABELS.invalid
+    error_rule(ws, ref, f'LEFT({ref},{len(mark)})="{mark}"')
+
+
+def input_rule_text(ind: Indicator, role: str) -> str:
+    """The rules of one input in words, as :func:`kpi_engine.kinds.input_error_expr` checks them."""
+    kind = kind_of(ind)
+    rules = ["0 以上的整數，直接輸入數字（不用公式）"]
+    if role == kind.divisor:
+        rules.append("不得為 0")
+    if kind.part_of_whole and ind.numerator_in_denominator and role == kind.roles[0]:
+        rules.append(f"不得大於「{ind.input(kind.roles[1]).label}」")
+    return "；".join(rules)
+
+
 class _Builder:
     def __init__(self, wb: Workbook, scope: L.Scope):
         self.wb, self.scope, self.plan = wb, scope, scope.plan
+        # calculate's report in _kpi: right of its state (CALC_ and SNAP_ per input), row 1.
+        widest = max(len(ind.inputs) for ind in scope.indicators)
+        self.record = (1, L.STATE_COLUMN + widest + STATE_REPORT_GAP)
+        self.sentences = longest_sentences(scope)
+
+    def sentence_room(self, ind: Indicator) -> str:
+        """A stand-in text as long as the longest sentence of ``ind`` (for row heights)."""
+        longest = max((len(self.sentences.get((ind.id, p.id), "")) for p in self.scope.periods), default=0)
+        return "字" * (longest or 120)
 
     # -- helpers -------------------------------------------------------------
     def define(self, name: str, ws: Worksheet, row: int, col: int) -> None:
@@ -192,7 +265,7 @@ class _Builder:
             row += 1
         row += 1
         style(ws.cell(row, 1, "狀態"), font=HEADING, border=False)
-        status = ws.cell(row, 2, "尚未計算 / not calculated yet")
+        status = ws.cell(row, 2, report_formula(self.record, 1, 1))  # what calculate recorded in _kpi
         style(status, border=False)
         self.define(L.STATUS_NAME, ws, row, 2)
         if not self.scope.unit:
@@ -285,7 +358,8 @@ class _Builder:
         s, plan = self.scope, self.plan
         periods = s.periods
         ncol = 2 + len(periods)
-        ws = self.sheet(L.indicator_sheet(plan, ind), [24, 8] + [34] * len(periods))
+        ws = self.sheet(L.indicator_sheet(plan, ind), [24, 8] + [PERIOD_WIDTH] * len(periods))
+        ws.page_setup.fitToHeight = 1  # one indicator, one page: its notes never print apart from it
         goal = plan.goal_of(ind.id)
         self.title(ws, ind.name, ncol)
         target = target_for(ind, s.targets)
@@ -296,27 +370,32 @@ class _Builder:
             ("評估方式", ind.method),
             ("衡量標準", ind.formula),
             (f"{s.year}年年度目標值", target.shown),
-            ("計算方式", f"{KIND_TEXT[ind.kind]}，{POLARITY_TEXT[ind.polarity]}"),
+            ("計算方式", f"{kind_text(ind)}，{POLARITY_TEXT[ind.polarity]}"),
             ("承辦單位", ind.owner),
         ]
         row = 2
+        merged = 8 + PERIOD_WIDTH * len(periods)  # the value spans 單位 and the period columns
         for label, value in definition:
             style(ws.cell(row, 1, label), fill=LABEL_FILL)
             style(ws.cell(row, 2, value))
             ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncol)
+            # A merged cell never grows by itself: its height from its text (a long goal name).
+            ws.row_dimensions[row].height = row_height([(str(value), merged), (label, 24)])
             row += 1
-        if ind.kind == "milestone":
+        if kind_of(ind).staged:
             stages = "；".join(
                 f"{n}.{st.label}{number_text(st.percent)}%" for n, st in enumerate(ind.stages, 1)
             )
             style(ws.cell(row, 1, "階段"), fill=LABEL_FILL)
             style(ws.cell(row, 2, f"0.尚未開始；{stages}"))
             ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncol)
+            ws.row_dimensions[row].height = row_height([(f"0.尚未開始；{stages}", merged)])
             row += 1
 
         row += 1
         self.header(ws, row, ["填報數據", "單位"] + [f"{p.name}（截至{p.end_text()}）" for p in periods])
         row += 1
+        input_rows: dict[str, int] = {}
         for spec in ind.inputs:
             style(ws.cell(row, 1, spec.label), fill=LABEL_FILL)
             style(ws.cell(row, 2, spec.unit), align=CENTER)
@@ -324,17 +403,16 @@ class _Builder:
                 input_cell(ws.cell(row, col))
                 self.validate(ws, ind, spec.role, row, col)
                 self.define(L.input_name(ind, p, spec.role), ws, row, col)
+            input_rows[spec.role] = row
             row += 1
+        self.error_rules(ws, ind, input_rows, len(periods))
 
         row += 1
         self.header(ws, row, ["計算結果", "單位"] + [p.name for p in periods])
         row += 1
         comps = {p.id: indicator_computation(s, ind, p) for p in periods}
-        style(ws.cell(row, 1, "年度目標值"), fill=LABEL_FILL)
-        style(ws.cell(row, 2, ""), align=CENTER)
-        for col, _ in enumerate(periods, start=3):
-            style(ws.cell(row, col, target.shown), align=CENTER)
-        row += 1
+        # No target row here: a text such as 「100%」 in a column of input cells is what
+        # LibreOffice's AutoInput completes a typed 10 to (stored as 1). The definition shows it.
         step_names = [n for n in STEP_LABELS if any(n in dict(c.steps) for c in comps.values())]
         for step in step_names:
             unit = {"value": _unit_of(ind), "projection": _unit_of(ind), "rate": "%"}.get(step, "")
@@ -358,6 +436,8 @@ class _Builder:
                 self.define(L.result_name(ind, p, step), ws, row, col)
                 if step == "light":
                     light_rules(ws, cell.coordinate, LIGHT_TEXTS)
+                if step == "achieved":
+                    invalid_rule(ws, cell.coordinate)
             row += 1
         # 檢核 and 分析 are formulas too: they change the moment an input does.
         # 補充說明 below is staff's own text and is never written.
@@ -368,6 +448,10 @@ class _Builder:
                 cell = ws.cell(row, col, formula_text(ind, p, comps[p.id], step))
                 style(cell, fill=RESULT_FILL, align=CENTER if step == "status" else WRAP)
                 self.define(L.step_name(ind, p, step), ws, row, col)
+                if step == "status":
+                    invalid_rule(ws, cell.coordinate)
+            if step == "sentence":  # as tall as the longest sentence, so it prints whole
+                height = max(height, row_height([(self.sentence_room(ind), PERIOD_WIDTH)]))
             ws.row_dimensions[row].height = height
             row += 1
         style(ws.cell(row, 1, "補充說明（自行填寫，計算時保留）"), fill=LABEL_FILL)
@@ -377,17 +461,26 @@ class _Builder:
             input_cell(cell, fmt="@")
             cell.alignment = WRAP
             self.define(L.notes_name(ind, p), ws, row, col)
-        ws.row_dimensions[row].height = 90
+        ws.row_dimensions[row].height = row_height([("字" * NOTE_ROOM, PERIOD_WIDTH)])
+
+    def error_rules(self, ws: Worksheet, ind: Indicator, rows: dict[str, int], periods: int) -> None:
+        """Each input cell turns red while its own check (the engine's, as a formula) fails."""
+        for col in range(3, 3 + periods):
+            where = {role: cell_address(r, col, absolute=True) for role, r in rows.items()}
+            for role, r in rows.items():
+                check = to_excel(input_error_expr(ind, role), where.__getitem__)
+                error_rule(ws, cell_address(r, col), f"({check})>0")
 
     def validate(self, ws: Worksheet, ind: Indicator, role: str, row: int, col: int) -> None:
         spec = ind.input(role)
-        if ind.kind == "milestone":
+        red = "儲存格變紅色表示本格不符上述規則，請修正。"
+        if kind_of(ind).staged:
             choices = ",".join(str(n) for n in range(len(ind.stages) + 1))
             dv = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True)
-            dv.prompt = "請選擇已達成的階段編號（0 為尚未開始）"
+            dv.prompt = f"請選擇已達成的階段編號（0 為尚未開始，最大 {len(ind.stages)}）。{red}"
         else:
             dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
-            dv.prompt = f"請輸入{spec.label}（{spec.unit}），為 0 以上的整數。"
+            dv.prompt = f"請輸入{spec.label}（{spec.unit}）：{input_rule_text(ind, role)}。{red}"
         dv.promptTitle = spec.label[:32]
         dv.errorTitle = "輸入錯誤"
         dv.error = "請輸入 0 以上的整數 / enter a whole number ≥ 0"
@@ -441,7 +534,7 @@ class _Builder:
 
     def summary(self) -> None:
         s = self.scope
-        ws = self.sheet(L.SHEET_SUMMARY, [20, 24, 10, 10, 10, 8, 60], landscape=True)
+        ws = self.sheet(L.SHEET_SUMMARY, [16, 20, 9, 9, 9, 6, ANALYSIS_WIDTH], landscape=True)
         self.title(ws, f"{self.plan.agency}　{s.year}年度實施狀況及成果概述", 7)
         labels = [
             "策略績效目標",
@@ -453,6 +546,7 @@ class _Builder:
             "績效衡量暨達成情形分析",
         ]
         row = 2
+        page, used = page_rows_points(ws), 30.0  # the title row
         for p in s.periods:
             start, end = p.dates(s.year)
             heading = f"{s.year}年{start.month}月{start.day}日至{end.month}月{end.day}日止"
@@ -462,6 +556,7 @@ class _Builder:
             self.header(ws, row + 1, labels)
             ws.row_dimensions[row + 1].height = 34
             row += 2
+            used += 22 + 34
             first_light = row
             for goal in self.plan.goals:
                 inds = [i for i in goal.indicators if i in s.indicators]
@@ -474,6 +569,12 @@ class _Builder:
                     row += 1
                 if row - 1 > first:  # one goal cell over its indicators, as the plan prints it
                     ws.merge_cells(start_row=first, start_column=1, end_row=row - 1, end_column=1)
+                # A goal's rows print on one page: break before a goal that would cross one.
+                block = sum(ws.row_dimensions[r].height or 15 for r in range(first, row))
+                if used + block > page and used > 60:
+                    ws.row_breaks.append(Break(id=first - 1))
+                    used = 0.0
+                used += block
             light_rules(ws, f"F{first_light}:F{row - 1}", LIGHT_TEXTS)
             row += 1
 
@@ -492,27 +593,33 @@ class _Builder:
         for col, v in enumerate(values, start=1):
             fmt = self.value_fmt(ind) if col == 4 else self.rate_fmt(ind) if col == 5 else None
             style(ws.cell(row, col, v), align=CENTER if col in (3, 4, 5, 6) else WRAP_MID, fmt=fmt)
-        ws.row_dimensions[row].height = max(
-            75, row_height([(str(values[0] or ""), 20), (str(values[1]), 24)])
+        analysis = self.sentence_room(ind) + "\n" + "字" * NOTE_ROOM  # the sentence, then staff's notes
+        ws.row_dimensions[row].height = min(
+            409, row_height([(str(values[0] or ""), 16), (str(values[1]), 20), (analysis, ANALYSIS_WIDTH)])
         )
 
     def value_fmt(self, ind: Indicator) -> str:
         """Counts print as whole numbers; percentages with the indicator's decimals."""
-        return "#,##0" if ind.kind == "count" else self.rate_fmt(ind)
+        return "#,##0" if kind_of(ind).whole_value else self.rate_fmt(ind)
 
     def rate_fmt(self, ind: Indicator) -> str:
         """The number format of the indicator's rounded results (its own decimals, else the plan's)."""
         return _decimals_fmt(ind.options_for(self.plan.options).decimals)
 
     def findings(self) -> None:
-        ws = self.sheet(L.SHEET_FINDINGS, [6, 8, 22, 28, 10, 12, 60, 50], landscape=True)
-        self.title(ws, "檢核結果", 8)
-        self.header(ws, 2, ["序號", "嚴重度", "代碼", "工作表", "儲存格", "期別", "說明", "Message"])
+        # Every cell shows calculate's report in _kpi by formula: calculate never writes here,
+        # so no client lifts this sheet's protection (issue 22).  zh-TW first; the code is hidden.
+        widths = [6, 8, 60, 24, 10, 12, 50, 22]
+        ws = self.sheet(L.SHEET_FINDINGS, widths, landscape=True)
+        ncol = len(L.REPORT_COLUMNS)
+        self.title(ws, "檢核結果", ncol)
+        self.header(ws, 2, list(L.REPORT_COLUMNS))
+        ws.column_dimensions[column_letters(ncol)].hidden = True
         self.define(L.FINDINGS_NAME, ws, 3, 1)
-        for row in range(3, 3 + L.FINDINGS_CAPACITY):  # calculate writes values only: style the rows now
-            for col in range(1, 9):
-                style(ws.cell(row, col), align=CENTER if col in (1, 2, 5, 6) else WRAP)
-        ws.cell(3, 1, "尚未計算 / not calculated yet")
+        for i in range(L.FINDINGS_CAPACITY):
+            for col in range(1, ncol + 1):
+                cell = ws.cell(3 + i, col, report_formula(self.record, 2 + i, col))
+                style(cell, align=CENTER if col in (1, 2, 5, 6) else WRAP)
 
     def meta(self) -> None:
         ws = self.wb.create_sheet(L.SHEET_META)
@@ -547,9 +654,14 @@ class _Builder:
                     self.define(L.snapshot_name(ind, p, spec.role), ws, row, L.STATE_COLUMN + i)
                     style(ws.cell(row, L.STATE_COLUMN + i), border=False)
                 row += 1
+        # calculate's report (status line, then the findings rows), shown by the visible sheets.
+        top, first = self.record
+        self.define(L.RECORD_NAME, ws, top, first)
+        style(ws.cell(top, first, NOT_CALCULATED), border=False)
+        ws.cell(top + 1, first + L.REPORT_COLUMNS.index("說明"), NOT_CALCULATED)
         text = self.plan.text
         chunks = [text[i : i + L.PLAN_TEXT_CHUNK] for i in range(0, len(text), L.PLAN_TEXT_CHUNK)]
         for i, chunk in enumerate(chunks, start=len(L.META_KEYS) + 1):
             ws.cell(i, 1, "plan_text")
             ws.cell(i, 2, chunk)
-        ws.protection.sheet = True
+        # Unprotected (issue 22): the only sheet calculate writes, so no client lifts protection.

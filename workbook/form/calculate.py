@@ -4,9 +4,10 @@ The same :func:`calculate` serves every :class:`~workbook.form.book.Book`: a fil
 (``kpi calculate``/``check``, through :func:`workbook.books.open.calculate_path`), both
 buttons (live Excel, LibreOffice) and ``kpi collect``.  What a medium can do beyond the
 common methods it declares as ability flags, which are read here; nothing is probed
-with ``getattr``.  It never writes an input cell; it writes
-the analysis sentences, check statuses, the findings table and a status line, each
-as few rectangular blocks as the layout allows.
+with ``getattr``.  It never writes an input cell, nor any
+cell staff see: it records its findings, the status line and the inputs it checked in the
+system sheet ``_kpi`` (unprotected, very hidden), which the visible sheets show by formula
+(issue 22).  Only a repair of the form itself writes a visible cell.
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ def _same(shown: Any, expected: Any) -> bool:
 
 
 def _normal_formula(text: Any) -> str:
-    return str(text or "").replace(" ", "").replace("$", "").upper()
+    # _xlfn. is how a file stores a function newer than Excel 2007 (ISFORMULA); clients show it bare.
+    return str(text or "").replace(" ", "").replace("$", "").upper().replace("_XLFN.", "")
 
 
 def calculate(
@@ -218,7 +220,7 @@ def calculate(
     else:
         sheet_notes = repairs.sheet_findings(gone, "sheet_missing")
         lost = {n for sheet in gone for n in repairs.REBUILDABLE[sheet]}
-    workbook_names = [n for n in (L.FINDINGS_NAME, L.STATUS_NAME) if n not in lost]
+    workbook_names = [n for n in (L.FINDINGS_NAME, L.STATUS_NAME) if n not in lost] + [L.RECORD_NAME]
     inputs = {name: (ind, p, role) for ind, p, role, name in scope.input_names()}
     text_inputs = [L.notes_name(i, p) for i in scope.indicators for p in scope.periods]
     progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
@@ -580,7 +582,12 @@ def _write_results(
     entries: dict[str, dict[str, dict[str, Any]]],
     state_names: dict[str, tuple[str, str, str]],
 ) -> State:
-    """Write calculate's record, the findings table and the status line; return the record."""
+    """Write calculate's record and report into ``_kpi``; return the record.
+
+    Nothing else is written (issue 22): 檢核, the status line and 檢核結果 are formulas over
+    this record, so no client lifts a visible sheet's protection.  Only a repair of the
+    form itself (an edited displayed target, in ``outcome.repairs``) writes elsewhere.
+    """
     cells: dict[Cell, Any] = dict(outcome.repairs)
     recorded: dict[tuple[str, str], dict[str, object]] = {}
     for r in ev.results:
@@ -592,30 +599,18 @@ def _write_results(
         recorded[(r.indicator, r.period)] = record
     for name, (ind_id, period_id, key) in state_names.items():
         cells[where[name]] = recorded.get((ind_id, period_id), {}).get(key)
-    # Pad every record row to the widest, so the whole record is one rectangular write.
-    width = max((len(ind.inputs) for ind in scope.indicators), default=0)
-    for name, (_, _, key) in state_names.items():
-        if key == CALC_REF:
-            sheet, row, col = where[name]
-            for k in range(1, width + 1):
-                cells.setdefault((sheet, row, col + k), None)
-    if L.FINDINGS_NAME in where:  # absent only when its sheet was deleted and could not be rebuilt
-        sheet, row, col = where[L.FINDINGS_NAME]
-        for i, line in enumerate(_findings_rows(scope.plan, outcome.findings)):
-            for j, v in enumerate(line):
-                cells[(sheet, row + i, col + j)] = v
 
     stamp = str(meta.get("calculated_at") or "")
     if meta.get("input_digest") != digest or not stamp:
         # A space, not "T": xlwings' remote engine mistakes "YYYY-MM-DDTHH:MM:SS" text for a date and fails.
         stamp = (now or datetime.now()).replace(microsecond=0).isoformat(sep=" ")
-    errors = sum(f.severity == "error" for f in outcome.findings)
-    warnings = len(outcome.findings) - errors
-    status_cell = where.get(L.STATUS_NAME, ("", 0, 0))
-    cells[status_cell] = f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
-        "。請依「檢核結果」修正後再計算。" if errors else "。"
-    )
-    cells.pop(("", 0, 0), None)
+    sheet, row, col = where[L.RECORD_NAME]
+    report = [[_status_line(stamp, outcome.findings)] + [None] * (len(L.REPORT_COLUMNS) - 1)]
+    report += _findings_rows(scope.plan, outcome.findings)
+    for i, line in enumerate(report):
+        for j, v in enumerate(line):
+            cells[(sheet, row + i, col + j)] = v
+    _fill_rectangle(cells, [c for c in cells if c[0] == L.SHEET_META])  # record and report
     meta_rows = {str(v[0]): i + 1 for i, v in enumerate(book.grid(L.SHEET_META)) if v and v[0] is not None}
     cells[(L.SHEET_META, meta_rows["input_digest"], 2)] = digest
     cells[(L.SHEET_META, meta_rows["calculated_at"], 2)] = stamp
@@ -628,8 +623,45 @@ def _write_results(
     return recorded
 
 
+def _fill_rectangle(cells: dict[Cell, Any], mine: list[Cell]) -> None:
+    """Pad calculate's cells ``mine`` of ``_kpi`` (its record and, beside it, its report) to
+    the rectangle from row 1 that holds them, so they are one write: one undo step in a live
+    client.  The cells in between are empty by the template's layout."""
+    bottom = max(row for _, row, _ in mine)
+    left, right = min(col for *_, col in mine), max(col for *_, col in mine)
+    for r in range(1, bottom + 1):
+        for c in range(left, right + 1):
+            cells.setdefault((L.SHEET_META, r, c), None)
+
+
+def _status_line(stamp: str, findings: list[Finding]) -> str:
+    """The status line 填表說明 shows (by formula) once calculate has run."""
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    return f"已於 {_roc_stamp(stamp)} 計算：錯誤 {errors} 項、警告 {warnings} 項" + (
+        "。請依「檢核結果」修正後再計算。" if errors else "。"
+    )
+
+
+def recorded_report(book: Book) -> tuple[str, list[list[Any]]]:
+    """What the last calculate recorded in ``_kpi``: (status line, findings rows without the padding).
+
+    Each row is in :data:`~workbook.form.layout.REPORT_COLUMNS` order (序號 … 代碼); this is
+    what 填表說明's status line and the 檢核結果 sheet show by formula.
+    """
+    sheet, row, col = book.names()[L.RECORD_NAME]
+    width = len(L.REPORT_COLUMNS)
+    grid = book.grid(sheet, row + L.FINDINGS_CAPACITY, col + width - 1)
+    lines = [[at(grid, row + i, col + j) for j in range(width)] for i in range(L.FINDINGS_CAPACITY + 1)]
+    status = lines[0][0]
+    return ("" if status is None else str(status)), [
+        line for line in lines[1:] if any(v not in (None, "") for v in line)
+    ]
+
+
 def _findings_rows(plan: Plan, findings: list[Finding]) -> list[list[Any]]:
-    """The findings table: exactly FINDINGS_CAPACITY rows, blank-padded, so old rows clear."""
+    """The findings table (:data:`~workbook.form.layout.REPORT_COLUMNS`: zh-TW first, the code
+    last): exactly FINDINGS_CAPACITY rows, blank-padded, so old rows clear."""
     period_names = {p.id: p.name for p in plan.periods}
     rows: list[list[Any]] = []
     cap = L.FINDINGS_CAPACITY
@@ -639,22 +671,22 @@ def _findings_rows(plan: Plan, findings: list[Finding]) -> list[list[Any]]:
         severity = "錯誤" if f.severity == "error" else "警告"
         rows.append(
             [
-                n,
+                str(n),  # text, as every report cell: 檢核結果 shows it as =_kpi!…&""
                 severity,
-                f.code,
+                f.message_zh,
                 f.sheet or "",
                 f.cell or "",
                 period_names.get(f.period or "", f.period or ""),
-                f.message_zh,
                 f.message_en,
+                f.code,
             ]
         )
     if len(findings) > cap:
         rest = len(findings) - len(shown)
         rows.append(
-            ["…", "", "", "", "", "", f"另有 {rest} 項未列出，請先修正上列問題", f"{rest} more not shown"]
+            ["…", "", f"另有 {rest} 項未列出，請先修正上列問題", "", "", "", f"{rest} more not shown", ""]
         )
     if not rows:
-        rows.append(["", "", "", "", "", "", "無檢核問題", "no findings"])
-    rows += [[None] * 8 for _ in range(cap - len(rows))]
+        rows.append(["", "", "無檢核問題", "", "", "", "no findings", ""])
+    rows += [[None] * len(L.REPORT_COLUMNS) for _ in range(cap - len(rows))]
     return rows

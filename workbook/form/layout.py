@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kpi_engine.plan import Indicator, Period, Plan, PlanItem
 
-TEMPLATE_VERSION = "2"  # 2: checks, 檢核 and the analysis are live formulas
+TEMPLATE_VERSION = "3"  # 2: checks, 檢核 and the analysis are live formulas; 3: calculate writes only _kpi
 PRODUCT = "kpi-workbook"
 
 SHEET_GUIDE = "填表說明"
@@ -122,6 +122,12 @@ STATUS_NAME = "KPI_STATUS"  # the workbook-level status line on the guide sheet
 UNIT_NAME = "KPI_UNIT"
 #: Defined name marking a summary workbook written by ``kpi collect`` (so a later collect skips it).
 SUMMARY_MARK = "KPI_SUMMARY"
+#: The first cell of calculate's report in ``_kpi`` (issue 22): row 1 the status line, then
+#: FINDINGS_CAPACITY findings rows, REPORT_COLUMNS wide.  The visible status line and 檢核結果
+#: show it cell by cell by formula; calculate writes nothing else staff see.
+RECORD_NAME = "KPI_RECORD"
+#: Columns of a findings row, zh-TW first; the code last (a hidden column on 檢核結果).
+REPORT_COLUMNS = ("序號", "嚴重度", "說明", "工作表", "儲存格", "期別", "Message", "代碼")
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,17 @@ class Scope:
 
     @property
     def items(self) -> tuple[PlanItem, ...]:
-        """Part 3 items this workbook holds (the owner's work plan, or all)."""
-        return tuple(item for w in self.plan.work_plans if self.owner in (None, w.name) for item in w.items)
+        """Part 3 items this workbook holds (the owner's work plans, or all).
+
+        A work plan belongs to the section that owns it: its ``owner`` (承辦單位) where the plan
+        model carries one, else the section named as the work plan (the seed's 採購管理業務).
+        """
+        return tuple(
+            item
+            for w in self.plan.work_plans
+            if self.owner in (None, getattr(w, "owner", None) or w.name)
+            for item in w.items
+        )
 
     def input_names(self) -> list[tuple[Indicator, Period, str, str]]:
         """Every count input: (indicator, period, role, defined name)."""

@@ -190,7 +190,7 @@ def target_repairs(read: Reading, *, write: bool = True) -> tuple[list[Finding],
     findings: list[Finding] = []
     cells: dict[Cell, Any] = {}
     for ind in scope.indicators:
-        printed = target_for(ind, scope.targets).printed
+        printed = target_for(ind, scope.targets).shown  # as the template prints it: 第3階段（完成發包）
         spots: list[Cell] = []
         for p in scope.periods:
             sentence_sheet = where[L.sentence_name(ind, p)][0]

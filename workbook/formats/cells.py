@@ -2,8 +2,8 @@
 
 Rows and columns are 1-based, as in A1 notation (XlsxWriter's ``utility.py`` is the model).
 Standard library only, on purpose: the Excel button must not pay for importing openpyxl
-(~0.2 s) to spell an address, and the LibreOffice extension carries a copy of this file
-(``kpi_cells.py``, beside ``kpi_unocore.py``) into LibreOffice's own Python.
+(~0.2 s) to spell an address, and the LibreOffice extension's bundle carries it into
+LibreOffice's own Python.
 
 :data:`COLUMN` and :data:`ROW` are the regular-expression spellings of the two halves, for
 the readers that find addresses inside longer text (defined names, ODF references, sheet

@@ -62,10 +62,12 @@ TEMP_STEM_BYTES = 64
 
 def temp_prefix(path: Path) -> str:
     """A temporary file's name prefix for ``path``: hidden, short whatever the target's length."""
-    # fsencode/fsdecode, not UTF-8: a name in Big5 (from a Windows share or a zip) is
-    # undecodable bytes here, and a cut inside a character must round-trip unchanged.
-    stem = os.fsdecode(os.fsencode(path.stem)[:TEMP_STEM_BYTES])
-    return f".{stem}-"
+    raw = os.fsencode(path.stem)[:TEMP_STEM_BYTES]
+    for cut in range(4):  # a cut inside a UTF-8 character: drop its first bytes too
+        with contextlib.suppress(UnicodeDecodeError):
+            return f".{raw[: len(raw) - cut].decode('utf-8')}-"
+    # Not UTF-8 at all (a Big5 name from a Windows share or a zip): the bytes as they are.
+    return f".{os.fsdecode(raw)}-"
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,21 @@ def check_output_target(path: str | Path, inputs: Iterable[str | Path] = ()) -> 
                         path=path,
                     )
     return path
+
+
+def refuse_existing(path: Path, *, force: bool, holds: tuple[str, str]) -> None:
+    """Refuse to replace a file that exists unless ``--force`` was given, naming it.
+
+    Every command whose output someone edits afterwards (a template staff fill in, a plan
+    the coordinator edits) asks this before any work; ``holds`` says what the file may
+    hold, in zh-TW and English.
+    """
+    if path.exists() and not force:
+        raise WorkbookFileError(
+            f"檔案已存在，為免覆蓋{holds[0]}，未寫入；請另取檔名，或加上 --force 覆寫",
+            f"the file already exists and was not overwritten ({holds[1]}); choose another name or add --force",
+            path=path,
+        )
 
 
 def check_writable(path: Path) -> None:

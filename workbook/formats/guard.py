@@ -19,7 +19,7 @@ from typing import Any
 
 from workbook.formats.cells import COLUMN, ROW, column_index
 from workbook.formats.files import UnsupportedFormatError, WorkbookFileError
-from workbook.formats.kinds import STRICT_OOXML, is_strict_ooxml, named_kind
+from workbook.formats.kinds import STRICT_OOXML, UNSUPPORTED, is_strict_ooxml, named_file
 
 #: Total declared uncompressed size of all parts.
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
@@ -154,7 +154,7 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
     """Refuse bytes that are not a safe, sane workbook package; describe the rest."""
     if not data:
         raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
-    if (kind := named_kind(data[:8192])) is not None:
+    if (kind := named_file(name, data[:8192])) is not None:
         raise UnsupportedFormatError(*kind, path=name)
     if data.startswith(_OLE):
         if _ENCRYPTED in data:
@@ -163,11 +163,7 @@ def inspect(data: bytes, name: str | None = None) -> PackageInfo:
                 "the workbook is password-encrypted; remove the password and send it again",
                 name,
             )
-        raise _refuse(
-            "這是舊版 Excel 97-2003 (.xls) 檔，請以 Excel 另存為 .xlsx",
-            "this is a legacy Excel 97-2003 (.xls) file; save it as .xlsx",
-            name,
-        )
+        raise UnsupportedFormatError(*UNSUPPORTED[".xls"], path=name)
     archive, infos, names = _open_package(data, name, not_zip=_NOT_XLSX)
     if "xl/workbook.xml" not in names:
         raise _refuse(
@@ -279,7 +275,7 @@ def inspect_ods(data: bytes, name: str | None = None) -> PackageInfo:
     """
     if not data:
         raise _refuse("檔案是空的（0 位元組）", "the file is empty (0 bytes)", name)
-    if (kind := named_kind(data[:8192])) is not None:
+    if (kind := named_file(name, data[:8192])) is not None:
         raise UnsupportedFormatError(*kind, path=name)
     archive, infos, names = _open_package(data, name, not_zip=_NOT_ODS)
     kept: dict[str, bytes] = {}

@@ -3,8 +3,8 @@
 The .ods counterpart of :mod:`workbook.formats.xlsx_patch`.  Saving through LibreOffice keeps what
 it models, but renumbers every automatic style and rewrites every cell element, so an
 input cell is equal afterwards but no longer byte for byte what staff saved.  Here
-only the ``table:table-cell`` elements written are replaced, by splicing the text of
-``content.xml``; every other zip member is copied as it was (its compressed bytes).
+only the ``table:table-cell`` elements written are replaced, and ``content.xml`` is
+built once around them (linear in its size); every other zip member is copied as it was (its compressed bytes).
 
 * A written cell keeps its attributes (style, validation, spans) and its comment
   (``office:annotation``); only its value and paragraphs change.
@@ -26,10 +26,11 @@ import html
 import io
 import re
 import zipfile
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, AnyStr
 
 from kpi_engine.errors import KpiError
 from workbook.formats.ods_scan import trustworthy
@@ -51,10 +52,12 @@ class Cached:
     value: Any
 
 
-_TABLE = re.compile(r'<table:table\s[^>]*?table:name="([^"]*)"[^>]*>')
-_TABLE_END = "</table:table>"
+_TABLE_BYTES = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"[^>]*>')
+_TABLE_END_BYTES = b"</table:table>"
 _ROW = re.compile(r"<table:table-row(?=[\s/>])([^>]*?)(/?)>")
+_ROW_BYTES = re.compile(_ROW.pattern.encode("ascii"))
 _ROW_END = "</table:table-row>"
+_ROW_END_BYTES = _ROW_END.encode("ascii")
 _CELL = re.compile(r"<table:(table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>")
 _ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')
 _ANNOTATION = re.compile(r"<office:annotation\b.*?</office:annotation>", re.S)
@@ -84,7 +87,8 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
         content = src.read("content.xml")
     if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
         raise OdsPatchError("content.xml cannot be read by its tags")
-    patched = patch_content(content.decode("utf-8"), cells).encode("utf-8")
+    patched = _patch_bytes(content, cells)
+    del content  # at 1,000 indicators content.xml is 56 MB: hold as few copies as can be
     try:
         return rewrite_members(data, {"content.xml": patched})
     except ZipRewriteError as exc:
@@ -93,52 +97,76 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
 
 def patch_content(xml: str, cells: Mapping[Cell, Any]) -> str:
     """``content.xml`` text with ``cells`` written (see :func:`patch_ods`)."""
-    if "<office:spreadsheet>" not in xml:
+    return _patch_bytes(xml.encode("utf-8"), cells).decode("utf-8")
+
+
+def _patch_bytes(xml: bytes, cells: Mapping[Cell, Any]) -> bytes:
+    """``content.xml`` with ``cells`` written, walked as UTF-8 bytes.
+
+    Only the rows written are decoded: the whole text as a ``str`` would be twice its bytes
+    (the sheet names and labels are CJK), and each copy of it counts at 1,000 indicators.
+    The tags are ASCII, so the patterns find the same elements in the bytes.
+    """
+    if b"<office:spreadsheet>" not in xml:
         raise OdsPatchError("content.xml uses other namespace prefixes")
     by_sheet: dict[str, dict[tuple[int, int], Any]] = {}
     for (sheet, row, col), value in cells.items():
         by_sheet.setdefault(sheet, {})[(row, col)] = value
-    edits: list[tuple[int, int, str]] = []
-    for m in _TABLE.finditer(xml):
-        name = html.unescape(m.group(1))
+    edits: list[tuple[int, int, bytes]] = []
+    for m in _TABLE_BYTES.finditer(xml):
+        name = html.unescape(m.group(1).decode("utf-8"))
         if name not in by_sheet:
             continue
-        end = xml.find(_TABLE_END, m.end())
+        end = xml.find(_TABLE_END_BYTES, m.end())
         if end < 0:
             raise OdsPatchError(f"table {name} has no end")
         edits += _patch_table(xml, m.end(), end, by_sheet.pop(name))
     if by_sheet:
         raise OdsPatchError(f"no such sheet: {', '.join(by_sheet)}")
-    for start, stop, text in sorted(edits, reverse=True):
-        xml = xml[:start] + text + xml[stop:]
-    return xml
+    return spliced(xml, edits)
+
+
+def spliced(text: AnyStr, edits: list[tuple[int, int, AnyStr]]) -> AnyStr:
+    """``text`` with each ``(start, stop, replacement)`` of ``edits`` (which do not overlap) applied.
+
+    Built once with a join: splicing the string per edit copied the whole ``content.xml``
+    for every written cell, quadratic in the size of the form (issue 25).
+    """
+    out, at = [], 0
+    for start, stop, new in sorted(edits):
+        out += (text[at:start], new)
+        at = stop
+    out.append(text[at:])
+    return text[:0].join(out)
 
 
 def _patch_table(
-    xml: str, start: int, end: int, wanted: dict[tuple[int, int], Any]
-) -> list[tuple[int, int, str]]:
+    xml: bytes, start: int, end: int, wanted: dict[tuple[int, int], Any]
+) -> list[tuple[int, int, bytes]]:
     edits = []
     rows: dict[int, dict[int, Any]] = {}
     for (r, c), v in wanted.items():
         rows.setdefault(r, {})[c] = v
+    ordered = sorted(rows)  # found by bisection: a scan of every wanted row per row is quadratic
     row = 1
     pos = start
     last = None  # where the last row ends
     while rows:
-        m = _ROW.search(xml, pos, end)
+        m = _ROW_BYTES.search(xml, pos, end)
         if m is None:  # past the table's last row: new rows after it
             if last is None:
                 raise OdsPatchError("a table without rows")
-            edits.append((last, last, _new_rows(row, rows)))
+            edits.append((last, last, _new_rows(row, rows).encode("utf-8")))
             break
-        attrs = m.group(1)
-        close = m.end() if m.group(2) else xml.find(_ROW_END, m.end(), end) + len(_ROW_END)
+        attrs = m.group(1).decode("utf-8")
+        close = m.end() if m.group(2) else xml.find(_ROW_END_BYTES, m.end(), end) + len(_ROW_END_BYTES)
         if close < m.end():
             raise OdsPatchError("a row has no end")
         repeat = int(_attr(attrs, _REPEAT_ROWS) or "1")
-        hit = sorted(r for r in rows if row <= r < row + repeat)
+        hit = ordered[bisect_left(ordered, row) : bisect_left(ordered, row + repeat)]
         if hit:
-            edits.append((m.start(), close, _split_row(xml[m.start() : close], row, repeat, rows, hit)))
+            text = _split_row(xml[m.start() : close].decode("utf-8"), row, repeat, rows, hit)
+            edits.append((m.start(), close, text.encode("utf-8")))
             for r in hit:
                 del rows[r]
         row += repeat
@@ -225,9 +253,7 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
             edits.append((c.start(), close, "".join(out)))
         col += repeat
         pos = close
-    for start, stop, text in sorted(edits, reverse=True):
-        row = row[:start] + text + row[stop:]
-    return row
+    return spliced(row, edits)
 
 
 def _repeat_cell(text: str, m: re.Match, n: int) -> str:

@@ -25,10 +25,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import PlanError
-from kpi_engine.plan import KIND_ROLES, Phrases
+from kpi_engine.kinds import KIND_ROLES, KINDS
+from kpi_engine.plan import Phrases
 from kpi_engine.plan_loader import DEFAULT_PERIODS, INDICATOR_KEYS, dump_plan
 from workbook.form import styles as S
-from workbook.form.styles import page_setup, row_height, style
+from workbook.form.styles import page_setup, readable_print, row_height, style
 from workbook.formats.cells import column_letters
 from workbook.formats.files import WorkbookFileError, save_atomic
 
@@ -44,7 +45,8 @@ SPARE_ROWS = 200
 #: A cell holds at most 32,767 characters; YAML is split into chunks well below that.
 CHUNK = 30_000
 
-KIND_LABELS = {"ratio": "比率", "growth": "成長率", "count": "件數", "milestone": "完成工作項目"}
+#: The kinds' names in the drop-down, from their records.
+KIND_LABELS = {code: kind.label for code, kind in KINDS.items()}
 POLARITY_LABELS = {"higher": "越高越好", "lower": "越低越好"}
 YES, NO = "是", "否"
 REVIEW_FILL = PatternFill("solid", fgColor="F8CBAD")  # marked for the coordinator
@@ -115,6 +117,7 @@ KPI_COLUMNS: tuple[Column, ...] = (
     Column("in2_cumulative", "累計二", 6),
     Column("stages", "階段（完成工作項目）", 24),
     Column("assessed_in", "評估期別", 10),
+    Column("common", "共同性指標", 8, "「是」：與計畫一併填報，但不計入本計畫權重與得分"),
     Column("sentence", "分析句型", 36),
     Column("goal_id", "目標代碼", 8),
     Column("id", "指標代碼", 16),
@@ -205,6 +208,8 @@ def plan_workbook(data: dict) -> Workbook:
     _items_sheet(wb, data)
     _guide_sheet(wb, data)
     _extra_sheet(wb, data)
+    for ws in wb.worksheets:  # the wide KPI table prints at ≥ 70 %, not squeezed to one page width
+        readable_print(ws)
     wb.active = 1  # the KPI table is what a coordinator works on
     return wb
 
@@ -335,6 +340,7 @@ _CENTERED = {
     "kind",
     "polarity",
     "decimals",
+    "common",
     "in1_unit",
     "in1_cumulative",
     "in2_unit",
@@ -358,11 +364,13 @@ def _indicator_cells(ind: dict, periods: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {key: ind.get(key) for key in INDICATOR_KEYS if key in _KPI_KEYS}
     values["kind"] = KIND_LABELS.get(kind, kind)
     values["polarity"] = POLARITY_LABELS.get(ind.get("polarity"), ind.get("polarity"))
+    values["common"] = YES if ind.get("common") else None
     for n, role in enumerate(roles[:2], start=1):
         spec = (ind.get("inputs") or {}).get(role) or {}
         values[f"in{n}_label"] = spec.get("label")
         values[f"in{n}_unit"] = spec.get("unit")
-        values[f"in{n}_cumulative"] = YES if spec.get("cumulative", True) else NO
+        default = KINDS[kind].cumulative if kind in KINDS else True
+        values[f"in{n}_cumulative"] = YES if spec.get("cumulative", default) else NO
     values["stages"] = _stages_text(ind.get("stages")) or None
     values["assessed_in"] = "、".join(periods.get(p, p) for p in ind.get("assessed_in") or []) or None
     values["review"] = _review_text(ind.get("needs_review")) or None
@@ -384,11 +392,12 @@ def _validations(ws: Worksheet, first: int, last: int) -> None:
     add(
         "kind",
         list(KIND_LABELS.values()),
-        "比率 A/B×100%；成長率 (今年-去年)/去年×100%；件數；完成工作項目（階段）",
+        "；".join(f"{k.label} {k.summary}" for k in KINDS.values()),
     )
     add("polarity", list(POLARITY_LABELS.values()), "空白時依目標值的 ≤、≥、以上、以下 判斷")
     add("in1_cumulative", [YES, NO], "是否為累計數（上半年不得大於全年度）")
     add("in2_cumulative", [YES, NO], "是否為累計數（上半年不得大於全年度）")
+    add("common", [YES, NO], "共同性指標：與計畫一併填報，不計入本計畫權重與得分")
 
 
 def _items_sheet(wb: Workbook, data: dict) -> None:

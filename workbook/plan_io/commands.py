@@ -1,4 +1,7 @@
-"""``kpi plan export | new | import``: move a plan between YAML, the authoring workbook and documents."""
+"""``kpi plan export | new | import``: move a plan between YAML, the authoring workbook and documents.
+
+Also what ``kpi plan import`` and ``kpi plan rollover`` both refuse: replacing a plan someone
+edited (without ``--force``), and a year no ROC plan has."""
 
 from __future__ import annotations
 
@@ -10,13 +13,17 @@ import yaml
 from kpi_engine import PlanError, parse_plan
 from kpi_engine.errors import KpiError
 from kpi_engine.plan_loader import dump_plan
-from workbook.formats.files import atomic_text, check_output_target
+from workbook.formats.files import atomic_text, check_output_target, refuse_existing
 from workbook.plan_io import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES, load_any
 from workbook.plan_io.authoring import example_data, write_plan_workbook
 from workbook.plan_io.reading import locate, plan_from_data, read_plan_data
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+#: What a plan file at the output may hold, for the refusal to replace it without --force.
+EDITED_PLAN = ("已編輯的計畫", "it may hold the plan as someone edited it")
+#: The ROC years a plan may be for (民國 1–200: 1912–2111).
+ROC_YEARS = range(1, 201)
 
 
 class PlanUsageError(KpiError, ValueError):
@@ -34,6 +41,17 @@ def _output_kind(path: Path) -> str:
     raise PlanUsageError(
         f"輸出檔名須為 .yaml、.xlsx 或 .ods / the output must end in .yaml, .xlsx or .ods: {path}"
     )
+
+
+def check_next_year(year: int, to: int) -> None:
+    """Refuse a ``--to`` year that is not after the plan's ``year`` or is no sane ROC year."""
+    if to <= year:
+        raise PlanUsageError(f"--to 須晚於計畫年度 {year}", f"--to must be after {year}")
+    if to not in ROC_YEARS:
+        raise PlanUsageError(
+            f"--to {to} 不是合理的民國年度（{ROC_YEARS.start}–{ROC_YEARS.stop - 1}），例如 {year + 1}",
+            f"--to {to} is not a ROC year ({ROC_YEARS.start}–{ROC_YEARS.stop - 1}); for example {year + 1}",
+        )
 
 
 def write_plan_data(data: dict, out: Path, *, inputs: tuple[Path, ...] = (), note: str = "") -> Path:
@@ -78,12 +96,30 @@ def _report(out: Path, issues: list) -> int:
 
 def cmd_plan_export(args: argparse.Namespace) -> int:
     """``kpi plan export [PLAN] -o OUT``: a plan as an authoring workbook (or YAML)."""
-    plan = load_any(args.plan)
-    data = yaml.safe_load(plan.text)
+    data, unset = plan_data(args.plan)
     sources = (Path(args.plan),) if args.plan else ()
     out = write_plan_data(data, Path(args.output), inputs=sources)
     print(f"已產生計畫設定檔 / plan written: {out}")
+    if unset:  # a rolled-over plan: its targets are typed into the workbook, not YAML
+        print(f"  目標值待設定 {len(unset)} 項 / targets still to set: {len(unset)}")
+        for issue in unset:
+            print(f"  - {issue}")
     return EXIT_OK
+
+
+def plan_data(source: str | Path | None) -> tuple[dict, list]:
+    """A plan's data, and its 「待設定」 targets: a plan whose only issues are unset targets
+    (next year's, after ``kpi plan rollover``) is still exported, so they can be set in the workbook."""
+    try:
+        return yaml.safe_load(load_any(source).text), []
+    except PlanError as exc:
+        if source is None or not exc.issues or any(i.code != "target_unset" for i in exc.issues):
+            raise
+        if Path(source).suffix.lower() in WORKBOOK_SUFFIXES:
+            data, _ = read_plan_data(Path(source))
+        else:
+            data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        return data, list(exc.issues)
 
 
 def cmd_plan_new(args: argparse.Namespace) -> int:
@@ -98,14 +134,17 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
     """``kpi plan import SOURCE -o OUT``: from an authoring workbook or the plan document."""
     src, out = Path(args.source), Path(args.output)
     _output_kind(out)
+    refuse_existing(check_output_target(out, (src,)), force=args.force, holds=EDITED_PLAN)
     suffix = src.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
         data, cells = read_plan_data(src)
         note = f"由 {src.name} 轉出"
     elif suffix in DOCUMENT_SUFFIXES:
-        from workbook.plan_io.docimport import import_document
+        from workbook.plan_io.docimport import import_with_listing
 
-        data = import_document(src)
+        data, listing = import_with_listing(src)
+        for zh, en in listing:  # note and section rows: recognised, not read as indicators
+            print(f"{zh} / {en}")
         note = f"由 {src.name} 匯入；標記 needs_review 的欄位請確認"
     elif suffix in YAML_SUFFIXES:
         data = yaml.safe_load(load_any(src).text)

@@ -130,43 +130,87 @@ def _read_docx(path: Path, data: bytes) -> Document:
         ) from exc
 
     breaks = {qn("w:br"): "\n", qn("w:cr"): "\n", qn("w:tab"): "\t"}
+    deleted_text = {qn("w:delText"): True}
 
-    def para_text(p) -> str:
-        return "".join((el.text or "") if el.tag == qn("w:t") else breaks.get(el.tag, "") for el in p.iter())
+    def para_text(p, *, with_deleted: bool = False) -> str:
+        # w:t is the text; w:delText is text a tracked change deleted (kept only for a deleted row).
+        out = []
+        for el in p.iter():
+            if el.tag == qn("w:t") or (with_deleted and el.tag in deleted_text):
+                out.append(el.text or "")
+            else:
+                out.append(breaks.get(el.tag, ""))
+        return "".join(out)
+
+    def through_controls(node, *tags: str):
+        """Children of ``node`` with one of ``tags``, also inside content controls (w:sdt),
+        which Word puts around paragraphs, tables, rows or cells."""
+        for child in node.iterchildren():
+            if child.tag in tags:
+                yield child
+            elif child.tag == qn("w:sdt"):
+                inner = child.find(qn("w:sdtContent"))
+                if inner is not None:
+                    yield from through_controls(inner, *tags)
+
+    def contents(node):
+        """Paragraphs and tables in reading order."""
+        return through_controls(node, qn("w:p"), qn("w:tbl"))
+
+    def row_deleted(tr) -> bool:
+        pr = tr.find(qn("w:trPr"))
+        return pr is not None and pr.find(qn("w:del")) is not None
 
     paragraphs: list[str] = []
     tables: list[Table] = []
     before: list[str] = []
-    for child in body.iterchildren():
+
+    def read_table(tbl) -> None:
+        nested: list = []  # tables inside cells (a layout table holding the real one)
+        rows: list[list[Cell]] = []
+        previous: list[Cell] | None = None  # the row above, even a deleted one
+        previous_deleted = False
+        for tr in through_controls(tbl, qn("w:tr")):
+            deleted = row_deleted(tr)
+            row: list[Cell] = []
+            for tc in through_controls(tr, qn("w:tc")):
+                pr = tc.find(qn("w:tcPr"))
+                span, vmerge = 1, None
+                if pr is not None:
+                    gs = pr.find(qn("w:gridSpan"))
+                    span = int(gs.get(qn("w:val"), "1")) if gs is not None else 1
+                    vm = pr.find(qn("w:vMerge"))
+                    vmerge = None if vm is None else (vm.get(qn("w:val")) or "continue")
+                blocks = list(contents(tc))
+                nested += [b for b in blocks if b.tag == qn("w:tbl")]
+                texts = [para_text(b, with_deleted=deleted) for b in blocks if b.tag == qn("w:p")]
+                col = len(row)
+                above = previous[col] if previous and col < len(previous) and vmerge == "continue" else None
+                # A merged cell whose first row was deleted (a tracked change) starts in this row.
+                continues = above is not None and not (previous_deleted and not above.from_above)
+                first = Cell(above.paragraphs if above else texts, from_above=continues)
+                row.append(first)
+                row.extend(
+                    Cell(first.paragraphs, from_above=first.from_above, from_left=True)
+                    for _ in range(span - 1)
+                )
+            previous, previous_deleted = row, deleted
+            if not deleted:  # a deleted row is not in the document once the change is accepted
+                rows.append(row)
+        if rows and any(c.text for r in rows for c in r):
+            tables.append(Table(_grid(path, rows, len(tables) + 1), len(tables) + 1, list(before)))
+            before.clear()
+        for inner in nested:
+            read_table(inner)
+
+    for child in contents(body):
         if child.tag == qn("w:p"):
             text = para_text(child).strip()
             if text:
                 paragraphs.append(text)
                 before.append(text)
-        elif child.tag == qn("w:tbl"):
-            rows: list[list[Cell]] = []
-            for tr in child.iterchildren(qn("w:tr")):
-                row: list[Cell] = []
-                for tc in tr.iterchildren(qn("w:tc")):
-                    pr = tc.find(qn("w:tcPr"))
-                    span, vmerge = 1, None
-                    if pr is not None:
-                        gs = pr.find(qn("w:gridSpan"))
-                        span = int(gs.get(qn("w:val"), "1")) if gs is not None else 1
-                        vm = pr.find(qn("w:vMerge"))
-                        vmerge = None if vm is None else (vm.get(qn("w:val")) or "continue")
-                    texts = [para_text(p) for p in tc.iterchildren(qn("w:p"))]
-                    col = len(row)
-                    above = rows[-1][col] if rows and col < len(rows[-1]) and vmerge == "continue" else None
-                    first = Cell(above.paragraphs if above else texts, from_above=above is not None)
-                    row.append(first)
-                    row.extend(
-                        Cell(first.paragraphs, from_above=first.from_above, from_left=True)
-                        for _ in range(span - 1)
-                    )
-                rows.append(row)
-            tables.append(Table(_grid(path, rows, len(tables) + 1), len(tables) + 1, before))
-            before = []
+        else:
+            read_table(child)
     return Document(paragraphs, tables)
 
 
@@ -212,7 +256,7 @@ def _read_odt(path: Path, data: bytes) -> Document:
                 out.extend(rows_of(child))
         return out
 
-    def table(tbl, index: int) -> list[list[Cell]]:
+    def table(tbl, index: int, nested: list) -> list[list[Cell]]:
         rows: list[list[Cell]] = []
         pending: dict[tuple[int, int], Cell] = {}  # positions a rows-spanned cell covers
         for r, tr in enumerate(rows_of(tbl)):
@@ -237,6 +281,7 @@ def _read_odt(path: Path, data: bytes) -> Document:
                             row.append(Cell([]))
                         continue
                     cell = Cell(texts(tc))
+                    nested += [n for n in tc.childNodes if getattr(n, "qname", None) == (TABLENS, "table")]
                     row.append(cell)
                     down = int(tc.getAttrNS(TABLENS, "number-rows-spanned") or 1)
                     across = int(tc.getAttrNS(TABLENS, "number-columns-spanned") or 1)
@@ -255,7 +300,7 @@ def _read_odt(path: Path, data: bytes) -> Document:
             if child.nodeType != child.ELEMENT_NODE:
                 continue
             if child.qname == (TABLENS, "table"):
-                tables.append(Table(table(child, len(tables) + 1), len(tables) + 1, list(before)))
+                walk_table(child, list(before))
                 before.clear()
             elif child.qname in ((TEXTNS, "p"), (TEXTNS, "h")):
                 text = teletype.extractText(child).strip()
@@ -264,6 +309,12 @@ def _read_odt(path: Path, data: bytes) -> Document:
                     before.append(text)
             elif child.qname[0] == TEXTNS:
                 walk(child)
+
+    def walk_table(tbl, before_it: list[str]) -> None:
+        nested: list = []  # tables inside cells: a layout table holding the real one
+        tables.append(Table(table(tbl, len(tables) + 1, nested), len(tables) + 1, before_it))
+        for inner in nested:
+            walk_table(inner, [])
 
     walk(doc.text)
     return Document(paragraphs, tables)

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import Plan, PlanError, parse_plan
-from kpi_engine.plan import KIND_ROLES
+from kpi_engine.kinds import KIND_ROLES
 from kpi_engine.plan_loader import DEFAULT_PERIODS, PlanIssue, dump_plan
 from workbook.errors import os_words
 from workbook.formats.cells import column_letters
@@ -245,6 +245,15 @@ class _Reader:
             if v.get(key) is not None:
                 value = v[key]
                 ind[key] = value if isinstance(value, (int, float)) else _text(value)
+        if v.get("common") is not None:
+            at("common")
+            flag = {YES: True, NO: False}.get(_text(v["common"]))
+            if flag is None:
+                self.issue(
+                    SHEET_KPI, row, cols["common"], "共同性指標須為「是」或「否」", "common must be 是 or 否"
+                )
+            elif flag:
+                ind["common"] = True
         if v.get("decimals") is not None:
             at("decimals")
             ind["decimals"] = self.number(v["decimals"], SHEET_KPI, row, cols["decimals"], whole=True)
@@ -539,7 +548,8 @@ def locate(issues: list[PlanIssue], cells: dict[str, tuple[str, str]]) -> list[S
             if path in cells:
                 found = cells[path]
                 break
-            path = re.sub(r"(\.[^.\[\]]+|\[[0-9]+\])$", "", path)
+            shorter = re.sub(r"(\.[^.\[\]]+|\[[0-9]+\])$", "", path)
+            path = shorter if shorter != path else ""  # a bare key (goals, sample) has no parent
         sheet, cell = found or (SHEET_KPI if issue.path.startswith("goals") else SHEET_PLAN, "")
         zh, en = issue.message_zh, issue.message_en
         if issue.code == "needs_review":  # in a workbook the mark is a line of the 待確認 cell

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from kpi_engine.narrative import number_text
+from kpi_engine.report_model import UNREPORTED
 from workbook.formats.files import check_output_target
 from workbook.plan_io import load_any
 from workbook.report.charts import charts_if_available
 from workbook.report.document import write_report
 from workbook.report.errors import ReportError
 from workbook.report.gather import from_collection, make_report
+from workbook.report.layout import DEFAULT_FORM
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -37,7 +40,7 @@ def run_report(args: argparse.Namespace) -> int:
         data, known, sources = {}, {}, []
         if workbooks:
             coll = collect(workbooks, plans, progress=rich_progress)
-            data = from_collection(coll, workbooks)
+            data = from_collection(coll)
             known = {p.id: p for p in coll.plans}
             sources = [s.source for s in coll.submissions]
         for summary in summaries:  # counts recomputed with the plan given (default: embedded)
@@ -50,7 +53,8 @@ def run_report(args: argparse.Namespace) -> int:
         from workbook.report.archive import Archive
 
         with Archive.open(args.archive, create=False) as arc:
-            known, data = arc.report_data(plans, args.year)
+            coll = arc.collection(plans, args.year)
+        known, data = {p.id: p for p in coll.plans}, from_collection(coll)
         sources = [args.archive]
     previous, compare_year = None, None
     if args.compare:
@@ -59,6 +63,12 @@ def run_report(args: argparse.Namespace) -> int:
         with Archive.open(args.archive, create=False) as arc:
             previous = arc.results(year=args.compare)
         compare_year = args.compare
+        if not previous:
+            print(
+                f"注意：彙整資料庫沒有 {args.compare} 年度的資料，比較欄將為「—」"
+                f" / warning: the archive has no {args.compare} data; the comparison columns will be empty",
+                file=sys.stderr,
+            )
     report = make_report(
         known,
         data,
@@ -69,13 +79,19 @@ def run_report(args: argparse.Namespace) -> int:
         sources=sources,
     )
     charts = charts_if_available(report)
-    write_report(report, out, charts, font=args.font)
+    form = getattr(args, "form", None) or DEFAULT_FORM
+    write_report(report, out, None if form == "plan" else charts, font=args.font, form=form)
     units = len(report.units)
     print(f"{report.agency} {report.heading}（{report.period_name}，{units} 個填報單位）")
     for section in report.units:
         s = section.plan_score
         score, assessed, weight = (number_text(x) for x in (s.score, s.assessed_weight, s.weight))
         print(f"  {section.unit}: 加權得分 {score} / 已評估權重 {assessed}（計畫權重 {weight}）")
+        if section.left_out:
+            names = "、".join(line.name for line in section.lines if line.sentence.startswith(UNREPORTED))
+            print(
+                f"    未填報 / not returned: {names}（權重 {number_text(section.left_out)}% 未計入 / weight left out）"
+            )
     print(f"  {report.weight_note}")
     if out.suffix.lower() == ".pdf" and not args.font:
         from workbook.report.layout import DOCUMENT_FONT, rendering_font

@@ -114,8 +114,8 @@ def _row(table, cols):
     return cells
 
 
-def _part4(doc, report: Report, section: UnitSection, font: str) -> None:
-    cols = K.columns(report)
+def _part4(doc, report: Report, section: UnitSection, font: str, form: str = K.DEFAULT_FORM) -> None:
+    cols = K.columns(report, form)
     table = _table(doc, cols, font)
     for goal_first, count in section.goal_runs():
         start = section.lines.index(goal_first)
@@ -130,6 +130,9 @@ def _part4(doc, report: Report, section: UnitSection, font: str) -> None:
             fill, ink = K.light_fill(line.light)
             _fill(cells[1], line.indicator_lines, font)
             _fill(cells[2], line.target, font, align="center")
+            if form == "plan":  # the plan's four columns: the analysis says value and rate
+                _fill(cells[3], list(line.paragraphs) or [""], font)
+                continue
             _fill(cells[3], line.value_text, font, align="center")
             _fill(cells[4], line.rate_text, font, align="center")
             _fill(cells[5], line.light_text, font, align="center", bold=True, fill=fill, colour=ink)
@@ -158,6 +161,8 @@ def _scores(doc, report: Report, section: UnitSection, font: str) -> None:
         ]
         for i, (cell, v) in enumerate(zip(cells, values, strict=True)):
             _fill(cell, v, font, align="start" if i == 0 else "center", bold=bold)
+            for p in cell.paragraphs:  # the table stays with its note: never a page of only the note
+                p.paragraph_format.keep_with_next = True
     _para(
         doc,
         "註：加權得分＝Σ（指標權重×達成率）；未評估之指標（白燈）不計入，得分率＝加權得分÷已評估權重。"
@@ -167,11 +172,11 @@ def _scores(doc, report: Report, section: UnitSection, font: str) -> None:
     )
 
 
-def _part3(doc, section: UnitSection, font: str) -> None:
+def _part3(doc, report: Report, n: int, font: str) -> None:
     _heading(doc, "重要施政計畫執行情形", font)
     table = _table(doc, K.ITEM_COLUMNS, font)
     top, current = None, None
-    for item in section.items:
+    for item in K.reported_items(report, n):
         cells = _row(table, K.ITEM_COLUMNS)
         if item.work_plan != current:
             current, top = item.work_plan, cells[0]
@@ -200,9 +205,12 @@ def _footer_page_numbers(section, font: str) -> None:
 
 
 def render_docx(
-    report: Report, charts: dict[str, list[Chart]] | None = None, font: str = K.DOCUMENT_FONT
+    report: Report,
+    charts: dict[str, list[Chart]] | None = None,
+    font: str = K.DOCUMENT_FONT,
+    form: str = K.DEFAULT_FORM,
 ) -> bytes:
-    """The report as .docx bytes."""
+    """The report as .docx bytes; ``form``: ``review`` (管考) or ``plan`` (Part 4 as the plan prints it)."""
     doc = Document()
     sec = doc.sections[0]
     sec.orientation = WD_ORIENT.LANDSCAPE
@@ -210,8 +218,20 @@ def render_docx(
     sec.left_margin = sec.right_margin = sec.top_margin = Cm(K.MARGIN)
     sec.bottom_margin = Cm(1.5)
     _footer_page_numbers(sec, font)
+    if form == "plan":
+        _para(doc, K.title(report, form), font, size=14, bold=True).paragraph_format.keep_with_next = True
+        _para(doc, f"{report.agency}　{report.span}（{report.period_name}）", font, size=11)
+        many = len(report.units) > 1
+        for section in report.units:
+            if many or section.unit != report.agency:
+                p = _para(doc, f"填報單位：{section.unit}", font, size=12, bold=True)
+                p.paragraph_format.keep_with_next = True
+            _part4(doc, report, section, font, form)
+        buf = io.BytesIO()
+        doc.save(buf)
+        return buf.getvalue()
     charts = charts or {}
-    _para(doc, f"{report.agency}　{report.heading}", font, size=16, bold=True, align="center")
+    _para(doc, K.title(report, form), font, size=16, bold=True, align="center")
     _para(doc, f"{report.span}（{report.period_name}）", font, size=12, align="center")
     for chart in charts.get("", []):
         doc.add_picture(io.BytesIO(chart.png), width=Cm(24))
@@ -233,16 +253,22 @@ def render_docx(
         for chart in charts.get(section.unit, []):
             doc.add_picture(io.BytesIO(chart.png), width=Cm(24))
         if K.shows_items(report, n):
-            _part3(doc, section, font)
-    if many and not any(K.shows_items(report, i) for i in range(len(report.units))):
-        _para(doc, K.ITEMS_EMPTY, font, size=11)
+            _part3(doc, report, n, font)
+    if any(s.items for s in report.units) and not any(
+        K.shows_items(report, i) for i in range(len(report.units))
+    ):
+        _para(doc, K.ITEMS_EMPTY if many else K.ITEMS_EMPTY_ONE, font, size=11)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
 
 
 def write_docx(
-    report: Report, path: Path, charts: dict[str, list[Chart]] | None = None, font: str = K.DOCUMENT_FONT
+    report: Report,
+    path: Path,
+    charts: dict[str, list[Chart]] | None = None,
+    font: str = K.DOCUMENT_FONT,
+    form: str = K.DEFAULT_FORM,
 ) -> Path:
     """Write the report to ``path`` atomically."""
-    return save_atomic(render_docx(report, charts, font), Path(path))
+    return save_atomic(render_docx(report, charts, font, form), Path(path))

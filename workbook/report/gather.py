@@ -1,4 +1,4 @@
-"""From collected workbooks (or an archive) to the :class:`~kpi_engine.report_model.Report`."""
+"""From the collection (read from returns or from the archive) to the :class:`~kpi_engine.report_model.Report`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kpi_engine import Plan
+from kpi_engine.checks import parse_count
 from kpi_engine.evaluate import IndicatorResult
 from kpi_engine.report_model import Report, UnitData, build_report
 from workbook.collect import Collection
@@ -15,21 +16,32 @@ from workbook.report.errors import ReportError
 Data = dict[str, dict[tuple[int, str], dict[str, UnitData]]]
 
 
-def from_collection(coll: Collection, paths: Iterable[str | Path]) -> Data:
-    """Group a collect's rows, with staff's text, by plan, year, period and unit."""
-    from workbook.report.staff import staff_text
+def from_collection(coll: Collection, paths: Iterable[str | Path] = ()) -> Data:
+    """Group the collection's rows, staff text and unreturned sections by plan, year, period and unit.
 
-    texts = staff_text(coll, paths)
+    Everything comes from the collection itself (one read of each return); ``paths`` is
+    not read and is accepted only for older callers.
+    """
     data: Data = {}
+
+    def slot(plan_id: str, year: int, period: str, unit: str) -> UnitData:
+        return data.setdefault(plan_id, {}).setdefault((year, period), {}).setdefault(unit, UnitData())
+
     for row in coll.rows:
-        key = (row.year, row.result.period)
-        unit = data.setdefault(row.plan_id, {}).setdefault(key, {}).setdefault(row.unit, UnitData())
+        unit = slot(row.plan_id, row.year, row.result.period, row.unit)
         unit.results.append(row.result)
-    for (plan_id, unit, year, pid), text in texts.items():
-        slot = data.get(plan_id, {}).get((year, pid), {}).get(unit)
-        if slot is not None:
-            slot.notes.update(text.notes)
-            slot.progress.update(text.progress)
+        if row.note:
+            unit.notes[row.result.indicator] = row.note
+    for item in coll.items:
+        progress, _ = parse_count(item.progress)
+        slot(item.plan_id, item.year, item.period, item.unit).progress[item.item] = (
+            progress,
+            item.description,
+        )
+    for ret in coll.returns:
+        if ret.unreturned and ret.period:
+            unit = slot(ret.plan_id, ret.year, ret.period, ret.unit)
+            unit.unreported.update(dict.fromkeys(ret.indicators, ret.owner))
     return data
 
 
@@ -37,12 +49,15 @@ def choose(
     plans: Mapping[str, Plan], data: Data, *, year: int | None, period: str | None
 ) -> tuple[Plan, int, str]:
     """The plan, year and period to report: the one given, else the only or latest one."""
+    data = {k: v for k, v in data.items() if any(u.results for units in v.values() for u in units.values())}
     if not data:
         raise ReportError("沒有可供報告的填報資料 / no collected results to report")
     if len(data) > 1:
-        names = "、".join(sorted(data))
+        names = "、".join(
+            f"{plans[k].agency} {plans[k].year} 年度（{plans[k].source or k}）" for k in sorted(data)
+        )
         raise ReportError(
-            f"資料含多個計畫（{names}），請以 --plan 指定一個 / several plans collected: {names}"
+            f"資料含多個計畫：{names}；請以 --plan 指定一個 / several plans collected: {names}; choose one with --plan"
         )
     plan_id, by_key = next(iter(data.items()))
     plan = plans[plan_id]

@@ -12,8 +12,10 @@ from workbook.form.styles import LIGHT_COLOURS
 
 #: What government documents print in; Word and LibreOffice on Windows have it.
 DOCUMENT_FONT = "標楷體"
-#: Names a Kai font goes by on other machines, then the fallbacks fonts-noto-cjk installs.
-_KAI_NAMES = ("標楷體", "DFKai-SB", "BiauKai", "TW-Kai", "AR PL UKai TW", "AR PL UKai TC")
+#: Names a Kai font goes by on other machines (AR PL UKai TW: Debian's fonts-arphic-ukai), then
+#: the fallbacks fonts-noto-cjk installs.  LibreOffice 7.4 embeds the first face of an OpenType
+#: collection (Noto CJK's is JP: ，。 bottom-left), so a TW Kai font comes first: its ，。 are centred.
+_KAI_NAMES = ("標楷體", "DFKai-SB", "BiauKai", "TW-Kai", "AR PL UKai TW", "AR PL UKai TC", "cwTeXKai")
 _FALLBACKS = ("Noto Serif CJK TC", "Noto Sans CJK TC")
 
 HEADER_FILL = "D9E2F3"
@@ -29,6 +31,12 @@ BASE_COLUMNS = [
     ("燈號", 1.5),
 ]
 COMPARE_COLUMNS = [("上年度實際值", 2.0), ("增減", 2.4)]
+#: ``kpi report --form``: ``review`` is the 管考 view (實際值, 達成率, 燈號, scores, Part 3);
+#: ``plan`` is Part 4 as the plan document prints it and the agency submits it.
+FORMS = ("review", "plan")
+DEFAULT_FORM = "review"
+#: The plan's own four columns (績效衡量暨達成情形分析 takes the rest of the page).
+PLAN_COLUMNS = [("策略績效目標", 5.6), ("衡量指標", 5.6), ("原訂目標值", 3.0)]
 ANALYSIS = "績效衡量暨達成情形分析"
 ITEM_COLUMNS = [("工作計畫", 4.0), ("重要施政計畫項目", 7.7), ("執行進度", 2.0), ("執行情形", 13.0)]
 SCORE_COLUMNS = [
@@ -53,8 +61,18 @@ def light_fill(light: str) -> tuple[str, str]:
     return LIGHT_COLOURS.get(light, LIGHT_COLOURS["white"])
 
 
-def columns(report: Report) -> list[tuple[str, float]]:
+def title(report: Report, form: str) -> str:
+    """The first line: 「第四部分：上(106)年度實施狀況及成果概述」 in the plan's form."""
+    if form == "plan":
+        return f"第四部分：{report.heading}"
+    return f"{report.agency}　{report.heading}"
+
+
+def columns(report: Report, form: str = DEFAULT_FORM) -> list[tuple[str, float]]:
     """The Part 4 table's columns and widths (cm); the analysis takes the rest of the page."""
+    if form == "plan":
+        used = sum(w for _, w in PLAN_COLUMNS)
+        return [*PLAN_COLUMNS, (ANALYSIS, round(A4_LONG - 2 * MARGIN - used, 2))]
     cols = list(BASE_COLUMNS)
     if report.compare_year:
         # Two more columns: narrower names so the analysis keeps room to read.
@@ -88,17 +106,21 @@ def rendering_font() -> str:
     return DOCUMENT_FONT
 
 
+def reported_items(report: Report, n: int) -> list:
+    """Part 3 rows of unit ``n``: only the items someone reported progress or a text for.
+
+    Blank rows for every item nobody reported on only lengthen the document.
+    """
+    return [i for i in report.units[n].items if i.progress is not None or i.description]
+
+
 def shows_items(report: Report, n: int) -> bool:
-    """Part 3 of unit ``n``: always for a one-unit report; else only where the unit wrote some."""
-    section = report.units[n]
-    if not section.items:
-        return False
-    if len(report.units) == 1:
-        return True
-    return any(i.progress is not None or i.description for i in section.items)
+    """Whether unit ``n`` has a Part 3 table (some item was reported on)."""
+    return bool(reported_items(report, n))
 
 
 ITEMS_EMPTY = "重要施政計畫執行情形：各填報單位均未填寫執行進度及執行情形。"
+ITEMS_EMPTY_ONE = "重要施政計畫執行情形：本期未填寫執行進度及執行情形。"
 
 
 def overview(report: Report) -> tuple[list[tuple[str, float]], list[list[str]]]:

@@ -59,8 +59,10 @@ class _Doc:
             fontsize=size,
             fontsizeasian=size,
             fontsizecomplex=size,
-            language="zh",
-            country="TW",
+            # Digits and Latin letters are "Western" text: with zh-TW there LibreOffice breaks
+            # lines inside a number (「達成率10 / 0%」); English rules keep 100% and 2,000 whole.
+            language="en",
+            country="US",
             languageasian="zh",
             countryasian="TW",
             **weight,
@@ -141,13 +143,17 @@ class _Doc:
             self._styles["R_keep"] = s
         return TableRow(stylename=self._styles["R_keep"])
 
-    def table(self, name: str, widths: list[float]) -> Table:
-        """A table of the given column widths (cm), as wide as their sum."""
+    def table(self, name: str, widths: list[float], *, keep: bool = False) -> Table:
+        """A table of the given column widths (cm), as wide as their sum; ``keep``: with what follows."""
         self._n += 1
         ts = Style(name=f"T{self._n}", family="table")
         ts.addElement(
             TableProperties(
-                width=f"{sum(widths):.2f}cm", align="center", margintop="0.2cm", marginbottom="0.2cm"
+                width=f"{sum(widths):.2f}cm",
+                align="center",
+                margintop="0.2cm",
+                marginbottom="0.2cm",
+                **({"keepwithnext": "always", "maybreakbetweenrows": "false"} if keep else {}),
             )
         )
         self.doc.automaticstyles.addElement(ts)
@@ -215,8 +221,8 @@ class _Doc:
         self.doc.text.addElement(p)
 
 
-def _part4(d: _Doc, report: Report, section: UnitSection, n: int) -> None:
-    cols = K.columns(report)
+def _part4(d: _Doc, report: Report, section: UnitSection, n: int, form: str = K.DEFAULT_FORM) -> None:
+    cols = K.columns(report, form)
     table = d.table(f"實施狀況及成果概述{n}", [w for _, w in cols])
     table.addElement(d.header_row([label for label, _ in cols]))
     for goal_first, count in section.goal_runs():
@@ -231,6 +237,10 @@ def _part4(d: _Doc, report: Report, section: UnitSection, n: int) -> None:
             fill, ink = K.light_fill(line.light)
             row.addElement(d.cell(line.indicator_lines))
             row.addElement(d.cell(line.target, align="center"))
+            if form == "plan":  # the plan's four columns: the analysis says value and rate
+                row.addElement(d.cell(list(line.paragraphs) or [""], valign="top"))
+                table.addElement(row)
+                continue
             row.addElement(d.cell(line.value_text, align="center"))
             row.addElement(d.cell(line.rate_text, align="center"))
             row.addElement(d.cell(line.light_text, align="center", fill=fill, bold=True, colour=ink))
@@ -245,7 +255,9 @@ def _part4(d: _Doc, report: Report, section: UnitSection, n: int) -> None:
 
 def _scores(d: _Doc, report: Report, section: UnitSection, n: int) -> None:
     d.text("加權分數", size="12pt", bold=True, keep=True)
-    table = d.table(f"加權分數{n}", [w for _, w in K.SCORE_COLUMNS])
+    table = d.table(
+        f"加權分數{n}", [w for _, w in K.SCORE_COLUMNS], keep=True
+    )  # never a page of only the note
     table.addElement(d.header_row([label for label, _ in K.SCORE_COLUMNS]))
     for s in (*section.goal_scores, section.plan_score):
         row = d.row()
@@ -265,12 +277,12 @@ def _scores(d: _Doc, report: Report, section: UnitSection, n: int) -> None:
     )
 
 
-def _part3(d: _Doc, section: UnitSection, n: int) -> None:
+def _part3(d: _Doc, report: Report, n: int) -> None:
     d.text("重要施政計畫執行情形", size="12pt", bold=True, keep=True)
     table = d.table(f"重要施政計畫{n}", [w for _, w in K.ITEM_COLUMNS])
     table.addElement(d.header_row([label for label, _ in K.ITEM_COLUMNS]))
     runs: list[list] = []
-    for item in section.items:
+    for item in K.reported_items(report, n - 1):
         if runs and runs[-1][0] == item.work_plan:
             runs[-1][1].append(item)
         else:
@@ -289,15 +301,38 @@ def _part3(d: _Doc, section: UnitSection, n: int) -> None:
     d.doc.text.addElement(table)
 
 
+def _plan_form(d: _Doc, report: Report) -> None:
+    """Part 4 as the plan prints it: its title, then per unit the four-column table."""
+    d.text(K.title(report, "plan"), size="14pt", bold=True, space="0.15cm", keep=True)
+    d.text(f"{report.agency}　{report.span}（{report.period_name}）", size="11pt", space="0.1cm", keep=True)
+    many = len(report.units) > 1
+    for n, section in enumerate(report.units, start=1):
+        if many or section.unit != report.agency:
+            style = d.para("unit", size="12pt", bold=True, keep=True, space="0.1cm")
+            d.doc.text.addElement(P(stylename=style, text=K.xml_safe(f"填報單位：{section.unit}")))
+        _part4(d, report, section, n, "plan")
+
+
 def render_odt(
-    report: Report, charts: dict[str, list[Chart]] | None = None, font: str = K.DOCUMENT_FONT
+    report: Report,
+    charts: dict[str, list[Chart]] | None = None,
+    font: str = K.DOCUMENT_FONT,
+    form: str = K.DEFAULT_FORM,
 ) -> bytes:
-    """The report as .odt bytes; ``charts`` maps a unit ('' = the whole report) to its charts."""
+    """The report as .odt bytes; ``charts`` maps a unit ('' = the whole report) to its charts.
+
+    ``form``: ``review`` (the 管考 view) or ``plan`` (Part 4 as the plan prints it).
+    """
     import io
 
     d = _Doc(font)
+    if form == "plan":
+        _plan_form(d, report)
+        buf = io.BytesIO()
+        d.doc.write(buf)
+        return buf.getvalue()
     charts = charts or {}
-    d.text(f"{report.agency}　{report.heading}", align="center", size="16pt", bold=True, space="0.15cm")
+    d.text(K.title(report, form), align="center", size="16pt", bold=True, space="0.15cm")
     d.text(f"{report.span}（{report.period_name}）", align="center", size="12pt", space="0.2cm")
     for chart in charts.get("", []):
         d.image(chart, 24.0)
@@ -323,16 +358,22 @@ def render_odt(
         for chart in charts.get(section.unit, []):
             d.image(chart, 24.0)
         if K.shows_items(report, n - 1):
-            _part3(d, section, n)
-    if many and not any(K.shows_items(report, i) for i in range(len(report.units))):
-        d.text(K.ITEMS_EMPTY, size="11pt")
+            _part3(d, report, n)
+    if any(s.items for s in report.units) and not any(
+        K.shows_items(report, i) for i in range(len(report.units))
+    ):
+        d.text(K.ITEMS_EMPTY if many else K.ITEMS_EMPTY_ONE, size="11pt")
     buf = io.BytesIO()
     d.doc.write(buf)
     return buf.getvalue()
 
 
 def write_odt(
-    report: Report, path: Path, charts: dict[str, list[Chart]] | None = None, font: str = K.DOCUMENT_FONT
+    report: Report,
+    path: Path,
+    charts: dict[str, list[Chart]] | None = None,
+    font: str = K.DOCUMENT_FONT,
+    form: str = K.DEFAULT_FORM,
 ) -> Path:
     """Write the report to ``path`` atomically."""
-    return save_atomic(render_odt(report, charts, font), Path(path))
+    return save_atomic(render_odt(report, charts, font, form), Path(path))

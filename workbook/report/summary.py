@@ -177,6 +177,36 @@ def build_summary(coll: Collection) -> Workbook:
         ],
     )
 
+    _table_sheet(
+        wb,
+        RETURNS_SHEET,
+        "應繳情形（已繳、部分、未繳、逾期）",
+        [
+            ("年度", 6),
+            ("期別", 8),
+            ("填報單位", 16),
+            ("承辦單位", 14),
+            ("繳交情形", 9),
+            ("應填指標", 40),
+            ("尚未填寫", 40),
+            ("權重（%）", 9),
+            ("檔案", 34),
+        ],
+        [
+            [
+                r["year"],
+                r["period"],
+                r["unit"],
+                r["owner"],
+                r["status_zh"],
+                "、".join(r["indicators"]),
+                "、".join(r["blank"]),
+                r["weight"],
+                " + ".join(r["files"]),
+            ]
+            for r in coll.return_table()
+        ],
+    )
     severity = {"error": "錯誤", "warning": "警告"}
     _table_sheet(
         wb,
@@ -218,8 +248,8 @@ def build_summary(coll: Collection) -> Workbook:
             ("說明", 44),
             ("填報單位", 14),
             ("承辦單位", 14),
-            ("存檔時間", 18),
-            ("郵件日期", 18),
+            ("存檔時間（UTC）", 18),
+            ("郵件日期（寄件者時區）", 24),
             ("計算時間", 18),
             ("SHA-256", 34),
         ],
@@ -231,7 +261,7 @@ def build_summary(coll: Collection) -> Workbook:
                 s.unit,
                 s.owner,
                 s.saved_at,
-                s.sent_at,
+                s.sent_shown or s.sent_at,
                 s.calculated_at,
                 s.sha256,
             ]
@@ -270,7 +300,9 @@ def neutralise(value: Any) -> Any:
 
 
 #: The CSV files ``write_csv`` writes.
-CSV_NAMES = ("彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv")
+CSV_NAMES = ("彙總.csv", "重要施政計畫.csv", "檢核.csv", "檔案.csv", "繳交情形.csv")
+#: The summary's sheet of expected returns (已繳, 部分, 未繳, 逾期).
+RETURNS_SHEET = "繳交情形"
 #: Headers of a table with no rows (so the file still says what it would hold).
 EMPTY_HEADERS = {
     "重要施政計畫.csv": (
@@ -328,6 +360,10 @@ CSV_HEADERS_ZH = {
     "sent_at": "郵件日期",
     "calculated_at": "計算時間",
     "sha256": "SHA-256",
+    "indicators": "應填指標",
+    "blank": "尚未填寫",
+    "weight": "權重（%）",
+    "files": "檔案",
 }
 #: zh-TW forms of coded values, by column.
 CSV_VALUES_ZH: dict[str, dict[Any, str]] = {
@@ -381,11 +417,20 @@ def write_csv(coll: Collection, folder: str | Path, lang: str = "zh") -> list[Pa
                 "unit": s.unit,
                 "owner": s.owner,
                 "saved_at": s.saved_at,
-                "sent_at": s.sent_at,
+                "sent_at": s.sent_shown or s.sent_at,
                 "calculated_at": s.calculated_at,
                 "sha256": s.sha256,
             }
             for s in coll.submissions
+        ],
+        "繳交情形.csv": [
+            {
+                **r,
+                "indicators": "、".join(r["indicators"]),
+                "blank": "、".join(r["blank"]),
+                "files": " + ".join(r["files"]),
+            }
+            for r in coll.return_table()
         ],
     }
     out = []
