@@ -15,15 +15,18 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from .errors import KpiError
+
+if TYPE_CHECKING:
+    import jsonschema
 from .kinds import ALL_ROLES, KINDS
 from .plan import (
     DEFAULT_EVALUATION_SYSTEMS,
+    UNSET_TARGET,
     Goal,
     Indicator,
     InputSpec,
@@ -37,14 +40,13 @@ from .plan import (
     Sample,
     Stage,
     Target,
+    UnitContact,
     WorkPlan,
     parse_target,
     stage_target,
 )
 
 DEFAULT_PLAN_NAME = "taichung_secretariat_107.yaml"
-#: A target the coordinator has still to set (written by ``kpi plan rollover``).
-UNSET_TARGET = "待設定"
 #: A plan is a few dozen kilobytes; a megabyte is far beyond any real one.
 MAX_PLAN_CHARS = 1_000_000
 SCHEMA_NAME = "plan.schema.json"
@@ -92,6 +94,7 @@ class PlanIssue:
 ISSUE_CODES = {
     "plan_unreadable": "無法讀取計畫檔",
     "plan_too_large": "計畫檔過大",
+    "plan_unverifiable": "計畫資料與範本指紋不符，無法驗證",
     "yaml_alias": "不可使用 YAML 別名",
     "yaml_syntax": "YAML 語法錯誤",
     "schema": "欄位格式不符",
@@ -132,6 +135,12 @@ class PlanError(KpiError, ValueError):
         self.message_en = "\n".join([f"invalid plan: {source}"] + [f"  - {i.message_en}" for i in issues])
 
 
+def require_final(plan: Plan) -> None:
+    """Raise a PlanError listing what the plan still leaves open (its 「待設定」 targets), if anything."""
+    if plan.pending:
+        raise PlanError(plan.source, list(plan.pending))
+
+
 def _templates_dir() -> Any:
     return resources.files("templates")
 
@@ -168,8 +177,14 @@ def load_plan(path: str | Path | None = None) -> Plan:
     return parse_plan(text, source=str(path))
 
 
-def parse_plan(text: str, source: str = "<plan>") -> Plan:
-    """Parse plan YAML text; see :func:`load_plan`."""
+def parse_plan(text: str, source: str = "<plan>", *, fingerprint: str | None = None) -> Plan:
+    """Parse plan YAML text; see :func:`load_plan`.
+
+    ``fingerprint``: the one the text was stored with (the plan a workbook carries).  A plan
+    that builds to it is the plan validated when the workbook was made, so the schema is not
+    checked again: the buttons run in LibreOffice's and Pyodide's Python without jsonschema
+    (whose rpds-py is compiled).  Any other text is validated in full.
+    """
     if len(text) > MAX_PLAN_CHARS:
         raise PlanError(
             source,
@@ -219,6 +234,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
                 composed.append(None)
         return _line_of(composed[0], path)
 
+    if fingerprint is not None and (known := _known_plan(data, line_of, source, text, fingerprint)):
+        return known
     issues = [
         PlanIssue(
             _dotted(err.absolute_path),
@@ -245,8 +262,36 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _known_plan(data: dict, line_of: Any, source: str, text: str, fingerprint: str) -> Plan | None:
+    """The plan ``data`` builds, when it builds cleanly to ``fingerprint``; else None."""
+    try:
+        builder = _Builder(data, line_of)
+        plan = builder.build(source)
+    except Exception:  # unvalidated data may be any shape: the full path names what is wrong
+        return None
+    if builder.issues or plan.fingerprint != fingerprint:
+        return None
+    return replace(plan, text=text)
+
+
 @functools.lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    try:
+        import jsonschema
+    except ImportError as exc:  # a button's Python (LibreOffice, Pyodide) has only the bundle
+        raise PlanError(
+            "(workbook)",
+            [
+                PlanIssue(
+                    "",
+                    None,
+                    "計畫資料與範本指紋不符，此處無法驗證；請重新下載範本",
+                    f"the plan does not match its fingerprint and cannot be validated here ({exc.name} missing);"
+                    " download the template again",
+                    "plan_unverifiable",
+                )
+            ],
+        ) from None
     return jsonschema.Draft202012Validator(plan_schema())
 
 
@@ -380,19 +425,25 @@ class _Builder:
         self.data = data
         self.line_of = line_of
         self.issues: list[PlanIssue] = []
+        self.pending: list[PlanIssue] = []  # 待設定 targets: the plan loads, plan check lists them
 
     def issue(self, path: tuple, zh: str, en: str, code: str = "plan_invalid") -> None:
         self.issues.append(PlanIssue(_dotted(path), self.line_of(path), zh, en, code))
 
-    def target(self, raw: Any, path: tuple, stages: tuple[Stage, ...] = (), name: str = "") -> Target | None:
-        if str(raw).strip() == UNSET_TARGET:
-            self.issue(
-                path,
-                f"「{name}」目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
-                f"target of {name!r} not set yet; fill in this year's target",
-                "target_unset",
+    def target(
+        self, raw: Any, path: tuple, stages: tuple[Stage, ...] = (), *, percent: bool = False, name: str = ""
+    ) -> Target | None:
+        if str(raw).strip() == UNSET_TARGET:  # templates and results are made; nothing is rated
+            self.pending.append(
+                PlanIssue(
+                    _dotted(path),
+                    self.line_of(path),
+                    f"「{name}」目標值尚未設定（{UNSET_TARGET}），請填入本年度目標值",
+                    f"target of {name!r} not set yet; fill in this year's target",
+                    "target_unset",
+                )
             )
-            return None
+            return Target(UNSET_TARGET, Decimal(0), percent, None, unset=True)
         try:
             if stages:  # a milestone target may name a stage: 第3階段, 3, or its label
                 found = stage_target(str(raw), stages)
@@ -484,6 +535,13 @@ class _Builder:
             sample = Sample(
                 s["year"], s["period"], s.get("targets", "current"), s["entries"], dict(s.get("notes", {}))
             )
+        contacts = tuple(
+            UnitContact(u)
+            if isinstance(u, str)
+            else UnitContact(u["name"], u.get("contact", ""), u.get("email", ""))
+            for u in d.get("units", [])
+        )
+        self.unique([(c.name, ("units", i)) for i, c in enumerate(contacts)], "填報單位")
         return Plan(
             id=d["id"],
             agency=d["agency"],
@@ -500,7 +558,9 @@ class _Builder:
             sample=sample,
             fingerprint=fingerprint(d),
             source=source,
-            units=tuple(d.get("units", [])),
+            units=tuple(c.name for c in contacts),
+            contacts=contacts,
+            pending=tuple(self.pending),
         )
 
     def unique(self, ids: list[tuple[str, tuple]], what: str) -> None:
@@ -546,15 +606,18 @@ class _Builder:
         kind = raw["kind"]
         self.review_marks(raw.get("needs_review", []), path)
         stages = self.stages(raw, kind, path)
-        target = self.target(raw["target"], (*path, "target"), stages, raw["name"])
+        percent = KINDS[kind].percent
+        target = self.target(raw["target"], (*path, "target"), stages, percent=percent, name=raw["name"])
         prev = (
-            self.target(raw["previous_target"], (*path, "previous_target"), stages)
+            self.target(
+                raw["previous_target"], (*path, "previous_target"), stages, percent=percent, name=raw["name"]
+            )
             if "previous_target" in raw
             else None
         )
         polarity = self.polarity(raw, kind, target, path)
         for name, t in (("target", target), ("previous_target", prev)):
-            if t is not None:
+            if t is not None and not t.unset:
                 self.check_target(t, raw, kind, polarity, stages, (*path, name))
         roles = KINDS[kind].roles
         inputs_raw = raw["inputs"]

@@ -8,8 +8,8 @@ book's queued actions).  The actions, applied as Excel's client applies them, gi
 ``kpi calculate`` gives.  Without Node or the npm package the test is skipped, with the reason,
 unless KPI_REQUIRE_PYODIDE or KPI_REQUIRE_LIBREOFFICE is 1 (CI), where it fails instead.
 
-Also here: the bundle imports and validates plans in a Python that has nothing installed
-(``-I -S``, the pure ``rpds`` stand-in) with the same errors as this environment.
+Also here: the bundle reads a workbook's plan in a Python that has nothing installed
+(``-I -S``): trusted by its fingerprint, without jsonschema.
 """
 
 from __future__ import annotations
@@ -114,36 +114,40 @@ BAD_PLANS = [
 ]
 
 
-def test_bundle_runs_in_a_python_with_nothing_installed(tmp_path):
-    """Plans parse and fail alike with the bundle alone (pure ``rpds``) and with rpds-py installed."""
+def test_bundle_reads_a_workbooks_plan_in_a_python_with_nothing_installed(tmp_path):
+    """With only the bundle (``-I -S``, no jsonschema): the plan a workbook carries builds to the
+    same plan as here, trusted by its fingerprint; a tampered text under that fingerprint is
+    refused (``plan_unverifiable``), as it is refused here (with the schema's own words)."""
     from kpi_engine import PlanError, parse_plan
     from kpi_engine.plan_loader import default_plan_path
 
     zipped = tmp_path / "bundle.zip"
     zipped.write_bytes(bundle.bundle_zip())
     text = default_plan_path().read_text(encoding="utf-8")
+    fingerprint = parse_plan(text).fingerprint
     cases = [text] + [text.replace(old, new, 1) for old, new in BAD_PLANS]
     assert all(case != text for case in cases[1:])
 
     def here(case: str) -> str:
         try:
-            return parse_plan(case).fingerprint
+            return parse_plan(case, fingerprint=fingerprint).fingerprint
         except PlanError as exc:
-            return str(exc)
+            return "refused: " + ",".join(i.code for i in exc.issues)
 
     script = (
         "import json, sys\n"
         "sys.path[:] = [p for p in sys.path if 'site-packages' not in p and 'dist-packages' not in p]\n"
         f"sys.path.append({str(zipped)!r})\n"
         "from kpi_engine import PlanError, parse_plan\n"
-        "import rpds, yaml, jsonschema\n"
-        "assert rpds.__file__.startswith(sys.path[-1]) and yaml.__file__.startswith(sys.path[-1])\n"
+        "import yaml\n"
+        "assert yaml.__file__.startswith(sys.path[-1])\n"
         "out = []\n"
         "for case in json.load(sys.stdin):\n"
         "    try:\n"
-        "        out.append(parse_plan(case).fingerprint)\n"
+        f"        out.append(parse_plan(case, fingerprint={fingerprint!r}).fingerprint)\n"
         "    except PlanError as exc:\n"
-        "        out.append(str(exc))\n"
+        "        out.append('refused: ' + ','.join(i.code for i in exc.issues))\n"
+        "assert 'jsonschema' not in sys.modules\n"
         "print(json.dumps(out, ensure_ascii=False))\n"
     )
     proc = subprocess.run(
@@ -154,4 +158,7 @@ def test_bundle_runs_in_a_python_with_nothing_installed(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout) == [here(case) for case in cases]
+    there = json.loads(proc.stdout)
+    assert there[0] == here(text) == fingerprint
+    assert there[1:] == ["refused: plan_unverifiable"] * len(BAD_PLANS)
+    assert all(h.startswith("refused: ") and "plan_unverifiable" not in h for h in map(here, cases[1:]))

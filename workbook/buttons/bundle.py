@@ -5,10 +5,11 @@ its own Python, xlwings Lite runs the script in Pyodide.  Both get this zip on `
 (LibreOffice adds ``pythonpath.zip`` beside the extension's component; the Lite script
 unpacks it from ``main.py``), so a click runs :mod:`workbook.form.calculate` itself, with the
 plan the workbook carries.  The zip holds source only: this package (``kpi_engine``,
-``templates``, ``workbook``), PyYAML without its C extension, jsonschema with referencing,
-jsonschema-specifications and attrs, typing-extensions, and :mod:`workbook.buttons.pure_rpds`
-as ``rpds`` (rpds-py is compiled).  Where a real package is installed it comes first on
-``sys.path`` and wins.  The entries are dated 1980-01-01, so a build is reproducible.
+``templates``, ``workbook``) and PyYAML without its C extension.  No jsonschema: the plan a
+workbook carries is trusted by its fingerprint (:func:`kpi_engine.plan_loader.parse_plan`),
+so the schema, and jsonschema's compiled rpds-py, are never needed on a click.  Where a real
+package is installed it comes first on ``sys.path`` and wins.  The entries are dated
+1980-01-01, so a build is reproducible.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from pathlib import Path
 
 #: This package's top-level packages, all of them (a click imports only what it needs).
 PROJECT = ("kpi_engine", "templates", "workbook")
-#: Pure-Python dependencies of ``kpi_engine.plan_loader`` (yaml and jsonschema) and of jsonschema.
-THIRD_PARTY = ("yaml", "jsonschema", "jsonschema_specifications", "referencing", "attr", "attrs")
-SINGLE_MODULES = ("typing_extensions",)
-#: Only sources and the data files the code reads (the plan schema, JSON Schema's metaschemas).
+#: Pure-Python dependencies of a click: the plan a workbook carries is YAML.
+THIRD_PARTY = ("yaml",)
+#: Only sources and the data files the code reads (the plan schema).
 SUFFIXES = (".py", ".json", ".yaml")
 SKIP_DIRS = {"__pycache__", "tests", "benchmarks"}
 _DATE = (1980, 1, 1, 0, 0, 0)
@@ -54,13 +54,6 @@ def members() -> Iterator[tuple[str, bytes]]:
     for name in (*PROJECT, *THIRD_PARTY):
         for arcname, path in _files(name):
             yield arcname, path.read_bytes()
-    for name in SINGLE_MODULES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise BundleError(f"{name} is not installed")
-        yield f"{name}.py", Path(spec.origin).read_bytes()
-    pure = Path(__file__).with_name("pure_rpds.py")
-    yield "rpds/__init__.py", pure.read_bytes()
 
 
 def bundle_zip() -> bytes:

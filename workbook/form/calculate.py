@@ -117,7 +117,7 @@ def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict
     plan = next((p for p in plans if p.fingerprint == fingerprint), None)
     if plan is None:
         try:
-            plan = parse_plan(meta["plan_text"], source="(workbook)")
+            plan = parse_plan(meta["plan_text"], source="(workbook)", fingerprint=fingerprint)
         except PlanError as exc:
             raise WorkbookFileError(
                 "工作簿內的計畫資料無法讀取",
