@@ -154,7 +154,46 @@ def check_indicator(
         out.append(input_finding("zero_denominator", ind, period, kind.divisor))
     if kind.part_of_whole:
         out += _ratio_rules(ind, period, values)
+    out += date_serial_rule(ind, period, values)
     return values, out
+
+
+#: The serial numbers of the dates 2000-01-01 … 2099-12-31: a date typed into a cell formatted
+#: ``0`` (LibreOffice keeps the format) is one of these, and nothing else in the file says "date".
+DATE_SERIALS = range(36_526, 73_051 + 1)
+#: How far above its target a count must be to be read as a date typed in by mistake.
+DATE_SERIAL_SCALE = 100
+
+
+def date_serial_rule(ind: Indicator, period: Period, values: Mapping[str, Decimal | None]) -> list[Finding]:
+    """A warning (``date_serial``) for a count that lies among date serials and far above its
+    target: 43,281 (2018-06-30) against ≤135.  Only kinds whose one input is the value itself
+    (count, stock) have a target of the input's scale; a rate's numerator above its
+    denominator is already an error (``numerator_gt_denominator``)."""
+    kind = kind_of(ind)
+    if len(kind.roles) != 1 or kind.percent or kind.staged:
+        return []
+    (role,) = kind.roles
+    value = values.get(role)
+    targets = [t for t in (ind.target, ind.previous_target) if t is not None and not (t.percent or t.unset)]
+    if value is None or not targets or value != value.to_integral_value() or int(value) not in DATE_SERIALS:
+        return []
+    scale = max(targets, key=lambda t: t.value)
+    if value <= DATE_SERIAL_SCALE * scale.value:
+        return []
+    day = _EXCEL_EPOCH + timedelta(days=int(value))
+    return [
+        input_finding(
+            "date_serial",
+            ind,
+            period,
+            role,
+            value=_show(value),
+            date_zh=f"民國{day.year - 1911}年{day.month}月{day.day}日",
+            date_en=f"{day:%Y-%m-%d}",
+            target=scale.printed,
+        )
+    ]
 
 
 def _is_blank(raw: object) -> bool:

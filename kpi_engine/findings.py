@@ -55,6 +55,12 @@ CATALOGUE: dict[str, tuple[Severity, str, str]] = {
     "too_large": ("error", "{label}數值過大：{value}", "{label} is implausibly large: {value}"),
     "boolean": ("error", "{label}不可為是非值：{raw}", "{label} cannot be a TRUE/FALSE value: {raw}"),
     "date": ("error", "{label}不可為日期：{raw}", "{label} cannot be a date: {raw}"),
+    "date_serial": (
+        "warning",
+        "{label}為 {value}，與日期 {date_zh} 的序號相同，且遠大於目標值 {target}；是否誤輸入日期？請確認",
+        "{label} is {value}, the serial number of the date {date_en}, far above the target {target}; "
+        "was a date typed in? please check",
+    ),
     "excel_error": ("error", "{label}為錯誤值 {raw}", "{label} holds the error value {raw}"),
     "numerator_gt_denominator": (
         "error",

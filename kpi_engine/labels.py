@@ -32,6 +32,7 @@ class Labels:
     not_assessed: str = "本期不評估"
     uncalculated: str = "尚未計算"
     changed: str = "數據已變更，請重新計算"
+    target_unset: str = "目標值待設定"  # the 達成情形 of a result whose target is still 待設定
 
     def light_code(self, text: Value) -> str:
         """``綠燈`` → ``green``; anything else → ``white``."""
@@ -60,4 +61,5 @@ EN_LABELS = Labels(
     "Not assessed this period",
     "Not calculated",
     "Data changed: calculate again",
+    "Target not set yet",
 )

@@ -206,13 +206,16 @@ def computation(
             verdict = if_(cmp(op, basis, target.value), labels.on_schedule, labels.behind)
         else:
             verdict = if_(cmp(op, value, target.value), labels.met, labels.not_met)
+        if target.unset:  # 待設定: the value is computed, nothing is compared or rated
+            verdict = Str(labels.target_unset)
         steps.append(
             (
                 "achieved",
                 if_(cmp(">", errors, 0), labels.invalid, if_(cmp("=", value, BLANK), BLANK, verdict)),
             )
         )
-        steps.append(("rate", if_(cmp("=", basis, BLANK), BLANK, rate_expr(basis, ind, target, opts))))
+        rated = Str(BLANK) if target.unset else rate_expr(basis, ind, target, opts)
+        steps.append(("rate", if_(cmp("=", basis, BLANK), BLANK, rated)))
         rate = Ref("rate")
         lights = opts.lights
         light = if_(
@@ -226,7 +229,7 @@ def computation(
         )
         steps.append(("light", light))
         if factor:
-            miss = if_(cmp(op, basis, target.value), labels.no, labels.yes)
+            miss = Str(BLANK) if target.unset else if_(cmp(op, basis, target.value), labels.no, labels.yes)
             steps.append(("at_risk", if_(cmp("=", basis, BLANK), BLANK, miss)))
     steps.append(("status", status_expr(ind, assessed, labels)))
     sentence = sentence_expr(

@@ -9,13 +9,14 @@ generated sentence.
 
 from __future__ import annotations
 
+import re
 import string
 from decimal import Decimal
 
 from .expr import Expr, Ref, Str, call, cmp, format_number, if_, join
 from .kinds import KINDS, kind_of
 from .labels import Labels
-from .plan import Indicator, Options, Period, Phrases, Target
+from .plan import UNSET_SHOWN, Indicator, Options, Period, Phrases, Target
 
 #: Used when an indicator's plan entry carries no sentence of its own (each kind's record has one).
 DEFAULT_SENTENCES = {code: kind.sentence for code, kind in KINDS.items()}
@@ -98,12 +99,22 @@ def sentence_expr(
     if kind_of(ind).staged:
         labels_ = ["尚未開始", *(st.label for st in ind.stages)]
         fields["stage_label"] = call("CHOOSE", Ref("stage") + 1, *labels_)
-    filled = _fill(ind.sentence or DEFAULT_SENTENCES[ind.kind], fields)
+    template = ind.sentence or DEFAULT_SENTENCES[ind.kind]
+    if target.unset:  # 待設定: the figures are told, no verdict, rate or outlook is made up
+        fields["verdict"] = UNSET_VERDICT
+        fields["outlook"] = ""
+        template = _RATE_CLAUSE.sub("", template)
+    filled = _fill(template, fields)
     return if_(
         cmp(">", Ref("errors"), 0),
         invalid,
         if_(cmp("=", Ref("value"), ""), pending, filled),
     )
+
+
+#: What an analysis says in place of 達成/未達成 while the target is 「待設定」.
+UNSET_VERDICT = f"{UNSET_SHOWN}，未評估達成情形"
+_RATE_CLAUSE = re.compile(r"[，,、]?\s*達成率\s*\{rate\}\s*%")
 
 
 def _verdict(phrases: Phrases, labels: Labels) -> Expr:

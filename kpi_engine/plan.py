@@ -67,6 +67,8 @@ _RELATIVE_RE = re.compile(
     r"(?P<way>成長|增加|提升|提高|增長|減少|降低|下降|減低)\s*(?P<num>[0-9]+(?:\.[0-9]+)?)\s*%\s*(?:\(含\))?\s*(?:以上)?$"
 )
 _FALLS = ("減少", "降低", "下降", "減低")
+UNSET_TARGET = "待設定"  # what a rollover writes as each target until the coordinator sets it
+UNSET_SHOWN = "目標值待設定"  # what the template, the results and the report show for it
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Target:
     stage: int | None = None  # a milestone target written as a stage: its number (1-based)
     stage_label: str = ""  # that stage's label
     relative: bool = False  # written against last year (較上年度成長5%): a growth target
+    unset: bool = False  # 「待設定」 (next year's plan after a rollover): results without a rate or light
 
     def comparator(self, polarity: Polarity) -> str:
         """The comparison that means "met": the printed one, else by polarity."""
@@ -91,6 +94,8 @@ class Target:
         """The target as sheets print it: a stage target as ``第3階段（完成施工）``."""
         if self.stage is not None:
             return f"第{self.stage}階段（{self.stage_label}）"
+        if self.unset:
+            return UNSET_SHOWN
         return self.printed
 
 
@@ -305,6 +310,7 @@ class WorkPlan:
     number: int
     name: str
     items: tuple[PlanItem, ...]
+    owner: str = ""  # 承辦單位: the section whose template holds these items; "" → the one named as it
 
 
 @dataclass(frozen=True)
@@ -316,6 +322,15 @@ class Sample:
     targets: Literal["current", "previous"]
     entries: dict[str, dict[str, object]]
     notes: dict[str, str] = field(default_factory=dict)  # indicator id → staff's 補充說明
+
+
+@dataclass(frozen=True)
+class UnitContact:
+    """Who answers for a reporting unit's returns, and where a reminder is written (plan ``units``)."""
+
+    name: str
+    contact: str = ""  # 聯絡人
+    email: str = ""  # 催繳信箱: the reminder's To
 
 
 @dataclass(frozen=True)
@@ -339,6 +354,14 @@ class Plan:
     source: str = ""
     text: str = ""  # the plan file as written, so a workbook can carry its own plan
     units: tuple[str, ...] = ()  # the reporting units (填報單位), when the plan lists them
+    contacts: tuple[UnitContact, ...] = ()  # each listed unit's contact and address, as given
+    # What must still be settled before the plan is final (its 「待設定」 targets, as plan issues):
+    # templates and results are made meanwhile; ``kpi plan check`` lists them.
+    pending: tuple = field(default=(), compare=False)
+
+    def contact(self, unit: str) -> UnitContact | None:
+        """The plan's contact for ``unit``, if it names one."""
+        return next((c for c in self.contacts if c.name == unit), None)
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:

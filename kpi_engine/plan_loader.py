@@ -115,6 +115,7 @@ ISSUE_CODES = {
     "stage_target": "目標值不是任何階段",
     "sentence": "分析句型有誤",
     "unknown_indicator": "指標代碼不存在",
+    "unknown_owner": "承辦單位沒有任何指標",
     "rule_input": "檢核規則的填報欄位不存在",
     "needs_review": "待確認（自計畫文件匯入時未能判讀）",
 }
@@ -553,7 +554,7 @@ class _Builder:
             phrases=Phrases(**d.get("phrases", {})),
             evaluation_systems=systems,
             rules=rules,
-            work_plans=self.work_plans(d.get("work_plans", [])),
+            work_plans=self.work_plans(d.get("work_plans", []), {i.owner for i in indicators}),
             overview=d.get("overview", {}),
             sample=sample,
             fingerprint=fingerprint(d),
@@ -836,7 +837,16 @@ class _Builder:
             raw["message_en"],
         )
 
-    def work_plans(self, raw: list[dict]) -> tuple[WorkPlan, ...]:
+    def work_plans(self, raw: list[dict], owners: set[str]) -> tuple[WorkPlan, ...]:
+        for n, w in enumerate(raw):
+            # a section's template needs an indicator of it; else its items would reach no section
+            if w.get("owner") and w["owner"] not in owners:
+                self.issue(
+                    ("work_plans", n, "owner"),
+                    f"工作計畫的承辦單位「{w['owner']}」沒有任何指標，須與某一指標的承辦單位同名",
+                    f"work plan owner {w['owner']!r} owns no indicator; spell it as an indicator's owner",
+                    "unknown_owner",
+                )
         return tuple(
             WorkPlan(
                 wi + 1,
@@ -845,6 +855,7 @@ class _Builder:
                     PlanItem(f"P{wi + 1}_{ii + 1}", ii + 1, item["name"], tuple(item["content"]))
                     for ii, item in enumerate(w["items"])
                 ),
+                w.get("owner") or "",  # as indicators spell it, so Scope.items matches them
             )
             for wi, w in enumerate(raw)
         )

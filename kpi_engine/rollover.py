@@ -53,7 +53,10 @@ def rollover(
     for g in data["goals"]:
         for raw in g["indicators"]:
             ind = plan.indicator(raw["id"])
-            raw["previous_target"] = ind.target.printed
+            if ind.target.unset:  # never set this year: there is no previous target to carry
+                raw.pop("previous_target", None)
+            else:
+                raw["previous_target"] = ind.target.printed
             raw["target"] = UNSET_TARGET
             raw.setdefault("polarity", ind.polarity)  # it may have come from the target's ≤ sign
     data.pop("sample", None)

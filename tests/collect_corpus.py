@@ -1104,6 +1104,36 @@ class _InboxBuilder:
             ("壓縮檔.rar", b"Rar!\x1a\x07\x00" + bytes(32)),
         ):
             self.add(InboxCase(name, "unsupported", "defect 2: format", reason="格式不支援"), data)
+        # issue 23: named for what they are, in the words kpi check uses (formats/kinds.py)
+        flat = (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<office:document '
+            b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" office:version="1.3" '
+            b'office:mimetype="application/vnd.oasis.opendocument.spreadsheet"></office:document>'
+        )
+        self.add(InboxCase("平面.fods", "unsupported", "issue 23: flat ODF", reason="扁平 ODF"), flat)
+        for name, kind, words in (
+            ("公文.odt", "text", "ODF 文字文件"),
+            ("簡報.odp", "presentation", "ODF 簡報"),
+        ):
+            doc = odf_document(kind)
+            self.add(
+                InboxCase(
+                    name, "ignored", "issue 23: an ODF document, not listed part by part", reason=words
+                ),
+                doc,
+            )
+        # an .odt with no suffix, and one in an archive: named too, never opened as an archive
+        self.add(
+            InboxCase("來函", "ignored", "issue 23: an ODF text without a suffix", reason="ODF 文字文件"),
+            odf_document("text"),
+        )
+        self.add(
+            InboxCase(
+                "來函.zip › 函.odt", "ignored", "issue 23: an ODF text in an archive", reason="ODF 文字文件"
+            ),
+            _zip_with({"函.odt": odf_document("text")}),
+            name="來函.zip",
+        )
         # an .ods is read (issue 12); this one has no manifest, so the guard refuses it
         ods = _zip_with({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})
         self.add(InboxCase("ODF試算表.ods", "unreadable", "an .ods without a manifest", reason="清單"), ods)
@@ -1597,6 +1627,17 @@ class _InboxBuilder:
             InboxCase("Strict格式.xlsx", "unsupported", "defect 10: Strict OOXML", reason="Strict"),
             strict_ooxml(data),
         )
+
+
+def odf_document(kind: str) -> bytes:
+    """An OpenDocument package of ``kind`` (text, presentation) as LibreOffice lays it out."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mimetype", f"application/vnd.oasis.opendocument.{kind}", compress_type=zipfile.ZIP_STORED)
+        z.writestr("content.xml", b'<?xml version="1.0"?><office:document-content/>')
+        z.writestr("styles.xml", b'<?xml version="1.0"?><office:document-styles/>')
+        z.writestr("META-INF/manifest.xml", b'<?xml version="1.0"?><manifest:manifest/>')
+    return buf.getvalue()
 
 
 def _zip_with(parts: dict[str, bytes]) -> bytes:

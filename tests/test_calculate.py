@@ -382,11 +382,11 @@ def test_visible_report_cells_show_the_record(seed_done):
     status = by_name(after)[L.STATUS_NAME]
     record_sheet, record = address(after, L.RECORD_NAME)
     assert record_sheet == L.SHEET_META
-    assert status == f"={L.SHEET_META}!${record[0]}${record[1:]}&\"\""
+    assert status == f'={L.SHEET_META}!${record[0]}${record[1:]}&""'
     ws = wb[L.SHEET_FINDINGS]
     col, row = record[0], int(record[1:])
     first = ws.cell(3, 1).value  # the first findings row is the report's second row
-    assert first == f"={L.SHEET_META}!${col}${row + 1}&\"\""
+    assert first == f'={L.SHEET_META}!${col}${row + 1}&""'
     assert ws.column_dimensions["H"].hidden  # the code column
     assert [c.value for c in ws[2]][:8] == list(L.REPORT_COLUMNS)
 
@@ -451,7 +451,8 @@ def overwritten(plan, seed_scope, seed_template, tmp_path):
 def test_overwritten_formula_is_restored(overwritten, seed_scope):
     name, path = overwritten
     sheet, cell = address(path, name)
-    assert (sheet, cell) == ("二-1 本府採購專業人員基礎班訓練及格率", "C17")
+    # C16: no target row above the results since issue 21
+    assert (sheet, cell) == ("二-1 本府採購專業人員基礎班訓練及格率", "C16")
     outcome = run(path)
     assert outcome.restored == [name]
     (f,) = [f for f in outcome.findings if f.code == "formula_restored"]

@@ -669,7 +669,7 @@ def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
             time.sleep(0.05)
         assert proc.poll() is None, "the template was written before LibreOffice could be interrupted"
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -677,3 +677,39 @@ def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
     assert "已中止" in err and "Traceback" not in err, err
     assert listing(tmp) == [], listing(tmp)
     assert listing(tmp_path) == ["tmp"], listing(tmp_path)
+
+
+# -- issue 23: plan outputs are replaced only with --force, a sane ROC year -----------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("plan", "import", "p.yaml", "-o", "out.yaml"), ("plan", "rollover", "--to", "108", "-o", "out.yaml")],
+    ids=lambda a: a[1],
+)
+def test_plan_import_and_rollover_refuse_an_edited_file_without_force(tmp_path, args):
+    """As ``kpi template`` does: an existing output is named and kept; --force replaces it."""
+    shutil.copy(default_plan_path(), tmp_path / "p.yaml")
+    edited = "# 承辦人修改過的計畫\n"
+    (tmp_path / "out.yaml").write_text(edited, encoding="utf-8")
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("錯誤 / error: out.yaml: 檔案已存在") and "--force" in proc.stderr, (
+        proc.stderr
+    )
+    assert "already exists" in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "out.yaml").read_text(encoding="utf-8") == edited
+    assert listing(tmp_path) == ["out.yaml", "p.yaml"]  # nothing else written
+    forced = run(*args, "--force", cwd=tmp_path)
+    assert forced.returncode in (0, 1), forced.stderr  # 1: the rolled-over targets are still to set
+    assert (tmp_path / "out.yaml").read_text(encoding="utf-8") != edited
+    assert listing(tmp_path) == ["out.yaml", "p.yaml"]
+
+
+@pytest.mark.parametrize("year", ["99999", "201", "107", "0"])
+def test_rollover_refuses_a_year_no_next_plan_has(tmp_path, year):
+    proc = run("plan", "rollover", "--to", year, "-o", "next.yaml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("錯誤 / error: --to") and "Traceback" not in proc.stderr, proc.stderr
+    assert ("民國年度" in proc.stderr and "ROC year" in proc.stderr) or "須晚於計畫年度 107" in proc.stderr
+    assert listing(tmp_path) == []

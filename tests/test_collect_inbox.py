@@ -370,6 +370,28 @@ def test_outputs_never_replace_inputs_links_devices_or_folders(inbox, tmp_path):
     assert not (tmp_path / "elsewhere.xlsx").exists()
 
 
+def test_rerunning_collect_into_the_folder_it_reads_replaces_only_its_own_summary(inbox, tmp_path):
+    """Issue 23: ``collect mail -o mail/彙總.xlsx`` twice replaces its own summary; never a return."""
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    ret = mail / "文字說明.xlsx"
+    ret.write_bytes((inbox.root / "文字說明.xlsx").read_bytes())
+    before = ret.read_bytes()
+    first = run_kpi("collect", "mail", "-o", "mail/彙總.xlsx", cwd=tmp_path)
+    assert first.returncode in (0, 1), first.stderr.decode("utf-8")
+    summary = mail / "彙總.xlsx"
+    old = summary.read_bytes()
+    again = run_kpi("collect", "mail", "-o", "mail/彙總.xlsx", cwd=tmp_path)
+    assert again.returncode == first.returncode, again.stderr.decode("utf-8")
+    assert summary.read_bytes() != old  # replaced (its 檔案 sheet lists the old one, skipped)
+    assert L.SUMMARY_MARK in openpyxl.load_workbook(summary).defined_names
+    assert "彙總檔（略過）" in again.stdout.decode("utf-8")
+    refused = run_kpi("collect", "mail", "-o", "mail/文字說明.xlsx", cwd=tmp_path)  # a return: an input
+    assert refused.returncode == 2 and "輸入檔" in refused.stderr.decode("utf-8")
+    assert ret.read_bytes() == before
+    assert sorted(p.name for p in mail.iterdir()) == ["彙總.xlsx", "文字說明.xlsx"]  # nothing half-written
+
+
 def test_a_missing_path_exits_2_and_json_gets_an_error_object(tmp_path):
     proc = run_kpi("collect", str(tmp_path / "沒有這個"), "-o", str(tmp_path / "s.xlsx"), cwd=tmp_path)
     assert proc.returncode == 2 and "沒有這個" in proc.stderr.decode("utf-8")

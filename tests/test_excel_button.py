@@ -101,6 +101,15 @@ def test_double_refuses_locked_cells_of_protected_sheets(seed):
     assert sheet.range((row + 1, col)).value != 2.0
 
 
+def _opens_only_with(api, wrong: str, right: str) -> None:
+    """``Unprotect(wrong)`` raises Excel's COM error and leaves the sheet protected; ``right`` opens it."""
+    with pytest.raises(ComError) as refused:
+        api.Unprotect(wrong)
+    assert refused.value.text == PASSWORD_TEXT and api.ProtectContents
+    api.Unprotect(right)
+    assert not api.ProtectContents
+
+
 def test_double_unprotect_needs_the_password_and_protect_takes_excels_defaults(seed, tmp_path):
     _, path, values, _scope = seed
     wb = load_workbook(path)
@@ -109,11 +118,7 @@ def test_double_unprotect_needs_the_password_and_protect_takes_excels_defaults(s
     wb.save(tmp_path / "pw.xlsx")
     book = Book(tmp_path / "pw.xlsx", values)
     api = book.sheets[ws.title].api
-    with pytest.raises(ComError) as wrong:
-        api.Unprotect("")
-    assert wrong.value.text == PASSWORD_TEXT and api.ProtectContents
-    api.Unprotect("clerk")
-    assert not api.ProtectContents
+    _opens_only_with(api, "", "clerk")
     book.sheets[ws.title].range((1, 1)).value = "'title"  # unprotected: any cell
     assert book.sheets[ws.title].range((1, 1)).value == "title"
     api.EnableSelection = 1
@@ -427,11 +432,7 @@ def test_double_reads_and_writes_sha512_sheet_hashes(seed, tmp_path):
     assert (reread.algorithmName, reread.spinCount, reread.password) == (SHA512, 1000, None)
     book = Book(tmp_path / "sha.xlsx", values)
     api = book.sheets[ws.title].api
-    with pytest.raises(ComError) as wrong:
-        api.Unprotect("Clerk")
-    assert wrong.value.text == PASSWORD_TEXT and api.ProtectContents
-    api.Unprotect("clerk")
-    assert not api.ProtectContents
+    _opens_only_with(api, "Clerk", "clerk")
     api.Protect(Password="clerk")  # as Excel 2013+ keys it again: SHA-512, a fresh salt, 100,000 spins
     p = book.sheets[ws.title].ws.protection
     assert (p.algorithmName, p.spinCount, p.password) == (SHA512, 100_000, None)

@@ -29,6 +29,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from collect_corpus import odf_document
 from hostile_corpus import (
     CALAMINE_LAZY_ERRORS,
     CASES,
@@ -466,8 +468,17 @@ def _collect(corpus: Corpus, tmp: Path, paths: list[Path]) -> tuple[Run, dict]:
 
 
 def _submission(path: Path) -> bool:
-    """A file collect must classify: a workbook, not an Office lock file (``~$name.xlsx``)."""
-    return path.suffix in (".xlsx", ".xlsm") and not path.name.startswith("~$")
+    """A file collect must list: any, but an Office lock file (``~$name.xlsx``, ``.~lock.name#``)."""
+    from workbook.collect.item import is_system
+
+    return path.is_file() and not is_system(path.name)
+
+
+def _shown(path: Path) -> str:
+    """A file's name as collect lists it (a Big5 name decoded)."""
+    from workbook.collect.text import path_text
+
+    return path_text(path.name)
 
 
 def _assert_every_file_classified(run: Run, report: dict, expected: set[str]) -> None:
@@ -488,15 +499,17 @@ def test_collect_never_stops_on_the_rest_of_the_corpus(corpus, tmp_path):
     """One ``kpi collect`` over every case folder except those of known collect bugs."""
     folders = [corpus.cases / cid for cid in sorted(corpus.paths) if cid not in COLLECT_STOPPERS]
     run, report = _collect(corpus, tmp_path, folders)
-    expected = {p.name for f in folders for p in f.iterdir() if _submission(p)}
+    expected = {_shown(p) for f in folders for p in f.iterdir() if _submission(p)}
     _assert_every_file_classified(run, report, expected)
     assert (tmp_path / "summary.xlsx").exists()
 
 
 def test_collect_never_stops_on_the_whole_corpus(corpus, tmp_path):
     run, report = _collect(corpus, tmp_path, [corpus.cases])
-    expected = {p.name for p in corpus.cases.rglob("*") if _submission(p)}
+    expected = {_shown(p) for p in corpus.cases.rglob("*") if _submission(p)}
     _assert_every_file_classified(run, report, expected)
+    assert SPAWNER_RSS_MB < 50
+    assert run.rss_mb < RSS_LIMIT_MB, f"{run.rss_mb:.0f} MB resident"  # the .ods filled down: 362 MB before
 
 
 def test_collect_skips_office_lock_files(corpus):
@@ -526,3 +539,130 @@ def test_corpus_is_large_and_covers_every_level(corpus):
 def test_zip_bombs_are_small_on_disk(corpus):
     for cid in ("file_zip_bomb_size", "file_zip_bomb_lying_size", "file_zip_bomb_ratio"):
         assert corpus.paths[cid].stat().st_size < 2 * 1024 * 1024, cid
+
+
+# -- issue 23: round 3 ------------------------------------------------------------------------------
+
+ROUND_3 = [
+    "cell_date_serial_in_count",
+    "file_strict_ooxml",
+    "file_flat_odf",
+    "file_csv",
+    "file_xlsb",
+    "file_sparse_huge",
+    "file_ods_filled_down",
+    "file_big5_name",
+]
+
+
+def test_calculate_is_bounded_on_round_3(corpus, tmp_path):
+    """``kpi calculate`` of each round-3 case as its own measured process (check is measured above)."""
+    import shutil
+
+    jobs = []
+    for cid in ROUND_3:
+        path = corpus.paths[cid]
+        folder = tmp_path / cid
+        shutil.copytree(path.parent, folder)
+        jobs.append((cid, [_kpi(), "calculate", path.name], folder, folder / path.name))
+    runs = run_batch(jobs)
+    assert SPAWNER_RSS_MB < 50
+    for cid, run in runs.items():
+        from hostile_corpus import case
+
+        assert "Traceback" not in run.text, (cid, run.text[-2000:])
+        assert run.code == case(cid).calculate.exit, (cid, run.text[-1500:])
+        assert run.rss_mb < RSS_LIMIT_MB, f"{cid}: {run.rss_mb:.0f} MB resident"
+        assert run.cpu < 3 * CPU_LIMIT_S, f"{cid}: {run.cpu:.2f} s of CPU"
+
+
+#: Files staff send that no command reads: name → bytes.  Every command names them alike.
+NAMED_FILES = {
+    "匯出.csv": "指標,分子\n流廢標下降率,48\n".encode(),
+    "文字.xls": "指標\t分子\n".encode(),
+    "舊檔.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+    "二進位.xlsb": b"PK\x03\x04" + bytes(60),
+    "蘋果.numbers": b"PK\x03\x04" + bytes(60),
+    "公文.odt": odf_document("text"),
+    "簡報.odp": odf_document("presentation"),
+    "平面.fods": b'<?xml version="1.0"?><office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+    b'office:1.0" office:mimetype="application/vnd.oasis.opendocument.spreadsheet"/>',
+}
+
+
+def test_every_command_names_a_file_it_does_not_read_in_the_same_words(tmp_path):
+    """Issue 23: check and calculate say what collect says of an .xls, .xlsb, .numbers, .csv, .odt,
+    .odp or .fods (formats/kinds.py): exit 2, the file named, nothing written, memory bounded."""
+    from workbook.collect import iter_items
+    from workbook.formats.kinds import NOT_SPREADSHEETS, UNSUPPORTED
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name, data in NAMED_FILES.items():
+        (folder / name).write_bytes(data)
+    listed = {item.label.rsplit("/", 1)[-1]: item for item in iter_items([folder])}
+    runs = run_batch([(name, [_kpi(), "check", name], folder, folder / name) for name in NAMED_FILES])
+    assert SPAWNER_RSS_MB < 50
+    for name, data in NAMED_FILES.items():
+        suffix = Path(name).suffix
+        zh, en = UNSUPPORTED.get(suffix) or NOT_SPREADSHEETS[suffix]
+        item = listed[name]
+        assert item.data is None and zh in item.reason and en in item.reason, (name, item)
+        assert item.status == ("ignored" if suffix in NOT_SPREADSHEETS else "unsupported"), (name, item)
+        check = runs[name]
+        code, _, err = kpi_in_process(["calculate", name], folder)
+        for command, (got, text) in {"check": (check.code, check.err), "calculate": (code, err)}.items():
+            assert got == 2 and "Traceback" not in text, (command, name, text)
+            assert text.startswith("錯誤 / error: ") and name in text, (command, text)
+            assert f"{zh} / {en}" in text, (command, name, text)
+        assert check.rss_mb < RSS_LIMIT_MB and check.cpu < CPU_LIMIT_S, (name, check.rss_mb, check.cpu)
+        assert (folder / name).read_bytes() == data
+    assert sorted(p.name for p in folder.iterdir()) == sorted(NAMED_FILES)  # nothing written
+
+
+@pytest.fixture(scope="module")
+def indented_ods(corpus, tmp_path_factory) -> Path:
+    from hostile_corpus import indented, ods_content_edit, ods_of
+
+    folder = tmp_path_factory.mktemp("indented")
+    path = folder / "填報-縮排.ods"
+    path.write_bytes(ods_content_edit(ods_of(corpus.base), indented))
+    return path
+
+
+def test_an_indented_content_xml_loses_nothing_once_compacted(corpus, indented_ods):
+    """What python-calamine cannot read (whitespace between a pretty-printed content.xml's table
+    elements), compacted, reads exactly as LibreOffice's own file."""
+    import io
+
+    from hostile_corpus import ods_of
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    from workbook.formats.guard import without_indentation
+
+    data = indented_ods.read_bytes()
+    with pytest.raises(CalamineError):  # the cause: calamine, not the file (LibreOffice opens it)
+        CalamineWorkbook.from_filelike(io.BytesIO(data))
+    compact = without_indentation(data)
+    assert compact is not None and without_indentation(ods_of(corpus.base)) is None
+    ours, theirs = (CalamineWorkbook.from_filelike(io.BytesIO(b)) for b in (compact, ods_of(corpus.base)))
+    assert ours.sheet_names == theirs.sheet_names
+    for sheet in ours.sheet_names:
+        assert ours.get_sheet_by_name(sheet).to_python() == theirs.get_sheet_by_name(sheet).to_python(), sheet
+
+
+def test_an_indented_content_xml_is_read_like_libreoffice_reads_it(corpus, indented_ods, tmp_path):
+    """python-calamine refuses whitespace between table elements ('Cannot detect file format');
+    books/ods.py retries without the indentation, so check and calculate read it as LibreOffice does."""
+    copy = tmp_path / indented_ods.name
+    shutil.copyfile(indented_ods, copy)
+    runs = run_batch(
+        [
+            ("check", [_kpi(), "check", indented_ods.name], indented_ods.parent, indented_ods),
+            ("calculate", [_kpi(), "calculate", copy.name, "-o", "out.ods"], tmp_path, copy),
+        ]
+    )
+    for run in runs.values():
+        assert run.rss_mb < RSS_LIMIT_MB
+        assert "Traceback" not in run.text and run.code == 0, run.text[-1500:]
+    assert (tmp_path / "out.ods").stat().st_size > 0

@@ -407,3 +407,149 @@ def test_the_terminal_shows_the_error_that_made_a_file_errors(capsys):
     print_collection(Collection([load_plan()], [sub], plans_named=False), "s.xlsx")
     out = capsys.readouterr().out
     assert "兩個檔案的數值不同" in out.split("a.xlsx", 1)[1].splitlines()[1]
+
+
+# ---------------------------------------------------------------------------
+# next year's plan with its targets 待設定; the plan's units with their contacts
+# ---------------------------------------------------------------------------
+
+
+def test_a_rolled_over_plan_with_unset_targets_goes_template_to_report(tmp_path, capsys):
+    """Mid-year drafting: rollover → template → fill → calculate → collect → report, no made-up rate."""
+    nxt = tmp_path / "108.yaml"
+    assert main(["plan", "rollover", "--to", "108", "-o", str(nxt)]) == 0
+    assert main(["plan", "check", str(nxt)]) == 2  # the plan is not final: plan check lists the targets
+    assert capsys.readouterr().err.count("target_unset") == 5
+    plan = load_plan(nxt)
+    assert all(i.target.unset for i in plan.indicators) and len(plan.pending) == 5
+    assert main(["template", "--plan", str(nxt), "-o", str(tmp_path / "t.xlsx")]) == 0
+    kpi = openpyxl.load_workbook(tmp_path / "t.xlsx")["關鍵績效指標"]
+    shown = [c.value for row in kpi.iter_rows() for c in row if c.value == "目標值待設定"]
+    assert len(shown) == 5  # where the target is
+    box = tmp_path / "box"
+    box.mkdir()
+    wb = make_workbook(plan, box, "108上半年.xlsx", year=108, period="H1", entries=COUNTS_107)
+    capsys.readouterr()
+    assert main(["calculate", str(wb), "-o", str(tmp_path / "calc.xlsx"), "--json"]) == 0
+    calculated = [r for r in json.loads(capsys.readouterr().out)["indicators"] if r["period"] == "H1"]
+    assert len(calculated) == 5 and {r["achievement_rate"] for r in calculated} == {None}
+    assert all("目標值待設定" in r["sentence"] for r in calculated)
+    from python_calamine import CalamineWorkbook
+
+    shown = CalamineWorkbook.from_path(tmp_path / "calc.xlsx")
+    cells = [v for s in shown.sheet_names for row in shown.get_sheet_by_name(s).to_python() for v in row]
+    assert cells.count("目標值待設定") >= 5 + 5  # the targets, and each H1 達成情形 the calculation wrote
+    assert main(["collect", str(box), "--plan", str(nxt), "-o", str(tmp_path / "s.xlsx"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert len(rows) == 5
+    for r in rows:
+        assert r["target"] == "待設定" and r["achieved_text"] == "目標值待設定" and r["achieved"] is None
+        assert r["achievement_rate"] is None and r["light"] == "white"
+        assert "目標值待設定，未評估達成情形" in r["sentence"] and "達成率" not in r["sentence"]
+    volunteers = next(r for r in rows if r["indicator_id"] == "volunteer_growth")
+    assert volunteers["value"] == 8  # the value is computed: (108-100)/100
+    out = tmp_path / "r.odt"
+    assert main(["report", str(box), "--plan", str(nxt), "--year", "108", "--period", "H1", "-o", str(out)]) == 0
+    assert "目標值待設定 5 項，不計分" in capsys.readouterr().out
+    table = odt_tables(out)[0]
+    body = [r for r in table if r and r[1] and "(" in r[1]]
+    assert len(body) == 5 and {r[2] for r in body} == {"待設定"} and {r[4] for r in body} == {"—"}
+    assert all(r[5] == "白燈" for r in body)
+
+
+def _contact_plan(plan, tmp_path) -> Path:
+    data = yaml.safe_load(plan.text)
+    data["units"] = [
+        {"name": plan.agency, "contact": "王小明", "email": "kpi-sec@taichung.gov.tw"},
+        "人事室",  # listed without an address; never sends anything
+    ]
+    path = tmp_path / "units.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_plan_units_with_contacts_round_trip_yaml_and_workbook(plan, tmp_path, capsys):
+    from workbook.plan_io.reading import read_plan_data
+
+    src = _contact_plan(plan, tmp_path)
+    assert main(["plan", "export", str(src), "-o", str(tmp_path / "p.xlsx")]) == 0
+    sheet = openpyxl.load_workbook(tmp_path / "p.xlsx")["計畫"]
+    seen = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert [plan.agency, "kpi-sec@taichung.gov.tw", "王小明"] in [r[:3] for r in seen]  # visible, editable
+    data, cells = read_plan_data(tmp_path / "p.xlsx")
+    assert data["units"] == yaml.safe_load(src.read_text(encoding="utf-8"))["units"]
+    assert main(["plan", "export", str(tmp_path / "p.xlsx"), "-o", str(tmp_path / "back.yaml")]) == 0
+    back = load_plan(tmp_path / "back.yaml")
+    assert back.fingerprint == load_plan(src).fingerprint
+    assert back.contact(plan.agency).email == "kpi-sec@taichung.gov.tw" and back.contact("人事室").email == ""
+    bad = yaml.safe_load(src.read_text(encoding="utf-8"))
+    bad["units"][0]["email"] = "not an address"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["plan", "check", str(tmp_path / "bad.yaml")]) == 2
+    assert "units" in capsys.readouterr().err
+
+
+def test_reminders_go_to_the_plans_addresses_and_a_unit_never_seen_is_owed(plan, tmp_path, capsys):
+    src = _contact_plan(plan, tmp_path)
+    given = load_plan(src)
+    box = tmp_path / "box"
+    box.mkdir()
+    make_workbook(given, box, "採購.xlsx", year=107, period="FY", unit=plan.agency, entries=PROCUREMENT)
+    out = tmp_path / "催繳"
+    args = ["collect", str(box), "--plan", str(src), "-o", str(tmp_path / "s.xlsx"), "--remind", str(out)]
+    assert main([*args, "--json"]) == 0
+    said = capsys.readouterr()
+    returns = json.loads(said.out)["returns"]
+    staff = [r for r in returns if r["unit"] == "人事室"]  # no template of it was ever seen
+    assert staff and {r["status"] for r in staff} == {"missing"} and len(staff) == len(plan.owners)
+    assert "人事室" in said.err and "email" in said.err and plan.agency + "：" not in said.err
+    mails = {
+        p.name.split("_")[0]: email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in out.iterdir()
+    }
+    assert set(mails) == {plan.agency, "人事室"}
+    assert mails[plan.agency]["To"].addresses[0].addr_spec == "kpi-sec@taichung.gov.tw"
+    assert mails[plan.agency]["To"].addresses[0].display_name == "王小明"
+    assert "王小明 您好" in mails[plan.agency].get_body(("plain",)).get_content()
+    assert mails["人事室"]["To"] is None
+
+
+def _typed_formula(plan, tmp_path) -> Path:
+    """A return whose 本年度 count of volunteers is typed as =1+1 (openpyxl writes the formula)."""
+    wb_path = make_workbook(plan, tmp_path, "志工.xlsx", year=107, period="FY", entries=COUNTS_107)
+    wb = openpyxl.load_workbook(wb_path)
+    sheet, ref = next(iter(wb.defined_names["IN_volunteer_growth_FY_current"].destinations))
+    wb[sheet][ref.replace("$", "")] = "=1+1"
+    wb.save(wb_path)
+    return wb_path
+
+
+def _formula_findings(findings) -> set[tuple]:
+    return {
+        (f["code"], f["indicator"], f["input"], f["sheet"], f["cell"]) for f in findings if f["code"] == "formula_in_input"
+    }
+
+
+@pytest.mark.parametrize("saved_by", ["libreoffice-xlsx", "libreoffice-ods"])
+def test_a_formula_typed_into_a_count_is_found_by_collect_as_by_calculate(plan, tmp_path, capsys, saved_by):
+    """calamine reads =1+1 as 2: collect asks the file which inputs hold formulas, as calculate does."""
+    from workbook.libreoffice import recalculate
+
+    (tmp_path / "src").mkdir()
+    typed = _typed_formula(plan, tmp_path / "src")
+    box = tmp_path / "box"
+    box.mkdir()
+    fmt = saved_by.split("-")[1]
+    returned = recalculate(typed, box / f"志工.{fmt}", fmt=fmt)  # saved with its value: 2
+    capsys.readouterr()
+    assert main(["check", str(returned), "--json"]) == 1
+    by_calculate = _formula_findings(json.loads(capsys.readouterr().out)["findings"])
+    assert len(by_calculate) == 1
+    assert main(["collect", str(box), "-o", str(tmp_path / "s.xlsx"), "--json"]) == 1  # a file with errors
+    data = json.loads(capsys.readouterr().out)
+    (sub,) = data["files"]
+    assert sub["status"] == "errors"
+    assert _formula_findings(data["findings"]) == by_calculate  # the same finding, same cell
+    volunteers = next(r for r in data["rows"] if r["indicator_id"] == "volunteer_growth")
+    assert volunteers["value"] is None and volunteers["light"] == "white"  # not computed from the 2

@@ -267,16 +267,59 @@ def test_a_report_of_several_units(three_units, tmp_path):
     assert len(pictures) == 2  # 達成率 by unit, weighted scores by unit
 
 
-def test_no_page_holds_only_the_score_note(three_units, tmp_path):
-    from workbook.libreoffice import require_soffice
+#: A page-number footer as either writer prints it (「第 3 頁」, 「第3頁」).
+PAGE_NUMBER = re.compile(r"^第\s*\d+\s*頁")
+
+
+def _pages_opening_with_the_note(pdf: Path) -> list[list[str]]:
+    """The pages of ``pdf`` whose text (page number aside) begins with the 加權分數 note."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    out = []
+    for page in text.split("\f"):
+        body = [
+            line.strip() for line in page.splitlines() if line.strip() and not PAGE_NUMBER.match(line.strip())
+        ]
+        if body and body[0].startswith("註：加權得分"):
+            out.append(body)
+    return out
+
+
+@pytest.fixture(scope="module")
+def table_ends_near_a_page_bottom(plan):
+    """Twenty units whose Part 4 grows by a line each (a longer 補充說明), one unit to a page
+    run: somewhere the score table ends at a page's foot, where the two-line note would be
+    pushed alone onto the next page unless it is kept with its table."""
+    from kpi_engine import evaluate, sample_entries
+    from kpi_engine.report_model import UnitData, build_report
+
+    ev = evaluate(plan, sample_entries(plan), targets="previous", year=plan.sample.year)
+    sentence = "本季辦理採購專業人員訓練並檢討流廢標原因，" * 40
+    units = {
+        f"單位{k:02d}": UnitData(
+            results=list(ev.results), notes={"safety_defects": sentence[: 40 * k] + "。"}
+        )
+        for k in range(20)
+    }
+    return build_report(plan, year=plan.sample.year, period_id=plan.sample.period, units=units)
+
+
+def test_no_page_holds_only_the_score_note(table_ends_near_a_page_bottom, tmp_path, monkeypatch):
+    """Printed through LibreOffice (the PDF from the .odt, and the .docx), no page opens with the
+    note, so none holds only it.  The same data with the .odt's keep-together switched off does
+    leave the note alone: the data reaches a page's foot on this machine's fonts."""
+    from workbook.libreoffice import convert_to_pdf, require_soffice
+    from workbook.report import odt
+    from workbook.report.document import write_report
 
     require_soffice()
-    pdf = tmp_path / "units.pdf"
-    assert main(["report", str(three_units), "-o", str(pdf)]) == 0
-    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split("\f")
-    for page in filter(str.strip, pages):
-        body = [line for line in page.splitlines() if line.strip() and not line.startswith("第 ")]
-        assert not (body and body[0].startswith("註：")), body  # the note stays with its table
+    report = table_ends_near_a_page_bottom
+    assert _pages_opening_with_the_note(write_report(report, tmp_path / "kept.pdf")) == []
+    docx = write_report(report, tmp_path / "kept.docx")
+    assert _pages_opening_with_the_note(convert_to_pdf(docx, tmp_path / "kept_docx.pdf")) == []
+    table = odt._Doc.table
+    monkeypatch.setattr(odt._Doc, "table", lambda d, name, widths, keep=False: table(d, name, widths))
+    alone = _pages_opening_with_the_note(write_report(report, tmp_path / "not_kept.pdf"))
+    assert alone and all(len(body) <= 3 for body in alone)  # the note's lines and nothing else
 
 
 def test_one_unit_report_has_no_chart(written):

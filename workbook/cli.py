@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine import PlanError, evaluate
+from kpi_engine.plan_loader import require_final
 from kpi_engine.errors import KpiError
 from kpi_engine.evaluate import Evaluation
 from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
@@ -56,6 +57,7 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
     """``kpi plan check [PLAN]``: validate a plan file and summarise it."""
     try:
         plan = load_any(args.plan)
+        require_final(plan)  # 「待設定」 targets: templates are made, but the plan is not final
     except PlanError as exc:
         if not args.json:
             raise
@@ -357,6 +359,7 @@ def _addin_libreoffice(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     """``kpi collect PATH... -o SUMMARY.xlsx|.ods``: read, recompute, classify and consolidate."""
     from workbook.collect import collect, inputs_of, require_inputs, rich_progress
+    from workbook.collect.inbox import guarded_inputs
     from workbook.formats.files import check_output_target
     from workbook.report.summary import CSV_NAMES, write_csv, write_summary
     from workbook.report.terminal import print_collection
@@ -374,7 +377,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     require_inputs(args.paths)
     plans = [load_any(p) for p in args.plan] if args.plan else None
     inputs = inputs_of(args.paths)
-    check_output_target(args.output, inputs)
+    check_output_target(args.output, guarded_inputs(inputs, args.output))  # its own old summary: replaced
     if args.csv:
         for name in CSV_NAMES:
             check_output_target(Path(args.csv) / name, inputs)

@@ -18,6 +18,7 @@ from typing import Any
 from workbook.form.book import Book, Grid, parse_address
 from workbook.formats.cells import COLUMN, ROW, column_index
 from workbook.formats.files import DamagedFileError, WorkbookFileError
+from workbook.formats.formula_cells import XlsxFormulaCells
 from workbook.formats.guard import PackageInfo, inspect
 
 _REF = re.compile(rf"^(?:'((?:[^']|'')+)'|([^!]+))!(\$?{COLUMN}\$?{ROW})$")
@@ -30,7 +31,7 @@ class CalamineBook(Book):
     reads_merged = True
     repairs_protection = False  # read-only
     has_package_info = True
-    reads_typed_formulas = False  # values only: results are checked by value
+    reads_typed_formulas = True  # values, and the sheet part's <f> for a formula typed into an input
     restores_formulas = False  # read-only
     #: openpyxl-saved files carry no computed values: an empty result cell is "unknown".
     blank_results_are_unknown = True
@@ -54,6 +55,7 @@ class CalamineBook(Book):
             ) from exc
         self._grids: dict[Any, Grid] = {}
         self._sheets: dict[str, Any] = {}
+        self._typed = XlsxFormulaCells(data)
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheet_names)
@@ -83,6 +85,10 @@ class CalamineBook(Book):
 
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         return None
+
+    def typed_formulas(self, sheet: str, rows: int, cols: int) -> dict[tuple[int, int], str]:
+        """Cells of ``sheet`` holding a formula (its ``<f>``): (row, col) → formula; read once per sheet."""
+        return self._typed.of(sheet)
 
     def merged(self, sheet: str) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (min_row, min_col, max_row, max_col)."""

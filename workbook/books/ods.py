@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from defusedxml import ElementTree
 from workbook.form.book import Book, Grid
 from workbook.formats.cells import COLUMN, ROW, column_index
 from workbook.formats.files import DamagedFileError, WorkbookFileError
+from workbook.formats.ods_scan import formula_text
 
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
@@ -233,6 +235,22 @@ def _read_table(table: Any, cells: bool = True) -> _Sheet:
     return sheet
 
 
+def _calamine_workbook(reader: Any, data: bytes, content: bytes | None) -> Any:
+    """calamine's workbook of ``data``; a pretty-printed ``content.xml`` (which LibreOffice
+    opens, and calamine refuses: "Cannot detect file format") is read without its indentation."""
+    from python_calamine import CalamineError
+
+    from workbook.formats.guard import without_indentation
+
+    try:
+        return reader.from_filelike(io.BytesIO(data))
+    except CalamineError:
+        compact = without_indentation(data, content)
+        if compact is None:
+            raise
+        return reader.from_filelike(io.BytesIO(compact))
+
+
 class OdsBook(Book):
     """An .ods held in memory, read without LibreOffice.
 
@@ -246,7 +264,7 @@ class OdsBook(Book):
     reads_merged = True
     repairs_protection = False  # read-only
     has_package_info = True
-    reads_typed_formulas = False  # formulas_visible shows them in grid(); else values only
+    reads_typed_formulas = True  # formulas_visible shows them in grid(); values only: table:formula
     restores_formulas = False  # read-only
     #: Like CalamineBook: a result cell never computed reads empty, which is "unknown".  Asked
     #: only of a values-only book: with ``formulas_visible`` results are checked by formula.
@@ -270,7 +288,7 @@ class OdsBook(Book):
                     with zipfile.ZipFile(io.BytesIO(data)) as z:
                         xml = z.read("content.xml")
                 self.content = parse_content(xml, cells=formulas_visible)
-            self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            self.wb = _calamine_workbook(CalamineWorkbook, data, self.info.kept.get("content.xml"))
         except WorkbookFileError:
             raise
         except Exception as exc:  # zipfile, the XML parser and calamine raise many types
@@ -280,6 +298,10 @@ class OdsBook(Book):
                 path=name,
             ) from exc
         self._sheets = {s.name: s for s in self.content.sheets}
+        self._data = data
+        self._formula_sheets: dict | None = (
+            {s.name: s.formulas for s in self.content.sheets} if formulas_visible else None
+        )
         self._values: dict[str, Grid] = {}
         self._grids: dict[tuple, Grid] = {}
 
@@ -337,6 +359,26 @@ class OdsBook(Book):
             line[c - 1] = f
         return out
 
+    def typed_formulas(self, sheet: str, rows: int, cols: int) -> Mapping[tuple[int, int], str]:
+        """Cells of ``sheet`` holding a formula (``table:formula``): a values-only book takes them from
+        the guard's quick scan (else parses ``content.xml`` once, when first asked)."""
+        if self._formula_sheets is None:
+            if self.info.scanned is not None:  # the guard's quick scan found them
+                self._formula_sheets = {
+                    t.name: _ScannedFormulas(t.formulas) for t in self.info.scanned.tables
+                }
+            else:  # content the scan does not trust: parsed (calamine read its values already)
+                xml = self.info.kept.get("content.xml")
+                try:
+                    if xml is None:
+                        with zipfile.ZipFile(io.BytesIO(self._data)) as z:
+                            xml = z.read("content.xml")
+                    sheets = parse_content(xml, cells=True).sheets
+                except Exception:  # zipfile and the XML parser raise many types: values as read
+                    sheets = []
+                self._formula_sheets = {s.name: s.formulas for s in sheets}
+        return self._formula_sheets.get(sheet, {})
+
     def formulas(self, sheet: str, rows: int | None = None, cols: int | None = None) -> Grid | None:
         if not self.formulas_visible:
             return None
@@ -359,6 +401,22 @@ def _as_datetime(v: Any) -> Any:
     if isinstance(v, date) and not isinstance(v, datetime):
         return datetime(v.year, v.month, v.day)
     return v
+
+
+class _ScannedFormulas(Mapping):
+    """A sheet's scanned formulas, each turned into Excel's syntax only when looked up (most are results)."""
+
+    def __init__(self, raw: dict[tuple[int, int], bytes]):
+        self._raw = raw
+
+    def __getitem__(self, at: tuple[int, int]) -> str:
+        return odf_to_excel(formula_text(self._raw[at]))
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def read_only_book(data: bytes, name: str = "<workbook>") -> Any:

@@ -11,8 +11,10 @@ Only where that cannot import (a LibreOffice whose Python is older than the engi
 document go as JSON to a Python recorded at install time (:mod:`workbook.buttons.bridge`).
 
 Before calculating: a read-only document (an e-mail attachment) is refused with what to press; a
-second click on a document unchanged since the last calculation shows the last message again
-instead of calculating twice.  The whole click is
+second click within two seconds of the last one ending (a double click, or a click queued behind
+a long calculation) shows the last message again instead of calculating twice.  (A modify
+listener, to repeat the message until the document changes, deadlocked: LibreOffice calls it on
+its main thread while a click holds Python's lock.)  The whole click is
 one undo step.  Staff never see a traceback: every problem is a message box and a log entry.
 """
 
@@ -24,6 +26,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -55,8 +58,10 @@ NO_PACKAGE = (
     "\n（the Python recorded by the extension does not have kpi-workbook installed; reinstall the extension）"
 )
 
-#: Documents calculated and not changed since, by RuntimeUID: the message that click gave.
-_unchanged: dict[str, tuple[str, str]] = {}
+#: A click this soon after the last one on the same document ended is the same click (seconds).
+AGAIN = 2.0
+#: By document (RuntimeUID): when its last click ended, and what that click showed.
+_last: dict[str, tuple[float, tuple[str, str]]] = {}
 _running: set[str] = set()
 
 
@@ -138,6 +143,9 @@ def _in_process() -> Any:
 def _via_bridge(doc: Any) -> tuple[str, str]:
     from workbook.books import unocore
 
+    python = getattr(_config(), "PYTHON", None)
+    if not python or not os.path.exists(python):  # nothing to send the document to
+        return _no_python(), "error"
     payload = unocore.read_document(doc)
     payload["title"] = str(getattr(doc, "Title", "") or "")
     reply = _bridge(payload)
@@ -163,8 +171,9 @@ def run(doc: Any, *, bridge: bool = False) -> tuple[str, str] | None:
     key = _key(doc)
     if key in _running:
         return None
-    if key in _unchanged:  # clicked again and nothing changed since: calculated once
-        return _unchanged[key]
+    ended, last = _last.get(key, (float("-inf"), ("", "")))
+    if time.monotonic() - ended < AGAIN:  # a double click (or one queued behind the first): once
+        return last
     _running.add(key)
     try:
         if _read_only(doc):
@@ -173,7 +182,7 @@ def run(doc: Any, *, bridge: bool = False) -> tuple[str, str] | None:
             calculate = None if bridge else _in_process()
             result = calculate(doc) if calculate is not None else _via_bridge(doc)
         if result[1] != "error":
-            _watch(doc, key, result)
+            _last[key] = (time.monotonic(), result)
         return result
     except Exception:
         with contextlib.suppress(Exception):
@@ -202,27 +211,6 @@ def _one_undo_step(doc: Any) -> Any:
         if manager is not None:
             with contextlib.suppress(Exception):
                 manager.leaveUndoContext()
-
-
-def _watch(doc: Any, key: str, result: tuple[str, str]) -> None:
-    """Remember ``result`` until the document changes (a modify listener forgets it)."""
-    try:
-        import unohelper
-        from com.sun.star.util import XModifyListener  # type: ignore[import-not-found]
-    except ImportError:  # outside LibreOffice (tests of the messages)
-        return
-
-    class Forget(unohelper.Base, XModifyListener):
-        def modified(self, event: Any) -> None:
-            _unchanged.pop(key, None)
-            with contextlib.suppress(Exception):
-                doc.removeModifyListener(self)
-
-        def disposing(self, event: Any) -> None:
-            _unchanged.pop(key, None)
-
-    _unchanged[key] = result
-    doc.addModifyListener(Forget())
 
 
 #: com.sun.star.awt.MessageBoxType by severity.

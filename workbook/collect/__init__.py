@@ -341,8 +341,9 @@ def _read_chunk(chunk: list[tuple[Path, str] | Item]) -> list[list[Submission]]:
 
 
 def _slim(sub: Submission) -> Submission:
-    """Drop what consolidation never needs (each step's cell value), so results stay small."""
-    sub.results = [replace(r, cells={}) for r in sub.results]
+    """Drop what consolidation never needs (each step's cell value but 達成情形), so results stay small."""
+    # 達成情形 as shown (符合進度, 進度落後, 目標值待設定) is a word the summary prints; the rest is not read
+    sub.results = [replace(r, cells={"achieved": r.cells.get("achieved", "")}) for r in sub.results]
     return sub
 
 

@@ -10,6 +10,7 @@ zip bomb or a 1.5 GB file never reaches memory.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -79,6 +80,38 @@ def walk(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str] | Item]:
                 status="unreadable",
                 reason="找不到檔案或不是一般檔案 / no such file (or not a regular file)",
             )
+
+
+def is_own_summary(path: Path) -> bool:
+    """Is the file at ``path`` a summary ``kpi collect`` wrote (it carries ``L.SUMMARY_MARK``)?"""
+    from workbook.books.ods import read_only_book
+    from workbook.form import layout as L
+
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_WORKBOOK_BYTES:
+            return False
+        return L.SUMMARY_MARK in read_only_book(path.read_bytes(), str(path)).names()
+    except Exception:  # unreadable, damaged, not a workbook: not ours, so it stays an input
+        return False
+
+
+def guarded_inputs(inputs: Iterable[Path], output: str | Path) -> list[Path]:
+    """The inputs the summary at ``output`` must not replace: all of them, except a summary
+    ``kpi collect`` wrote there before (re-running ``collect mail -o mail/彙總.xlsx`` replaces
+    its own previous summary; a return is never replaced)."""
+    target = Path(output)
+    inputs = list(inputs)
+    mine = [p for p in inputs if _same_file(p, target)]
+    if mine and is_own_summary(target):
+        return [p for p in inputs if p not in mine]
+    return inputs
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def expand_file(path: Path, label: str) -> Iterator[Item]:

@@ -22,7 +22,7 @@ from kpi_engine import Plan
 from kpi_engine.consolidate import Submission
 from kpi_engine.findings import Finding, finding
 from workbook.books.calamine import CalamineBook
-from workbook.books.ods import read_only_book
+from workbook.books.ods import OdsBook
 from workbook.collect.item import Item, split_sent
 from workbook.form import layout as L
 from workbook.form.book import at, parse_address
@@ -163,9 +163,8 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
         )
         return sub
     try:
-        book = (
-            CalamineBook(data, label, info=info) if info else read_only_book(data, label)
-        )  # an .ods: OdsBook
+        # values only; a formula typed into a count is still seen (``typed_formulas``), as calculate sees it
+        book = CalamineBook(data, label, info=info) if info else OdsBook(data, label)
     except WorkbookFileError as exc:
         sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
         return sub

@@ -1,8 +1,9 @@
 """``kpi collect --remind DIR``: one ready-to-send email per unit whose return is missing.
 
 Each reminder is an ``.eml`` the coordinator opens and sends (``X-Unsent: 1`` makes
-Outlook and Thunderbird open it as a draft): addressed to the unit when the plan gives
-an address, from and replying to the plan's ``submit_to``, in zh-TW, naming what is
+Outlook and Thunderbird open it as a draft): addressed to the unit's ``email`` and
+greeting its ``contact`` when the plan's ``units`` give them (a unit without an address
+is named on the terminal: its To is left for the coordinator), from and replying to the plan's ``submit_to``, in zh-TW, naming what is
 missing and the due date, with the unit's template attached (its section's template
 when only one section is missing).
 """
@@ -10,8 +11,10 @@ when only one section is missing).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from datetime import date
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -34,22 +37,23 @@ def _safe(name: str) -> str:
     return "".join("_" if c in '<>:"/\\|?*' or ord(c) < 32 else c for c in name).strip(" .") or "unit"
 
 
-def reminder(
-    plan: Plan, unit: str, owed: list[Return], *, due: date | None, address: str = ""
-) -> EmailMessage:
+def reminder(plan: Plan, unit: str, owed: list[Return], *, due: date | None) -> EmailMessage:
     """The reminder to ``unit`` for the returns ``owed`` (all of one year and period)."""
     first = owed[0]
+    given = plan.contact(unit)
+    address = given.email if given else ""
     period = plan.period(first.period) if first.period else None
     when = f"{first.year}年度{period.name if period else ''}"
     msg = EmailMessage()
     msg["Subject"] = f"【績效指標填報提醒】{plan.agency} {when}：{unit}尚未繳交"
     if address:
-        msg["To"] = address
+        msg["To"] = Address(given.contact or unit, addr_spec=address) if given else address
     if plan.options.submit_to:
         msg["From"] = msg["Reply-To"] = plan.options.submit_to
     msg["Date"] = formatdate(localtime=True)
     msg["X-Unsent"] = "1"
-    lines = [f"{unit} 承辦同仁您好：", "", f"{plan.agency} {when}績效指標填報，下列項目尚未收到："]
+    dear = f"{unit} {given.contact} 您好：" if given and given.contact else f"{unit} 承辦同仁您好："
+    lines = [dear, "", f"{plan.agency} {when}績效指標填報，下列項目尚未收到："]
     for r in owed:
         names = "、".join(plan.indicator(i).name for i in r.indicators)
         lines.append(f"  ・{r.owner}（{r.label}）：{names}")
@@ -81,10 +85,14 @@ def write_reminders(
     folder: str | Path,
     *,
     due: date | None = None,
-    addresses: dict[str, str] | None = None,
     inputs: Iterable[str | Path] = (),
+    say: Callable[[str], object] | None = None,
 ) -> list[Path]:
-    """One ``.eml`` per unit (and year and period) whose return (or a section's) never came; the paths."""
+    """One ``.eml`` per unit (and year and period) whose return (or a section's) never came; the paths.
+
+    Each unit the plan gives no address for is named through ``say`` (stderr by default).
+    """
+    say = say or (lambda line: print(line, file=sys.stderr))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     owed: dict[tuple[str, str, int, str], list[Return]] = {}
@@ -94,7 +102,12 @@ def write_reminders(
     written = []
     for (plan_id, unit, year, period), items in owed.items():
         plan = plans[plan_id]
-        msg = reminder(plan, unit, items, due=due, address=(addresses or {}).get(unit, ""))
+        msg = reminder(plan, unit, items, due=due)
+        if "To" not in msg:
+            say(
+                f"  {unit}：計畫未列此單位的電子郵件（units 的 email），催繳信收件者請自行填寫 / "
+                f"no address for {unit} in the plan's units: fill in the reminder's To"
+            )
         pname = plan.period(period).name if period else ""
         path = folder / f"{_safe(unit)}_{year}{pname}_填報提醒.eml"
         check_output_target(path, inputs)

@@ -164,14 +164,12 @@ class Scope:
     def items(self) -> tuple[PlanItem, ...]:
         """Part 3 items this workbook holds (the owner's work plans, or all).
 
-        A work plan belongs to the section that owns it: its ``owner`` (承辦單位) where the plan
-        model carries one, else the section named as the work plan (the seed's 採購管理業務).
+        A work plan belongs to the section that owns it: its ``owner`` (承辦單位, spelt as the
+        indicators' owner) where the plan gives one, else the section named as the work plan
+        (the seed's 採購管理業務).  The agency-wide template (no owner) holds every item.
         """
         return tuple(
-            item
-            for w in self.plan.work_plans
-            if self.owner in (None, getattr(w, "owner", None) or w.name)
-            for item in w.items
+            item for w in self.plan.work_plans if self.owner in (None, w.owner or w.name) for item in w.items
         )
 
     def input_names(self) -> list[tuple[Indicator, Period, str, str]]:

@@ -56,12 +56,16 @@ UNSUPPORTED: dict[str, tuple[str, str]] = {
         "legacy Excel 97-2003 (.xls); save it as .xlsx",
     ),
     ".xlsb": _unsupported(
-        "Excel 二進位活頁簿 (.xlsb) 格式，請另存為 .xlsx 再寄回", "Excel binary workbook (.xlsb); save it as .xlsx"
+        "Excel 二進位活頁簿 (.xlsb) 格式，請另存為 .xlsx 再寄回",
+        "Excel binary workbook (.xlsb); save it as .xlsx",
     ),
     ".csv": _unsupported(
-        "CSV 純文字檔不含範本內容，請改寄填妥的 .xlsx 工作簿", "a CSV holds no template; send the filled .xlsx"
+        "CSV 純文字檔不含範本內容，請改寄填妥的 .xlsx 工作簿",
+        "a CSV holds no template; send the filled .xlsx",
     ),
-    ".numbers": _unsupported("Apple Numbers 格式，請匯出為 .xlsx 再寄回", "Apple Numbers; export it as .xlsx"),
+    ".numbers": _unsupported(
+        "Apple Numbers 格式，請匯出為 .xlsx 再寄回", "Apple Numbers; export it as .xlsx"
+    ),
     ".fods": FLAT_ODF,
     ".7z": _unsupported(
         "7-Zip (.7z) 壓縮檔不支援，請解壓縮後直接附上 .xlsx，或改用 .zip 壓縮",

@@ -34,10 +34,11 @@ PREFIX_OF = {uri: prefix for prefix, uri in PREFIXES.items()}
 #: (a ``>`` inside a quoted value would cut it short: an odd count of quotes shows that).
 _TOKEN = re.compile(
     rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>"
-    rb"(</table:(?:covered-)?table-cell>)?"  # a cell closed at once holds nothing
+    rb"(\s*</table:(?:covered-)?table-cell>)?"  # a cell closed at once (or indented) holds nothing
 )
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _REPEAT = re.compile(rb"\s*=\s*\"([^\"]*)\"")
+_FORMULA = re.compile(rb"(?:^|\s)table:formula\s*=\s*\"([^\"]*)\"")
 
 
 @dataclass
@@ -49,6 +50,9 @@ class TableScan:
     rows: int = 0  # the farthest row holding a filled cell
     cols: int = 0  # the farthest column holding a filled cell, in any row
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    #: (row, col) → ``table:formula`` as written (``of:=1+1``, raw bytes; :func:`formula_text`):
+    #: collect sees a formula typed into a count
+    formulas: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +148,11 @@ def scan(xml: bytes) -> ContentScan | None:
                 row_end = col + repeat - 1
             if b"spanned" in attrs:
                 _merges(current, attributes(attrs), row, col, row_repeat, repeat)
+            if b"table:formula" in attrs and (found := _FORMULA.search(attrs)):
+                formula = found.group(1)  # decoded only when asked (formula_text): most are results
+                for dr in range(min(row_repeat, 1000)):  # repeated: each copy holds it (bounded)
+                    for dc in range(min(repeat, 1000)):
+                        current.formulas[(row + dr, col + dc)] = formula
             col += repeat
     return ContentScan(tables, _names(xml), _hidden_styles(xml))
 
@@ -204,6 +213,11 @@ def _hidden_styles(xml: bytes) -> set[str]:
         if tag:
             out.add(_decode(tag.group(1)))
     return out
+
+
+def formula_text(raw: bytes) -> str:
+    """A scanned ``table:formula`` as its text (entities resolved)."""
+    return _decode(raw)
 
 
 def _decode(raw: bytes) -> str:

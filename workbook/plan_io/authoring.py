@@ -80,6 +80,11 @@ PLAN_NOTES = {
 PLAN_REVIEW_LABEL = "待確認"
 PERIOD_HEADERS = ("期別代碼", "期別名稱", "起日（月-日）", "迄日（月-日）")
 OPTION_KEYS = {"decimals", "cap", "lights", "password", "submit_to"}
+#: The 計畫 sheet's table of reporting units: who owes returns and where a reminder goes.
+UNITS_TITLE = "填報單位與催繳信箱"
+UNIT_HEADERS = ("單位名稱", "電子郵件", "聯絡人")  # the address in the wide column: it prints on page 1
+UNIT_KEYS = ("name", "email", "contact")
+UNITS_NOTE = "選填：kpi collect 依此列出未繳單位，催繳信（--remind）寄到電子郵件"
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,8 @@ KPI_COLUMNS: tuple[Column, ...] = (
 _KPI_KEYS = {c.key: i for i, c in enumerate(KPI_COLUMNS, start=1)}
 #: Indicator keys the sheet has columns for; any other key travels in the 其他設定 column.
 _MAPPED_INDICATOR_KEYS = frozenset(INDICATOR_KEYS)
-ITEM_HEADERS = ("工作計畫", "重要施政計畫項目", "實施內容")
+#: 承辦單位 last, so an authoring workbook made before it reads as before (no owner).
+ITEM_HEADERS = ("工作計畫", "重要施政計畫項目", "實施內容", "承辦單位")
 
 
 # ---------------------------------------------------------------------------
@@ -285,6 +291,18 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
             cell = ws.cell(row, col, str(p[key]))
             style(cell, align=S.CENTER)
             cell.number_format = "@"  # 06-30 stays text; Excel would make it a date
+    row += 2
+    style(ws.cell(row, 1, UNITS_TITLE), font=S.HEADING, border=False)
+    style(ws.cell(row, 2, UNITS_NOTE), font=S.SMALL, border=False, align=S.LEFT)
+    row += 1
+    _header(ws, row, UNIT_HEADERS)
+    for unit in data.get("units") or []:
+        row += 1
+        given = {"name": unit} if isinstance(unit, str) else unit
+        for col, key in enumerate(UNIT_KEYS, start=1):
+            cell = ws.cell(row, col, given.get(key) or None)
+            style(cell)
+            cell.number_format = "@"
 
 
 def _kpi_sheet(wb: Workbook, data: dict) -> None:
@@ -403,7 +421,7 @@ def _validations(ws: Worksheet, first: int, last: int) -> None:
 def _items_sheet(wb: Workbook, data: dict) -> None:
     ws = wb.create_sheet(SHEET_ITEMS)
     page_setup(ws, landscape=True)
-    for col, width in zip("ABC", (18, 36, 90), strict=True):
+    for col, width in zip("ABCD", (18, 36, 90, 14), strict=True):
         ws.column_dimensions[col].width = width
     style(ws.cell(1, 1, "第三部分：年度重要施政計畫"), font=S.TITLE, border=False, align=S.LEFT)
     ws.row_dimensions[1].height = 26
@@ -414,6 +432,7 @@ def _items_sheet(wb: Workbook, data: dict) -> None:
         items = w.get("items") or []
         if not items:
             style(ws.cell(row, 1, w["name"]))
+            style(ws.cell(row, 4, w.get("owner") or None))
             row += 1
         for item in items:
             content = item.get("content") or [None]
@@ -421,6 +440,7 @@ def _items_sheet(wb: Workbook, data: dict) -> None:
                 style(ws.cell(row, 1, w["name"] if first_of_plan else None))
                 style(ws.cell(row, 2, item["name"] if k == 0 else None))
                 style(ws.cell(row, 3, text), font=S.BODY)
+                style(ws.cell(row, 4, (w.get("owner") or None) if first_of_plan else None))
                 ws.row_dimensions[row].height = row_height(
                     [(text or "", 90), (item["name"] if k == 0 else "", 36)]
                 )
@@ -465,6 +485,10 @@ GUIDE_LINES = (
         "請刪除「待確認」欄中的該行；仍有待確認項目時，kpi plan check 與 kpi template 會列出並停止。",
     ),
     ("重要施政計畫", "每列一段實施內容；同一工作計畫、同一重要施政計畫項目的後續列可留白。"),
+    (
+        "承辦單位（第三部分）",
+        "寫在工作計畫的第一列，與指標的承辦單位同名：該單位的工作簿含此工作計畫；空白則為與工作計畫同名的單位。",
+    ),
     ("其他", "第一部分文字、檢核規則與範例資料保存在隱藏工作表，不需修改。"),
 )
 
@@ -493,7 +517,18 @@ def _extra_sheet(wb: Workbook, data: dict) -> None:
         k: v
         for k, v in data.items()
         if k
-        not in {"id", "agency", "year", "title", "phrases", "periods", "goals", "work_plans", "needs_review"}
+        not in {
+            "id",
+            "agency",
+            "year",
+            "title",
+            "phrases",
+            "periods",
+            "goals",
+            "work_plans",
+            "needs_review",
+            "units",
+        }
     }
     options = {k: v for k, v in (data.get("options") or {}).items() if k not in OPTION_KEYS}
     extra.pop("options", None)

@@ -111,7 +111,8 @@ def plan_data(source: str | Path | None) -> tuple[dict, list]:
     """A plan's data, and its 「待設定」 targets: a plan whose only issues are unset targets
     (next year's, after ``kpi plan rollover``) is still exported, so they can be set in the workbook."""
     try:
-        return yaml.safe_load(load_any(source).text), []
+        plan = load_any(source)
+        return yaml.safe_load(plan.text), list(plan.pending)  # 待設定 targets load; they are listed
     except PlanError as exc:
         if source is None or not exc.issues or any(i.code != "target_unset" for i in exc.issues):
             raise

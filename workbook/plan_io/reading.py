@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from workbook.plan_io.authoring import (
     SHEET_ITEMS,
     SHEET_KPI,
     SHEET_PLAN,
+    UNIT_HEADERS,
+    UNIT_KEYS,
     YES,
     AuthoringError,
     SheetIssue,
@@ -116,6 +119,20 @@ class _Reader:
                 r += 1
             if periods:
                 data["periods"] = periods
+        start = labels.get(_norm(UNIT_HEADERS[0]))
+        if start is not None:  # 填報單位與催繳信箱: a bare name stays a name, as YAML writes it
+            units: list = []
+            r = start + 1
+            while r <= ws.max_row and any(ws.cell(r, c).value not in (None, "") for c in range(1, 4)):
+                given = {k: _text(_cell(ws.cell(r, c).value)) for c, k in enumerate(UNIT_KEYS, start=1)}
+                for c, k in enumerate(UNIT_KEYS, start=1):
+                    self.where(f"units[{len(units)}].{k}", SHEET_PLAN, r, c)
+                self.where(f"units[{len(units)}]", SHEET_PLAN, r, 1)
+                given = {k: v for k, v in given.items() if v}
+                units.append(given["name"] if set(given) == {"name"} else given)
+                r += 1
+            if units:
+                data["units"] = units
 
     def number(
         self, value: Any, sheet: str, row: int, col: int, *, whole: bool = False
@@ -365,13 +382,25 @@ class _Reader:
         ws = self.wb[SHEET_ITEMS]
         plans: list[dict] = []
         for row in range(3, ws.max_row + 1):
-            w, item, content = (_cell(ws.cell(row, c).value) for c in (1, 2, 3))
+            w, item, content, owner = (_cell(ws.cell(row, c).value) for c in (1, 2, 3, 4))
+            if w is not None:
+                # 承辦單位 (column D) on the work plan's row: the section whose template holds it
+                plans.append(
+                    {"name": _text(w), **({"owner": _text(owner)} if owner is not None else {}), "items": []}
+                )
+                self.where(f"work_plans[{len(plans) - 1}]", SHEET_ITEMS, row, 1)
+                self.where(f"work_plans[{len(plans) - 1}].owner", SHEET_ITEMS, row, 4)
+            elif owner is not None:
+                self.issue(
+                    SHEET_ITEMS,
+                    row,
+                    4,
+                    "承辦單位須寫在工作計畫那一列",
+                    "the owner goes on its work plan's row",
+                )
             if w is None and item is None and content is None:
                 continue
-            if w is not None:
-                plans.append({"name": _text(w), "items": []})
-                self.where(f"work_plans[{len(plans) - 1}]", SHEET_ITEMS, row, 1)
-            elif not plans:
+            if w is None and not plans:
                 self.issue(SHEET_ITEMS, row, 1, "第一列須填寫工作計畫", "the first row needs its work plan")
                 continue
             items = plans[-1]["items"]
@@ -565,9 +594,11 @@ def locate(issues: list[PlanIssue], cells: dict[str, tuple[str, str]]) -> list[S
 def plan_from_data(data: dict, cells: dict[str, tuple[str, str]], source: str) -> Plan:
     """Validate workbook plan data; issues name the workbook's sheet and cell."""
     try:
-        return parse_plan(dump_plan(data), source=source)
+        plan = parse_plan(dump_plan(data), source=source)
     except PlanError as exc:
         raise AuthoringError(source, locate(exc.issues, cells)) from None  # type: ignore[arg-type]
+    # 待設定 targets named by their cells too (kpi plan check lists them)
+    return replace(plan, pending=tuple(locate(list(plan.pending), cells))) if plan.pending else plan
 
 
 def load_workbook_plan(path: str | Path) -> Plan:

@@ -371,8 +371,9 @@ class Archive:
             for sub in coll.submissions:
                 if sub.sha256 and self._add_file(sub, stamp, added):
                     touched.add((sub.fingerprint, sub.year or 0))
+            in_hand = {p.fingerprint: p for p in coll.plans}  # the same plan as stored: not parsed again
             for fingerprint, year in sorted(touched):
-                self._ledger(fingerprint, year, added)
+                self._ledger(fingerprint, year, added, in_hand)
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -475,10 +476,9 @@ class Archive:
             added.texts += 1
         return True
 
-    def _ledger(self, fingerprint: str, year: int, added: Added) -> None:
+    def _ledger(self, fingerprint: str, year: int, added: Added, in_hand: dict[str, Plan]) -> None:
         """Merge every archived file of one plan and year again; store the cells and the files' verdicts."""
-        plans = self._plans_by_fingerprint()
-        plan = plans.get(fingerprint)
+        plan = in_hand.get(fingerprint) or self._plans_by_fingerprint().get(fingerprint)
         if plan is None:
             return
         coll = self._collection([plan], {fingerprint: plan}, year)

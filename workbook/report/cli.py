@@ -92,6 +92,11 @@ def run_report(args: argparse.Namespace) -> int:
             print(
                 f"    未填報 / not returned: {names}（權重 {number_text(section.left_out)}% 未計入 / weight left out）"
             )
+    unset = [i.name for p in known.values() if p.year == args.year for i in p.indicators if i.target.unset]
+    if unset:  # a draft year's plan: results are reported, nothing is scored against a target
+        print(
+            f"  目標值待設定 {len(unset)} 項，不計分 / targets still to set, not scored: {'、'.join(unset)}"
+        )
     print(f"  {report.weight_note}")
     if out.suffix.lower() == ".pdf" and not args.font:
         from workbook.report.layout import DOCUMENT_FONT, rendering_font
