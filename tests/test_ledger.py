@@ -449,7 +449,9 @@ def test_a_rolled_over_plan_with_unset_targets_goes_template_to_report(tmp_path,
     volunteers = next(r for r in rows if r["indicator_id"] == "volunteer_growth")
     assert volunteers["value"] == 8  # the value is computed: (108-100)/100
     out = tmp_path / "r.odt"
-    assert main(["report", str(box), "--plan", str(nxt), "--year", "108", "--period", "H1", "-o", str(out)]) == 0
+    assert (
+        main(["report", str(box), "--plan", str(nxt), "--year", "108", "--period", "H1", "-o", str(out)]) == 0
+    )
     assert "目標值待設定 5 項，不計分" in capsys.readouterr().out
     table = odt_tables(out)[0]
     body = [r for r in table if r and r[1] and "(" in r[1]]
@@ -478,6 +480,8 @@ def test_plan_units_with_contacts_round_trip_yaml_and_workbook(plan, tmp_path, c
     assert [plan.agency, "kpi-sec@taichung.gov.tw", "王小明"] in [r[:3] for r in seen]  # visible, editable
     data, cells = read_plan_data(tmp_path / "p.xlsx")
     assert data["units"] == yaml.safe_load(src.read_text(encoding="utf-8"))["units"]
+    sheet_name, cell = cells["units[0].email"]  # a wrong address is named by its cell
+    assert sheet_name == "計畫" and sheet[cell].value == "kpi-sec@taichung.gov.tw"
     assert main(["plan", "export", str(tmp_path / "p.xlsx"), "-o", str(tmp_path / "back.yaml")]) == 0
     back = load_plan(tmp_path / "back.yaml")
     assert back.fingerprint == load_plan(src).fingerprint
@@ -527,7 +531,9 @@ def _typed_formula(plan, tmp_path) -> Path:
 
 def _formula_findings(findings) -> set[tuple]:
     return {
-        (f["code"], f["indicator"], f["input"], f["sheet"], f["cell"]) for f in findings if f["code"] == "formula_in_input"
+        (f["code"], f["indicator"], f["input"], f["sheet"], f["cell"])
+        for f in findings
+        if f["code"] == "formula_in_input"
     }
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine import PlanError, evaluate
-from kpi_engine.plan_loader import require_final
 from kpi_engine.errors import KpiError
 from kpi_engine.evaluate import Evaluation
+from kpi_engine.plan_loader import require_final
 from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
 from workbook.collect.text import decode_name
 from workbook.interrupts import ignore_interrupts, no_interrupt
