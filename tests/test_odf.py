@@ -289,7 +289,8 @@ def test_calculate_keeps_ods_inputs_and_staff_content(books) -> None:
         assert STAFF_SHEET in book.sheet_names()
         assert book.grid(STAFF_SHEET)[0][0] == "聯絡窗口：分機 1234"
         assert book.hidden_sheets() == [L.SHEET_META]
-        assert all(book.protected(s) for s in book.sheet_names() if s not in (STAFF_SHEET,))
+        assert all(book.protected(s) for s in book.sheet_names() if s not in (STAFF_SHEET, L.SHEET_META))
+        assert not book.protected(L.SHEET_META)  # the system sheet the button writes (issue 22)
 
 
 def test_seed_values_in_the_ods(books, plan) -> None:
