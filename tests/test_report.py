@@ -406,6 +406,24 @@ def test_without_matplotlib_the_report_has_no_charts(three_units, tmp_path, monk
         assert not [n for n in z.namelist() if n.startswith("Pictures/")]
 
 
+def test_by_unit_charts_only_while_a_page_can_show_them(three_units, tmp_path, monkeypatch):
+    """Three units: the two by-unit charts. Over MAX_CHART_UNITS (40; 2 here), none: the bars would
+    be unreadable and the bitmap of 300 units alone took hundreds of MB; the tables say it."""
+    import zipfile
+
+    pytest.importorskip("matplotlib")
+    from workbook.report import charts
+
+    pictures = []
+    for cap in (charts.MAX_CHART_UNITS, 2):
+        monkeypatch.setattr(charts, "MAX_CHART_UNITS", cap)
+        out = tmp_path / f"r{cap}.odt"
+        assert main(["report", str(three_units), "-o", str(out)]) == 0
+        with zipfile.ZipFile(out) as z:
+            pictures.append(len([n for n in z.namelist() if n.startswith("Pictures/")]))
+    assert pictures == [2, 0]
+
+
 @pytest.mark.parametrize("fmt", ["odt", "docx"])
 def test_units_overview_table(three_units, tmp_path, fmt):
     out = tmp_path / f"r.{fmt}"

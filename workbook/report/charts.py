@@ -181,10 +181,16 @@ def year_on_year(report: Report, section: UnitSection) -> Chart:
     return _png(fig, "達成率年度比較")
 
 
+#: Units a by-unit chart holds: beyond this its bars are unreadable on a page and its bitmap
+#: alone takes hundreds of MB (300 units: a 1,900 × 29,000 pixel image); the report's own
+#: tables say the same numbers, so the chart is left out.
+MAX_CHART_UNITS = 40
+
+
 def report_charts(report: Report) -> dict[str, list[Chart]]:
     """The charts worth drawing for ``report``: '' holds whole-report charts, else per unit."""
     out: dict[str, list[Chart]] = {}
-    if len(report.units) > 1 and report.units[0].lines:
+    if 1 < len(report.units) <= MAX_CHART_UNITS and report.units[0].lines:
         out[""] = [rates_by_unit(report), goal_scores_by_unit(report)]
     if report.compare_year:
         for section in report.units:
