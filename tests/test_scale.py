@@ -147,3 +147,16 @@ def test_the_add_in_command_line_loads_no_numpy_matplotlib_or_pandas(tmp_path):
     loaded = set(json.loads(modules.read_text(encoding="utf-8")))
     assert {"xlwings", "workbook.form.calculate", "workbook.books.excel"} <= loaded
     assert not {m for m in loaded if m.split(".")[0] in KEPT_OUT}
+
+
+def test_keeping_pandas_out_while_xlwings_loads_is_undone_afterwards():
+    """The Excel button's main() marks pandas, numpy and matplotlib absent only while xlwings is
+    imported: a process that goes on (a test worker) can import them afterwards."""
+    import sys
+
+    from workbook.buttons.common import pandas_kept_out
+
+    before = {name: sys.modules.get(name, "absent") for name in KEPT_OUT}
+    with pandas_kept_out():
+        assert all(sys.modules[name] is None for name in KEPT_OUT if before[name] == "absent")
+    assert {name: sys.modules.get(name, "absent") for name in KEPT_OUT} == before

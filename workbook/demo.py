@@ -72,10 +72,11 @@ def demo_report(folder: Path, filled: Path) -> list[Path]:
     out = [write_report(report, stem.with_suffix(".odt"), charts)]
     if find_soffice() is not None:
         try:
-            pdf = write_report(report, stem.with_suffix(".pdf"), charts)
+            pdf = stem.with_suffix(".pdf")
+            write_report(report, pdf, charts)
             out.append(pdf)
-            if find_pdftoppm() is not None:
-                out += pdf_to_pngs(pdf, stem, dpi=100)
+            if find_pdftoppm() is not None:  # named as the folder was given, like the .odt
+                out += [folder / png.name for png in pdf_to_pngs(pdf, stem, dpi=100)]
         except (LibreOfficeError, ValueError):  # the .odt is there; a picture is a bonus
             pass
     return out

@@ -156,3 +156,17 @@ def keep_pandas_out() -> None:
     """
     for name in KEPT_OUT:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def pandas_kept_out() -> Iterator[None]:
+    """:func:`keep_pandas_out` while xlwings is imported, then undone: a process that goes on
+    (a test, an interpreter someone else started) can still import them afterwards."""
+    marked = [name for name in KEPT_OUT if name not in sys.modules]
+    keep_pandas_out()
+    try:
+        yield
+    finally:
+        for name in marked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]

@@ -14,7 +14,7 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from workbook.buttons.common import TITLE, UNEXPECTED, Message, keep_pandas_out, log, log_path, once, press
+from workbook.buttons.common import TITLE, UNEXPECTED, Message, log, log_path, once, pandas_kept_out, press
 
 #: A workbook in Protected View (an attachment, a download) is not open for code at all.
 PROTECTED_VIEW = (
@@ -95,8 +95,8 @@ def _caller(xw: Any) -> Any:
 
 def main() -> None:
     """Entry point of the ribbon button (``RibbonMyAddin.RunMain`` → ``import macros; macros.main()``)."""
-    keep_pandas_out()
-    import xlwings as xw
+    with pandas_kept_out():  # the launcher already kept them out for good: then this is a no-op
+        import xlwings as xw
 
     book = _caller(xw)
     if book is not None:
