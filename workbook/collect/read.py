@@ -36,7 +36,6 @@ _ODF_SAVED = re.compile(rb"<dc:date>([^<]{10,40})</dc:date>")
 #: A naive ODF time is taken in the coordinator's zone (LibreOffice writes local time).
 _TAIPEI = timezone(timedelta(hours=8))
 _ISO = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:[.,]\d+)?(Z|[+-]\d\d:\d\d)?$")
-_STRICT = b"purl.oclc.org/ooxml/spreadsheetml"
 #: Metadata parts read for the saved time and producer are small; a bigger one is not read.
 MAX_PROPS_BYTES = 256 * 1024
 
@@ -62,8 +61,15 @@ def read_submission(label: str, data: bytes | Exception, plans: list[Plan]) -> S
         return sub
 
 
-def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[str, str, str, bool]:
-    """(saved time, producer, producer version, strict OOXML) from a package's small parts.
+def _refused(sub: Submission, exc: WorkbookFileError) -> Submission:
+    """``sub`` classified by the guard's refusal: a format we do not read, or unreadable."""
+    sub.status = "unsupported" if isinstance(exc, UnsupportedFormatError) else "unreadable"
+    sub.reason = f"{exc.message_zh} / {exc.message_en}"
+    return sub
+
+
+def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[str, str, str]:
+    """(saved time, producer, producer version) from a package's small parts.
 
     ``kept``: those parts as the guard kept them (:data:`workbook.formats.guard.KEPT_PARTS`);
     without it they are read from ``data``.
@@ -71,7 +77,7 @@ def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[st
     try:
         parts = kept if kept is not None else _small_parts(data)
     except Exception:  # the guard reports a damaged package in its own words
-        return "", "", "", False
+        return "", "", ""
     saved = app = version = ""
     core, props = parts.get("docProps/core.xml"), parts.get("docProps/app.xml")
     if core is not None and len(core) < MAX_PROPS_BYTES:
@@ -89,8 +95,7 @@ def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[st
                 app = (el.text or "").strip()
             elif tag == "AppVersion":
                 version = (el.text or "").strip()
-    strict = _STRICT in parts.get("xl/workbook.xml", b"")[:4096]
-    return saved, app, version, strict
+    return saved, app, version
 
 
 def odf_saved(data: bytes) -> str:
@@ -125,9 +130,6 @@ def _small_parts(data: bytes) -> dict[str, bytes]:
         for name in ("docProps/core.xml", "docProps/app.xml"):
             if name in infos and infos[name].file_size < MAX_PROPS_BYTES:
                 out[name] = z.read(name)
-        if "xl/workbook.xml" in infos:
-            with z.open(infos["xl/workbook.xml"]) as fh:
-                out["xl/workbook.xml"] = fh.read(4096)
     return out
 
 
@@ -147,27 +149,16 @@ def _read(label: str, data: bytes | Exception, plans: list[Plan]) -> Submission:
     if not label.lower().endswith(".ods"):
         try:
             info = inspect(data, label)  # once: its pass keeps the small parts read next
-        except WorkbookFileError as exc:
-            sub.status = "unsupported" if isinstance(exc, UnsupportedFormatError) else "unreadable"
-            sub.reason = f"{exc.message_zh} / {exc.message_en}"
-            return sub
-    sub.saved_at, app, version, strict = package_props(data, info.kept if info else None)
+        except WorkbookFileError as exc:  # Strict OOXML, too: the guard names every format we do not read
+            return _refused(sub, exc)
+    sub.saved_at, app, version = package_props(data, info.kept if info else None)
     if info is None:  # an .ods keeps its saved time in meta.xml
         sub.saved_at = odf_saved(data)
-    if strict:
-        sub.status = "unsupported"
-        sub.reason = (
-            "格式不支援：這是「Strict Open XML 試算表」格式，請在 Excel 以「另存新檔」選擇"
-            "「Excel 活頁簿 (*.xlsx)」後寄回 / unsupported format: Strict Open XML; "
-            "save it as an ordinary Excel Workbook (.xlsx)"
-        )
-        return sub
     try:
         # values only; a formula typed into a count is still seen (``typed_formulas``), as calculate sees it
         book = CalamineBook(data, label, info=info) if info else OdsBook(data, label)
     except WorkbookFileError as exc:
-        sub.status, sub.reason = "unreadable", f"{exc.message_zh} / {exc.message_en}"
-        return sub
+        return _refused(sub, exc)
     if L.SUMMARY_MARK in book.names():
         sub.status = "summary"
         sub.reason = (
