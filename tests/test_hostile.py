@@ -666,3 +666,19 @@ def test_an_indented_content_xml_is_read_like_libreoffice_reads_it(corpus, inden
         assert run.rss_mb < RSS_LIMIT_MB
         assert "Traceback" not in run.text and run.code == 0, run.text[-1500:]
     assert (tmp_path / "out.ods").stat().st_size > 0
+
+
+def test_a_report_over_240_units_stays_bounded(tmp_path):
+    """Round 3: `kpi report` over 240 units peaked at 493 MB (a by-unit chart of 240 bars per
+    panel, a bitmap tens of thousands of pixels high). By-unit charts stop at 40 units."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    try:
+        from bench.collect import generate
+    finally:
+        sys.path.pop(0)
+    inbox = tmp_path / "inbox"
+    generate(inbox, 240)
+    run = run_batch([("report", [_kpi(), "report", str(inbox), "-o", "r.odt"], tmp_path, inbox)])["report"]
+    assert "Traceback" not in run.text and run.code == 0, run.text[-1500:]
+    assert run.rss_mb < RSS_LIMIT_MB, run.rss_mb
+    assert (tmp_path / "r.odt").stat().st_size > 0
