@@ -16,7 +16,11 @@ Cases: ``kpi calculate`` of a filled .xlsx and of the same workbook saved by Lib
 LibreOffice); ``kpi collect`` of N distinct returns into a summary .xlsx; ``kpi report``
 over ``--report-returns`` returns.  Per item: per indicator, or per return.
 The verdicts at the end are issue 25's: per-item CPU within 1.5× from the smallest size to
-the largest, and every peak under 300 MB.
+the largest, and every peak under 300 MB.  Then issue 24's ratios, from the same runs:
+calculate at 200 indicators against LibreOffice opening the workbook, recalculating every
+formula and saving it; the seed's calculate against python-calamine reading every cell of
+the same file; .ods against .xlsx at 200; the printing of the result alone; and per item
+above the command's fixed start-up (the interpreter and the modules calculate loads).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class Case:
     items: int  #: indicators, or returns
     argv: Callable[[int], list[str]]  #: the command of run i (its inputs made fresh, untimed)
     costs: list[measure.Cost] = field(default_factory=list)
+    baseline: bool = False  #: a floor or peer for issue 24's ratios, not a row of the scale table
 
 
 def _indicators(size: str, plan: Path) -> int:
@@ -82,6 +87,7 @@ def workbook_cases(sizes: list[str], root: Path, *, ods_template: bool) -> list[
                     ],
                 )
             )
+        cases += baseline_cases(size, n, paths, work)
         if size == sizes[0]:  # LibreOffice's own CPU, charged now (it was killed, not reaped)
             cases.append(
                 Case(
@@ -109,10 +115,46 @@ def workbook_cases(sizes: list[str], root: Path, *, ods_template: bool) -> list[
                         str(paths["plan"]),
                         "-o",
                         str(work / f"template{i}.{fmt}"),
+                        "--force",  # a kept folder (--keep) holds last time's
                     ],
                 )
             )
     return cases
+
+
+#: Issue 24's peer is measured at this size, its floor at the seed.
+PEER_SIZE, FLOOR_SIZE = "200", "seed"
+
+
+def baseline_cases(size: str, n: int, paths: dict[str, Path], work: Path) -> list[Case]:
+    """Issue 24's floors and peers at ``size``: LibreOffice recalculating every formula of the
+    same workbook and saving it, python-calamine reading every cell of the same bytes, the
+    printing of the result alone, and the command's fixed start-up."""
+    xlsx = str(paths["xlsx"])
+
+    def probe(step: str, *args: str) -> Case:  # the same file every run: it is only read
+        return Case(step, size, n, lambda i: list(args), baseline=True)
+
+    out = []
+    if size == PEER_SIZE:
+        out.append(
+            Case(
+                "LibreOffice: open, recalculate every formula, save",
+                size,
+                n,
+                lambda i: ["recalculate", xlsx, str(work / f"lo{i}.xlsx")],
+                baseline=True,
+            )
+        )
+        out.append(probe("terminal output", "terminal", xlsx))
+    if size == FLOOR_SIZE:
+        out.append(probe("floor: calamine reads every cell", "floor", xlsx))
+        out.append(
+            Case(
+                "start-up: interpreter and calculate's modules", "-", 1, lambda i: ["startup"], baseline=True
+            )
+        )
+    return out
 
 
 def inbox(root: Path, n: int) -> Path:
@@ -195,7 +237,8 @@ def table(cases: list[Case], runs: int) -> list[str]:
     verdicts = []
     steps: dict[str, list[Case]] = {}
     for case in cases:
-        steps.setdefault(case.step, []).append(case)
+        if not case.baseline:
+            steps.setdefault(case.step, []).append(case)
     for step, group in steps.items():
         first = None
         for case in group:
@@ -224,6 +267,84 @@ def table(cases: list[Case], runs: int) -> list[str]:
     return [*lines, "", *verdicts]
 
 
+def _median(case: Case, attr: str = "cpu") -> float:
+    return statistics.median(getattr(c, attr) for c in case.costs)
+
+
+def ratios(cases: list[Case]) -> list[str]:
+    """Issue 24's ratios (and issue 25's per-item check above the fixed start-up), from the
+    same interleaved runs: CPU and wall medians, each against its target."""
+    by = {(c.step, c.size): c for c in cases}
+    lines = [
+        "",
+        "| issue 24 | this project CPU s (wall) | against CPU s (wall) | ratio (CPU) | target | verdict |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+
+    def row(label: str, mine: Case | None, other: Case | None, ratio_of, target: str, ok) -> None:
+        if mine is None or other is None:
+            return
+        a, b = _median(mine), _median(other)
+        ratio = ratio_of(a, b)
+        lines.append(
+            f"| {label} | {a:.2f} ({_median(mine, 'wall'):.2f}) | {b:.2f} ({_median(other, 'wall'):.2f}) "
+            f"| {ratio:.2f}× | {target} | {'met' if ok(a, b, ratio) else 'NOT met'} |"
+        )
+
+    xlsx = by.get(("calculate .xlsx", PEER_SIZE))
+    row(
+        f"calculate {PEER_SIZE} indicators, vs LibreOffice recalculating everything",
+        xlsx,
+        by.get(("LibreOffice: open, recalculate every formula, save", PEER_SIZE)),
+        lambda a, b: b / a,
+        "≥ 8× faster, ≤ 1 s CPU",
+        lambda a, b, r: r >= 8 and a <= 1,
+    )
+    row(
+        "calculate seed, vs calamine reading every cell",
+        by.get(("calculate .xlsx", FLOOR_SIZE)),
+        by.get(("floor: calamine reads every cell", FLOOR_SIZE)),
+        lambda a, b: a / b,
+        "≤ 3× the floor",
+        lambda a, b, r: r <= 3,
+    )
+    row(
+        f"calculate .ods vs .xlsx, {PEER_SIZE} indicators",
+        by.get(("calculate .ods", PEER_SIZE)),
+        xlsx,
+        lambda a, b: a / b,
+        "≤ 1×",
+        lambda a, b, r: r <= 1,
+    )
+    printing = by.get(("terminal output", PEER_SIZE))
+    if printing and all(c.inner_cpu is not None for c in printing.costs):
+        cpu, wall = _median(printing, "inner_cpu"), _median(printing, "inner_wall")
+        lines.append(
+            f"| terminal output, {PEER_SIZE} indicators (printing alone) | {cpu:.3f} ({wall:.3f}) | – | – "
+            f"| < 0.2 s | {'met' if cpu < 0.2 else 'NOT met'} |"
+        )
+    start = by.get(("start-up: interpreter and calculate's modules", "-"))
+    if start:
+        fixed = _median(start)
+        lines += [
+            "",
+            f"Fixed start-up of the command (interpreter and calculate's modules, same run): {fixed:.2f} CPU-s.",
+        ]
+        for step in ("calculate .xlsx", "calculate .ods"):
+            group = [c for c in cases if c.step == step and not c.baseline]
+            if len(group) < 2:
+                continue
+            per = [(_median(c) - fixed) / c.items for c in group]
+            shown = ", ".join(f"{c.size}: {p * 1000:.1f}" for c, p in zip(group, per, strict=True))
+            ratio = max(per[1:]) / per[0]  # as the table above: the larger sizes against the smallest
+            word = "flat" if ratio <= FLAT else "NOT flat"
+            lines.append(
+                f"{word}: {step} per item above the start-up at most {ratio:.2f}× the smallest size's "
+                f"(CPU ms per item {shown})"
+            )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -242,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         returns = [int(n) for n in args.returns.split(",") if n]
         cases += inbox_cases(returns, args.report_returns, root)
         run_all(cases, args.runs)
-        print("\n".join(table(cases, args.runs)))
+        print("\n".join(table(cases, args.runs) + ratios(cases)))
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -1,117 +1,82 @@
-"""Benchmark: each step of the cycle for .ods against .xlsx, on the seed plan.
+"""Benchmark: what writing .ods costs against writing .xlsx (issue 24: ``-o x.ods`` ≤ 2× ``-o x.xlsx``).
 
-    python bench/bench_odf.py            # 3 runs of each step
-    python bench/bench_odf.py -n 5 --files 40
+    python bench/bench_odf.py                  # seed and 200 indicators, 3 runs each
+    python bench/bench_odf.py -n 5 --sizes seed
 
-Each step is the median of N runs, for both formats:
+For each size and each output the same ``kpi`` command is run with ``-o FILE.xlsx`` and
+``-o FILE.ods``, interleaved, each in a fresh process (:func:`bench.measure.run`: CPU of
+the command and of every process below it — LibreOffice included, re-parented orphans
+reaped — and wall time); medians are printed with the .ods/.xlsx ratio:
 
-* template  — ``kpi template -o FILE.xlsx`` (build + save) / ``-o FILE.ods`` (build, convert
-  through a private LibreOffice, verify without it);
-* calculate — ``kpi calculate FILE`` on the filled seed sample, cell by cell for both
-  formats (openpyxl reads and the OOXML patcher writes the .xlsx; calamine and
-  content.xml read and the ODF patcher writes the .ods);
-* calculate (LibreOffice) — ``kpi calculate FILE --engine libreoffice``: LibreOffice
-  started, open, calculate over UNO, store; what an .ods needs when the patcher cannot
-  do it (a formula or sheet to put back);
-* check     — ``kpi check FILE``: openpyxl for the .xlsx, OdsBook (calamine + content.xml,
-  no LibreOffice) for the .ods;
-* collect   — ``collect`` of an inbox of ``--files`` calculated copies (python-calamine for
-  the .xlsx, OdsBook for the .ods).
+* template — ``kpi template PLAN -o …``;
+* summary  — ``kpi collect INBOX --plan PLAN -o …`` (one filled return; the summary has
+  its charts);
+* plan workbook — ``kpi plan export PLAN -o …``.
 
-The .ods steps that need LibreOffice are dominated by starting it (a fresh profile).
+The .ods is written in Python (:mod:`workbook.formats.xlsx_to_ods`); LibreOffice is started
+only when the converter cannot write a package, and then its CPU is counted here.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import platform
 import shutil
+import statistics
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the filling helper
 
-from bench_template import median_seconds
-
-from kpi_engine import load_plan
-from workbook.cli import main as kpi
-from workbook.form import layout as L
+from bench.inputs import make
+from bench.measure import run
 
 
-def quiet(args: list[str]) -> int:
-    """Run ``kpi`` with its output swallowed; return the exit code."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        return kpi(args)
+def commands(size_dir: Path, paths: dict[str, Path]) -> dict[str, list[str]]:
+    """The command of each task, without its ``-o`` output."""
+    plan = str(paths["plan"])
+    inbox = size_dir / "inbox"
+    if not inbox.exists():
+        inbox.mkdir()
+        shutil.copyfile(paths["xlsx"], inbox / "return.xlsx")
+    return {
+        "template": ["kpi", "template", plan],
+        "summary": ["kpi", "collect", str(inbox), "--plan", plan],
+        "plan workbook": ["kpi", "plan", "export", plan],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=3)
-    parser.add_argument("--files", type=int, default=20, help="files in the collect inbox")
+    parser.add_argument("--sizes", default="seed,200", help="seed and/or numbers of indicators")
     args = parser.parse_args()
-
-    from helpers_workbook import build_filled
-
-    from workbook.odf import convert_workbooks
-
-    plan = load_plan()
-    h1 = plan.period(plan.sample.period)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        filled, _ = build_filled(
-            L.Scope(plan, data_year=plan.sample.year), {h1.id: plan.sample.entries}, folder / "filled.xlsx"
-        )
-        convert_workbooks([(filled, folder / "filled.ods")])
-        rows = []
-
-        def step(name: str, task_for: Callable[[str], Callable[[int], None]], prepare_for=None) -> None:
-            times = {}
-            for fmt in ("xlsx", "ods"):
-                prepare = prepare_for(fmt) if prepare_for else None
-                times[fmt] = median_seconds(args.runs, task_for(fmt), prepare)
-            rows.append((name, times["xlsx"], times["ods"]))
-
-        step("template", lambda fmt: lambda i: quiet(["template", "-o", str(folder / f"t{i}.{fmt}")]))
-
-        def copy_filled(fmt: str) -> Callable[[int], None]:
-            return lambda i: shutil.copyfile(folder / f"filled.{fmt}", folder / f"c{i}.{fmt}")
-
-        step(
-            "calculate", lambda fmt: lambda i: quiet(["calculate", str(folder / f"c{i}.{fmt}")]), copy_filled
-        )
-        step(
-            "calculate (LibreOffice)",
-            lambda fmt: (
-                lambda i: quiet(["calculate", str(folder / f"c{i}.{fmt}"), "--engine", "libreoffice"])
-            ),
-            copy_filled,
-        )
-        step("check", lambda fmt: lambda i: quiet(["check", str(folder / f"c0.{fmt}")]))
-        for fmt in ("xlsx", "ods"):
-            inbox = folder / f"inbox_{fmt}"
-            inbox.mkdir()
-            for n in range(args.files):
-                shutil.copyfile(folder / f"c0.{fmt}", inbox / f"unit{n:03d}.{fmt}")
-
-        def collect_task(fmt: str) -> Callable[[int], None]:
-            from workbook.collect import collect
-
-            return lambda i: collect([folder / f"inbox_{fmt}"])
-
-        step(f"collect ({args.files} files)", collect_task)
-
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kpi-bench-odf-") as tmp:
+        for size in [s for s in args.sizes.split(",") if s]:
+            folder = Path(tmp) / size
+            paths = make(size, folder, ods=False)
+            for task, argv in commands(folder, paths).items():
+                cpu: dict[str, list[float]] = {"xlsx": [], "ods": []}
+                wall: dict[str, list[float]] = {"xlsx": [], "ods": []}
+                for i in range(args.runs):
+                    for fmt in ("xlsx", "ods"):  # interleaved
+                        cost = run([*argv, "-o", str(folder / f"out{i}.{fmt}")])
+                        cpu[fmt].append(cost.cpu)
+                        wall[fmt].append(cost.wall)
+                x, o = statistics.median(cpu["xlsx"]), statistics.median(cpu["ods"])
+                wx, wo = statistics.median(wall["xlsx"]), statistics.median(wall["ods"])
+                rows.append((size, task, x, o, wx, wo))
     print(
-        f"ODF cost per step, median of {args.runs} runs — {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}"
+        f".ods against .xlsx, median of {args.runs} interleaved runs, CPU s incl. children — "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
-    print(f"{'step':<22}{'.xlsx (s)':>11}{'.ods (s)':>11}{'ods/xlsx':>10}")
-    for name, x, o in rows:
-        print(f"{name:<22}{x:>11.3f}{o:>11.3f}{o / x:>9.1f}×")
+    print(
+        f"{'size':<6}{'output':<15}{'.xlsx CPU':>10}{'.ods CPU':>10}{'ratio':>8}{'.xlsx wall':>12}{'.ods wall':>11}"
+    )
+    for size, task, x, o, wx, wo in rows:
+        print(f"{size:<6}{task:<15}{x:>10.2f}{o:>10.2f}{o / x:>7.2f}×{wx:>12.2f}{wo:>11.2f}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,14 @@ within 2× of the floor.
     python bench/collect.py --inbox      # the coordinator's mixed inbox (issue 10)
     python bench/collect.py --inbox --cpu --runs 5   # collect + archive vs the floor, CPU s only
 
+    python bench/collect.py --end-to-end            # `kpi collect -o S.xlsx` vs the floor, 1,000 and 5,000
+    python bench/collect.py --end-to-end --sizes 100,1000,10000 --runs 3
+
+``--end-to-end`` (issue 24) times the command coordinators run, ``kpi collect INBOX -o S.xlsx``
+(a fresh process, CPU of it and its workers, its own peak memory: :mod:`bench.measure`),
+against python-calamine reading every cell of the same returns, interleaved, medians, CPU
+and wall; target ≤ 2× in CPU at every size.
+
 ``--inbox`` makes N files the way an inbox holds them: .xlsx, .eml and .msg with a
 workbook attached, .zip with two, and 5% broken; it times ``collect`` on every core
 against the single-core calamine floor over the same workbooks (target ≤ 1.5×) and
@@ -348,6 +356,63 @@ def inbox_bench(args: argparse.Namespace, work: Path) -> None:
     shutil.rmtree(big, ignore_errors=True)
 
 
+TARGET_END_TO_END = 2.0  # `kpi collect -o S.xlsx` at most this many times the floor, CPU
+
+
+def end_to_end(args: argparse.Namespace, work: Path) -> list[tuple[int, float]]:
+    """``kpi collect INBOX -o S.xlsx`` against the floor at each size, interleaved; CPU ratios."""
+    from bench import measure
+    from bench.__main__ import inbox
+
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    folders = {n: inbox(work, n) for n in sizes}  # made once, kept under --dir
+    files = {n: sorted(folders[n].glob("*.xlsx")) for n in sizes}
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"kpi collect -o S.xlsx, end to end — Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load {load}; {args.runs} interleaved runs, medians"
+    )
+    for n in sizes:
+        run_floor(files[n])  # warm-up: the page cache holds every return
+    kpi: dict[int, list] = {n: [] for n in sizes}
+    floor: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
+    for r in range(args.runs):
+        for n in sizes:
+            out = work / f"summary-{n}.xlsx"
+            kpi[n].append(measure.run(["kpi", "collect", str(folders[n]), "-o", str(out)]))
+            out.unlink(missing_ok=True)
+            t, c = time.perf_counter(), time.process_time()
+            run_floor(files[n])
+            floor[n].append((time.process_time() - c, time.perf_counter() - t))
+            print(f"  run {r + 1}/{args.runs} {n}: kpi {kpi[n][-1].cpu:.2f} CPU-s", file=sys.stderr)
+    print()
+    print(
+        "  | returns | kpi collect -o CPU s | wall s | floor CPU s | wall s | CPU × floor | wall × floor "
+        "| CPU ms per return | peak MB (main) | workers' peak MB |"
+    )
+    print("  | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    ratios = []
+    for n in sizes:
+        cpu = statistics.median(x.cpu for x in kpi[n])
+        wall = statistics.median(x.wall for x in kpi[n])
+        f_cpu = statistics.median(x for x, _ in floor[n])
+        f_wall = statistics.median(x for _, x in floor[n])
+        peak = max(x.hwm_mb for x in kpi[n]) * 1.048576
+        workers = max(x.workers_mb for x in kpi[n]) * 1.048576
+        ratios.append((n, cpu / f_cpu))
+        print(
+            f"  | {n:,} | {cpu:.2f} | {wall:.2f} | {f_cpu:.2f} | {f_wall:.2f} | {cpu / f_cpu:.2f}× "
+            f"| {wall / f_wall:.2f}× | {cpu / n * 1000:.2f} | {peak:.0f} | {workers:.0f} |"
+        )
+    print()
+    for n, ratio in ratios:
+        verdict = "met" if ratio <= TARGET_END_TO_END else "MISSED"
+        print(
+            f"  kpi collect -o S.xlsx / floor at {n:,} returns = {ratio:.2f}×  target ≤ {TARGET_END_TO_END:g}×  {verdict}"
+        )
+    return ratios
+
+
 # -- the three readers ----------------------------------------------------------------------
 
 
@@ -521,6 +586,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--naive-sample", type=int, default=200, help="--inbox: workbooks the naive loop reads"
     )
+    parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="`kpi collect -o S.xlsx` (fresh process, workers counted) vs the floor, at --sizes",
+    )
+    parser.add_argument("--sizes", default="1000,5000", help="--end-to-end: inbox sizes (default 1000,5000)")
     parser.add_argument("--child", choices=["rss", "tracemalloc"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -529,9 +600,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")  # pandas' notice about its future default engine
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="kpi-bench-collect-"))
-    if args.inbox:
+    mode = end_to_end if args.end_to_end else inbox_bench if args.inbox else None
+    if mode is not None:
         try:
-            inbox_bench(args, work)
+            mode(args, work)
         finally:
             if not args.dir:
                 shutil.rmtree(work, ignore_errors=True)

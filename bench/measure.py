@@ -39,6 +39,8 @@ class Cost:
     wall: float
     code: int
     workers_mb: float = 0.0  #: the largest peak of any process below it (sampled VmHWM), MiB
+    inner_cpu: float | None = None  #: what the probe timed inside the process (``terminal``), CPU s
+    inner_wall: float | None = None
 
 
 _subreaper = False
@@ -148,4 +150,13 @@ def run(argv: list[str], *, cwd: Path | None = None, timeout: float = 3600) -> C
             raise RuntimeError(f"{' '.join(argv)} exited {code}: {said[-2000:]}")
         probe = json.loads(report.read_text(encoding="utf-8"))
     cpu = usage.ru_utime + usage.ru_stime + orphans
-    return Cost(cpu, orphans, probe["hwm_mb"], wall, code, sampler.peak)
+    return Cost(
+        cpu,
+        orphans,
+        probe["hwm_mb"],
+        wall,
+        code,
+        sampler.peak,
+        probe.get("inner_cpu"),
+        probe.get("inner_wall"),
+    )

@@ -54,7 +54,7 @@ RETURN_STATUSES = {"returned": "已繳", "partial": "部分", "missing": "未繳
 TEXT_FIELDS = ("note", "progress", "description")
 
 
-@dataclass
+@dataclass(slots=True)
 class Submission:
     """One workbook as received, read and recomputed (or not, when unusable)."""
 
@@ -96,7 +96,7 @@ class Submission:
         return self.saved_at or self.sent_at or self.mtime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One consolidated line: unit × indicator × period."""
 
@@ -109,7 +109,7 @@ class Row:
     note: str = ""  # 補充說明
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemRow:
     """One Part 3 line: unit × 重要施政計畫 item × period, with staff's progress and text."""
 
@@ -123,7 +123,7 @@ class ItemRow:
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One input or staff-text cell of the collection, with where its value came from."""
 
@@ -143,7 +143,7 @@ class Cell:
     replaced_sha256: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Return:
     """A return the plan expects: one section (承辦單位) of one unit, for one year and period."""
 
@@ -169,7 +169,7 @@ class Return:
         return self.status in ("missing", "overdue")
 
 
-@dataclass
+@dataclass(slots=True)
 class Ledger:
     """The one collection: cells with provenance, rows, Part 3 rows and expected returns."""
 

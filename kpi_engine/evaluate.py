@@ -332,13 +332,16 @@ def scores(plan: Plan, results: list[IndicatorResult]) -> list[Score]:
         rows = [r for r in results if r.period == period.id]
         if not rows:
             continue
+        first: dict[str, IndicatorResult] = {}
+        for r in rows:
+            first.setdefault(r.indicator, r)
         own = tuple(i for i in plan.indicators if not i.common)  # 共同性指標 are outside the plan's score
         groups = [(g.id, g.indicators) for g in plan.goals] + [(plan.id, own)]
         for gid, inds in groups:
             weight = assessed = total = Decimal(0)
             for ind in inds:
                 weight += ind.weight
-                r = next((r for r in rows if r.indicator == ind.id), None)
+                r = first.get(ind.id)
                 if r is not None and r.achievement_rate is not None:
                     assessed += ind.weight
                     total += ind.weight * r.achievement_rate / 100

@@ -10,10 +10,12 @@ compares equal only to text, ``ROUND`` rounds half away from zero, ``IF`` is laz
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
 
 from .errors import KpiError
 
@@ -41,22 +43,63 @@ class ExprError(KpiError, ValueError):
     code = "expression_error"
 
 
+#: Every node made so far, by its class and fields (a child by identity): see :meth:`Expr.__new__`.
+_INTERNED: dict[tuple, Expr] = {}
+#: Nodes kept at most; then the table starts again (nodes already made stay valid).
+INTERN_LIMIT = 500_000
+
+
+def _field_key(value: object) -> object:
+    if isinstance(value, Expr):
+        return id(value)
+    if isinstance(value, tuple):
+        return tuple(id(v) if isinstance(v, Expr) else v for v in value)
+    if isinstance(value, Decimal):
+        return ("D", str(value))  # 1 and 1.0 are different literals (their results' exponents differ)
+    return (type(value), value)
+
+
 @dataclass(frozen=True)
 class Expr:
-    """Base class of expression nodes."""
+    """Base class of expression nodes.
+
+    Nodes are interned: making a node equal to one already made returns that one.  Every
+    indicator of a kind has the same checks and most of the same sentence, so a plan of
+    1,000 indicators holds each shared subtree once (memory flat, issue 25), and a subtree
+    is compiled once for all of them (:func:`compile_expr` keeps its closure on the node).
+    """
+
+    def __new__(cls, *args: object, **kwargs: object) -> Expr:
+        if not args and not kwargs:  # copy and pickle make the object, then set its fields
+            return object.__new__(cls)
+        if kwargs:
+            names = list(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+            args = (*args, *(kwargs[n] for n in names[len(args) :]))
+        key = cls._key(*args)
+        node = _INTERNED.get(key)
+        if node is None:
+            if len(_INTERNED) >= INTERN_LIMIT:
+                _INTERNED.clear()
+            node = _INTERNED[key] = object.__new__(cls)
+        return node
+
+    @classmethod
+    def _key(cls, *fields: object) -> tuple:
+        """The node's identity in :data:`_INTERNED` (each class spells its own, for speed)."""
+        return (cls, *map(_field_key, fields))
 
     # Operator overloads keep measure definitions readable: ``a * 100 / b``.
     def __add__(self, other: ExprLike) -> Expr:
-        return Bin("+", self, lift(other))
+        return _node(Bin, "+", self, lift(other))
 
     def __sub__(self, other: ExprLike) -> Expr:
-        return Bin("-", self, lift(other))
+        return _node(Bin, "-", self, lift(other))
 
     def __mul__(self, other: ExprLike) -> Expr:
-        return Bin("*", self, lift(other))
+        return _node(Bin, "*", self, lift(other))
 
     def __truediv__(self, other: ExprLike) -> Expr:
-        return Bin("/", self, lift(other))
+        return _node(Bin, "/", self, lift(other))
 
 
 @dataclass(frozen=True)
@@ -65,6 +108,10 @@ class Num(Expr):
 
     value: Decimal
 
+    @classmethod
+    def _key(cls, value: object) -> tuple:  # type: ignore[override]
+        return (Num, "D", str(value)) if isinstance(value, Decimal) else (Num, type(value), value)
+
 
 @dataclass(frozen=True)
 class Str(Expr):
@@ -72,12 +119,20 @@ class Str(Expr):
 
     text: str
 
+    @classmethod
+    def _key(cls, text: object) -> tuple:  # type: ignore[override]
+        return (Str, type(text), text)
+
 
 @dataclass(frozen=True)
 class Ref(Expr):
     """A reference to a named cell: an input, or an earlier result."""
 
     name: str
+
+    @classmethod
+    def _key(cls, name: object) -> tuple:  # type: ignore[override]
+        return (Ref, type(name), name)
 
 
 @dataclass(frozen=True)
@@ -88,6 +143,10 @@ class Bin(Expr):
     left: Expr
     right: Expr
 
+    @classmethod
+    def _key(cls, op: object, left: object, right: object) -> tuple:  # type: ignore[override]
+        return (Bin, op, id(left), id(right))
+
 
 @dataclass(frozen=True)
 class Call(Expr):
@@ -96,8 +155,19 @@ class Call(Expr):
     fn: str
     args: tuple[Expr, ...]
 
+    @classmethod
+    def _key(cls, fn: object, args: object) -> tuple:  # type: ignore[override]
+        return (Call, fn, *map(id, args))  # type: ignore[call-overload]
+
 
 ExprLike = Expr | int | str | Decimal
+
+
+def _node(cls: type, *fields: object) -> Any:
+    """The interned node ``cls(*fields)``: looked up first, so a node made before is returned
+    without constructing it again (the builders below make a plan's trees mostly of those)."""
+    node = _INTERNED.get(cls._key(*fields))  # type: ignore[attr-defined]
+    return node if node is not None else cls(*fields)
 
 
 def lift(x: ExprLike) -> Expr:
@@ -105,15 +175,15 @@ def lift(x: ExprLike) -> Expr:
     if isinstance(x, Expr):
         return x
     if isinstance(x, str):
-        return Str(x)
+        return _node(Str, x)
     if isinstance(x, bool):
         raise TypeError("booleans are not literals here")
-    return Num(Decimal(x))
+    return _node(Num, Decimal(x))
 
 
 def call(fn: str, *args: ExprLike) -> Call:
     """Build a function call node, e.g. ``call("ROUND", x, 2)``."""
-    return Call(fn, tuple(lift(a) for a in args))
+    return _node(Call, fn, tuple([a if isinstance(a, Expr) else lift(a) for a in args]))
 
 
 def join(*parts: ExprLike) -> Expr:
@@ -124,14 +194,14 @@ def join(*parts: ExprLike) -> Expr:
         if isinstance(node, Str) and node.text == "":
             continue
         if isinstance(node, Str) and nodes and isinstance(nodes[-1], Str):
-            nodes[-1] = Str(nodes[-1].text + node.text)  # one literal, a shorter formula
+            nodes[-1] = _node(Str, nodes[-1].text + node.text)  # one literal, a shorter formula
         else:
             nodes.append(node)
     if not nodes:
         return Str("")
     out = nodes[0]
     for n in nodes[1:]:
-        out = Bin("&", out, n)
+        out = _node(Bin, "&", out, n)
     return out
 
 
@@ -139,7 +209,7 @@ def cmp(op: str, left: ExprLike, right: ExprLike) -> Bin:
     """Build a comparison node; ``op`` is one of = <> < <= > >=."""
     if op not in _COMPARE:
         raise ValueError(f"not a comparison: {op}")
-    return Bin(op, lift(left), lift(right))
+    return _node(Bin, op, lift(left), lift(right))
 
 
 def if_(cond: Expr, then: ExprLike, other: ExprLike) -> Call:
@@ -242,8 +312,17 @@ def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
 
     The engine evaluates the same few trees for every indicator of every file a
     collect reads: walking them once into closures makes that several times faster.
-    Call the result inside :func:`decimal_context`.
+    Call the result inside :func:`decimal_context`.  The closure is kept on the (interned)
+    node, so a subtree many indicators share is compiled once.
     """
+    done = e.__dict__.get("_compiled")
+    if done is None:
+        done = _compile(e)
+        object.__setattr__(e, "_compiled", done)
+    return done
+
+
+def _compile(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
     t = type(e)
     if t is Num or t is Str:
         const = e.value if t is Num else e.text  # type: ignore[attr-defined]
@@ -262,15 +341,16 @@ def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
         return _arithmetic(op, left, right)
     if t is Call:
         fn = e.fn  # type: ignore[attr-defined]
-        args = [compile_expr(a) for a in e.args]  # type: ignore[attr-defined]
         if fn == "IF":
-            cond, then, other = args
+            # A branch is compiled when first taken: most of a sentence's branches never are.
+            cond, then, other = compile_expr(e.args[0]), _lazy(e.args[1]), _lazy(e.args[2])  # type: ignore[attr-defined]
 
             def if_(env: Mapping[str, Value]) -> Value:
                 c = cond(env)  # almost always a comparison's bool: no call for it
                 return then(env) if (c if c is True or c is False else _truth(c)) else other(env)
 
             return if_
+        args = [compile_expr(a) for a in e.args]  # type: ignore[attr-defined]
         if fn == "IFERROR":
             value, fallback = args
 
@@ -289,6 +369,18 @@ def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
             return _logical(fn, args)
         return lambda env: _apply(fn, [a(env) for a in args])
     raise TypeError(f"unknown node {e!r}")
+
+
+def _lazy(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
+    """``compile_expr(e)``, compiled on the first call (then that closure is called directly)."""
+    compiled: list[Callable[[Mapping[str, Value]], Value]] = []
+
+    def run(env: Mapping[str, Value]) -> Value:
+        if not compiled:
+            compiled.append(compile_expr(e))
+        return compiled[0](env)
+
+    return run
 
 
 def _arithmetic(
@@ -492,12 +584,34 @@ def format_number(d: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+#: Marks a reference in a rendered template (no formula holds a NUL: XML cannot carry one).
+_MARK = "\x00"
+_MARKED = re.compile(f"{_MARK}([^{_MARK}]*){_MARK}")
+
+
 def to_excel(expr: Expr, ref: Callable[[str], str]) -> str:
     """Render ``expr`` as Excel formula text (without the leading ``=``).
 
     ``ref`` maps a reference name to what the formula should say for it: a
-    defined name or a cell address.
+    defined name or a cell address.  The text around the references is rendered
+    once per (interned) node and kept on it; only the references are filled in here.
     """
+    template = _template(expr)
+    if _MARK not in template:
+        return template
+    return _MARKED.sub(lambda m: ref(m.group(1)), template)
+
+
+def _template(expr: Expr) -> str:
+    """The node's formula text with each reference marked, rendered once and kept on the node."""
+    template = expr.__dict__.get("_excel")
+    if template is None:
+        template = _render(expr)
+        object.__setattr__(expr, "_excel", template)
+    return template
+
+
+def _render(expr: Expr) -> str:
     if isinstance(expr, Num):
         return format_number(expr.value)
     if isinstance(expr, Str):
@@ -507,13 +621,13 @@ def to_excel(expr: Expr, ref: Callable[[str], str]) -> str:
         quoted = ['"' + p.replace('"', '""') + '"' for p in pieces]
         return quoted[0] if len(quoted) == 1 else "(" + "&".join(quoted) + ")"
     if isinstance(expr, Ref):
-        return ref(expr.name)
+        return f"{_MARK}{expr.name}{_MARK}"
     if isinstance(expr, Bin):
         # Always parenthesise: Excel's precedence (e.g. unary minus) is a trap.
-        return f"({to_excel(expr.left, ref)}{expr.op}{to_excel(expr.right, ref)})"
+        return f"({_template(expr.left)}{expr.op}{_template(expr.right)})"
     if isinstance(expr, Call):
         name = FILE_NAMES.get(expr.fn, expr.fn)
-        return f"{name}(" + ",".join(to_excel(a, ref) for a in expr.args) + ")"
+        return f"{name}(" + ",".join(_template(a) for a in expr.args) + ")"
     raise TypeError(f"unknown node {expr!r}")
 
 

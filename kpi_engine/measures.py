@@ -155,7 +155,6 @@ def _false() -> Expr:
     return cmp("=", 1, 0)  # FALSE without a boolean literal, in every client
 
 
-@functools.lru_cache(maxsize=4096)  # every argument is frozen; collect computes the same ones over and over
 def computation(
     ind: Indicator,
     period: Period,
@@ -167,6 +166,31 @@ def computation(
     phrases: Phrases = DEFAULT_PHRASES,
     period_names: tuple[tuple[str, str], ...] = (),
 ) -> Computation:
+    """Build the result steps of ``ind`` for ``period`` (see :func:`_computation`).
+
+    Remembered by its arguments spelt one way (a default passed or left out is the same
+    key): a calculate asks for each computation from the engine, the formulas and the
+    repairs, and collect asks for the same ones for every file.
+    """
+    return _computation(ind, period, opts, roc_year, target or ind.target, labels, phrases, period_names)
+
+
+#: Computations remembered.  Their trees share every node they have in common
+#: (:class:`~kpi_engine.expr.Expr` nodes are interned), so one costs a few KB.
+COMPUTATIONS_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=COMPUTATIONS_KEPT)  # every argument is frozen
+def _computation(
+    ind: Indicator,
+    period: Period,
+    opts: Options,
+    roc_year: int,
+    target: Target,
+    labels: Labels,
+    phrases: Phrases,
+    period_names: tuple[tuple[str, str], ...],
+) -> Computation:
     """Build the result steps of ``ind`` for ``period``.
 
     ``target`` defaults to the indicator's yearly target; pass ``previous_target``
@@ -177,7 +201,6 @@ def computation(
     fails, or in a period the indicator is not assessed in, there is no value,
     no rate and a white light.
     """
-    target = target or ind.target
     assessed = not ind.assessed_in or period.id in ind.assessed_in
     opts = ind.options_for(opts)  # an indicator may round to its own decimals
     op = target.comparator(ind.polarity)

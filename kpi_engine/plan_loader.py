@@ -200,21 +200,27 @@ def parse_plan(text: str, source: str = "<plan>", *, fingerprint: str | None = N
             ],
         )
     try:
-        if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FAST_LOADER)):
-            # Plans never need anchors and aliases, and aliases can expand a few bytes into gigabytes.
-            raise PlanError(
-                source,
-                [
-                    PlanIssue(
-                        "",
-                        None,
-                        "計畫檔不可使用 YAML 別名（*）",
-                        "YAML aliases (*name) are not allowed in a plan",
-                        "yaml_alias",
-                    )
-                ],
-            )
-        data = yaml.load(text, Loader=_FAST_LOADER)
+        # Pure Python (the buttons' bundle): one pass, aliases refused in it.
+        if _FAST_LOADER is yaml.SafeLoader:
+            data = yaml.load(text, Loader=_NoAliasLoader)
+        elif any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FAST_LOADER)):
+            raise _AliasInPlan
+        else:
+            data = yaml.load(text, Loader=_FAST_LOADER)
+    except _AliasInPlan:
+        # Plans never need anchors and aliases, and aliases can expand a few bytes into gigabytes.
+        raise PlanError(
+            source,
+            [
+                PlanIssue(
+                    "",
+                    None,
+                    "計畫檔不可使用 YAML 別名（*）",
+                    "YAML aliases (*name) are not allowed in a plan",
+                    "yaml_alias",
+                )
+            ],
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -261,6 +267,20 @@ def parse_plan(text: str, source: str = "<plan>", *, fingerprint: str | None = N
 
 # libyaml's loader where PyYAML was built with it: several times faster on a workbook's plan.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _AliasInPlan(Exception):
+    """A YAML alias (``*name``) in a plan."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """The pure-Python loader refusing an alias where it composes one: no second pass over the
+    events (a 200-indicator plan: 0.24 → 0.15 s of CPU in the bundle's pure PyYAML)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasInPlan
+        return super().compose_node(parent, index)
 
 
 def _known_plan(data: dict, line_of: Any, source: str, text: str, fingerprint: str) -> Plan | None:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,17 @@ def require_tools() -> None:
 class CalcWindow:
     """One document open in a LibreOffice window of its own on a screen of its own."""
 
-    def __init__(self, path: Path, work: Path, *, timeout: float = 90) -> None:
+    def __init__(
+        self,
+        path: Path,
+        work: Path,
+        *,
+        timeout: float = 90,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``args``: more soffice arguments (``-env:…``, e.g. a shared extension store); ``env``:
+        more environment variables for soffice."""
         self.path, self.work = Path(path), Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
         read, write = os.pipe()
@@ -77,6 +88,7 @@ class CalcWindow:
         os.close(read)
         self.display = ":" + number.decode().strip()
         self.env = dict(lo.office_env(), DISPLAY=self.display, SAL_USE_VCLPLUGIN="gen")
+        office_env = dict(self.env, **(env or {}))
         profile = self.work / "profile"
         (profile / "user").mkdir(parents=True, exist_ok=True)
         (profile / "user" / "registrymodifications.xcu").write_text(PROFILE_XCU, encoding="utf-8")
@@ -86,9 +98,10 @@ class CalcWindow:
                 f"-env:UserInstallation={profile.as_uri()}",
                 "--norestore",
                 "--nologo",
+                *args,
                 str(self.path),
             ],
-            env=self.env,
+            env=office_env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -134,6 +147,34 @@ class CalcWindow:
         self.go_to(name)
         self.xdotool("type", "--delay", "25", text)
         self.xdotool("sleep", "0.1", "key", "Return", "sleep", "0.2")
+
+    def find_window(self, title: str, *, timeout: float = 180) -> str:
+        """The id of the visible window titled ``title`` (a dialog, a message box), once it shows."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = self.xdotool("search", "--onlyvisible", "--name", title).split()
+            if found:
+                return found[0]
+            time.sleep(0.3)
+        self.screenshot("no-window.png")
+        raise TimeoutError(f"no window {title!r} after {timeout:g} s (screenshot in {self.work})")
+
+    def press_enter_in(self, window: str, *, timeout: float = 30) -> None:
+        """Focus ``window`` (a message box), press Enter (its OK) and wait until it is gone."""
+        self.xdotool("windowfocus", "--sync", window, "key", "Return")
+        end = time.monotonic() + timeout
+        while window in self.xdotool("search", "--onlyvisible", "--name", "").split():
+            if time.monotonic() > end:
+                raise TimeoutError(f"window {window} did not close")
+            time.sleep(0.3)
+
+    def extension_menu_first_item(self) -> None:
+        """Choose the first item of the menu an extension adds before 視窗 (Window), by keyboard:
+        F10, then Left from the first menu wraps to 說明 (Help), then 視窗, then the extension's."""
+        self.xdotool("key", "F10", "sleep", "0.3")
+        for _ in range(3):
+            self.xdotool("key", "Left", "sleep", "0.2")
+        self.xdotool("key", "Return", "sleep", "0.5", "key", "Return")
 
     def save(self, timeout: float = 60) -> None:
         """Ctrl+S (the profile keeps .xlsx without asking); wait until the file is written."""

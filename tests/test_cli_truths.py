@@ -653,8 +653,22 @@ def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(tmp))
+    # .ods templates no longer need LibreOffice (issue 24); calculating in it still does.
+    subprocess.run(
+        [sys.executable, "-m", "workbook.cli", "template", "-o", "t.xlsx"], cwd=tmp_path, env=env, check=True
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workbook.cli", "template", "-o", "t.ods"],
+        [
+            sys.executable,
+            "-m",
+            "workbook.cli",
+            "calculate",
+            "t.xlsx",
+            "-o",
+            "out.xlsx",
+            "--engine",
+            "libreoffice",
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -670,7 +684,7 @@ def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
             if any(p.name.startswith("lu") for p in tmp.rglob("*")):
                 break
             time.sleep(0.05)
-        assert proc.poll() is None, "the template was written before LibreOffice could be interrupted"
+        assert proc.poll() is None, "the workbook was calculated before LibreOffice could be interrupted"
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -679,7 +693,7 @@ def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
     assert proc.returncode == 130, err
     assert "已中止" in err and "Traceback" not in err, err
     assert listing(tmp) == [], listing(tmp)
-    assert listing(tmp_path) == ["tmp"], listing(tmp_path)
+    assert listing(tmp_path) == ["t.xlsx", "tmp"], listing(tmp_path)
 
 
 # -- issue 23: plan outputs are replaced only with --force, a sane ROC year -----------------------

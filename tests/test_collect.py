@@ -476,6 +476,67 @@ def test_summary_workbook_sheets_rows_and_chart(summary_book, coll_all, cli_run)
     assert lights == {"綠燈", "黃燈", "紅燈", "白燈"}
 
 
+def test_summary_charts_colour_each_unit_by_its_light(cli_run, coll_all):
+    """Issue 24/25: the bars of a 達成率 chart are coloured unit by unit with the lights, though
+    XlsxWriter is given one point per colour (the series then names, per bar, the one of its
+    colour); the charts refer to the 圖表 sheet's cells and hold no cached copy of them."""
+    import re
+
+    from workbook.form.styles import LIGHT_COLOURS
+
+    colour_of = {fill: code for code, (fill, _) in LIGHT_COLOURS.items()}
+    wb = openpyxl.load_workbook(cli_run["out"] / "summary.xlsx")
+    ws = wb["圖表"]
+    rows = {(r.unit, r.result.indicator, r.year, r.result.period): r.result for r in coll_all.rows}
+    names = {i.name: i.id for p in coll_all.plans for i in p.indicators}
+    checked = 0
+    with zipfile.ZipFile(cli_run["out"] / "summary.xlsx") as z:
+        for name in sorted(n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)):
+            xml = z.read(name).decode("utf-8")
+            assert "<c:pt " not in xml  # caches empty: drawn from the cells, never from a stale copy
+            bars = re.search(r"<c:barChart>.*?</c:barChart>", xml, re.S).group(0)
+            points = re.findall(r"<c:dPt><c:idx val=\"(\d+)\"/>.*?<a:srgbClr val=\"(\w+)\"", bars, re.S)
+            if not points:
+                continue  # the stacked scores by goal: one colour per goal
+            ref = re.search(r"<c:val><c:numRef><c:f>'?圖表'?!\$(\w+)\$(\d+)(?::\$\w+\$(\d+))?</c:f>", bars)
+            col, first = ref.group(1), int(ref.group(2))
+            last = int(ref.group(3) or first)  # one unit: a one-cell reference
+            header = ws[f"{col}{first - 1}"].value
+            caption = next(
+                ws.cell(r, 1).value
+                for r in range(first - 2, 0, -1)
+                if isinstance(ws.cell(r, 1).value, str) and "年度" in ws.cell(r, 1).value
+            )
+            year, period_name = int(caption.split("年度")[0]), caption.split(" ")[1].split("：")[0]
+            plan = next(p for p in coll_all.plans if names.get(header) in {i.id for i in p.indicators})
+            period = next(x.id for x in plan.periods if x.name == period_name)
+            assert len(points) == last - first + 1  # one coloured bar per unit
+            for idx, colour in points:
+                unit = ws[f"A{first + int(idx)}"].value
+                result = rows.get((unit, names[header], year, period))
+                assert colour_of[colour] == (result.light if result else "white"), (name, unit)
+                checked += 1
+    assert checked >= 10
+
+
+def test_summary_holds_no_formula_and_keeps_its_column_widths(cli_run):
+    """Every summary cell is a value (no formula, so no cached result that could lie), and the
+    columns are as wide as the file said before XlsxWriter (which pads what it is given)."""
+    import re
+
+    from workbook.report.summary import SUMMARY_COLUMNS
+
+    with zipfile.ZipFile(cli_run["out"] / "summary.xlsx") as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == len(SUMMARY_SHEETS)
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
+        cols = re.findall(
+            rb'<col min="(\d+)" max="(\d+)" width="([\d.]+)"', z.read("xl/worksheets/sheet1.xml")
+        )
+    widths = [float(w) for low, high, w in cols for _ in range(int(low), int(high) + 1)]
+    assert widths == [w for _, w, _ in SUMMARY_COLUMNS]
+
+
 def test_summary_workbook_keeps_formula_like_text_as_text(summary_book):
     cells = [
         c for ws in summary_book.worksheets for row in ws.iter_rows() for c in row if c.value == FORMULA_UNIT

@@ -671,6 +671,42 @@ def test_oxt_parts(tmp_path) -> None:
     ).decode("utf-8")  # kpi addin build --libreoffice records no Python
 
 
+def test_bundle_unpacked_once_per_version(monkeypatch, tmp_path) -> None:
+    """The extension's zip is unpacked beside the profile so Python keeps its bytecode; put on
+    sys.path where the zip is; a new version replaces the old folder; a failure keeps the zip."""
+    from workbook.buttons import lo_macro
+
+    first, second = tmp_path / "v1.zip", tmp_path / "v2.zip"
+    for path, text in ((first, "VERSION = 1\n"), (second, "VERSION = 2\n")):
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("kpi_probe/__init__.py", text)
+    folder = tmp_path / "profile" / lo_macro.UNPACKED
+    monkeypatch.setattr(sys, "path", ["/lib", str(first), "/after"])
+    one = lo_macro.unpack_bundle(str(first), str(folder))
+    assert one and sys.path == ["/lib", one, str(first), "/after"]
+    assert (Path(one) / "kpi_probe" / "__init__.py").read_text() == "VERSION = 1\n"
+    assert lo_macro.unpack_bundle(str(first), str(folder)) == one and sys.path.count(one) == 1
+    two = lo_macro.unpack_bundle(str(second), str(folder))
+    assert two != one and [p.name for p in folder.iterdir()] == [Path(two).name]  # the old one went
+    (folder.parent / "file").write_text("")  # a folder that cannot be made: the zip stays in use
+    monkeypatch.setattr(sys, "path", [str(first)])
+    assert lo_macro.unpack_bundle(str(first), str(folder.parent / "file" / "x")) is None
+    assert sys.path == [str(first)]
+
+
+def test_pure_python_yaml_parses_plans_in_one_pass_and_refuses_aliases(monkeypatch, plan) -> None:
+    """The bundle's PyYAML has no C part: the plan is loaded in one pass that refuses aliases."""
+    import yaml
+
+    from kpi_engine import PlanError, plan_loader
+
+    monkeypatch.setattr(plan_loader, "_FAST_LOADER", yaml.SafeLoader)
+    assert parse_plan(plan.text, plan.source, fingerprint=plan.fingerprint) == plan
+    with pytest.raises(PlanError) as err:
+        parse_plan(plan.text.replace("password: null", "password: &p null\nx_alias: *p"))
+    assert [i.code for i in err.value.issues] == ["yaml_alias"]
+
+
 def _macro(monkeypatch, python: str):
     """The extension's macro module with its two pythonpath modules in place."""
     import types

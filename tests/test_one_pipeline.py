@@ -32,6 +32,7 @@ from workbook.books.ods import OdsBook
 from workbook.books.ods_write import OdsFileBook
 from workbook.books.open import calculate_path, open_book
 from workbook.books.uno import UnoBook
+from workbook.books.xlsx_file import XlsxFileBook
 from workbook.buttons.bridge import PayloadBook
 from workbook.cli import main
 from workbook.form import layout as L
@@ -40,7 +41,7 @@ from workbook.form.calculate import recorded_report
 from workbook.libreoffice import recalculate, require_soffice
 
 REPO = Path(__file__).resolve().parents[1]
-ADAPTERS = {FileBook, CalamineBook, OdsBook, OdsFileBook, LiveBook, UnoBook, PayloadBook}
+ADAPTERS = {FileBook, XlsxFileBook, CalamineBook, OdsBook, OdsFileBook, LiveBook, UnoBook, PayloadBook}
 #: The method behind each ability flag (``has_package_info``: the ``info`` attribute, per instance).
 METHODS = {
     "can_rebuild_sheets": "rebuild_sheets",
@@ -260,7 +261,7 @@ def test_open_book_chooses_the_adapter_by_the_file_name(tmp_path) -> None:
     from test_odf_guard import package
 
     path, _ = _filled(tmp_path)
-    assert type(open_book(path, "read")) is FileBook and type(open_book(path, "write")) is FileBook
+    assert type(open_book(path, "read")) is XlsxFileBook and type(open_book(path, "write")) is XlsxFileBook
     ods = tmp_path / "填報.ods"
     ods.write_bytes(package())
     read = open_book(ods, "read")

@@ -248,3 +248,22 @@ def test_common_indicators_round_trip(tmp_path):
     plan = load_workbook_plan(book)
     assert [i.common for i in plan.indicators] == [False, True] and plan.weight_total == 70
     assert plan.fingerprint == parse_plan(dump_plan(data)).fingerprint
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    """Written by XlsxWriter with text as text: a 衡量標準 or a title starting with "=" is
+    never a formula in the package (a formula cell keeps no value for a reader), and reads back."""
+    import zipfile
+
+    plan = parse_plan(plan_yaml(indicator("c", "count", "≤10")))
+    data = yaml.safe_load(plan.text)
+    data["title"] = '=HYPERLINK("http://example.com")'
+    data["goals"][0]["indicators"][0]["formula"] = "=缺失件數"
+    plan = parse_plan(yaml.safe_dump(data, allow_unicode=True))
+    book = write_plan_workbook(data, tmp_path / "計畫設定.xlsx")
+    with zipfile.ZipFile(book) as z:
+        parts = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert not any("<f>" in z.read(n).decode("utf-8") for n in parts)
+    back = load_workbook_plan(book)
+    assert back.title == data["title"] and back.indicators[0].formula == "=缺失件數"
+    assert back.fingerprint == plan.fingerprint

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -244,7 +245,8 @@ def test_every_count_input_is_unlocked_validated_and_named(full):
         assert len(dvs) == 1, name
         dv = dvs[0]
         assert (dv.type, dv.operator, dv.formula1) == ("whole", "greaterThanOrEqual", "0"), name
-        assert dv.showErrorMessage and dv.showInputMessage and dv.errorStyle == "stop"
+        # "stop" is the file format's default, which XlsxWriter leaves unwritten
+        assert dv.showErrorMessage and dv.showInputMessage and (dv.errorStyle or "stop") == "stop"
         assert dv.allow_blank
         label, unit = ind.input(role).label, ind.input(role).unit
         assert dv.prompt.startswith(f"請輸入{label}（{unit}）：0 以上的整數")
@@ -272,7 +274,13 @@ def test_notes_and_plan_items_are_unlocked_named_inputs(full):
             assert prog.parent.title == desc.parent.title == L.SHEET_ITEMS
             assert prog.protection.locked is False and desc.protection.locked is False
             (dv,) = validations_at(prog.parent, prog.coordinate)
-            assert (dv.type, dv.operator, dv.formula1, dv.formula2) == ("whole", "between", "0", "100")
+            # "between" is the file format's default operator, which XlsxWriter leaves unwritten
+            assert (dv.type, dv.operator or "between", dv.formula1, dv.formula2) == (
+                "whole",
+                "between",
+                "0",
+                "100",
+            )
             assert dv.showErrorMessage and dv.prompt == "執行進度，0 至 100 的整數（%）"
             assert desc.number_format == "@"
 
@@ -439,9 +447,11 @@ def test_print_setup_a4_fit_to_width(full):
         if ws.sheet_state != "visible":
             continue
         assert int(ws.page_setup.paperSize) == 9, ws.title
-        assert int(ws.page_setup.fitToWidth) == 1
+        # 1 is the file format's default, which XlsxWriter leaves unwritten (openpyxl reads None)
+        assert int(ws.page_setup.fitToWidth or 1) == 1
         # An indicator sheet is one page (its notes never print apart); the others run on.
-        assert int(ws.page_setup.fitToHeight) == (1 if ws.title in indicator_sheets(wb) else 0), ws.title
+        tall = ws.page_setup.fitToHeight
+        assert int(1 if tall is None else tall) == (1 if ws.title in indicator_sheets(wb) else 0), ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
     landscape = {ws.title for ws in wb.worksheets if ws.page_setup.orientation == "landscape"}
     assert landscape == {L.SHEET_KPI, L.SHEET_ITEMS, L.SHEET_SUMMARY, L.SHEET_FINDINGS}
@@ -635,3 +645,82 @@ def test_generated_200_indicator_template(built):
     meta = meta_of(wb)
     assert meta["plan_fingerprint"] == big.fingerprint
     assert meta["plan_text"] == big.text and len(big.text) > L.PLAN_TEXT_CHUNK  # stored in chunks
+
+
+# ---------------------------------------------------------------------------
+# the writer (issue 24): XlsxWriter for a new template, openpyxl for a rebuilt sheet
+# ---------------------------------------------------------------------------
+
+
+def test_formula_cells_carry_no_cached_result(full):
+    """XlsxWriter caches 0 for a formula unless told otherwise; a template's formulas carry an
+    empty value, so collect (which reads cached values) never takes a result no client computed."""
+    _, path, _ = full
+    formulas = 0
+    with zipfile.ZipFile(path) as z:
+        for part in z.namelist():
+            if not part.startswith("xl/worksheets/sheet"):
+                continue
+            for cell in re.findall(r"<c [^>]*>(?:(?!</c>).)*?<f>.*?</c>", z.read(part).decode("utf-8")):
+                formulas += 1
+                assert re.search(r"<v>\s*</v>|<v/>", cell) or "<v>" not in cell, (part, cell[:200])
+    assert formulas > 500  # results, 檢核, 分析, 達成情形, 檢核結果 and the status line
+
+
+def test_a_rebuilt_sheet_is_the_one_a_new_template_has(full, tmp_path):
+    """One builder, two backends: 填表說明 and 檢核結果 rebuilt by openpyxl inside a workbook
+    being repaired (``FileBook.rebuild_sheets``) are the sheets XlsxWriter wrote, cell for cell."""
+    from workbook.form.builder import _Builder
+
+    scope, path, new = full
+    repaired = load_workbook(path)
+    for sheet in (L.SHEET_GUIDE, L.SHEET_FINDINGS):
+        repaired.remove(repaired[sheet])
+    builder = _Builder(repaired, scope)
+    builder.guide()
+    builder.findings()
+    repaired.save(tmp_path / "repaired.xlsx")
+    back = load_workbook(tmp_path / "repaired.xlsx")
+
+    def look(c):
+        fill = c.fill.fgColor.rgb[-6:] if c.fill.fill_type else None
+        return (
+            c.value,
+            c.number_format,
+            (c.font.name, c.font.sz, bool(c.font.b)),
+            fill,
+            (c.alignment.horizontal, c.alignment.vertical, bool(c.alignment.wrap_text)),
+            c.border.left.style,
+            c.protection.locked,
+        )
+
+    for sheet in (L.SHEET_GUIDE, L.SHEET_FINDINGS):
+        a, b = new[sheet], back[sheet]
+        cells_a = {c.coordinate: look(c) for row in a.iter_rows() for c in row if c.has_style or c.value}
+        cells_b = {c.coordinate: look(c) for row in b.iter_rows() for c in row if c.has_style or c.value}
+        assert cells_a == cells_b, sheet
+        assert sorted(map(str, a.merged_cells.ranges)) == sorted(map(str, b.merged_cells.ranges))
+        assert [(str(d.sqref), d.type, d.prompt) for d in a.data_validations.dataValidation] == [
+            (str(d.sqref), d.type, d.prompt) for d in b.data_validations.dataValidation
+        ]
+        assert (a.protection.sheet, a.protection.password) == (b.protection.sheet, b.protection.password)
+        assert (a.page_setup.orientation, int(a.page_setup.paperSize)) == (
+            b.page_setup.orientation,
+            int(b.page_setup.paperSize),
+        )
+        widths = {k: (d.width, d.hidden) for k, d in a.column_dimensions.items() if d.width}
+        assert widths == {k: (b.column_dimensions[k].width, b.column_dimensions[k].hidden) for k in widths}
+        for r, dim in b.row_dimensions.items():  # XlsxWriter stores whole pixels, rounded up
+            if dim.height:
+                assert dim.height <= a.row_dimensions[r].height < dim.height + 0.75, (sheet, r)
+    names = [L.STATUS_NAME, L.FINDINGS_NAME] + ([L.UNIT_NAME] if not scope.unit else [])
+    for name in names:
+        assert list(back.defined_names[name].destinations) == list(new.defined_names[name].destinations)
+
+
+def test_text_in_a_plan_is_never_a_formula(built, plan, tmp_path):
+    """A unit named like a formula stays text: XlsxWriter is told never to turn text into formulas."""
+    _, path, wb = built(unit="=1+1")
+    assert meta_of(wb)["unit"] == "=1+1"
+    with zipfile.ZipFile(path) as z:
+        assert "<f>1+1</f>" not in z.read(f"xl/worksheets/sheet{len(wb.sheetnames)}.xml").decode()

@@ -24,7 +24,6 @@ from kpi_engine.errors import KpiError
 from kpi_engine.evaluate import Evaluation
 from kpi_engine.plan_loader import require_final
 from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
-from workbook.collect.text import decode_name
 from workbook.interrupts import ignore_interrupts, no_interrupt
 from workbook.outputs import archive_target, output_format
 from workbook.plan_io import load_any
@@ -269,7 +268,7 @@ def _calculate(
     )
 
 
-def _print_outcome(outcome, as_json: bool) -> int:
+def _print_outcome(outcome, as_json: bool, full: bool = False) -> int:
     notes, saved = outcome.notes, outcome.saved
     if as_json:
         out = outcome.to_dict()
@@ -279,7 +278,7 @@ def _print_outcome(outcome, as_json: bool) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         outcome.evaluation.findings = outcome.findings
-        print_evaluation(outcome.evaluation)
+        print_evaluation(outcome.evaluation, full=True if full else None)
         for name in outcome.restored:
             print(f"已還原公式 / formula restored: {name}")
         for zh, en in notes:
@@ -292,12 +291,12 @@ def _print_outcome(outcome, as_json: bool) -> int:
 def cmd_calculate(args: argparse.Namespace) -> int:
     """``kpi calculate FILE [-o OUT]``: check, compute and write results into the workbook."""
     outcome = _calculate(args.file, args.plan or [], write=True, output=args.output, engine=args.engine)
-    return _print_outcome(outcome, args.json)
+    return _print_outcome(outcome, args.json, args.all)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``kpi check FILE``: the same checks as calculate, read-only."""
-    return _print_outcome(_calculate(args.file, args.plan or [], write=False), args.json)
+    return _print_outcome(_calculate(args.file, args.plan or [], write=False), args.json, args.all)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -566,6 +565,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("file", help="填報工作簿 .xlsx 或 .ods / workbook")
         cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
         cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
+        cmd.add_argument(
+            "--all",
+            action="store_true",
+            help="列出全部指標（超過 20 項時預設只列需注意者）/ the full table (above 20 indicators only those that need attention are listed)",
+        )
         if name == "calculate":
             cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
             cmd.add_argument(
@@ -684,6 +688,8 @@ def _shown_name_bytes(exc: UnicodeError) -> tuple[str | bytes, int]:
     end = _NAME_END.search(exc.object, exc.start)
     stop = end.start() if end else len(exc.object)
     raw = exc.object[exc.start : stop].encode("utf-8", "surrogateescape")
+    from workbook.collect.text import decode_name  # only here: importing collect costs every command
+
     # Bytes, not text: CPython's UTF-8 encoder takes only ASCII text from a handler.
     return decode_name(raw).encode("utf-8", "backslashreplace"), stop
 

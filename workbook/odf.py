@@ -1,13 +1,17 @@
-"""OpenDocument (.ods) output: templates and summaries converted through LibreOffice.
+"""OpenDocument (.ods) output: templates, summaries and plan workbooks, written without LibreOffice.
 
-The .xlsx is built by the one builder (:mod:`workbook.form.builder`), then opened in a
-private headless LibreOffice (:func:`workbook.books.uno.office`, fresh profile,
-recalculated on load), fixed up where the conversion would lose something, and stored
-with the ``calc8`` filter.  :func:`verify_ods` then reads the result back without
-LibreOffice and refuses it unless it has the .xlsx's sheets, named ranges, formulas,
-data validation messages, protection with unlocked inputs and the hidden metadata sheet.
+The .xlsx is built by the one builder (:mod:`workbook.form.builder`, the summary writer,
+the plan workbook writer) in a work folder and converted in Python
+(:func:`workbook.formats.xlsx_to_ods.xlsx_to_ods`): cells, formulas in OpenFormula, styles,
+merges, sizes, named ranges, validation messages, conditional formats, print setup,
+hidden sheets and the sheet password (stored as ODF's SHA-256 key).  The .ods is then
+stored atomically at the path asked for.
 
-What the conversion loses, and the fix-up:
+LibreOffice is used only when the converter cannot write the package (it holds charts,
+drawings or comments — the summary's charts — or a sheet keyed with a password it was not
+given); the command then says so on stderr.  That fallback opens the .xlsx in a private
+headless LibreOffice, fixes up what its conversion would lose, stores with ``calc8`` and
+:func:`verify_ods` reads the result back:
 
 * a sheet password (the .xlsx stores Excel's legacy hash, which ODF cannot carry):
   each sheet is unprotected with the plan's password and protected again, so
@@ -27,6 +31,7 @@ import contextlib
 import functools
 import io
 import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -207,7 +212,7 @@ def _staging(path: Path) -> Iterator[str]:
 
 
 def write_template_ods(scope: Any, path: str | Path) -> Path:
-    """``kpi template -o FILE.ods``: build the .xlsx, convert it, verify the .ods."""
+    """``kpi template -o FILE.ods``: build the .xlsx and convert it (:func:`convert_package`)."""
     from workbook.form.builder import write_template
 
     def verified(xlsx: Path, staged: Path, target: Path) -> None:
@@ -231,24 +236,47 @@ def _write_converted(
     password: str | None = None,
     check: Callable[[Path, Path, Path], None] | None = None,
 ) -> Path:
-    """Write ``path`` (.ods): ``build`` an .xlsx in a work folder, convert it, ``check`` it, replace ``path``.
+    """Write ``path`` (.ods): ``build`` an .xlsx in a work folder, convert it, replace ``path``.
 
-    ``build`` writes the .xlsx at the path it is given and returns it; ``check`` gets the
-    .xlsx, the converted .ods and ``path``, and raises when the .ods must not be saved.
+    ``build`` writes the .xlsx at the path it is given and returns it.  The conversion is
+    :func:`convert_package`; ``check`` (given the .xlsx, the staged .ods and ``path``, and
+    raising when the .ods must not be saved) runs on what LibreOffice converted.
     """
     from workbook.formats.files import check_output_target, check_writable
 
     path = check_output_target(Path(path))
     check_writable(path)
-    require_libreoffice(path)
     with _staging(path) as work:
         xlsx = build(Path(work) / f"{stem}.xlsx")
         staged = Path(work) / f"{stem}.ods"
-        convert_workbooks([(xlsx, staged)], password=password)
-        if check is not None:
+        how = convert_package(xlsx, staged, password=password, target=path)
+        if check is not None and how != "native":
             check(xlsx, staged, path)
         save_atomic(staged, path)
     return path
+
+
+def convert_package(xlsx: Path, ods: Path, *, password: str | None = None, target: Path | None = None) -> str:
+    """Write ``ods`` from ``xlsx``: in Python, or through LibreOffice when the converter cannot.
+
+    Returns ``"native"``, or ``"libreoffice"`` after saying why on stderr (``target``: the
+    file the message names).
+    """
+    from workbook.formats.xlsx_to_ods import PasswordUnknown, UnsupportedPackage, xlsx_to_ods
+
+    try:
+        data = xlsx_to_ods(xlsx.read_bytes(), password=password)
+    except (UnsupportedPackage, PasswordUnknown) as exc:
+        require_libreoffice(target or ods)
+        print(
+            f"注意：{(target or ods).name} 含本程式無法直接寫成 ODF 的內容，改以 LibreOffice 轉存 / "
+            f"note: {(target or ods).name} is converted through LibreOffice ({exc})",
+            file=sys.stderr,
+        )
+        convert_workbooks([(xlsx, ods)], password=password)
+        return "libreoffice"
+    save_atomic(data, ods)
+    return "native"
 
 
 def verify_ods(xlsx: Path, ods: bytes) -> list[str]:
@@ -312,7 +340,7 @@ def _norm(formula: Any) -> str:
 
 
 def write_summary_ods(coll: Any, path: str | Path) -> Path:
-    """``kpi collect … -o SUMMARY.ods``: the summary workbook, converted through LibreOffice."""
+    """``kpi collect … -o SUMMARY.ods``: the summary workbook as .xlsx, converted (:func:`convert_package`)."""
     from workbook.report.summary import write_summary
 
     return _write_converted(path, "summary", functools.partial(write_summary, coll))

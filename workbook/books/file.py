@@ -34,6 +34,16 @@ class SavedFile:
     path: Path
     state: FileState
 
+    def _open(self, path: str | Path) -> bytes:
+        """Read the file once (remembering its state for the save) and pass it by the package
+        guard before any parser sees the bytes; the bytes."""
+        from workbook.formats.guard import inspect
+
+        self.path = Path(path)
+        self.data, self.state = read_with_state(self.path)
+        self.info = inspect(self.data, str(self.path))
+        return self.data
+
     def save(
         self,
         path: str | Path | None = None,
@@ -80,13 +90,9 @@ class FileBook(SavedFile, Book):
     def __init__(self, path: str | Path):
         from openpyxl import load_workbook
 
-        from workbook.formats.guard import inspect
         from workbook.formats.xlsx_patch import Edits
 
-        self.path = Path(path)
-        data, self.state = read_with_state(self.path)
-        self.info = inspect(data, str(self.path))  # before any parser sees the bytes
-        self.data = data
+        data = self._open(path)
         try:
             self.wb = load_workbook(io.BytesIO(data), rich_text=False, keep_vba=self.info.has_vba)
         except Exception as exc:  # openpyxl raises many types for a bad file

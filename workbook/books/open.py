@@ -8,8 +8,9 @@
 * what every engine refuses is refused here, once, before any work: an output that must
   not be replaced (a link, a folder, an input), an output in another format than the
   input's, an .xlsx with VBA macros;
-* the file engine (the default) reads with openpyxl or the .ods reader and saves cell by
-  cell (:class:`~workbook.books.file.FileBook`, :class:`~workbook.books.ods_write.OdsFileBook`),
+* the file engine (the default) reads the package (python-calamine and a scan of the parts)
+  and saves cell by cell (:class:`~workbook.books.xlsx_file.XlsxFileBook`,
+  :class:`~workbook.books.ods_write.OdsFileBook`; openpyxl's FileBook only for a sheet to recreate),
   under the target's lock, refusing to replace a save another program made meanwhile;
 * ``engine="libreoffice"``, or an .ods the cell patcher cannot write, calculates in a
   private LibreOffice (:func:`workbook.books.uno_engine.calculate_file`), locked and
@@ -49,9 +50,10 @@ def is_ods(path: str | Path) -> bool:
 def open_book(path: str | Path, mode: str = "read") -> Book:
     """The adapter for the workbook file at ``path``, chosen by its name.
 
-    ``mode="read"``: formulas visible, as ``kpi check`` reads (.xlsx: FileBook, .ods: OdsBook).
+    ``mode="read"``: formulas visible, as ``kpi check`` reads (.xlsx: XlsxFileBook, .ods: OdsBook).
     ``mode="write"``: a book that records calculate's writes and saves them cell by cell
-    (.xlsx: FileBook, .ods: OdsFileBook).  Each has passed the package guard before a
+    (.xlsx: XlsxFileBook, .ods: OdsFileBook); an .xlsx calculate that needs openpyxl's model
+    (a sheet to recreate) is handed to FileBook by :func:`file_engine`.  Each has passed the package guard before a
     parser saw the bytes.
     """
     if mode not in MODES:
@@ -65,9 +67,9 @@ def open_book(path: str | Path, mode: str = "read") -> Book:
 
         data, _ = read_with_state(Path(path))
         return OdsBook(data, os.fspath(path), formulas_visible=True)
-    from workbook.books.file import FileBook
+    from workbook.books.xlsx_file import XlsxFileBook
 
-    return FileBook(path)
+    return XlsxFileBook(path)
 
 
 def calculate_path(
@@ -112,9 +114,14 @@ def file_engine(
     back, a sheet to protect again or recreate, a layout beyond the cell patcher); nothing
     is written then.
     """
-    from workbook.formats.ods_patch import OdsPatchError
-
     source = Path(path)
+    # What each format's book raises when it cannot do this calculate: only that module is loaded.
+    refused: type[Exception] | tuple[()] = ()  # an .ods only LibreOffice can write
+    handed_over: type[Exception] | tuple[()] = ()  # an .xlsx only openpyxl's model can write
+    if is_ods(source):
+        from workbook.formats.ods_patch import OdsPatchError as refused
+    else:
+        from workbook.books.xlsx_file import NeedsOpenpyxl as handed_over
     target = _output(source, out)
     # The lock keeps a second kpi/button run off the file; FileState catches a save from
     # Excel or LibreOffice made while we worked (advisory locks do not stop those).
@@ -123,11 +130,19 @@ def file_engine(
         book = open_book(path, "write")
         if not is_ods(source) and book.info.has_vba:
             raise macros_refused(path)
-        outcome = calculate_file_book(book, path, plans=plans, write=True, now=now)
         try:
+            outcome = calculate_file_book(book, path, plans=plans, write=True, now=now)
             outcome.saved = book.save(out or None, unchanged_since=target_state, outcome=outcome)
-        except OdsPatchError:
+        except refused:
             return None
+        except handed_over:
+            # A deleted sheet to recreate, or a package beyond the patcher: openpyxl's model,
+            # from the start (nothing was written).
+            from workbook.books.file import FileBook
+
+            book = FileBook(path)
+            outcome = calculate_file_book(book, path, plans=plans, write=True, now=now)
+            outcome.saved = book.save(out or None, unchanged_since=target_state, outcome=outcome)
     outcome.notes = list(book.save_notes)
     return outcome
 

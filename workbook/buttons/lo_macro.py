@@ -14,8 +14,11 @@ Before calculating: a read-only document (an e-mail attachment) is refused with 
 second click within two seconds of the last one ending (a double click, or a click queued behind
 a long calculation) shows the last message again instead of calculating twice.  (A modify
 listener, to repeat the message until the document changes, deadlocked: LibreOffice calls it on
-its main thread while a click holds Python's lock.)  The whole click is
-one undo step.  Staff never see a traceback: every problem is a message box and a log entry.
+its main thread while a click holds Python's lock.)  What the clerk is still typing into a cell
+is entered first, as Enter would; what the click writes is no undo step, and Ctrl+Z afterwards
+takes back nothing (never half a calculation).  The bundle is unpacked beside the user profile
+once, so Python keeps its bytecode between sessions.  Staff never see a traceback: every problem
+is a message box and a log entry.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from typing import Any
 PROTOCOL = "vnd.kpi-workbook:"
 IMPLEMENTATION = "tw.kpi-workbook.form.CalculateHandler"
 TITLE = "績效指標填報工作簿"
-UNDO_TITLE = "績效指標計算"
 NO_DOCUMENT = "請先開啟要計算的填報工作簿，再按「計算」。（open the workbook to calculate first）"
 READ_ONLY = (
     "此文件目前為唯讀（例如直接開啟電子郵件附件），無法寫入計算結果。\n"
@@ -129,8 +131,65 @@ def _no_python() -> str:
     return NO_PYTHON.format(version=version, log=_log_path())
 
 
+#: Beside LibreOffice's user profile: the bundle unpacked, one folder per bundle (its digest).
+UNPACKED = "kpi-workbook-bundle"
+_unpacked: list[str] = []
+
+
+def _profile_folder() -> str:
+    """LibreOffice's user profile folder (``$(user)``): the clerk's own, writable, per user."""
+    import uno
+    import unohelper
+
+    ctx = uno.getComponentContext()
+    paths = ctx.ServiceManager.createInstanceWithContext("com.sun.star.util.PathSubstitution", ctx)
+    return unohelper.fileUrlToSystemPath(paths.substituteVariables("$(user)", True))
+
+
+def unpack_bundle(zip_path: str, folder: str) -> str | None:
+    """``zip_path`` unpacked into ``folder``/<digest>, put on ``sys.path`` just before the zip.
+
+    Python compiles a module imported from a zip on every import and never keeps the bytecode,
+    so each session's first click compiled the whole engine again (0.15–0.4 s of CPU, the most
+    of that click); unpacked, Python keeps it in ``__pycache__`` and only the very first click
+    after an install compiles.  Unpacked once per bundle, into a temporary name renamed into
+    place (a half-unpacked folder is never used); older bundles' folders are removed.  Any
+    failure leaves the zip in use.  Returns the folder, or None.
+    """
+    try:
+        import hashlib
+        import shutil
+        import zipfile
+
+        with open(zip_path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:24]
+        target = os.path.join(folder, digest)
+        if not os.path.isdir(target):
+            os.makedirs(folder, exist_ok=True)
+            for old in os.listdir(folder):  # earlier versions of the extension, a dead unpacking
+                shutil.rmtree(os.path.join(folder, old), ignore_errors=True)
+            partial = f"{target}.{os.getpid()}.partial"
+            with zipfile.ZipFile(zip_path) as zf:
+                zf.extractall(partial)
+            os.replace(partial, target)
+        if target not in sys.path:
+            where = sys.path.index(zip_path) if zip_path in sys.path else len(sys.path)
+            sys.path.insert(where, target)
+        return target
+    except Exception:
+        with contextlib.suppress(Exception):
+            _log().warning("bundle not unpacked; importing from the zip\n%s", traceback.format_exc())
+        return None
+
+
 def _in_process() -> Any:
     """:func:`workbook.buttons.lo_button.calculate_document`, or None when it cannot import here."""
+    if not _unpacked and "workbook" not in sys.modules:  # once per session, before the first import
+        _unpacked.append("tried")
+        zip_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pythonpath.zip")
+        if zip_path in sys.path:  # the extension's component (not this package imported in tests)
+            with contextlib.suppress(Exception):
+                unpack_bundle(zip_path, os.path.join(_profile_folder(), UNPACKED))
     try:
         from workbook.buttons.lo_button import calculate_document
     except Exception:  # a Python older than the engine needs, or a damaged bundle
@@ -161,10 +220,12 @@ def _key(doc: Any) -> str:
     return str(getattr(doc, "RuntimeUID", "") or id(doc))
 
 
-def run(doc: Any, *, bridge: bool = False) -> tuple[str, str] | None:
+def run(doc: Any, *, bridge: bool = False, again: bool = True) -> tuple[str, str] | None:
     """Calculate ``doc``: (message for staff, severity ``info``/``warning``/``error``).
 
-    None when a click is already calculating this document (nothing to show).  Never raises.
+    None when a click is already calculating this document (nothing to show).  ``again=False``:
+    the document just changed (a typed value was entered), so a click soon after the last one
+    is not taken for a double click.  Never raises.
     """
     if doc is None or not hasattr(doc, "Sheets"):
         return NO_DOCUMENT, "error"
@@ -172,13 +233,13 @@ def run(doc: Any, *, bridge: bool = False) -> tuple[str, str] | None:
     if key in _running:
         return None
     ended, last = _last.get(key, (float("-inf"), ("", "")))
-    if time.monotonic() - ended < AGAIN:  # a double click (or one queued behind the first): once
+    if again and time.monotonic() - ended < AGAIN:  # a double click (or one queued behind the first): once
         return last
     _running.add(key)
     try:
         if _read_only(doc):
             return READ_ONLY, "warning"
-        with _one_undo_step(doc):
+        with _outside_undo(doc):
             calculate = None if bridge else _in_process()
             result = calculate(doc) if calculate is not None else _via_bridge(doc)
         if result[1] != "error":
@@ -199,18 +260,26 @@ def _read_only(doc: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _one_undo_step(doc: Any) -> Any:
-    """Everything the click writes is one entry in Edit → Undo (one Ctrl+Z takes all of it back)."""
-    manager = None
+def _outside_undo(doc: Any) -> Any:
+    """Nothing the click writes goes into Edit → Undo, and Ctrl+Z afterwards takes back nothing.
+
+    LibreOffice's undo of ``setDataArray`` (7.4) puts back only the cells that held something
+    before and leaves the rest as written: inside one undo context, one Ctrl+Z after a click gave
+    「尚未計算」 beside the findings, digest and stamp of the calculation it had "undone" (seen in a
+    Calc window).  ``XUndoManager.lock`` does not hold (Calc turns undo back on after its first
+    write), so the document's ``IsUndoEnabled`` is off while the click writes; turning it off
+    also empties the undo list, as any macro's write does in Excel.
+    """
+    enabled = False
     with contextlib.suppress(Exception):
-        manager = doc.getUndoManager()
-        manager.enterUndoContext(UNDO_TITLE)
+        enabled = bool(doc.IsUndoEnabled)
+        doc.IsUndoEnabled = False
     try:
         yield
     finally:
-        if manager is not None:
+        if enabled:
             with contextlib.suppress(Exception):
-                manager.leaveUndoContext()
+                doc.IsUndoEnabled = True
 
 
 #: com.sun.star.awt.MessageBoxType by severity.
@@ -233,9 +302,37 @@ def show(ctx: Any, doc: Any, message: str, severity: str) -> None:
         _log().warning("message box failed; message was: %s\n%s", message, traceback.format_exc())
 
 
+#: Calc's own "Accept" (the ✓ beside the input line): what Enter does to the cell being typed in.
+ACCEPT_INPUT = ".uno:AcceptFormula"
+
+
+def finish_typing(ctx: Any, doc: Any) -> bool:
+    """Enter what the clerk is still typing into a cell (計算 clicked before Enter); True if anything was.
+
+    A menu or toolbar command of an extension does not end Calc's cell edit mode (Calc's own
+    commands do), so without this the click calculated without the number being typed, which
+    then landed after the results.  ``.uno:AcceptFormula`` keeps the text as Enter does
+    (``.uno:Cancel``/Escape would drop it) and does nothing outside edit mode.  Text a cell's
+    validation refuses gets Calc's own message and stays in the cell being edited, out of the
+    document, so the click calculates what the cells hold.  (Whether a cell is still being edited
+    cannot be asked reliably: the command's state read over UNO still said "enabled" after the
+    edit had ended.)
+    """
+    try:
+        frame = doc.CurrentController.Frame
+        undo = doc.getUndoManager()
+        before = undo.getAllUndoActionTitles()
+        helper = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.DispatchHelper", ctx)
+        helper.executeDispatch(frame, ACCEPT_INPUT, "", 0, ())
+        return undo.getAllUndoActionTitles() != before  # an entered value is an undo action
+    except Exception:  # no window (a hidden document), no UNO here: nothing being typed
+        return False
+
+
 def click(ctx: Any, doc: Any, *, bridge: bool = False) -> str:
     """One click: calculate, show the message; return it ('' when the click was ignored)."""
-    result = run(doc, bridge=bridge)
+    typed = finish_typing(ctx, doc) if doc is not None else False
+    result = run(doc, bridge=bridge, again=not typed)
     if result is None:
         return ""
     show(ctx, doc, *result)

@@ -109,7 +109,10 @@ class Collection:
 
     def table(self) -> list[dict[str, Any]]:
         """The consolidated table as plain records (one per unit × indicator × period)."""
-        out = []
+        return list(self.records())
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """:meth:`table`'s records one at a time: a writer streaming them holds one, not all."""
         for row in self.rows:
             plan = self.plan(row.plan_id)
             ind = plan.indicator(row.result.indicator)
@@ -141,8 +144,7 @@ class Collection:
                 note=row.note,
                 file=row.source,
             )
-            out.append(rec)
-        return out
+            yield rec
 
     def item_table(self) -> list[dict[str, Any]]:
         """Part 3 (重要施政計畫) as plain records: unit × item × period with staff's progress and text."""
@@ -169,25 +171,25 @@ class Collection:
 
     def return_table(self) -> list[dict[str, Any]]:
         """Every expected return (unit × section × period) with 已繳, 部分, 未繳 or 逾期."""
-        out = []
+        return list(self.return_records())
+
+    def return_records(self) -> Iterator[dict[str, Any]]:
+        """:meth:`return_table`'s records one at a time (a writer streaming them holds one)."""
         for r in self.returns:
             plan = self.plan(r.plan_id)
-            out.append(
-                {
-                    "plan": r.plan_id,
-                    "year": r.year,
-                    "period": plan.period(r.period).name if r.period else "",
-                    "unit": r.unit,
-                    "owner": r.owner,
-                    "status": r.status,
-                    "status_zh": RETURN_STATUSES[r.status],
-                    "indicators": [plan.indicator(i).name for i in r.indicators],
-                    "blank": [plan.indicator(i).name for i in r.blank],
-                    "weight": _plain(r.weight),
-                    "files": list(r.sources),
-                }
-            )
-        return out
+            yield {
+                "plan": r.plan_id,
+                "year": r.year,
+                "period": plan.period(r.period).name if r.period else "",
+                "unit": r.unit,
+                "owner": r.owner,
+                "status": r.status,
+                "status_zh": RETURN_STATUSES[r.status],
+                "indicators": [plan.indicator(i).name for i in r.indicators],
+                "blank": [plan.indicator(i).name for i in r.blank],
+                "weight": _plain(r.weight),
+                "files": list(r.sources),
+            }
 
     def cell_table(self) -> list[dict[str, Any]]:
         """The ledger: every winning cell, its file and time, and what it replaced."""

@@ -10,7 +10,6 @@ when only one section is missing).
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -22,7 +21,7 @@ from pathlib import Path
 from kpi_engine import Plan
 from kpi_engine.consolidate import Return
 from workbook.form import layout as L
-from workbook.form.builder import build_template
+from workbook.form.builder import template_bytes
 from workbook.formats.files import check_output_target, save_atomic
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -72,10 +71,10 @@ def reminder(plan: Plan, unit: str, owed: list[Return], *, due: date | None) -> 
     owners = {r.owner for r in owed}
     owner = next(iter(owners)) if len(owners) == 1 and len(plan.owners) > 1 else None
     scope = L.Scope(plan, owner=owner, period_id=first.period or None, unit=unit, data_year=first.year)
-    buf = io.BytesIO()
-    build_template(scope).save(buf)
     name = f"{plan.agency}_{first.year}_{period.name if period else ''}_{unit}{'_' + owner if owner else ''}.xlsx"
-    msg.add_attachment(buf.getvalue(), maintype=XLSX.split("/")[0], subtype=XLSX.split("/")[1], filename=name)
+    msg.add_attachment(
+        template_bytes(scope), maintype=XLSX.split("/")[0], subtype=XLSX.split("/")[1], filename=name
+    )
     return msg
 
 

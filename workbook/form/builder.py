@@ -1,20 +1,18 @@
-"""Build the template workbook staff fill in, with openpyxl.
+"""Build the template workbook staff fill in, written by XlsxWriter.
 
 Result cells hold Excel formulas rendered from the engine's own computation
 (:func:`kpi_engine.measures.computation`), so the workbook shows live values in
 Excel, Excel for the web and LibreOffice without Python.
+
+The builder speaks to :mod:`workbook.form.sheet`: a new template goes through the XlsxWriter
+backend; a 填表說明 or 檢核結果 sheet rebuilt inside a workbook being repaired goes through
+the openpyxl one (``FileBook.rebuild_sheets`` passes its openpyxl workbook to :class:`_Builder`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from openpyxl import Workbook
-from openpyxl.utils import quote_sheetname
-from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from kpi_engine.evaluate import target_for
 from kpi_engine.expr import to_excel
@@ -24,11 +22,15 @@ from kpi_engine.narrative import number_text
 from kpi_engine.plan import PERCENT_KINDS, Indicator
 from workbook.form import layout as L
 from workbook.form.formulas import formula_text, indicator_computation
+from workbook.form.sheet import Book, Sheet, Validation
+from workbook.form.sheet_openpyxl import OpenpyxlBook
+from workbook.form.sheet_xlsx import XlsxBook
 from workbook.form.styles import (
-    BODY,
     CENTER,
     HEADER_FILL,
     HEADING,
+    INPUT,
+    INPUT_TEXT,
     LABEL_FILL,
     LEFT,
     RESULT_FILL,
@@ -37,15 +39,14 @@ from workbook.form.styles import (
     WRAP,
     WRAP_MID,
     error_rule,
-    input_cell,
     light_rules,
-    page_rows_points,
-    page_setup,
     row_height,
-    style,
 )
-from workbook.formats.cells import cell_address, column_letters
+from workbook.formats.cells import cell_address
 from workbook.formats.files import save_atomic
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 STEP_LABELS = {
     "value": "實際值",
@@ -119,20 +120,18 @@ def longest_sentences(scope: L.Scope) -> dict[tuple[str, str], str]:
     return {(r.indicator, r.period): r.sentence for r in ev.results}
 
 
-def build_template(scope: L.Scope) -> Workbook:
-    """Build the workbook for ``scope`` (a plan, optionally one section and period)."""
+def template_bytes(scope: L.Scope) -> bytes:
+    """The .xlsx of the workbook for ``scope`` (a plan, optionally one section and period)."""
     if not scope.indicators:
         raise ValueError(f"承辦單位「{scope.owner}」沒有任何指標 / no indicators for owner {scope.owner!r}")
-    wb = Workbook()
-    wb.remove(wb.active)
-    _Builder(wb, scope).build()
-    wb.calculation.fullCalcOnLoad = True  # Excel recomputes on open: openpyxl caches no values
-    return wb
+    book = XlsxBook()
+    _Builder(book, scope).build()
+    return book.close()
 
 
 def write_template(scope: L.Scope, path: str | Path) -> Path:
     """Build the template and save it atomically to ``path``."""
-    return save_atomic(build_template(scope), Path(path))
+    return save_atomic(template_bytes(scope), Path(path))
 
 
 def _decimals_fmt(decimals: int) -> str:
@@ -143,10 +142,16 @@ def _unit_of(ind: Indicator) -> str:
     return "%" if ind.kind in PERCENT_KINDS else ind.inputs[0].unit
 
 
-def invalid_rule(ws: Worksheet, ref: str) -> None:
+def invalid_rule(ws: Sheet, ref: str) -> None:
     """「資料有誤 …」 in its own red, never the green of 「無誤」."""
     mark = ZH_LABELS.invalid
-    error_rule(ws, ref, f'LEFT({ref},{len(mark)})="{mark}"')
+    ws.conditional(ref, error_rule(f'LEFT({ref},{len(mark)})="{mark}"'))
+
+
+def light_rules_on(ws: Sheet, ref: str) -> None:
+    """Colour the light cells of ``ref`` by their text."""
+    for rule in light_rules(LIGHT_TEXTS):
+        ws.conditional(ref, rule)
 
 
 def input_rule_text(ind: Indicator, role: str) -> str:
@@ -161,8 +166,12 @@ def input_rule_text(ind: Indicator, role: str) -> str:
 
 
 class _Builder:
-    def __init__(self, wb: Workbook, scope: L.Scope):
-        self.wb, self.scope, self.plan = wb, scope, scope.plan
+    """Writes the template's sheets into ``book`` (an openpyxl workbook: the openpyxl backend)."""
+
+    def __init__(self, book: Book | Workbook, scope: L.Scope):
+        self.book: Book = book if isinstance(book, Book) else OpenpyxlBook(book)
+        self.scope, self.plan = scope, scope.plan
+        self.members = frozenset(scope.indicators)  # asked per goal: scope.indicators is rebuilt per call
         # calculate's report in _kpi: right of its state (CALC_ and SNAP_ per input), row 1.
         widest = max(len(ind.inputs) for ind in scope.indicators)
         self.record = (1, L.STATE_COLUMN + widest + STATE_REPORT_GAP)
@@ -174,30 +183,25 @@ class _Builder:
         return "字" * (longest or 120)
 
     # -- helpers -------------------------------------------------------------
-    def define(self, name: str, ws: Worksheet, row: int, col: int) -> None:
-        ref = f"{quote_sheetname(ws.title)}!{cell_address(row, col, absolute=True)}"
-        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    def define(self, name: str, ws: Sheet, row: int, col: int) -> None:
+        self.book.define(name, ws, row, col)
 
-    def sheet(self, title: str, widths: list[int], *, landscape: bool = False) -> Worksheet:
-        ws = self.wb.create_sheet(title)
+    def sheet(self, title: str, widths: list[int], *, landscape: bool = False, fit_height: int = 0) -> Sheet:
+        ws = self.book.sheet(title)
         for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[column_letters(i)].width = w
-        page_setup(ws, landscape=landscape)
-        ws.sheet_view.showGridLines = False
-        ws.protection.sheet = True
-        if self.plan.options.password:
-            ws.protection.password = self.plan.options.password
-        ws.protection.formatColumns = ws.protection.formatRows = False  # staff may resize rows/columns
+            ws.width(i, w)
+        ws.page(landscape=landscape, fit_height=fit_height)
+        ws.no_gridlines()
+        ws.protect(self.plan.options.password)
         return ws
 
-    def title(self, ws: Worksheet, text: str, width: int, row: int = 1) -> None:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        style(ws.cell(row, 1, text), font=TITLE, align=CENTER, border=False)
-        ws.row_dimensions[row].height = 30
+    def title(self, ws: Sheet, text: str, width: int, row: int = 1) -> None:
+        ws.merge(row, 1, row, width, text, font=TITLE, align=CENTER, border=False)
+        ws.height(row, 30)
 
-    def header(self, ws: Worksheet, row: int, labels: list[str], col: int = 1) -> None:
+    def header(self, ws: Sheet, row: int, labels: list[str], col: int = 1) -> None:
         for i, text in enumerate(labels):
-            style(ws.cell(row, col + i, text), font=HEADING, fill=HEADER_FILL, align=CENTER)
+            ws.put(row, col + i, text, font=HEADING, fill=HEADER_FILL, align=CENTER)
 
     def subtitle(self) -> str:
         s = self.scope
@@ -219,13 +223,11 @@ class _Builder:
         self.summary()
         self.findings()
         self.meta()
-        self.wb.active = 0
 
     def guide(self) -> None:
         ws = self.sheet(L.SHEET_GUIDE, [4, 90])
         self.title(ws, f"{self.plan.title}　績效指標填報工作簿", 2)
-        style(ws.cell(2, 1, self.subtitle()), font=BODY, align=CENTER, border=False)
-        ws.merge_cells("A2:B2")
+        ws.merge(2, 1, 2, 2, self.subtitle(), align=CENTER, border=False)
         lines = [
             (
                 "一、",
@@ -252,41 +254,35 @@ class _Builder:
         ]
         row = 4
         for mark, text in lines:
-            style(ws.cell(row, 1, mark), border=False)
-            style(ws.cell(row, 2, text), border=False)
+            ws.put(row, 1, mark, border=False)
+            ws.put(row, 2, text, border=False)
             row += 1
         row += 1
-        style(ws.cell(row, 1, "安裝「計算」按鈕（Windows，每部電腦只需一次）"), font=HEADING, border=False)
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+        ws.merge(row, 1, row, 2, "安裝「計算」按鈕（Windows，每部電腦只需一次）", font=HEADING, border=False)
         row += 1
         for n, text in enumerate(ADDIN_STEPS, start=1):
-            style(ws.cell(row, 1, f"{n}."), border=False)
-            style(ws.cell(row, 2, text), border=False)
+            ws.put(row, 1, f"{n}.", border=False)
+            ws.put(row, 2, text, border=False)
             row += 1
         row += 1
-        style(ws.cell(row, 1, "狀態"), font=HEADING, border=False)
-        status = ws.cell(row, 2, report_formula(self.record, 1, 1))  # what calculate recorded in _kpi
-        style(status, border=False)
+        ws.put(row, 1, "狀態", font=HEADING, border=False)
+        ws.formula(row, 2, report_formula(self.record, 1, 1), border=False)  # what calculate recorded in _kpi
         self.define(L.STATUS_NAME, ws, row, 2)
         if not self.scope.unit:
             self.unit_input(ws, row + 2)
 
-    def unit_input(self, ws: Worksheet, row: int) -> None:
+    def unit_input(self, ws: Sheet, row: int) -> None:
         """A 填報單位 cell staff fill in, for a template made without a unit (a list when the plan has one)."""
-        style(ws.cell(row, 1, "填報單位"), font=HEADING, border=False)
-        cell = ws.cell(row, 2)
-        input_cell(cell, fmt="@")
+        ws.put(row, 1, "填報單位", font=HEADING, border=False)
+        ws.put(row, 2, None, INPUT._replace(fmt="@"))
         units = self.plan.units
+        prompt = {"prompt": "請填入本工作簿的填報單位（例如：秘書處第一科）", "prompt_title": "填報單位"}
         if units and sum(len(u) + 1 for u in units) < 255:  # Excel's limit on an inline list
-            dv = DataValidation(type="list", formula1='"' + ",".join(units) + '"', allow_blank=True)
-            dv.error, dv.errorTitle = "請從清單選擇填報單位 / choose a unit from the list", "填報單位"
-            dv.showErrorMessage = True
+            error = {"error": "請從清單選擇填報單位 / choose a unit from the list", "error_title": "填報單位"}
+            rule = Validation("list", tuple(units), **prompt, **error)
         else:
-            dv = DataValidation(type="textLength", operator="between", formula1="1", formula2="100")
-        dv.prompt, dv.promptTitle = "請填入本工作簿的填報單位（例如：秘書處第一科）", "填報單位"
-        dv.showInputMessage = True
-        ws.add_data_validation(dv)
-        dv.add(cell)
+            rule = Validation("textLength", low=1, high=100, allow_blank=False, show_error=False, **prompt)
+        ws.validate(cell_address(row, 2), rule)
         self.define(L.UNIT_NAME, ws, row, 2)
 
     def kpi_table(self) -> None:
@@ -294,8 +290,7 @@ class _Builder:
         widths = [6, 28, 6, 34, 8, 10, 40, 12]
         ws = self.sheet(L.SHEET_KPI, widths, landscape=True)
         self.title(ws, "關鍵績效指標", 8)
-        style(ws.cell(2, 1, self.subtitle()), align=CENTER, border=False)
-        ws.merge_cells("A2:H2")
+        ws.merge(2, 1, 2, 8, self.subtitle(), align=CENTER, border=False)
         labels = [
             "策略績效目標",
             "",
@@ -307,12 +302,12 @@ class _Builder:
             f"{s.year}年年度目標值",
         ]
         self.header(ws, 3, labels)
-        ws.row_dimensions[3].height = 34
-        ws.merge_cells("A3:B3")
-        ws.merge_cells("C3:D3")
+        ws.merge(3, 1, 3, 2, labels[0], font=HEADING, fill=HEADER_FILL, align=CENTER)
+        ws.merge(3, 3, 3, 4, labels[2], font=HEADING, fill=HEADER_FILL, align=CENTER)
+        ws.height(3, 34)
         row = 4
         for goal in self.plan.goals:
-            inds = [i for i in goal.indicators if i in s.indicators]
+            inds = [i for i in goal.indicators if i in self.members]
             if not inds:
                 continue
             first = row
@@ -328,38 +323,32 @@ class _Builder:
                     target,
                 ]
                 for col, v in enumerate(cells, start=3):
-                    style(ws.cell(row, col, v), align=CENTER if col in (3, 5, 6, 8) else WRAP_MID)
-                ws.row_dimensions[row].height = row_height(
-                    [(str(v), widths[col - 1]) for col, v in enumerate(cells, start=3)]
+                    ws.put(row, col, v, align=CENTER if col in (3, 5, 6, 8) else WRAP_MID)
+                ws.height(
+                    row, row_height([(str(v), widths[col - 1]) for col, v in enumerate(cells, start=3)])
                 )
                 row += 1
-            style(ws.cell(first, 1, goal.number), align=CENTER)
-            style(ws.cell(first, 2, goal_text), align=CENTER)
-            for r in range(first, row):  # borders on the merged goal cells
-                style(ws.cell(r, 1), align=CENTER)
-                style(ws.cell(r, 2), align=CENTER)
             goal_height = row_height([(goal_text, widths[1])])
-            spread = sum(ws.row_dimensions[r].height for r in range(first, row))
+            spread = sum(ws.heights[r] for r in range(first, row))
             if goal_height > spread:
-                ws.row_dimensions[row - 1].height += goal_height - spread
-            if row - 1 > first:
-                ws.merge_cells(start_row=first, start_column=1, end_row=row - 1, end_column=1)
-                ws.merge_cells(start_row=first, start_column=2, end_row=row - 1, end_column=2)
+                ws.height(row - 1, ws.heights[row - 1] + goal_height - spread)
+            # One goal cell over its indicators (bordered all round), as the plan prints it.
+            ws.merge(first, 1, row - 1, 1, goal.number, align=CENTER)
+            ws.merge(first, 2, row - 1, 2, goal_text, align=CENTER)
         notes = ["註：評估體制之數字代號意義如下："] + [
             f"{code}.{meaning}" + ("" if meaning.endswith("。") else "。")
             for code, meaning in sorted(self.plan.evaluation_systems.items())
         ]
         for text in notes:
             row += 1
-            style(ws.cell(row, 1, text), font=SMALL, border=False, align=LEFT)
-            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=8)
+            ws.merge(row, 1, row, 8, text, font=SMALL, border=False, align=LEFT)
 
     def indicator(self, ind: Indicator) -> None:
         s, plan = self.scope, self.plan
         periods = s.periods
         ncol = 2 + len(periods)
-        ws = self.sheet(L.indicator_sheet(plan, ind), [24, 8] + [PERIOD_WIDTH] * len(periods))
-        ws.page_setup.fitToHeight = 1  # one indicator, one page: its notes never print apart from it
+        # fit_height 1: one indicator, one page: its notes never print apart from it
+        ws = self.sheet(L.indicator_sheet(plan, ind), [24, 8] + [PERIOD_WIDTH] * len(periods), fit_height=1)
         goal = plan.goal_of(ind.id)
         self.title(ws, ind.name, ncol)
         target = target_for(ind, s.targets)
@@ -373,23 +362,18 @@ class _Builder:
             ("計算方式", f"{kind_text(ind)}，{POLARITY_TEXT[ind.polarity]}"),
             ("承辦單位", ind.owner),
         ]
-        row = 2
-        merged = 8 + PERIOD_WIDTH * len(periods)  # the value spans 單位 and the period columns
-        for label, value in definition:
-            style(ws.cell(row, 1, label), fill=LABEL_FILL)
-            style(ws.cell(row, 2, value))
-            ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncol)
-            # A merged cell never grows by itself: its height from its text (a long goal name).
-            ws.row_dimensions[row].height = row_height([(str(value), merged), (label, 24)])
-            row += 1
         if kind_of(ind).staged:
             stages = "；".join(
                 f"{n}.{st.label}{number_text(st.percent)}%" for n, st in enumerate(ind.stages, 1)
             )
-            style(ws.cell(row, 1, "階段"), fill=LABEL_FILL)
-            style(ws.cell(row, 2, f"0.尚未開始；{stages}"))
-            ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=ncol)
-            ws.row_dimensions[row].height = row_height([(f"0.尚未開始；{stages}", merged)])
+            definition.append(("階段", f"0.尚未開始；{stages}"))
+        row = 2
+        merged = 8 + PERIOD_WIDTH * len(periods)  # the value spans 單位 and the period columns
+        for label, value in definition:
+            ws.put(row, 1, label, fill=LABEL_FILL)
+            ws.merge(row, 2, row, ncol, value)
+            # A merged cell never grows by itself: its height from its text (a long goal name).
+            ws.height(row, row_height([(str(value), merged), (label, 24)]))
             row += 1
 
         row += 1
@@ -397,10 +381,10 @@ class _Builder:
         row += 1
         input_rows: dict[str, int] = {}
         for spec in ind.inputs:
-            style(ws.cell(row, 1, spec.label), fill=LABEL_FILL)
-            style(ws.cell(row, 2, spec.unit), align=CENTER)
+            ws.put(row, 1, spec.label, fill=LABEL_FILL)
+            ws.put(row, 2, spec.unit, align=CENTER)
             for col, p in enumerate(periods, start=3):
-                input_cell(ws.cell(row, col))
+                ws.put(row, col, None, INPUT)
                 self.validate(ws, ind, spec.role, row, col)
                 self.define(L.input_name(ind, p, spec.role), ws, row, col)
             input_rows[spec.role] = row
@@ -416,78 +400,74 @@ class _Builder:
         step_names = [n for n in STEP_LABELS if any(n in dict(c.steps) for c in comps.values())]
         for step in step_names:
             unit = {"value": _unit_of(ind), "projection": _unit_of(ind), "rate": "%"}.get(step, "")
-            style(ws.cell(row, 1, STEP_LABELS[step]), fill=LABEL_FILL)
-            style(ws.cell(row, 2, unit), align=CENTER)
+            ws.put(row, 1, STEP_LABELS[step], fill=LABEL_FILL)
+            ws.put(row, 2, unit, align=CENTER)
             for col, p in enumerate(periods, start=3):
-                steps = dict(comps[p.id].steps)
-                cell = ws.cell(row, col)
-                if step not in steps:
-                    style(cell, align=CENTER)
-                    cell.value = "—"
+                if step not in dict(comps[p.id].steps):
+                    ws.put(row, col, "—", align=CENTER)
                     continue
-                cell.value = formula_text(ind, p, comps[p.id], step)
                 fmt = {
                     "value": self.value_fmt(ind),
                     "projection": "#,##0",  # a projected count is a whole number of its unit
                     "rate": self.rate_fmt(ind),
                     "errors": "0",
                 }.get(step)
-                style(cell, fill=RESULT_FILL, align=CENTER, fmt=fmt)
+                ws.formula(
+                    row, col, formula_text(ind, p, comps[p.id], step), fill=RESULT_FILL, align=CENTER, fmt=fmt
+                )
                 self.define(L.result_name(ind, p, step), ws, row, col)
                 if step == "light":
-                    light_rules(ws, cell.coordinate, LIGHT_TEXTS)
+                    light_rules_on(ws, cell_address(row, col))
                 if step == "achieved":
-                    invalid_rule(ws, cell.coordinate)
+                    invalid_rule(ws, cell_address(row, col))
             row += 1
         # 檢核 and 分析 are formulas too: they change the moment an input does.
         # 補充說明 below is staff's own text and is never written.
         for label, step, height in TEXT_STEPS:
-            style(ws.cell(row, 1, label), fill=LABEL_FILL)
-            style(ws.cell(row, 2, ""))
+            ws.put(row, 1, label, fill=LABEL_FILL)
+            ws.put(row, 2, None)
             for col, p in enumerate(periods, start=3):
-                cell = ws.cell(row, col, formula_text(ind, p, comps[p.id], step))
-                style(cell, fill=RESULT_FILL, align=CENTER if step == "status" else WRAP)
+                align = CENTER if step == "status" else WRAP
+                ws.formula(row, col, formula_text(ind, p, comps[p.id], step), fill=RESULT_FILL, align=align)
                 self.define(L.step_name(ind, p, step), ws, row, col)
                 if step == "status":
-                    invalid_rule(ws, cell.coordinate)
+                    invalid_rule(ws, cell_address(row, col))
             if step == "sentence":  # as tall as the longest sentence, so it prints whole
                 height = max(height, row_height([(self.sentence_room(ind), PERIOD_WIDTH)]))
-            ws.row_dimensions[row].height = height
+            ws.height(row, height)
             row += 1
-        style(ws.cell(row, 1, "補充說明（自行填寫，計算時保留）"), fill=LABEL_FILL)
-        style(ws.cell(row, 2, ""))
+        ws.put(row, 1, "補充說明（自行填寫，計算時保留）", fill=LABEL_FILL)
+        ws.put(row, 2, None)
         for col, p in enumerate(periods, start=3):
-            cell = ws.cell(row, col)
-            input_cell(cell, fmt="@")
-            cell.alignment = WRAP
+            ws.put(row, col, None, INPUT_TEXT)
             self.define(L.notes_name(ind, p), ws, row, col)
-        ws.row_dimensions[row].height = row_height([("字" * NOTE_ROOM, PERIOD_WIDTH)])
+        ws.height(row, row_height([("字" * NOTE_ROOM, PERIOD_WIDTH)]))
 
-    def error_rules(self, ws: Worksheet, ind: Indicator, rows: dict[str, int], periods: int) -> None:
+    def error_rules(self, ws: Sheet, ind: Indicator, rows: dict[str, int], periods: int) -> None:
         """Each input cell turns red while its own check (the engine's, as a formula) fails."""
         for col in range(3, 3 + periods):
             where = {role: cell_address(r, col, absolute=True) for role, r in rows.items()}
             for role, r in rows.items():
                 check = to_excel(input_error_expr(ind, role), where.__getitem__)
-                error_rule(ws, cell_address(r, col), f"({check})>0")
+                ws.conditional(cell_address(r, col), error_rule(f"({check})>0"))
 
-    def validate(self, ws: Worksheet, ind: Indicator, role: str, row: int, col: int) -> None:
+    def validate(self, ws: Sheet, ind: Indicator, role: str, row: int, col: int) -> None:
         spec = ind.input(role)
         red = "儲存格變紅色表示本格不符上述規則，請修正。"
+        words = {
+            "prompt_title": spec.label[:32],
+            "error_title": "輸入錯誤",
+            "error": "請輸入 0 以上的整數 / enter a whole number ≥ 0",
+            "stop": True,
+        }
         if kind_of(ind).staged:
-            choices = ",".join(str(n) for n in range(len(ind.stages) + 1))
-            dv = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True)
-            dv.prompt = f"請選擇已達成的階段編號（0 為尚未開始，最大 {len(ind.stages)}）。{red}"
+            choices = tuple(str(n) for n in range(len(ind.stages) + 1))
+            prompt = f"請選擇已達成的階段編號（0 為尚未開始，最大 {len(ind.stages)}）。{red}"
+            rule = Validation("list", choices, prompt=prompt, **words)
         else:
-            dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
-            dv.prompt = f"請輸入{spec.label}（{spec.unit}）：{input_rule_text(ind, role)}。{red}"
-        dv.promptTitle = spec.label[:32]
-        dv.errorTitle = "輸入錯誤"
-        dv.error = "請輸入 0 以上的整數 / enter a whole number ≥ 0"
-        dv.showErrorMessage = dv.showInputMessage = True
-        dv.errorStyle = "stop"
-        ws.add_data_validation(dv)
-        dv.add(ws.cell(row, col))
+            prompt = f"請輸入{spec.label}（{spec.unit}）：{input_rule_text(ind, role)}。{red}"
+            rule = Validation("whole", operator="greaterThanOrEqual", low=0, prompt=prompt, **words)
+        ws.validate(cell_address(row, col), rule)
 
     def items(self) -> None:
         periods = self.scope.periods
@@ -499,37 +479,36 @@ class _Builder:
         for p in periods:
             labels += [f"{p.name}執行進度（%）", f"{p.name}執行情形"]
         self.header(ws, 2, labels)
-        ws.row_dimensions[2].height = 34
+        ws.height(2, 34)
+        progress = Validation(
+            "whole",
+            low=0,
+            high=100,
+            prompt="執行進度，0 至 100 的整數（%）",
+            prompt_title="執行進度",
+            error="請輸入 0 至 100 的整數 / enter 0–100",
+            error_title="輸入錯誤",
+        )
         row = 3
         for w in self.plan.work_plans:
             for item in w.items:
                 if item not in self.scope.items:
                     continue
-                style(ws.cell(row, 1, w.name))
-                style(ws.cell(row, 2, f"{item.number}. {item.name}"))
+                ws.put(row, 1, w.name)
+                ws.put(row, 2, f"{item.number}. {item.name}")
                 content = "\n".join(
                     f"{n}. {c}" if len(item.content) > 1 else c for n, c in enumerate(item.content, 1)
                 )
-                style(ws.cell(row, 3, content), font=SMALL)
+                ws.put(row, 3, content, font=SMALL)
                 col = 4
                 for p in periods:
-                    input_cell(ws.cell(row, col))
-                    dv = DataValidation(
-                        type="whole", operator="between", formula1="0", formula2="100", allow_blank=True
-                    )
-                    dv.prompt, dv.promptTitle = "執行進度，0 至 100 的整數（%）", "執行進度"
-                    dv.error, dv.errorTitle = "請輸入 0 至 100 的整數 / enter 0–100", "輸入錯誤"
-                    dv.showErrorMessage = dv.showInputMessage = True
-                    ws.add_data_validation(dv)
-                    dv.add(ws.cell(row, col))
+                    ws.put(row, col, None, INPUT)
+                    ws.validate(cell_address(row, col), progress)
                     self.define(L.progress_name(item, p), ws, row, col)
-                    input_cell(ws.cell(row, col + 1), fmt="@")
-                    ws.cell(row, col + 1).alignment = WRAP
+                    ws.put(row, col + 1, None, INPUT_TEXT)
                     self.define(L.progress_text_name(item, p), ws, row, col + 1)
                     col += 2
-                ws.row_dimensions[row].height = min(
-                    409, row_height([(content, 60 / 0.85), (item.name, 24)], 13)
-                )
+                ws.height(row, min(409, row_height([(content, 60 / 0.85), (item.name, 24)], 13)))
                 row += 1
 
     def summary(self) -> None:
@@ -546,43 +525,43 @@ class _Builder:
             "績效衡量暨達成情形分析",
         ]
         row = 2
-        page, used = page_rows_points(ws), 30.0  # the title row
+        page, used = ws.page_rows_points(), 30.0  # the title row
         for p in s.periods:
             start, end = p.dates(s.year)
             heading = f"{s.year}年{start.month}月{start.day}日至{end.month}月{end.day}日止"
-            style(ws.cell(row, 1, heading), font=HEADING, border=False, align=LEFT)
-            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=7)
-            ws.row_dimensions[row].height = 22
+            ws.merge(row, 1, row, 7, heading, font=HEADING, border=False, align=LEFT)
+            ws.height(row, 22)
             self.header(ws, row + 1, labels)
-            ws.row_dimensions[row + 1].height = 34
+            ws.height(row + 1, 34)
             row += 2
             used += 22 + 34
             first_light = row
             for goal in self.plan.goals:
-                inds = [i for i in goal.indicators if i in s.indicators]
+                inds = [i for i in goal.indicators if i in self.members]
                 if not inds:
                     continue
                 goal_text = f"{goal.number} {goal.name}({number_text(goal.weight)}%)"
                 first = row
                 for ind in inds:
-                    self.summary_row(ws, row, goal_text if row == first else None, ind, p)
+                    self.summary_row(ws, row, goal_text if row == first else "", ind, p)
                     row += 1
-                if row - 1 > first:  # one goal cell over its indicators, as the plan prints it
-                    ws.merge_cells(start_row=first, start_column=1, end_row=row - 1, end_column=1)
+                # One goal cell over its indicators, as the plan prints it.
+                ws.merge(first, 1, row - 1, 1, goal_text, align=WRAP_MID)
                 # A goal's rows print on one page: break before a goal that would cross one.
-                block = sum(ws.row_dimensions[r].height or 15 for r in range(first, row))
+                block = sum(ws.heights.get(r) or 15 for r in range(first, row))
                 if used + block > page and used > 60:
-                    ws.row_breaks.append(Break(id=first - 1))
+                    ws.row_break(first - 1)
                     used = 0.0
                 used += block
-            light_rules(ws, f"F{first_light}:F{row - 1}", LIGHT_TEXTS)
+            light_rules_on(ws, f"F{first_light}:F{row - 1}")
             row += 1
 
-    def summary_row(self, ws: Worksheet, row: int, goal_text: str | None, ind: Indicator, p) -> None:
+    def summary_row(self, ws: Sheet, row: int, goal_text: str, ind: Indicator, p) -> None:
+        """One indicator's row of 達成情形; ``goal_text`` (on a goal's first row) only sets its height:
+        the goal cell is merged over the goal's rows by :meth:`summary`."""
         target = target_for(ind, self.scope.targets)
         notes = L.notes_name(ind, p)
         values = [
-            goal_text,
             f"{ind.name}({number_text(ind.weight)}%)",
             target.shown,
             f"={L.result_name(ind, p, 'value')}",
@@ -590,12 +569,14 @@ class _Builder:
             f"={L.result_name(ind, p, 'light')}",
             f'={L.sentence_name(ind, p)}&IF({notes}="","",CHAR(10)&{notes})',
         ]
-        for col, v in enumerate(values, start=1):
+        ws.put(row, 2, values[0], align=WRAP_MID)
+        ws.put(row, 3, values[1], align=CENTER)
+        for col, v in enumerate(values[2:], start=4):
             fmt = self.value_fmt(ind) if col == 4 else self.rate_fmt(ind) if col == 5 else None
-            style(ws.cell(row, col, v), align=CENTER if col in (3, 4, 5, 6) else WRAP_MID, fmt=fmt)
+            ws.formula(row, col, v, align=CENTER if col < 7 else WRAP_MID, fmt=fmt)
         analysis = self.sentence_room(ind) + "\n" + "字" * NOTE_ROOM  # the sentence, then staff's notes
-        ws.row_dimensions[row].height = min(
-            409, row_height([(str(values[0] or ""), 16), (str(values[1]), 20), (analysis, ANALYSIS_WIDTH)])
+        ws.height(
+            row, min(409, row_height([(goal_text, 16), (str(values[0]), 20), (analysis, ANALYSIS_WIDTH)]))
         )
 
     def value_fmt(self, ind: Indicator) -> str:
@@ -610,20 +591,20 @@ class _Builder:
         # Every cell shows calculate's report in _kpi by formula: calculate never writes here,
         # so no client lifts this sheet's protection (issue 22).  zh-TW first; the code is hidden.
         widths = [6, 8, 60, 24, 10, 12, 50, 22]
-        ws = self.sheet(L.SHEET_FINDINGS, widths, landscape=True)
         ncol = len(L.REPORT_COLUMNS)
+        ws = self.sheet(L.SHEET_FINDINGS, widths[: ncol - 1], landscape=True)
+        ws.width(ncol, widths[ncol - 1], hidden=True)
         self.title(ws, "檢核結果", ncol)
         self.header(ws, 2, list(L.REPORT_COLUMNS))
-        ws.column_dimensions[column_letters(ncol)].hidden = True
         self.define(L.FINDINGS_NAME, ws, 3, 1)
         for i in range(L.FINDINGS_CAPACITY):
             for col in range(1, ncol + 1):
-                cell = ws.cell(3 + i, col, report_formula(self.record, 2 + i, col))
-                style(cell, align=CENTER if col in (1, 2, 5, 6) else WRAP)
+                align = CENTER if col in (1, 2, 5, 6) else WRAP
+                ws.formula(3 + i, col, report_formula(self.record, 2 + i, col), align=align)
 
     def meta(self) -> None:
-        ws = self.wb.create_sheet(L.SHEET_META)
-        ws.sheet_state = "veryHidden"
+        ws = self.book.sheet(L.SHEET_META)
+        ws.very_hidden()
         s = self.scope
         values = {
             "product": L.PRODUCT,
@@ -639,29 +620,27 @@ class _Builder:
             "calculated_at": "",
         }
         for row, key in enumerate(L.META_KEYS, start=1):
-            ws.cell(row, 1, key)
-            cell = ws.cell(row, 2, values[key])
-            if isinstance(values[key], str) and values[key].startswith("="):
-                cell.data_type = "s"  # a unit named "=…" is text, not a formula
+            ws.bare(row, 1, key)
+            ws.bare(row, 2, values[key])  # text stays text: a unit named "=…" is no formula
         # What calculate last found (CALC_) and the inputs it checked (SNAP_): the 檢核 formulas
         # compare them with the inputs, so a stale 「無誤」 can never show.
         row = 1
         for ind in s.indicators:
             for p in s.periods:
                 self.define(L.calc_name(ind, p), ws, row, L.STATE_COLUMN)
-                style(ws.cell(row, L.STATE_COLUMN), border=False)
+                ws.put(row, L.STATE_COLUMN, None, border=False)
                 for i, spec in enumerate(ind.inputs, start=1):
                     self.define(L.snapshot_name(ind, p, spec.role), ws, row, L.STATE_COLUMN + i)
-                    style(ws.cell(row, L.STATE_COLUMN + i), border=False)
+                    ws.put(row, L.STATE_COLUMN + i, None, border=False)
                 row += 1
         # calculate's report (status line, then the findings rows), shown by the visible sheets.
         top, first = self.record
         self.define(L.RECORD_NAME, ws, top, first)
-        style(ws.cell(top, first, NOT_CALCULATED), border=False)
-        ws.cell(top + 1, first + L.REPORT_COLUMNS.index("說明"), NOT_CALCULATED)
+        ws.put(top, first, NOT_CALCULATED, border=False)
+        ws.bare(top + 1, first + L.REPORT_COLUMNS.index("說明"), NOT_CALCULATED)
         text = self.plan.text
         chunks = [text[i : i + L.PLAN_TEXT_CHUNK] for i in range(0, len(text), L.PLAN_TEXT_CHUNK)]
         for i, chunk in enumerate(chunks, start=len(L.META_KEYS) + 1):
-            ws.cell(i, 1, "plan_text")
-            ws.cell(i, 2, chunk)
+            ws.bare(i, 1, "plan_text")
+            ws.bare(i, 2, chunk)
         # Unprotected (issue 22): the only sheet calculate writes, so no client lifts protection.

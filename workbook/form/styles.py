@@ -1,10 +1,17 @@
-"""The look of every sheet: one CJK font, thin borders, and clear input cells."""
+"""The look of every sheet, defined once: one CJK font, thin borders, clear input cells,
+the lights' colours, the error rule and the page setup.
+
+The values are openpyxl style objects and plain records; :mod:`workbook.form.sheet_xlsx`
+renders them as XlsxWriter formats (new files) and :mod:`workbook.form.sheet_openpyxl` sets
+them on openpyxl cells (a sheet rebuilt inside a workbook being repaired).
+"""
 
 from __future__ import annotations
 
-from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from dataclasses import dataclass
+from typing import NamedTuple
+
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.worksheet.worksheet import Worksheet
 
 #: 標楷體 is what Taiwanese government documents print in; Excel on Windows has it.
 FONT_NAME = "標楷體"
@@ -39,7 +46,7 @@ ERROR_FONT = Font(color="9C0006", bold=True)
 
 
 def style(cell, *, font=BODY, fill=None, align=WRAP, border=True, fmt: str | None = None) -> None:
-    """Apply the house style to one cell."""
+    """Apply the house style to one openpyxl cell (the openpyxl backend, for a rebuilt sheet)."""
     cell.font = font
     cell.alignment = align
     if fill is not None:
@@ -50,53 +57,78 @@ def style(cell, *, font=BODY, fill=None, align=WRAP, border=True, fmt: str | Non
         cell.number_format = fmt
 
 
-def input_cell(cell, fmt: str = "General") -> None:
-    """Style a cell staff type into and unlock it under sheet protection.
+class Look(NamedTuple):
+    """How one cell looks, in the style objects above; each backend renders it its own way."""
 
-    General shows every digit typed: a 9.5 must not print as 10 beside its error.
-    """
-    style(cell, fill=INPUT_FILL, align=CENTER, fmt=fmt)
-    cell.protection = UNLOCKED
+    font: Font = BODY
+    fill: PatternFill | None = None
+    align: Alignment = WRAP
+    border: bool = True
+    fmt: str | None = None
+    locked: bool = True
 
-
-def light_rules(ws: Worksheet, ref: str, labels: dict[str, str]) -> None:
-    """Colour light cells by their text (綠燈, 黃燈 …) with conditional formatting."""
-    for code, text in labels.items():
-        fill, font = LIGHT_COLOURS[code]
-        ws.conditional_formatting.add(
-            ref,
-            CellIsRule(
-                operator="equal",
-                formula=[f'"{text}"'],
-                fill=PatternFill("solid", fgColor=fill, bgColor=fill),
-                font=Font(color=font, bold=True),
-            ),
-        )
+    def key(self) -> tuple:
+        """A cheap cache key: the style objects are shared constants (hashing them is what made
+        openpyxl slow), so their identities name them."""
+        return (id(self.font), id(self.fill), id(self.align), self.border, self.fmt, self.locked)
 
 
-def error_rule(ws: Worksheet, ref: str, condition: str) -> None:
-    """Turn ``ref`` red while ``condition`` (formula text without ``=``) is true.
+#: A cell staff type into: pale yellow, unlocked under sheet protection.  General shows
+#: every digit typed: a 9.5 must not print as 10 beside its error.
+INPUT = Look(fill=INPUT_FILL, align=CENTER, fmt="General", locked=False)
+INPUT_TEXT = INPUT._replace(fmt="@", align=WRAP)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A conditional format: ``equal`` (the cell equals ``formula``, a constant) or
+    ``formula`` (true while ``formula``, without ``=``, is), in ``fill`` and ``font``."""
+
+    kind: str
+    formula: str
+    fill: PatternFill
+    font: Font
+    stop: bool = False
+
+
+#: The lights' conditional-format fill and font, made once.
+_LIGHT_LOOKS = {
+    code: (PatternFill("solid", fgColor=fill, bgColor=fill), Font(color=font, bold=True))
+    for code, (fill, font) in LIGHT_COLOURS.items()
+}
+
+
+def light_rules(labels: dict[str, str]) -> list[Rule]:
+    """Colour light cells by their text (綠燈, 黃燈 …)."""
+    return [Rule("equal", f'"{text}"', *_LIGHT_LOOKS[code]) for code, text in labels.items()]
+
+
+def error_rule(condition: str) -> Rule:
+    """Red while ``condition`` (formula text without ``=``) is true.
 
     Conditional formats recompute with every edit in Excel and LibreOffice alike, so an
     input cell shows its own error the moment it is typed, before any calculate.
     """
-    ws.conditional_formatting.add(
-        ref, FormulaRule(formula=[condition], fill=ERROR_FILL, font=ERROR_FONT, stopIfTrue=True)
-    )
+    return Rule("formula", condition, ERROR_FILL, ERROR_FONT, stop=True)
 
 
-def page_setup(ws: Worksheet, *, landscape: bool = False) -> None:
-    """A4, fit to one page wide, centred, with a repeated footer."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6  # room for rows; the footer sits in 0.3
-    ws.page_margins.header = ws.page_margins.footer = 0.3
-    ws.oddFooter.center.text = "&A　第 &P 頁，共 &N 頁"
+@dataclass
+class PageSetup:
+    """How a sheet prints: A4 (or A3), fit to one page wide and ``fit_height`` pages tall
+    (0: as many as needed), centred, margins and footer below; or at ``scale`` % with
+    ``title_rows``/``title_cols`` repeated on every page (:meth:`Sheet.readable_print`)."""
+
+    landscape: bool = False
+    paper: int = 9  # Excel's paperSize: 9 A4, 8 A3
+    fit_height: int = 0
+    scale: int | None = None
+    title_rows: tuple[int, int] | None = None
+    title_cols: tuple[int, int] | None = None
+
+
+MARGINS = {"left": 0.5, "right": 0.5, "top": 0.6, "bottom": 0.6}  # room for rows; the footer sits in 0.3
+HEADER_MARGIN = FOOTER_MARGIN = 0.3
+FOOTER = "&C&A　第 &P 頁，共 &N 頁"  # centred: the sheet name and page numbers
 
 
 def row_height(cells: list[tuple[str, float]], line: float = 16.0) -> float:
@@ -112,55 +144,17 @@ def row_height(cells: list[tuple[str, float]], line: float = 16.0) -> float:
     return line * lines + 6
 
 
-#: Paper sizes (openpyxl's paperSize codes) → (short, long) side in points.
-_PAPER_PT = {9: (595, 842), 8: (842, 1191)}  # A4, A3
+#: Paper sizes (Excel's paperSize codes) → (short, long) side in points.
+PAPER_PT = {9: (595, 842), 8: (842, 1191)}  # A4, A3
 
 
-def printable_points(ws: Worksheet) -> tuple[float, float]:
-    """(width, height) in points a page of ``ws`` prints within, between its margins."""
-    short, long = _PAPER_PT.get(int(ws.page_setup.paperSize or 9), _PAPER_PT[9])
-    wide, tall = (long, short) if ws.page_setup.orientation == "landscape" else (short, long)
-    m = ws.page_margins
-    return wide - 72 * (m.left + m.right), tall - 72 * (m.top + m.bottom)
+def printable_points(setup: PageSetup) -> tuple[float, float]:
+    """(width, height) in points a page prints within, between its margins."""
+    short, long = PAPER_PT.get(setup.paper, PAPER_PT[9])
+    wide, tall = (long, short) if setup.landscape else (short, long)
+    return wide - 72 * (MARGINS["left"] + MARGINS["right"]), tall - 72 * (MARGINS["top"] + MARGINS["bottom"])
 
 
-def columns_points(ws: Worksheet) -> float:
-    """How wide the visible columns of ``ws`` print, in points (at 100 %)."""
-    from openpyxl.utils import get_column_letter
-
-    width = 0.0
-    for col in range(1, (ws.max_column or 1) + 1):
-        dim = ws.column_dimensions[get_column_letter(col)]
-        if not dim.hidden:
-            width += ((dim.width or 8.43) * 7 + 5) * 0.75  # characters → pixels → points
-    return width
-
-
-def page_rows_points(ws: Worksheet) -> float:
-    """How many points of rows one printed page holds, at the scale fitting the page width."""
-    wide, tall = printable_points(ws)
-    width = columns_points(ws)
-    return tall / min(1.0, wide / width) if width else tall
-
-
-def readable_print(ws: Worksheet, min_scale: int = 70) -> None:
-    """Print a wide sheet at ``min_scale`` % or more: fit to the page width only while that
-    keeps the text readable; else print at ``min_scale`` % across pages, repeating the frozen
-    columns and rows (the ids, names and header) on every page.
-    """
-    from openpyxl.utils import column_index_from_string, get_column_letter
-
-    printable = printable_points(ws)[0]
-    width_pt = columns_points(ws)
-    if width_pt <= 0 or printable / width_pt * 100 >= min_scale:
-        return
-    ws.sheet_properties.pageSetUpPr.fitToPage = False
-    ws.page_setup.scale = min_scale
-    if ws.freeze_panes:
-        letters = "".join(ch for ch in ws.freeze_panes if ch.isalpha())
-        row = int("".join(ch for ch in ws.freeze_panes if ch.isdigit()))
-        last_col = column_index_from_string(letters) - 1
-        if last_col >= 1:
-            ws.print_title_cols = f"A:{get_column_letter(last_col)}"
-        if row > 1:
-            ws.print_title_rows = f"1:{row - 1}"
+def column_points(width: float | None) -> float:
+    """How wide a column of ``width`` characters prints, in points (at 100 %)."""
+    return ((width or 8.43) * 7 + 5) * 0.75  # characters → pixels → points

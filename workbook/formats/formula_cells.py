@@ -57,6 +57,12 @@ class XlsxFormulaCells:
         return self._found[sheet]
 
 
+def formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
+    """(row, col) → ``=formula`` for every cell of one sheet part holding a formula (a shared
+    formula's followers as ``=``: their text is the master's, translated)."""
+    return _formula_cells(xml)
+
+
 def _formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
     if not xml or (b"<f" not in xml and b":f" not in xml):
         return {}

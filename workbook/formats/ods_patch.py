@@ -87,8 +87,9 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
         content = src.read("content.xml")
     if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
         raise OdsPatchError("content.xml cannot be read by its tags")
-    patched = _patch_bytes(content, cells)
-    del content  # at 1,000 indicators content.xml is 56 MB: hold as few copies as can be
+    # At 1,000 indicators content.xml is 56 MB: its pieces (views of it and the rewritten
+    # rows) are compressed one by one, never joined into a second copy.
+    patched = _patch_pieces(content, cells)
     try:
         return rewrite_members(data, {"content.xml": patched})
     except ZipRewriteError as exc:
@@ -101,7 +102,12 @@ def patch_content(xml: str, cells: Mapping[Cell, Any]) -> str:
 
 
 def _patch_bytes(xml: bytes, cells: Mapping[Cell, Any]) -> bytes:
-    """``content.xml`` with ``cells`` written, walked as UTF-8 bytes.
+    """``content.xml`` with ``cells`` written (see :func:`_patch_pieces`)."""
+    return b"".join(_patch_pieces(xml, cells))
+
+
+def _patch_pieces(xml: bytes, cells: Mapping[Cell, Any]) -> list[Any]:
+    """``content.xml`` with ``cells`` written, walked as UTF-8 bytes: its pieces in order.
 
     Only the rows written are decoded: the whole text as a ``str`` would be twice its bytes
     (the sheet names and labels are CJK), and each copy of it counts at 1,000 indicators.
@@ -123,7 +129,7 @@ def _patch_bytes(xml: bytes, cells: Mapping[Cell, Any]) -> bytes:
         edits += _patch_table(xml, m.end(), end, by_sheet.pop(name))
     if by_sheet:
         raise OdsPatchError(f"no such sheet: {', '.join(by_sheet)}")
-    return spliced(xml, edits)
+    return pieces(xml, edits)
 
 
 def spliced(text: AnyStr, edits: list[tuple[int, int, AnyStr]]) -> AnyStr:
@@ -132,12 +138,18 @@ def spliced(text: AnyStr, edits: list[tuple[int, int, AnyStr]]) -> AnyStr:
     Built once with a join: splicing the string per edit copied the whole ``content.xml``
     for every written cell, quadratic in the size of the form (issue 25).
     """
+    return text[:0].join(pieces(text, edits))
+
+
+def pieces(text: AnyStr, edits: list[tuple[int, int, AnyStr]]) -> list[Any]:
+    """What :func:`spliced` joins: the kept stretches (views of bytes, not copies) and the edits."""
+    source: Any = memoryview(text) if isinstance(text, bytes) else text
     out, at = [], 0
     for start, stop, new in sorted(edits):
-        out += (text[at:start], new)
+        out += (source[at:start], new)
         at = stop
-    out.append(text[at:])
-    return text[:0].join(out)
+    out.append(source[at:])
+    return out
 
 
 def _patch_table(

@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.styles import PatternFill
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 
 from kpi_engine import PlanError
 from kpi_engine.kinds import KIND_ROLES, KINDS
 from kpi_engine.plan import Phrases
 from kpi_engine.plan_loader import DEFAULT_PERIODS, INDICATOR_KEYS, dump_plan
 from workbook.form import styles as S
-from workbook.form.styles import page_setup, readable_print, row_height, style
+from workbook.form.sheet import Sheet, Validation
+from workbook.form.sheet_xlsx import XlsxBook
+from workbook.form.styles import row_height
 from workbook.formats.cells import column_letters
 from workbook.formats.files import WorkbookFileError, save_atomic
 
@@ -204,32 +203,38 @@ def _num_text(x: Any) -> str:
     return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
 
-def plan_workbook(data: dict) -> Workbook:
-    """The authoring workbook of plan ``data`` (a plan file's mapping)."""
-    wb = Workbook()
-    wb.remove(wb.active)
+def plan_workbook(data: dict) -> bytes:
+    """The authoring workbook (.xlsx, written by XlsxWriter) of plan ``data`` (a plan file's mapping)."""
+    book = XlsxBook()
     marked = _marked_fields(data)
-    _plan_sheet(wb, data, marked)
-    _kpi_sheet(wb, data)
-    _items_sheet(wb, data)
-    _guide_sheet(wb, data)
-    _extra_sheet(wb, data)
-    for ws in wb.worksheets:  # the wide KPI table prints at ≥ 70 %, not squeezed to one page width
-        readable_print(ws)
-    wb.active = 1  # the KPI table is what a coordinator works on
-    return wb
+    sheets = [
+        _plan_sheet(book.sheet(SHEET_PLAN), data, marked),
+        _kpi_sheet(book.sheet(SHEET_KPI), data),
+        _items_sheet(book.sheet(SHEET_ITEMS), data),
+        _guide_sheet(book.sheet(SHEET_GUIDE)),
+    ]
+    _extra_sheet(book.sheet(SHEET_EXTRA), data)
+    for ws in sheets:  # the wide KPI table prints at ≥ 70 %, not squeezed to one page width
+        ws.readable_print()
+    book.activate(sheets[1])  # the KPI table is what a coordinator works on
+    return book.close()
 
 
 def write_plan_workbook(data: dict, path: str | Path) -> Path:
-    """Write the authoring workbook of ``data`` to ``path`` (.xlsx, or .ods through LibreOffice)."""
+    """Write the authoring workbook of ``data`` to ``path`` (.xlsx, or .ods converted from it)."""
     path = Path(path)
-    wb = plan_workbook(data)
+    content = plan_workbook(data)
     if path.suffix.lower() != ".ods":
-        return save_atomic(wb, path)
+        return save_atomic(content, path)
     from workbook import libreoffice as lo
+    from workbook.formats.xlsx_to_ods import UnsupportedPackage, xlsx_to_ods
 
     with tempfile.TemporaryDirectory(prefix="kpi-plan-") as tmp:
-        xlsx = save_atomic(wb, Path(tmp) / "plan.xlsx")
+        xlsx = save_atomic(content, Path(tmp) / "plan.xlsx")
+        try:  # written in Python (issue 24); LibreOffice only for what the converter does not write
+            return save_atomic(xlsx_to_ods(xlsx.read_bytes()), path)
+        except UnsupportedPackage:
+            pass
         try:
             return lo.recalculate(xlsx, path, fmt="ods")
         except lo.LibreOfficeError as exc:
@@ -247,18 +252,21 @@ def _marked_fields(data: dict) -> set[tuple]:
     return out
 
 
-def _header(ws: Worksheet, row: int, labels: list[str] | tuple[str, ...]) -> None:
+def _header(ws: Sheet, row: int, labels: list[str] | tuple[str, ...]) -> None:
     for col, text in enumerate(labels, start=1):
-        style(ws.cell(row, col, text), font=S.HEADING, fill=S.HEADER_FILL, align=S.CENTER)
+        ws.put(row, col, text, font=S.HEADING, fill=S.HEADER_FILL, align=S.CENTER)
 
 
-def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
-    ws = wb.create_sheet(SHEET_PLAN)
-    page_setup(ws)
-    for col, width in zip("ABC", (24, 50, 50), strict=True):
-        ws.column_dimensions[col].width = width
-    style(ws.cell(1, 1, "計畫基本資料"), font=S.TITLE, border=False, align=S.LEFT)
-    ws.row_dimensions[1].height = 26
+def _title(ws: Sheet, text: str) -> None:
+    ws.put(1, 1, text, font=S.TITLE, border=False, align=S.LEFT)
+    ws.height(1, 26)
+
+
+def _plan_sheet(ws: Sheet, data: dict, marked: set[tuple]) -> Sheet:
+    ws.page()
+    for col, width in enumerate((24, 50, 50, 16), start=1):
+        ws.width(col, width)
+    _title(ws, "計畫基本資料")
     _header(ws, 2, ["項目", "內容", "說明"])
     defaults = _defaults()
     row = 3
@@ -266,60 +274,50 @@ def _plan_sheet(wb: Workbook, data: dict, marked: set[tuple]) -> None:
         value = _get(data, path)
         if value is None:
             value = defaults.get(path)
-        style(ws.cell(row, 1, label), fill=S.LABEL_FILL)
-        cell = ws.cell(row, 2, value)
-        style(cell, align=S.WRAP)
-        if kind in ("text", "password"):
-            cell.number_format = "@"
-        if ("plan", path[-1]) in marked:
-            cell.fill = REVIEW_FILL
-        style(ws.cell(row, 3, PLAN_NOTES.get(label, "")), font=S.SMALL)
-        ws.row_dimensions[row].height = row_height([(str(value or ""), 50), (PLAN_NOTES.get(label, ""), 60)])
+        ws.put(row, 1, label, fill=S.LABEL_FILL)
+        fill = REVIEW_FILL if ("plan", path[-1]) in marked else None
+        ws.put(row, 2, value, fill=fill, fmt="@" if kind in ("text", "password") else None)
+        ws.put(row, 3, PLAN_NOTES.get(label, ""), font=S.SMALL)
+        ws.height(row, row_height([(str(value or ""), 50), (PLAN_NOTES.get(label, ""), 60)]))
         row += 1
-    style(ws.cell(row, 1, PLAN_REVIEW_LABEL), fill=S.LABEL_FILL)
+    ws.put(row, 1, PLAN_REVIEW_LABEL, fill=S.LABEL_FILL)
     review = _review_text(data.get("needs_review"))
-    style(ws.cell(row, 2, review or None), fill=REVIEW_FILL if review else None)
-    style(ws.cell(row, 3, "匯入時未能判讀、須確認的項目；確認或修正後請刪除該行"), font=S.SMALL)
+    ws.put(row, 2, review or None, fill=REVIEW_FILL if review else None)
+    ws.put(row, 3, "匯入時未能判讀、須確認的項目；確認或修正後請刪除該行", font=S.SMALL)
     row += 2
-    style(ws.cell(row, 1, "填報期別"), font=S.HEADING, border=False)
+    ws.put(row, 1, "填報期別", font=S.HEADING, border=False)
     row += 1
     _header(ws, row, PERIOD_HEADERS)
-    ws.column_dimensions["D"].width = 16
     for p in data.get("periods") or DEFAULT_PERIODS:
         row += 1
         for col, key in enumerate(("id", "name", "start", "end"), start=1):
-            cell = ws.cell(row, col, str(p[key]))
-            style(cell, align=S.CENTER)
-            cell.number_format = "@"  # 06-30 stays text; Excel would make it a date
+            ws.put(
+                row, col, str(p[key]), align=S.CENTER, fmt="@"
+            )  # 06-30 stays text; Excel would make it a date
     row += 2
-    style(ws.cell(row, 1, UNITS_TITLE), font=S.HEADING, border=False)
-    style(ws.cell(row, 2, UNITS_NOTE), font=S.SMALL, border=False, align=S.LEFT)
+    ws.put(row, 1, UNITS_TITLE, font=S.HEADING, border=False)
+    ws.put(row, 2, UNITS_NOTE, font=S.SMALL, border=False, align=S.LEFT)
     row += 1
     _header(ws, row, UNIT_HEADERS)
     for unit in data.get("units") or []:
         row += 1
         given = {"name": unit} if isinstance(unit, str) else unit
         for col, key in enumerate(UNIT_KEYS, start=1):
-            cell = ws.cell(row, col, given.get(key) or None)
-            style(cell)
-            cell.number_format = "@"
+            ws.put(row, col, given.get(key) or None, fmt="@")
+    return ws
 
 
-def _kpi_sheet(wb: Workbook, data: dict) -> None:
-    ws = wb.create_sheet(SHEET_KPI)
-    page_setup(ws, landscape=True)
-    ws.page_setup.paperSize = ws.PAPERSIZE_A3
+def _kpi_sheet(ws: Sheet, data: dict) -> Sheet:
+    ws.page(landscape=True, paper=8)  # A3
     year = data.get("year", "")
     for i, c in enumerate(KPI_COLUMNS, start=1):
-        ws.column_dimensions[column_letters(i)].width = c.width
-    style(ws.cell(1, 1, f"第二部分：關鍵績效指標（{year}年度）"), font=S.TITLE, border=False, align=S.LEFT)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
-    ws.row_dimensions[1].height = 26
+        ws.width(i, c.width, hidden=c.key == "extra")
+    ws.merge(1, 1, 1, 8, f"第二部分：關鍵績效指標（{year}年度）", font=S.TITLE, border=False, align=S.LEFT)
+    ws.height(1, 26)
     headers = [f"{year}年年度目標值" if c.key == "target" and year else c.header for c in KPI_COLUMNS]
     _header(ws, 2, headers)
-    ws.row_dimensions[2].height = 34
-    ws.freeze_panes = "F3"
-    ws.column_dimensions[column_letters(_KPI_KEYS["extra"])].hidden = True
+    ws.height(2, 34)
+    ws.freeze(3, 6)  # the header, and the goal and indicator numbers and names, stay in view
     periods = {p["id"]: p["name"] for p in data.get("periods") or DEFAULT_PERIODS}
     row = 3
     for goal in data.get("goals") or []:
@@ -334,17 +332,24 @@ def _kpi_sheet(wb: Workbook, data: dict) -> None:
                 }
             marked = {m["field"] for m in ind.get("needs_review") or []}
             for key, col in _KPI_KEYS.items():
-                cell = ws.cell(row, col, values.get(key))
-                style(cell, align=S.CENTER if key in _CENTERED else S.WRAP_MID)
-                if key in _TEXT_KEYS:
-                    cell.number_format = "@"
-                if _field_of(key) in marked or (key == "review" and marked):
-                    cell.fill = REVIEW_FILL
-            ws.row_dimensions[row].height = row_height(
-                [(str(values.get(c.key) or ""), c.width) for c in KPI_COLUMNS if c.key != "extra"]
+                review = _field_of(key) in marked or (key == "review" and marked)
+                ws.put(
+                    row,
+                    col,
+                    values.get(key),
+                    align=S.CENTER if key in _CENTERED else S.WRAP_MID,
+                    fmt="@" if key in _TEXT_KEYS else None,
+                    fill=REVIEW_FILL if review else None,
+                )
+            ws.height(
+                row,
+                row_height(
+                    [(str(values.get(c.key) or ""), c.width) for c in KPI_COLUMNS if c.key != "extra"]
+                ),
             )
             row += 1
     _validations(ws, 3, max(row, 4) + SPARE_ROWS)
+    return ws
 
 
 _CENTERED = {
@@ -397,15 +402,18 @@ def _indicator_cells(ind: dict, periods: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def _validations(ws: Worksheet, first: int, last: int) -> None:
+def _validations(ws: Sheet, first: int, last: int) -> None:
     def add(key: str, choices: list[str], prompt: str) -> None:
-        dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
-        dv.prompt, dv.promptTitle = prompt, KPI_COLUMNS[_KPI_KEYS[key] - 1].header
-        dv.error, dv.errorTitle = "請由清單選擇 / choose from the list", "輸入錯誤"
-        dv.showErrorMessage = dv.showInputMessage = True
-        ws.add_data_validation(dv)
+        rule = Validation(
+            "list",
+            tuple(choices),
+            prompt=prompt,
+            prompt_title=KPI_COLUMNS[_KPI_KEYS[key] - 1].header,
+            error="請由清單選擇 / choose from the list",
+            error_title="輸入錯誤",
+        )
         letter = column_letters(_KPI_KEYS[key])
-        dv.add(f"{letter}{first}:{letter}{last}")
+        ws.validate(f"{letter}{first}:{letter}{last}", rule)
 
     add(
         "kind",
@@ -418,34 +426,31 @@ def _validations(ws: Worksheet, first: int, last: int) -> None:
     add("common", [YES, NO], "共同性指標：與計畫一併填報，不計入本計畫權重與得分")
 
 
-def _items_sheet(wb: Workbook, data: dict) -> None:
-    ws = wb.create_sheet(SHEET_ITEMS)
-    page_setup(ws, landscape=True)
-    for col, width in zip("ABCD", (18, 36, 90, 14), strict=True):
-        ws.column_dimensions[col].width = width
-    style(ws.cell(1, 1, "第三部分：年度重要施政計畫"), font=S.TITLE, border=False, align=S.LEFT)
-    ws.row_dimensions[1].height = 26
+def _items_sheet(ws: Sheet, data: dict) -> Sheet:
+    ws.page(landscape=True)
+    for col, width in enumerate((18, 36, 90, 14), start=1):
+        ws.width(col, width)
+    _title(ws, "第三部分：年度重要施政計畫")
     _header(ws, 2, ITEM_HEADERS)
     row = 3
     for w in data.get("work_plans") or []:
         first_of_plan = True
         items = w.get("items") or []
         if not items:
-            style(ws.cell(row, 1, w["name"]))
-            style(ws.cell(row, 4, w.get("owner") or None))
+            ws.put(row, 1, w["name"])
+            ws.put(row, 4, w.get("owner") or None)
             row += 1
         for item in items:
             content = item.get("content") or [None]
             for k, text in enumerate(content):
-                style(ws.cell(row, 1, w["name"] if first_of_plan else None))
-                style(ws.cell(row, 2, item["name"] if k == 0 else None))
-                style(ws.cell(row, 3, text), font=S.BODY)
-                style(ws.cell(row, 4, (w.get("owner") or None) if first_of_plan else None))
-                ws.row_dimensions[row].height = row_height(
-                    [(text or "", 90), (item["name"] if k == 0 else "", 36)]
-                )
+                ws.put(row, 1, w["name"] if first_of_plan else None)
+                ws.put(row, 2, item["name"] if k == 0 else None)
+                ws.put(row, 3, text, font=S.BODY)
+                ws.put(row, 4, (w.get("owner") or None) if first_of_plan else None)
+                ws.height(row, row_height([(text or "", 90), (item["name"] if k == 0 else "", 36)]))
                 first_of_plan = False
                 row += 1
+    return ws
 
 
 GUIDE_LINES = (
@@ -493,26 +498,24 @@ GUIDE_LINES = (
 )
 
 
-def _guide_sheet(wb: Workbook, data: dict) -> None:
-    ws = wb.create_sheet(SHEET_GUIDE)
-    page_setup(ws)
-    ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 100
-    style(ws.cell(1, 1, "填表說明"), font=S.TITLE, border=False, align=S.LEFT)
-    ws.row_dimensions[1].height = 26
+def _guide_sheet(ws: Sheet) -> Sheet:
+    ws.page()
+    ws.width(1, 16)
+    ws.width(2, 100)
+    _title(ws, "填表說明")
     for row, (label, text) in enumerate(GUIDE_LINES, start=3):
-        style(ws.cell(row, 1, label), fill=S.LABEL_FILL, font=S.HEADING)
-        style(ws.cell(row, 2, text))
-        ws.row_dimensions[row].height = row_height([(text, 100)])
+        ws.put(row, 1, label, fill=S.LABEL_FILL, font=S.HEADING)
+        ws.put(row, 2, text)
+        ws.height(row, row_height([(text, 100)]))
+    return ws
 
 
-def _extra_sheet(wb: Workbook, data: dict) -> None:
-    ws = wb.create_sheet(SHEET_EXTRA)
-    ws.sheet_state = "veryHidden"
-    ws.cell(1, 1, "product")
-    ws.cell(1, 2, MARKER)
-    ws.cell(2, 1, "version")
-    ws.cell(2, 2, FORMAT_VERSION)
+def _extra_sheet(ws: Sheet, data: dict) -> None:
+    ws.very_hidden()
+    ws.bare(1, 1, "product")
+    ws.bare(1, 2, MARKER)
+    ws.bare(2, 1, "version")
+    ws.bare(2, 2, FORMAT_VERSION)
     extra = {
         k: v
         for k, v in data.items()
@@ -536,9 +539,8 @@ def _extra_sheet(wb: Workbook, data: dict) -> None:
         extra["options"] = options
     text = dump_plan(extra) if extra else ""
     for i, start in enumerate(range(0, len(text), CHUNK), start=3):
-        ws.cell(i, 1, "extra")
-        cell = ws.cell(i, 2, text[start : start + CHUNK])
-        cell.data_type = "s"
+        ws.bare(i, 1, "extra")
+        ws.bare(i, 2, text[start : start + CHUNK])  # text, even when it starts with "="
 
 
 def example_data(year: int = 115) -> dict:

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import csv
 import re
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
 
 from kpi_engine.consolidate import STATUSES
 from workbook.collect import Collection
 from workbook.collect.text import cell_text
 from workbook.form import layout as L
-from workbook.form.styles import (
-    CENTER,
-    HEADER_FILL,
-    HEADING,
-    TITLE,
-    WRAP,
-    light_rules,
-    page_setup,
-    row_height,
-    style,
-)
+from workbook.form.styles import row_height
 from workbook.formats.cells import column_letters
 from workbook.formats.files import atomic_text, save_atomic
 from workbook.report.summary_charts import add_charts
+from workbook.report.summary_style import (
+    Formats,
+    RowHeights,
+    forget_row,
+    light_rules,
+    page_setup,
+    put,
+    set_height,
+    set_width,
+)
 
 LIGHT_TEXT = {"green": "綠燈", "yellow": "黃燈", "red": "紅燈", "white": "白燈"}
 YES_NO = {True: "是", False: "否", None: ""}
@@ -57,44 +60,44 @@ SUMMARY_COLUMNS = [
 
 
 def _table_sheet(
-    wb: Workbook, title: str, heading: str, columns: list[tuple[str, int]], rows: list[list[Any]]
-) -> Worksheet:
-    ws = wb.create_sheet(title)
-    for i, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[column_letters(i)].width = width
-    page_setup(ws, landscape=True)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    style(ws.cell(1, 1, heading), font=TITLE, align=CENTER, border=False)
-    ws.row_dimensions[1].height = 28
-    for col, (label, _) in enumerate(columns, start=1):
-        style(ws.cell(2, col, label), font=HEADING, fill=HEADER_FILL, align=CENTER)
-    for r, line in enumerate(rows, start=3):
-        for c, v in enumerate(line, start=1):
-            # Submitted text may hold control characters (a line break pasted from Word) that a
-            # cell cannot store; they are made visible here, at the output, so nothing else changes.
-            v = cell_text(v)
-            cell = ws.cell(r, c, v)
-            if isinstance(v, str) and v.startswith("="):
-                cell.data_type = "s"  # submitted text is never a live formula here
-            style(cell, align=WRAP)
-        ws.row_dimensions[r].height = row_height(
-            [(str(cell_text(v) or ""), w) for v, (_, w) in zip(line, columns, strict=True)]
-        )
-    ws.row_dimensions[2].height = row_height([(label, w) for label, w in columns])
-    ws.freeze_panes = "A3"
-    ws.print_title_rows = "2:2"  # the header on every printed page
-    if rows:
-        ws.auto_filter.ref = f"A2:{column_letters(len(columns))}{len(rows) + 2}"
-    return ws
+    wb: Workbook,
+    fmt: Formats,
+    title: str,
+    heading: str,
+    columns: list[tuple[str, int]],
+    rows: Iterable[list[Any]],
+) -> tuple[Worksheet, int]:
+    """One titled table, its rows streamed in order (``constant_memory``); the sheet and its row count."""
+    ws = wb.add_worksheet(title)
+    for i, (_, width) in enumerate(columns):
+        set_width(ws, i, i, width)
+    page_setup(ws)
+    set_height(ws, 0, 28)
+    ws.merge_range(0, 0, 0, len(columns) - 1, heading, fmt.title)
+    set_height(ws, 1, row_height([(label, w) for label, w in columns]))
+    for col, (label, _) in enumerate(columns):
+        ws.write_string(1, col, label, fmt.header)
+    widths = [w for _, w in columns]
+    heights = RowHeights()
+    r = 1
+    for r, line in enumerate(rows, start=2):
+        # Submitted text may hold control characters (a line break pasted from Word) that a
+        # cell cannot store; they are made visible here, at the output, so nothing else changes.
+        values = [cell_text(v) for v in line]
+        set_height(ws, r, heights.of(["" if v is None else str(v) for v in values], widths))
+        for c, v in enumerate(values):
+            put(ws, r, c, v, fmt.wrap)  # text is written as text: an "=…" is never a live formula
+        forget_row(ws, r - 1)  # written to disk when row r began
+    count = r - 1
+    ws.freeze_panes(2, 0)
+    ws.repeat_rows(1)  # the header on every printed page
+    if count:
+        ws.autofilter(1, 0, count + 1, len(columns) - 1)
+    return ws, count
 
 
-def build_summary(coll: Collection) -> Workbook:
-    """The summary workbook: 彙總, 達成情形, 檢核, 檔案 and a chart."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    records = coll.table()
-    lines = []
-    for rec in records:
+def _summary_lines(coll: Collection) -> Iterator[list[Any]]:
+    for rec in coll.records():
         line = []
         for _, _, key in SUMMARY_COLUMNS:
             v = rec.get(key)
@@ -105,14 +108,12 @@ def build_summary(coll: Collection) -> Workbook:
             elif key == "at_risk":
                 v = YES_NO[v]
             line.append(v)
-        lines.append(line)
-    ws = _table_sheet(wb, "彙總", "績效指標填報彙總", [(c, w) for c, w, _ in SUMMARY_COLUMNS], lines)
-    light_col = column_letters([k for _, _, k in SUMMARY_COLUMNS].index("light") + 1)
-    if lines:
-        light_rules(ws, f"{light_col}3:{light_col}{len(lines) + 2}", LIGHT_TEXT)
+        yield line
 
-    part4 = [
-        [
+
+def _part4_lines(coll: Collection) -> Iterator[list[Any]]:
+    for rec in coll.records():
+        yield [
             rec["year"],
             rec["unit"],
             rec["period"],
@@ -125,10 +126,41 @@ def build_summary(coll: Collection) -> Workbook:
             rec["sentence"],
             rec["note"],
         ]
-        for rec in records
-    ]
-    ws = _table_sheet(
+
+
+def build_summary(coll: Collection, path: str | Path) -> Path:
+    """Write the summary workbook at ``path``: 彙總, 達成情形, 重要施政計畫, 繳交情形, 檢核, 檔案, 圖表.
+
+    XlsxWriter in ``constant_memory`` mode: each row goes to a temporary file as it is
+    written, so memory does not grow with the returns (issue 25).  Those files live in a
+    folder of our own, removed whatever happens (Ctrl-C included).  Every value is a plain
+    value; the summary holds no formula, so no cached result can disagree with one.
+    """
+    with tempfile.TemporaryDirectory(prefix="kpi-summary-") as tmp:
+        options = {"constant_memory": True, "tmpdir": tmp}
+        # Text is text: a unit named "=…" or "http…" stays what was typed.
+        options |= {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+        wb = xlsxwriter.Workbook(str(path), options)
+        _sheets(wb, coll)
+        try:
+            wb.close()
+        except FileCreateError as exc:  # the OS's refusal, said in words by save_atomic
+            raise exc.__context__ if isinstance(exc.__context__, OSError) else OSError(str(exc)) from exc
+    return Path(path)
+
+
+def _sheets(wb: Workbook, coll: Collection) -> None:
+    """Every sheet of the summary, each streamed top to bottom, then the 圖表 sheet and the mark."""
+    fmt = Formats(wb)
+    ws, n = _table_sheet(
+        wb, fmt, "彙總", "績效指標填報彙總", [(c, w) for c, w, _ in SUMMARY_COLUMNS], _summary_lines(coll)
+    )
+    light = [k for _, _, k in SUMMARY_COLUMNS].index("light")
+    if n:
+        light_rules(ws, _column_range(light, n), LIGHT_TEXT, fmt)
+    ws, n = _table_sheet(
         wb,
+        fmt,
         "達成情形",
         "實施狀況及成果概述",
         [
@@ -144,12 +176,13 @@ def build_summary(coll: Collection) -> Workbook:
             ("績效衡量暨達成情形分析", 60),
             ("補充說明", 50),
         ],
-        part4,
+        _part4_lines(coll),
     )
-    if part4:
-        light_rules(ws, f"I3:I{len(part4) + 2}", LIGHT_TEXT)
+    if n:
+        light_rules(ws, _column_range(8, n), LIGHT_TEXT, fmt)
     _table_sheet(
         wb,
+        fmt,
         L.SHEET_ITEMS,
         "年度重要施政計畫執行情形",
         [
@@ -162,7 +195,7 @@ def build_summary(coll: Collection) -> Workbook:
             ("執行情形", 60),
             ("檔案", 30),
         ],
-        [
+        (
             [
                 r["year"],
                 r["unit"],
@@ -174,11 +207,11 @@ def build_summary(coll: Collection) -> Workbook:
                 r["file"],
             ]
             for r in coll.item_table()
-        ],
+        ),
     )
-
     _table_sheet(
         wb,
+        fmt,
         RETURNS_SHEET,
         "應繳情形（已繳、部分、未繳、逾期）",
         [
@@ -192,7 +225,7 @@ def build_summary(coll: Collection) -> Workbook:
             ("權重（%）", 9),
             ("檔案", 34),
         ],
-        [
+        (
             [
                 r["year"],
                 r["period"],
@@ -204,12 +237,13 @@ def build_summary(coll: Collection) -> Workbook:
                 r["weight"],
                 " + ".join(r["files"]),
             ]
-            for r in coll.return_table()
-        ],
+            for r in coll.return_records()
+        ),
     )
     severity = {"error": "錯誤", "warning": "警告"}
     _table_sheet(
         wb,
+        fmt,
         "檢核",
         "檢核結果",
         [
@@ -223,7 +257,7 @@ def build_summary(coll: Collection) -> Workbook:
             ("說明", 44),
             ("Message", 44),
         ],
-        [
+        (
             [
                 s.source,
                 STATUSES[s.status],
@@ -236,10 +270,11 @@ def build_summary(coll: Collection) -> Workbook:
                 f.message_en,
             ]
             for s, f in coll.findings
-        ],
+        ),
     )
     _table_sheet(
         wb,
+        fmt,
         "檔案",
         "收件檔案",
         [
@@ -253,7 +288,7 @@ def build_summary(coll: Collection) -> Workbook:
             ("計算時間", 18),
             ("SHA-256", 34),
         ],
-        [
+        (
             [
                 s.source,
                 STATUSES[s.status],
@@ -266,12 +301,17 @@ def build_summary(coll: Collection) -> Workbook:
                 s.sha256,
             ]
             for s in coll.submissions
-        ],
+        ),
     )
-    add_charts(wb, coll)  # workbook/summary_charts.py
+    add_charts(wb, fmt, coll)  # workbook/report/summary_charts.py
     # A later collect over a folder holding this file recognises it and skips it.
-    wb.defined_names[L.SUMMARY_MARK] = DefinedName(L.SUMMARY_MARK, attr_text="'檔案'!$A$1")
-    return wb
+    wb.define_name(L.SUMMARY_MARK, "='檔案'!$A$1")
+
+
+def _column_range(col: int, rows: int) -> str:
+    """The body of one column of a table (rows 3 … rows + 2), in A1 notation."""
+    letter = column_letters(col + 1)
+    return f"{letter}3:{letter}{rows + 2}"
 
 
 def period_name(coll: Collection, sub, period_id: str | None) -> str:
@@ -286,8 +326,8 @@ def period_name(coll: Collection, sub, period_id: str | None) -> str:
 
 
 def write_summary(coll: Collection, path: str | Path) -> Path:
-    """Build the summary workbook and save it atomically."""
-    return save_atomic(build_summary(coll), Path(path))
+    """Write the summary workbook atomically (a temporary file beside ``path``, then renamed)."""
+    return save_atomic(lambda tmp: build_summary(coll, tmp), Path(path))
 
 
 def neutralise(value: Any) -> Any:
@@ -430,7 +470,7 @@ def write_csv(coll: Collection, folder: str | Path, lang: str = "zh") -> list[Pa
                 "blank": "、".join(r["blank"]),
                 "files": " + ".join(r["files"]),
             }
-            for r in coll.return_table()
+            for r in coll.return_records()
         ],
     }
     out = []

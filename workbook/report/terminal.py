@@ -1,8 +1,16 @@
-"""Terminal reports: the Part 4 table (達成情形) and findings, printed with rich."""
+"""Terminal reports: the Part 4 table (達成情形) and findings, printed with rich.
+
+A plan of more than :data:`FULL_TABLE_UP_TO` indicators prints compactly: per period one
+summary line (lights counted) and one line per indicator that needs attention; ``full``
+(``kpi calculate --all``) prints the whole table whatever the size.
+"""
 
 from __future__ import annotations
 
-from kpi_engine.evaluate import Evaluation
+import sys
+from collections import Counter
+
+from kpi_engine.evaluate import Evaluation, IndicatorResult
 from kpi_engine.narrative import number_text
 
 LIGHT_STYLE = {
@@ -13,13 +21,93 @@ LIGHT_STYLE = {
 }
 
 
-def print_evaluation(ev: Evaluation) -> None:
-    """Print the Part 4 layout and the findings to the terminal."""
+#: Plans up to this many indicators print the whole table; larger ones the compact summary.
+#: Twenty rows of the table fill a terminal screen or two; beyond that the few that need
+#: attention are lost among the rest.
+FULL_TABLE_UP_TO = 20
+
+
+def print_evaluation(ev: Evaluation, *, full: bool | None = None) -> None:
+    """Print the Part 4 layout (or, for a large plan, its summary) and the findings.
+
+    ``full``: the whole table (True), the summary (False), or by the plan's size (None).
+    """
     from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    if full is None:
+        full = len(ev.plan.indicators) <= FULL_TABLE_UP_TO
+    if full:
+        _print_table(ev, console)
+    else:
+        print("\n".join(compact_lines(ev)))
+        sys.stdout.flush()  # before rich writes the findings below
+    if ev.findings:
+        console.print("[bold]檢核結果 / findings[/bold]")
+        for f in ev.findings:
+            where = f" [{f.sheet}!{f.cell}]" if f.cell else f" [{f.sheet}]" if f.sheet else ""
+            colour = "red" if f.severity == "error" else "yellow"
+            text = escape(f"{f.code}{where}: {f.message_zh} / {f.message_en}")  # cell text is not markup
+            console.print(f"  [{colour}]{f.severity}[/{colour}] {text}")
+    warning = ev.weight_warning()
+    if warning:
+        console.print(f"[dim]{warning['message_zh']}[/dim]")
+
+
+def compact_lines(ev: Evaluation) -> list[str]:
+    """The summary of a large plan: per period its lights counted, then each indicator that
+    needs attention (a red or yellow light, behind schedule, or a finding), then how to see all."""
+    plan = ev.plan
+    flagged = Counter((f.indicator, f.period) for f in ev.findings if f.indicator)
+    lines: list[str] = []
+    for period in plan.periods:
+        rows = [r for r in ev.results if r.period == period.id]
+        if not rows:
+            continue
+        lights = Counter(r.light for r in rows)
+        counted = "、".join(f"{LIGHT_STYLE[k][0]} {lights[k]}" for k in LIGHT_STYLE if lights[k])
+        behind = sum(r.at_risk is True for r in rows)
+        attention = [r for r in rows if _needs_attention(r, flagged)]
+        lines.append(
+            f"{plan.agency} 達成情形（{period.name}）：指標 {len(rows)} 項｜{counted}"
+            + (f"｜落後 {behind} 項" if behind else "")
+            + f"｜需注意 {len(attention)} 項"
+            + f" / {period.id}: {len(rows)} indicators, {len(attention)} need attention"
+        )
+        lines += [_attention_line(plan, r, flagged[(r.indicator, r.period)]) for r in attention]
+    shown = len(plan.indicators)
+    lines.append(
+        f"（共 {shown} 項指標，只列需注意者；完整表格請加 --all）"
+        f" / ({shown} indicators, only those that need attention listed; --all prints the full table)"
+    )
+    return lines
+
+
+def _needs_attention(r: IndicatorResult, flagged: Counter) -> bool:
+    return r.light in ("red", "yellow") or r.at_risk is True or bool(flagged[(r.indicator, r.period)])
+
+
+def _attention_line(plan, r: IndicatorResult, findings: int) -> str:
+    ind = plan.indicator(r.indicator)
+    unit = "%" if ind.target.percent else ind.inputs[0].unit
+    parts = [
+        f"實際值 {number_text(r.value)}{unit}" if r.value is not None else "實際值 —",
+        f"目標 {r.target}",
+        f"達成率 {number_text(r.achievement_rate)}%" if r.achievement_rate is not None else "達成率 —",
+    ]
+    if r.at_risk:
+        parts.append("進度落後")
+    if findings:
+        parts.append(f"檢核 {findings} 項")
+    return f"  [{LIGHT_STYLE[r.light][0]}] {ind.id} {ind.name}：" + "，".join(parts)
+
+
+def _print_table(ev: Evaluation, console) -> None:
+    """The Part 4 table, one per period."""
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
     plan = ev.plan
     for period in plan.periods:
         rows = [r for r in ev.results if r.period == period.id]
@@ -51,16 +139,6 @@ def print_evaluation(ev: Evaluation) -> None:
                 escape(r.sentence),
             )
         console.print(table)
-    if ev.findings:
-        console.print("[bold]檢核結果 / findings[/bold]")
-        for f in ev.findings:
-            where = f" [{f.sheet}!{f.cell}]" if f.cell else f" [{f.sheet}]" if f.sheet else ""
-            colour = "red" if f.severity == "error" else "yellow"
-            text = escape(f"{f.code}{where}: {f.message_zh} / {f.message_en}")  # cell text is not markup
-            console.print(f"  [{colour}]{f.severity}[/{colour}] {text}")
-    warning = ev.weight_warning()
-    if warning:
-        console.print(f"[dim]{warning['message_zh']}[/dim]")
 
 
 def print_collection(coll, output: str) -> None:
