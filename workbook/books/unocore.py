@@ -39,11 +39,10 @@ def named_cells(doc: Any, *, bulk: bool = False) -> dict[str, tuple[str, int, in
     """Global named ranges that point at one cell: name → (sheet, row, col), 1-based.
 
     Each name's content (``$'Sheet'.$B$7``) is parsed here: two UNO calls per name.
-    Over a pipe that is thousands of round trips for a large plan, and even in-process
-    (the button) 0.3 s for 200 indicators, so ``bulk`` has LibreOffice list every name
-    with its content on a scratch sheet, read in one call and removed again (behind
-    ``lockControllers``, the modified flag as it was; refused by a protected workbook
-    structure, then one by one).
+    Over a pipe that is thousands of round trips for a large plan, so ``bulk`` has
+    LibreOffice list every name with its content on a scratch sheet, read in one call
+    and removed again (only where changing the document is harmless: ``--engine
+    libreoffice`` stores a copy; the button never uses it).
     """
     ranges = doc.NamedRanges
     if bulk:
@@ -73,13 +72,10 @@ def _listed_names(doc: Any) -> list[tuple[str, str]] | None:
     from com.sun.star.table import CellAddress  # type: ignore[import-not-found]
 
     sheets = doc.Sheets
-    modified = doc.isModified()
-    doc.lockControllers()  # a window shows no scratch tab
     try:
         index = sheets.Count
         sheets.insertNewByName(_SCRATCH, index)
     except Exception:  # a protected workbook structure
-        doc.unlockControllers()
         return None
     try:
         where = CellAddress()
@@ -90,9 +86,6 @@ def _listed_names(doc: Any) -> list[tuple[str, str]] | None:
         return [(str(n), str(c)) for n, c in data if n]
     finally:
         sheets.removeByName(_SCRATCH)
-        doc.unlockControllers()
-        if not modified:  # the scratch sheet came and went: nothing of the clerk's changed
-            doc.setModified(False)
 
 
 def _value(v: Any) -> Any:
