@@ -664,3 +664,66 @@ def test_defined_names_are_read_from_the_bytes_as_openpyxl_reads_them(tmp_path) 
     got = _defined_names(path.read_bytes())
     assert got == expected and set(got) == {"P1", "Q1", "AMP", "CJK", "DQ"}
     assert got["AMP"] == ("A & B", 2, 2) and got["DQ"] == ("x'' y", 4, 4)
+
+
+def test_the_guards_quick_read_gives_zipfiles_bytes_and_leaves_every_refusal_to_zipfile(tmp_path) -> None:
+    """The guard inflates a small, plain part straight from the bytes (:func:`guard._inflated`):
+    the very bytes zipfile reads; a part whose CRC, size, local name or stream is wrong is left to
+    zipfile, so the refusal is the one it always was."""
+    from workbook.formats import guard
+    from workbook.formats.files import WorkbookFileError
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x" * 5000
+    wb.create_sheet("二")["B2"] = 3
+    path = tmp_path / "plain.xlsx"
+    wb.save(path)
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+        assert all(guard._inflated(data, i) == z.read(i) for i in infos)
+        sheet = next(i for i in infos if i.filename == "xl/worksheets/sheet1.xml")
+    # The same part with a wrong CRC in both headers: the quick read declines, zipfile refuses.
+    bad = bytearray(data)
+    crc = sheet.CRC.to_bytes(4, "little")
+    wrong = ((sheet.CRC + 1) % 2**32).to_bytes(4, "little")
+    bad[sheet.header_offset + 14 : sheet.header_offset + 18] = wrong
+    entry = data.find(sheet.filename.encode(), data.find(b"PK\x01\x02")) - 46  # its central directory entry
+    assert data[entry : entry + 4] == b"PK\x01\x02" and bad[entry + 16 : entry + 20] == crc
+    bad[entry + 16 : entry + 20] = wrong
+    bad = bytes(bad)
+    with zipfile.ZipFile(io.BytesIO(bad)) as z:
+        assert guard._inflated(bad, z.getinfo(sheet.filename)) is None
+    with pytest.raises(WorkbookFileError) as refused:
+        guard.inspect(bad, "bad.xlsx")
+    assert "損毀" in refused.value.message_zh and "BadZipFile" in refused.value.message_en
+
+
+def test_formula_cells_in_one_pass_equal_the_element_scan() -> None:
+    """A sheet whose every formula directly follows its cell's start tag is read in one regex pass;
+    any other shape (a formula after the value, after a self-closed cell, a comment naming <f>)
+    goes to the element scan; both give the same cells and texts."""
+    import workbook.formats.formula_cells as fc
+
+    head = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+    )
+    plain = (
+        b'<c r="A1" s="2"><f>SUM(B1:B3)&amp;"&gt;"</f><v>1</v></c><c s="1" r="B2"><f t="shared" si="0"/></c>'
+    )
+    odd = [
+        b'<c r="A1"><v>1</v><f>1+1</f></c><c r="B1"><f>2</f></c>',
+        b'<c r="A1"/><f>1</f><c r="B2"><f>3</f></c>',
+        b'<!-- <f> --><c r="C3"><f>SUM(A1)</f></c>',
+    ]
+
+    def sheet(body: bytes) -> bytes:
+        return head + body + b"</row></sheetData></worksheet>"
+
+    assert fc._first_children(sheet(plain)) == {(1, 1): '=SUM(B1:B3)&">"', (2, 2): "="}
+    assert fc._formula_cells(sheet(plain)) == fc._first_children(sheet(plain))
+    for body in odd:
+        assert fc._first_children(sheet(body)) is None
+    assert fc._formula_cells(sheet(odd[0])) == {(1, 1): "=1+1", (1, 2): "=2"}
+    assert fc._formula_cells(sheet(odd[1])) == {(2, 2): "=3"}
+    assert fc._formula_cells(sheet(odd[2])) == {(3, 3): "=SUM(A1)"}

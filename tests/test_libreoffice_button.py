@@ -626,6 +626,35 @@ def test_in_process_path_equals_kpi_calculate(lo, cases, snapshots, tmp_path) ->
     assert got.unlocks == snapshots["batch_b.reference"].unlocks
 
 
+def test_in_process_plan_is_kept_only_for_the_same_text(lo, cases, tmp_path) -> None:
+    """A later click reuses the plan parsed before (speed), but never for a plan text altered
+    under the same fingerprint: that one is parsed and refused as on a first click."""
+    from workbook.buttons import lo_button
+
+    case = cases["batch_b"]
+    doc = lo.open(case.path)
+    try:
+        assert lo_button.calculate_document(doc)[1] == "warning"
+    finally:
+        doc.close(True)
+    fingerprint = case.outcome.scope.plan.fingerprint
+    assert any(key[0] == fingerprint for key in lo_button._PLANS)  # kept for the next click
+    doc = lo.open(case.path)
+    try:
+        meta = doc.Sheets.getByName(L.SHEET_META)
+        grid = unocore.read_grid(meta, unocore.used_extent(meta)[0], 2)
+        row = next(
+            i for i, line in enumerate(grid) if line[0] == "plan_text" and f"password: {PASSWORD}" in line[1]
+        )
+        meta.getCellByPosition(1, row).setString(
+            grid[row][1].replace(f"password: {PASSWORD}", "password: other")
+        )
+        message, severity = lo_button.calculate_document(doc)
+    finally:
+        doc.close(True)
+    assert severity == "error" and "指紋" in message, message
+
+
 # ---------------------------------------------------------------------------
 # without LibreOffice: the extension's parts and the macro's failure messages
 # ---------------------------------------------------------------------------

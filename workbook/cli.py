@@ -709,6 +709,9 @@ def _one_shot() -> None:
     from workbook.books import file
 
     file.one_shot = True
+    # Young collections every 10,000 new objects, not 700: a calculate allocates millions of
+    # short-lived ones (engine values, XML pieces) and the sweeps cost ~5% of it (issue 24).
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     atexit.register(gc.freeze)
 
 

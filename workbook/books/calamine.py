@@ -43,7 +43,8 @@ class CalamineBook(Book):
         self.name = name
         self.info = info or inspect(data, name)  # before any parser sees the bytes
         try:
-            self._names = _defined_names(data, self.info.kept.get("xl/workbook.xml"))
+            xml = self.info.kept.get("xl/workbook.xml")
+            self._names = _kept_names(xml) if xml is not None else _defined_names(data)
             self.wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except WorkbookFileError:
             raise
@@ -55,7 +56,7 @@ class CalamineBook(Book):
             ) from exc
         self._grids: dict[Any, Grid] = {}
         self._sheets: dict[str, Any] = {}
-        self._typed = XlsxFormulaCells(data)
+        self._typed = XlsxFormulaCells(data, self.info.kept)  # sheets the guard inflated are not read again
 
     def sheet_names(self) -> list[str]:
         return list(self.wb.sheet_names)
@@ -155,6 +156,14 @@ def _defined_names(data: bytes, xml: bytes | None = None) -> dict[str, tuple[str
             sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
             out[key] = (sheet, *parse_address(m.group(3)))
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _kept_names(xml: bytes) -> dict[str, tuple[str, int, int]]:
+    """:func:`_defined_names` of a workbook part, cached on its bytes: every return of one
+    template carries the same part (the unit is typed into a cell, not a name), so collect
+    reads it once per template.  Never changed in place (:meth:`CalamineBook.names` copies)."""
+    return _defined_names(b"", xml)
 
 
 _column = functools.lru_cache(maxsize=1024)(column_index)  # the same few letters in every file

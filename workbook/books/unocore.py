@@ -281,29 +281,62 @@ def merged_ranges(sheet: Any, rows: int, cols: int) -> list[tuple[int, int, int,
     UNO has no list of merged areas.  Cells with identical attributes form one of the
     sheet's unique format ranges, and a merge origin's span is one of those attributes:
     so one probe per unique range says whether its cells start merged areas, and of
-    which size.  A few dozen calls per sheet instead of one per cell.
+    which size.  A few dozen calls per sheet instead of one per cell.  The probe is the
+    unique range's own first rectangle (``getIsMerged`` is true when it holds a merge
+    origin, and all its cells are alike): addresses are read only for the few that are
+    merged (0.43 → 0.31 s of CPU over the 204 sheets of a 200-indicator click).
     """
     if rows <= 0 or cols <= 0:
         return []
-    unique = sheet.getCellRangeByPosition(0, 0, cols - 1, rows - 1).getUniqueCellFormatRanges()
+    band = _origin_rows(sheet, rows, cols)
+    if band is None:  # no merge origin anywhere in the area
+        return []
+    top, bottom = band
+    unique = sheet.getCellRangeByPosition(0, top, cols - 1, bottom).getUniqueCellFormatRanges()
     out = []
     for i in range(unique.Count):
-        addresses = unique.getByIndex(i).getRangeAddresses()
+        ranges = unique.getByIndex(i)
+        if not ranges.getByIndex(0).getIsMerged():
+            continue
+        addresses = ranges.getRangeAddresses()
         first = addresses[0]
         probe = sheet.getCellRangeByPosition(
             first.StartColumn, first.StartRow, first.StartColumn, first.StartRow
         )
-        if not probe.getIsMerged():
-            continue
         cursor = sheet.createCursorByRange(probe)
         cursor.collapseToMergedArea()
-        area = cursor.RangeAddress
-        height, width = area.EndRow - area.StartRow, area.EndColumn - area.StartColumn
+        span = cursor.RangeAddress
+        height, width = span.EndRow - span.StartRow, span.EndColumn - span.StartColumn
         for a in addresses:
             for r in range(a.StartRow, a.EndRow + 1):
                 for c in range(a.StartColumn, a.EndColumn + 1):
                     out.append((r + 1, c + 1, r + 1 + height, c + 1 + width))
     return sorted(out)
+
+
+def _origin_rows(sheet: Any, rows: int, cols: int) -> tuple[int, int] | None:
+    """(first, last) 0-based row of A1:(rows, cols) holding a merge origin, or None if none does.
+
+    Found by halving (``getIsMerged`` of a band is true when a cell in it starts a merged
+    area), so the unique ranges probed are only those of the band: a form's merges sit in
+    its heading and definition rows, not among the inputs below.
+    """
+
+    def has_origin(first: int, last: int) -> bool:
+        return bool(sheet.getCellRangeByPosition(0, first, cols - 1, last).getIsMerged())
+
+    if not has_origin(0, rows - 1):
+        return None
+    lo, hi = 0, rows - 1  # the first origin row: the least r with an origin in rows 0..r
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if has_origin(0, mid) else (mid + 1, hi)
+    top = lo
+    lo, hi = top, rows - 1  # the last: the greatest r with an origin in rows r..end
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if has_origin(mid, rows - 1) else (lo, mid - 1)
+    return top, lo
 
 
 def protected_sheets(doc: Any) -> dict[str, bool]:

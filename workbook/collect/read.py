@@ -15,6 +15,7 @@ import re
 import zipfile
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from xml.etree import ElementTree as _StdElementTree
 
 from defusedxml import ElementTree
 
@@ -85,17 +86,29 @@ def package_props(data: bytes, kept: dict[str, bytes] | None = None) -> tuple[st
         if m:
             saved = m.group(1).decode("ascii", "replace").strip().replace("T", " ").rstrip("Z")[:19]
     if props is not None and len(props) < MAX_PROPS_BYTES:
-        try:
-            root = ElementTree.fromstring(props)
-        except Exception:  # a producer's damaged app.xml says nothing about the numbers
-            root = []
-        for el in root:
-            tag = el.tag.rsplit("}", 1)[-1]
-            if tag == "Application":
-                app = (el.text or "").strip()
-            elif tag == "AppVersion":
-                version = (el.text or "").strip()
+        app, version = _producer(props, vouched=kept is not None)
     return saved, app, version
+
+
+def _producer(props: bytes, *, vouched: bool) -> tuple[str, str]:
+    """(Application, AppVersion) of app.xml; ("", "") for a damaged one.
+
+    ``vouched``: the guard has read this part and refused any DTD in it, so there is no
+    entity to expand and the standard library's parser is as safe as defusedxml's wrapper
+    around it, at a quarter of the cost (it was a twentieth of a return's read).
+    """
+    try:
+        root = (_StdElementTree if vouched else ElementTree).fromstring(props)
+    except Exception:  # a producer's damaged app.xml says nothing about the numbers
+        return "", ""
+    app = version = ""
+    for el in root:
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag == "Application":
+            app = (el.text or "").strip()
+        elif tag == "AppVersion":
+            version = (el.text or "").strip()
+    return app, version
 
 
 def odf_saved(data: bytes) -> str:

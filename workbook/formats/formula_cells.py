@@ -10,6 +10,7 @@ exactly as ``kpi calculate`` does.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -18,10 +19,12 @@ import zipfile
 from workbook.formats.cells import split_cell
 from workbook.formats.xlsx_patch import (
     MAIN_NS,
+    REL_NS,
     PatchError,
     _office_document,
     _parse,
     _rels_of,
+    _resolve,
     _sheet_parts,
 )
 
@@ -32,29 +35,71 @@ _DEFAULT_NS = f'xmlns="{MAIN_NS}"'.encode()
 
 
 class XlsxFormulaCells:
-    """The formula cells of each sheet of one .xlsx, each sheet read when first asked."""
+    """The formula cells of each sheet of one .xlsx, each sheet read when first asked.
 
-    def __init__(self, data: bytes):
+    ``kept``: parts the package guard already inflated and verified
+    (:attr:`workbook.formats.guard.PackageInfo.kept`); a sheet found there is not read
+    from the zip again, and the sheet → part map of a workbook part seen before (every
+    return of one template has the same) is not parsed again.
+    """
+
+    def __init__(self, data: bytes, kept: dict[str, bytes] | None = None):
         self._data = data
+        self._kept = kept or {}
         self._zip: zipfile.ZipFile | None = None
-        self._parts: dict[str, str] = {}
+        self._parts: dict[str, str] | None = None
         self._found: dict[str, dict[tuple[int, int], str]] = {}
+
+    def _part_map(self) -> dict[str, str]:
+        if self._parts is None:
+            kept = self._kept
+            root_rels, wb_rels = kept.get("_rels/.rels"), kept.get("xl/_rels/workbook.xml.rels")
+            wb = kept.get("xl/workbook.xml")
+            if root_rels is not None and wb_rels is not None and wb is not None:
+                self._parts = _kept_sheet_parts(root_rels, wb, wb_rels)
+            if self._parts is None:  # in memory: nothing to close; one central directory read
+                workbook_part = _office_document(self._zip_file())
+                wb_root = _parse(self._zip_file().read(workbook_part))
+                self._parts = _sheet_parts(self._zip_file(), wb_root, workbook_part, _rels_of(workbook_part))
+        return self._parts
+
+    def _zip_file(self) -> zipfile.ZipFile:
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(io.BytesIO(self._data))
+        return self._zip
 
     def of(self, sheet: str) -> dict[tuple[int, int], str]:
         """(row, col) → ``=formula`` for every cell of ``sheet`` holding one (shared ones too)."""
         if sheet not in self._found:
             try:
-                if self._zip is None:  # in memory: nothing to close; one central directory read
-                    self._zip = zipfile.ZipFile(io.BytesIO(self._data))
-                    workbook_part = _office_document(self._zip)
-                    wb_root = _parse(self._zip.read(workbook_part))
-                    self._parts = _sheet_parts(self._zip, wb_root, workbook_part, _rels_of(workbook_part))
-                part = self._parts.get(sheet)
-                self._found[sheet] = _formula_cells(self._zip.read(part) if part else b"")
+                part = self._part_map().get(sheet)
+                xml = self._kept.get(part) if part else b""
+                if xml is None:
+                    xml = self._zip_file().read(part)
+                self._found[sheet] = _formula_cells(xml)
             except (zipfile.BadZipFile, KeyError, ValueError, PatchError):
                 # calamine read this sheet's values; markup it cannot make sense of leaves them as read
                 self._found[sheet] = {}
         return self._found[sheet]
+
+
+@functools.lru_cache(maxsize=32)
+def _kept_sheet_parts(root_rels: bytes, workbook: bytes, workbook_rels: bytes) -> dict[str, str] | None:
+    """Sheet name → part, from the guard's kept parts; None when the package's workbook part
+    is not ``xl/workbook.xml`` (then the zip is asked).  Cached on the bytes themselves: a
+    template's returns share them, and equal bytes give the equal map."""
+    for rel in _parse(root_rels):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            if rel.get("Target", "").lstrip("/") != "xl/workbook.xml":
+                return None
+            break
+    rels = {r.get("Id"): r.get("Target", "") for r in _parse(workbook_rels)}
+    out = {}
+    for sheet in _parse(workbook).iter(f"{{{MAIN_NS}}}sheet"):
+        rid = sheet.get(f"{{{REL_NS}}}id")
+        if rid in rels:
+            out[sheet.get("name")] = _resolve("xl/workbook.xml", rels[rid])
+    return out
 
 
 def formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
@@ -69,6 +114,9 @@ def _formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
     head = xml[: xml.find(b">", xml.find(b"<worksheet")) + 1] if b"<worksheet" in xml[:4096] else b""
     if _DEFAULT_NS not in head:  # a prefixed or unusual sheet: read it as XML
         return _parsed(xml)
+    adjacent = _first_children(xml)
+    if adjacent is not None:
+        return adjacent
     out = {}
     at = xml.find(b"<f")
     while at >= 0:  # bytes.find, not a regex: a sheet part is scanned at memory speed
@@ -83,6 +131,34 @@ def _formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
                 text = b"" if xml[tag_end - 1 : tag_end] == b"/" or close < 0 else xml[tag_end + 1 : close]
                 out[split_cell(r.group(1).decode())] = "=" + html.unescape(text.decode("utf-8", "replace"))
         at = xml.find(b"<f", at + 2)
+    return out
+
+
+#: A cell's start tag directly followed by its formula, as every producer writes it (``<f>`` is
+#: the first child a cell may have).
+_CELL_THEN_F = re.compile(rb"<c ([^>]*)><f(?=[ >/])")
+
+
+def _first_children(xml: bytes) -> dict[tuple[int, int], str] | None:
+    """:func:`_formula_cells` in one regex pass, when every formula element directly follows its
+    cell's start tag; None otherwise (a formula elsewhere, a comment holding ``<f>``), and the
+    element-by-element scan decides.  The same cells and texts: the scan finds, for a formula
+    right after ``<c …>``, that very cell."""
+    found = list(_CELL_THEN_F.finditer(xml))
+    if len(found) != xml.count(b"<f ") + xml.count(b"<f>") + xml.count(b"<f/"):
+        return None
+    out = {}
+    for m in found:
+        if m.group(1).endswith(b"/"):  # <c …/> then a stray <f>: the scan's case
+            return None
+        r = _R.search(xml, m.start(), m.start(1) + len(m.group(1)))
+        if r is None:
+            continue
+        at = m.end() - 2
+        tag_end = xml.find(b">", at)
+        close = xml.find(b"</f>", tag_end)
+        text = b"" if xml[tag_end - 1 : tag_end] == b"/" or close < 0 else xml[tag_end + 1 : close]
+        out[split_cell(r.group(1).decode())] = "=" + html.unescape(text.decode("utf-8", "replace"))
     return out
 
 

@@ -257,15 +257,16 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
     body_start, body_end = m.end(), len(row) - len(_ROW_END)
     edits: list[tuple[int, int, str]] = []
     col, pos = 1, body_start
-    left = dict(wanted)
-    while left:
+    targets = sorted(wanted)  # walked in order: the next one is found without a scan of all
+    i = 0
+    while i < len(targets):
         c = _CELL.search(row, pos, body_end)
         if c is None:  # past the row's last cell: fill the gap, then the cells
             out, at = [], col
-            for target in sorted(left):
+            for target in targets[i:]:
                 if target > at:
                     out.append(_empty_cells(target - at))
-                out.append(_cell("table-cell", "", "", left[target]))
+                out.append(_cell("table-cell", "", "", wanted[target]))
                 at = target + 1
             edits.append((body_end, body_end, "".join(out)))
             break
@@ -280,15 +281,16 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
             inner = row[c.end() : close]
             close += len(end_tag)
         repeat = int(_attr(attrs, _REPEAT_COLS) or "1")
-        hit = sorted(t for t in left if col <= t < col + repeat)
-        if hit:
+        if targets[i] < col + repeat:
+            stop = bisect_left(targets, col + repeat, i)
+            hit, i = targets[i:stop], stop
             if kind != "table-cell":
                 raise OdsPatchError("a written cell is covered by a merged cell")
             out, at = [], col
             for t in hit:
                 if t > at:
                     out.append(_repeat_cell(row[c.start() : close], c, t - at))
-                out.append(_cell(kind, _set_attr(attrs, _REPEAT_COLS, None), inner, left.pop(t)))
+                out.append(_cell(kind, _set_attr(attrs, _REPEAT_COLS, None), inner, wanted[t]))
                 at = t + 1
             if col + repeat > at:
                 out.append(_repeat_cell(row[c.start() : close], c, col + repeat - at))
@@ -328,12 +330,32 @@ def _cell(kind: str, attrs: str, inner: str, value: Any) -> str:
     kept = "".join(
         f' {k}="{v}"' for k, v in pairs if k not in _VALUE_ATTRS and (cached or k != "table:formula")
     )
-    typed, text = _typed(value, cached)
-    paragraphs = (
-        "".join(f"<text:p>{_text(line)}</text:p>" for line in text.split("\n")) if text is not None else ""
-    )
+    typed, paragraphs = _value_xml(value, cached)
     body = annotations + paragraphs
     return f"<table:{kind}{kept}{typed}>{body}</table:{kind}>" if body else f"<table:{kind}{kept}{typed}/>"
+
+
+#: Types whose ``repr`` tells apart every way a value is written (1, 1.0, True, Decimal("1.50")).
+_PLAIN = (str, int, float, Decimal, bool, type(None))
+_VALUE_XML: dict[tuple[type, str, bool], tuple[str, str]] = {}
+
+
+def _value_xml(value: Any, cached: bool) -> tuple[str, str]:
+    """A value's attributes and paragraphs, worked out once per distinct value: a calculate
+    writes the same few results (a light, 100, "") into thousands of cells."""
+    key = (value.__class__, value if value.__class__ is str else repr(value), cached)
+    found = _VALUE_XML.get(key)
+    if found is None:
+        typed, text = _typed(value, cached)
+        paragraphs = (
+            "".join(f"<text:p>{_text(line)}</text:p>" for line in text.split("\n"))
+            if text is not None
+            else ""
+        )
+        found = (typed, paragraphs)
+        if value.__class__ in _PLAIN and len(_VALUE_XML) < 4096:  # bounded in a long-lived process
+            _VALUE_XML[key] = found
+    return found
 
 
 def _typed(value: Any, cached: bool) -> tuple[str, str | None]:

@@ -422,10 +422,11 @@ class Archive:
             ),
         ).lastrowid
         added.files += 1
-        for f in findings:
-            self.conn.execute(
-                "INSERT INTO findings (file_id, code, severity, indicator, input, period, sheet, cell,"
-                " message_zh, message_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # Rows go in with executemany: one statement prepared per table, not per row.
+        self.conn.executemany(
+            "INSERT INTO findings (file_id, code, severity, indicator, input, period, sheet, cell,"
+            " message_zh, message_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     file_id,
                     f.code,
@@ -437,16 +438,18 @@ class Archive:
                     f.cell,
                     f.message_zh,
                     f.message_en,
-                ),
-            )
-            added.findings += 1
+                )
+                for f in findings
+            ],
+        )
+        added.findings += len(findings)
         if status not in COUNTED or sub.year is None:
             return False
-        for r in sub.results:
-            self.conn.execute(
-                "INSERT INTO results (file_id, plan_id, fingerprint, year, period, unit, owner, indicator,"
-                " inputs, value, projection, target, achieved, rate, light, at_risk, sentence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.conn.executemany(
+            "INSERT INTO results (file_id, plan_id, fingerprint, year, period, unit, owner, indicator,"
+            " inputs, value, projection, target, achieved, rate, light, at_risk, sentence)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     file_id,
                     sub.plan_id,
@@ -465,15 +468,19 @@ class Archive:
                     r.light,
                     _flag(r.at_risk),
                     r.sentence,
-                ),
-            )
-            added.results += 1
-        for (fld, period, target), value in sub.texts.items():
-            self.conn.execute(
-                "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?, ?, ?)",
-                (file_id, period, fld, target, *_stored(value)),
-            )
-            added.texts += 1
+                )
+                for r in sub.results
+            ],
+        )
+        added.results += len(sub.results)
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (file_id, period, fld, target, *_stored(value))
+                for (fld, period, target), value in sub.texts.items()
+            ],
+        )
+        added.texts += len(sub.texts)
         return True
 
     def _ledger(self, fingerprint: str, year: int, added: Added, in_hand: dict[str, Plan]) -> None:
@@ -488,9 +495,10 @@ class Archive:
             )
         )
         self.conn.execute("DELETE FROM cells WHERE fingerprint = ? AND year = ?", (fingerprint, year))
-        for c in coll.cells:
-            self.conn.execute(
-                "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cells = list(coll.cells)
+        self.conn.executemany(
+            "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     fingerprint,
                     c.plan_id,
@@ -505,15 +513,16 @@ class Archive:
                     c.when,
                     None if c.replaced is None else _stored(c.replaced)[0],
                     ids.get(c.replaced_sha256),
-                ),
-            )
-            added.cells += 1
-            added.replaced += c.replaced_source != ""
-        for sub in coll.submissions:
-            self.conn.execute(
-                "UPDATE files SET status = ?, reason = ? WHERE sha256 = ?",
-                (sub.status, sub.reason, sub.sha256),
-            )
+                )
+                for c in cells
+            ],
+        )
+        added.cells += len(cells)
+        added.replaced += sum(c.replaced_source != "" for c in cells)
+        self.conn.executemany(
+            "UPDATE files SET status = ?, reason = ? WHERE sha256 = ?",
+            [(sub.status, sub.reason, sub.sha256) for sub in coll.submissions],
+        )
 
     # -- reading -----------------------------------------------------------------------
 
