@@ -31,6 +31,16 @@ within 2× of the floor.
 against python-calamine reading every cell of the same returns, interleaved, medians, CPU
 and wall; target ≤ 2× in CPU at every size.
 
+    git worktree add /tmp/before HEAD
+    python bench/collect.py --end-to-end --sizes 1000 --before /tmp/before --split
+
+``--before DIR`` runs the same command from another checkout in turn with this one's (run 1
+of each, then run 2 …: a before/after comparison under the same load).  ``--split`` adds CPU
+ms per return of each part, from fresh processes that time themselves: read (the workers:
+reading, checking and recomputing every return), summary (``write_summary``), merge (the
+ledger, ``Collection.consolidate``) and rest (all else the command's own process does: the
+interpreter and its imports, the plan, walking the inbox, the pool, the terminal table).
+
 ``--inbox`` makes N files the way an inbox holds them: .xlsx, .eml and .msg with a
 workbook attached, .zip with two, and 5% broken; it times ``collect`` on every core
 against the single-core calamine floor over the same workbooks (target ≤ 1.5×) and
@@ -41,6 +51,7 @@ a naive pandas loop (target ≥ 5×), and measures peak memory at N and at 10 ×
 from __future__ import annotations
 
 import argparse
+import compileall
 import cProfile
 import hashlib
 import io
@@ -359,49 +370,78 @@ def inbox_bench(args: argparse.Namespace, work: Path) -> None:
 TARGET_END_TO_END = 2.0  # `kpi collect -o S.xlsx` at most this many times the floor, CPU
 
 
-def end_to_end(args: argparse.Namespace, work: Path) -> list[tuple[int, float]]:
-    """``kpi collect INBOX -o S.xlsx`` against the floor at each size, interleaved; CPU ratios."""
+def _kpi_collect(tree: Path | None, argv: list[str]):
+    """``argv`` measured in a fresh process (:func:`bench.measure.run`), with the code of ``tree``
+    (another checkout, ``--before``) or of this one."""
     from bench import measure
+
+    if tree is None:
+        return measure.run(argv)
+    compileall.compile_dir(tree / "workbook", quiet=1)  # as measure does for this checkout
+    compileall.compile_dir(tree / "kpi_engine", quiet=1)
+    here = measure.REPO
+    measure.REPO = tree  # its PYTHONPATH, so its workbook, kpi_engine and bench.probe …
+    try:
+        return measure.run(argv, cwd=tree)  # … and its folder (``-m`` puts the folder first)
+    finally:
+        measure.REPO = here
+
+
+def end_to_end(args: argparse.Namespace, work: Path) -> list[tuple[int, float]]:
+    """``kpi collect INBOX -o S.xlsx`` against the floor at each size, interleaved; CPU ratios.
+
+    With ``--before TREE`` the same command from that checkout runs in turn with this one's
+    (run 1 of each, then run 2 …), so before and after share the machine's load.
+    """
     from bench.__main__ import inbox
 
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
-    folders = {n: inbox(work, n) for n in sizes}  # made once, kept under --dir
+    folders = {n: inbox(work.resolve(), n) for n in sizes}  # made once, kept under --dir
     files = {n: sorted(folders[n].glob("*.xlsx")) for n in sizes}
+    trees = {"kpi": None, **({"before": Path(args.before).resolve()} if args.before else {})}
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"kpi collect -o S.xlsx, end to end — Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"load {load}; {args.runs} interleaved runs, medians"
+        + (f"; before = {trees['before']}" if args.before else "")
     )
     for n in sizes:
         run_floor(files[n])  # warm-up: the page cache holds every return
-    kpi: dict[int, list] = {n: [] for n in sizes}
+    kpi: dict[tuple[str, int], list] = {(t, n): [] for t in trees for n in sizes}
     floor: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
     for r in range(args.runs):
         for n in sizes:
-            out = work / f"summary-{n}.xlsx"
-            kpi[n].append(measure.run(["kpi", "collect", str(folders[n]), "-o", str(out)]))
-            out.unlink(missing_ok=True)
+            out = work.resolve() / f"summary-{n}.xlsx"
+            for name, tree in trees.items():
+                kpi[name, n].append(_kpi_collect(tree, ["kpi", "collect", str(folders[n]), "-o", str(out)]))
+                out.unlink(missing_ok=True)
             t, c = time.perf_counter(), time.process_time()
             run_floor(files[n])
             floor[n].append((time.process_time() - c, time.perf_counter() - t))
-            print(f"  run {r + 1}/{args.runs} {n}: kpi {kpi[n][-1].cpu:.2f} CPU-s", file=sys.stderr)
+            took = ", ".join(f"{name} {kpi[name, n][-1].cpu:.2f}" for name in trees)
+            print(f"  run {r + 1}/{args.runs} {n}: {took} CPU-s", file=sys.stderr)
     print()
+    before = " before CPU s | before × floor |" if args.before else ""
     print(
-        "  | returns | kpi collect -o CPU s | wall s | floor CPU s | wall s | CPU × floor | wall × floor "
+        f"  | returns |{before} kpi collect -o CPU s | wall s | floor CPU s | wall s | CPU × floor | wall × floor "
         "| CPU ms per return | peak MB (main) | workers' peak MB |"
     )
-    print("  | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("  |" + " ---: |" * (12 if args.before else 10))
     ratios = []
     for n in sizes:
-        cpu = statistics.median(x.cpu for x in kpi[n])
-        wall = statistics.median(x.wall for x in kpi[n])
+        cpu = statistics.median(x.cpu for x in kpi["kpi", n])
+        wall = statistics.median(x.wall for x in kpi["kpi", n])
         f_cpu = statistics.median(x for x, _ in floor[n])
         f_wall = statistics.median(x for _, x in floor[n])
-        peak = max(x.hwm_mb for x in kpi[n]) * 1.048576
-        workers = max(x.workers_mb for x in kpi[n]) * 1.048576
+        peak = max(x.hwm_mb for x in kpi["kpi", n]) * 1.048576
+        workers = max(x.workers_mb for x in kpi["kpi", n]) * 1.048576
         ratios.append((n, cpu / f_cpu))
+        was = ""
+        if args.before:
+            b_cpu = statistics.median(x.cpu for x in kpi["before", n])
+            was = f" {b_cpu:.2f} | {b_cpu / f_cpu:.2f}× |"
         print(
-            f"  | {n:,} | {cpu:.2f} | {wall:.2f} | {f_cpu:.2f} | {f_wall:.2f} | {cpu / f_cpu:.2f}× "
+            f"  | {n:,} |{was} {cpu:.2f} | {wall:.2f} | {f_cpu:.2f} | {f_wall:.2f} | {cpu / f_cpu:.2f}× "
             f"| {wall / f_wall:.2f}× | {cpu / n * 1000:.2f} | {peak:.0f} | {workers:.0f} |"
         )
     print()
@@ -410,7 +450,91 @@ def end_to_end(args: argparse.Namespace, work: Path) -> list[tuple[int, float]]:
         print(
             f"  kpi collect -o S.xlsx / floor at {n:,} returns = {ratio:.2f}×  target ≤ {TARGET_END_TO_END:g}×  {verdict}"
         )
+    if args.split:
+        split_table(args, trees, folders)
     return ratios
+
+
+#: Where a ``kpi collect -o`` spends its CPU (``--split``), in the order printed.
+SPLIT = ("read", "summary", "merge", "rest", "total")
+
+
+def split_table(args: argparse.Namespace, trees: dict[str, Path | None], folders: dict[int, Path]) -> None:
+    """CPU ms per return of each part of ``kpi collect -o``, each tree in turn, medians of ``--runs``.
+
+    read: the workers (reading, checking and recomputing every return; with fewer than
+    ``PARALLEL_MIN_FILES`` files, 0 and counted in rest); summary: ``write_summary``; merge:
+    the ledger (``Collection.consolidate``); rest: everything else the command's own process
+    does (the interpreter and its imports, walking the inbox, the pool, the terminal table).
+    """
+    print()
+    print("  CPU ms per return, split (fresh process each, interleaved, medians):")
+    print(f"  | returns | code | {' | '.join(SPLIT)} |")
+    print("  |" + " ---: |" * (2 + len(SPLIT)))
+    for n, folder in folders.items():
+        got: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for _ in range(args.runs):
+            for name, tree in trees.items():
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        "split",
+                        "--dir",
+                        str(folder),
+                        "--tree",
+                        str(tree or REPO),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                got[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for name, parts in got.items():
+            cells = " | ".join(f"{statistics.median(p[k] for p in parts) / n * 1000:.2f}" for k in SPLIT)
+            print(f"  | {n:,} | {name} | {cells} |")
+
+
+def split_child(folder: Path, tree: Path) -> None:
+    """``kpi collect FOLDER -o …`` as the console script runs it, with the code of ``tree``;
+    prints its CPU seconds by part (:data:`SPLIT`) as JSON."""
+    import resource
+    from collections import defaultdict
+
+    sys.path.insert(0, str(tree))
+    import workbook.cli
+    import workbook.collect
+    import workbook.report.summary
+
+    spent: defaultdict[str, float] = defaultdict(float)
+
+    def timed(part: str, fn: Callable) -> Callable:
+        def run(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[part] += time.process_time() - start
+
+        return run
+
+    workbook.report.summary.write_summary = timed("summary", workbook.report.summary.write_summary)
+    workbook.collect.Collection.consolidate = timed("merge", workbook.collect.Collection.consolidate)
+    shown = sys.stdout
+    with tempfile.TemporaryDirectory(prefix="kpi-bench-split-") as tmp, open(os.devnull, "w") as null:
+        sys.argv = ["kpi", "collect", str(folder), "-o", str(Path(tmp) / "s.xlsx")]
+        sys.stdout = null
+        try:
+            workbook.cli.main()
+        finally:
+            sys.stdout = shown
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total_self = me.ru_utime + me.ru_stime
+    read = workers.ru_utime + workers.ru_stime
+    rest = total_self - spent["summary"] - spent["merge"]
+    print(json.dumps({**spent, "read": read, "rest": rest, "total": total_self + read}))
 
 
 # -- the three readers ----------------------------------------------------------------------
@@ -592,8 +716,19 @@ def main(argv: list[str] | None = None) -> int:
         help="`kpi collect -o S.xlsx` (fresh process, workers counted) vs the floor, at --sizes",
     )
     parser.add_argument("--sizes", default="1000,5000", help="--end-to-end: inbox sizes (default 1000,5000)")
-    parser.add_argument("--child", choices=["rss", "tracemalloc"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--before",
+        help="--end-to-end: a checkout of the code before a change (git worktree add DIR HEAD), run in turn",
+    )
+    parser.add_argument(
+        "--split", action="store_true", help="--end-to-end: also CPU per return of read, summary, merge, rest"
+    )
+    parser.add_argument("--child", choices=["rss", "tracemalloc", "split"], help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child == "split":
+        split_child(Path(args.dir), Path(args.tree))
+        return 0
     if args.child:
         child(Path(args.dir), args.child)
         return 0

@@ -10,7 +10,9 @@ contention on a shared machine does not inflate as it does wall time) for:
 * for scale, ``import pandas``, which must stay off that path;
 * the add-in's real first statement (``import xlwings.utils``) then the button's imports, run
   by plain ``python -c`` (pandas, numpy and matplotlib load) and by the ``kpi-excel-python``
-  launcher (none of them does; budget 0.3 CPU-s with the test extras installed).
+  launcher (none of them does; budget 0.3 CPU-s with the test extras installed);
+* the modules ``kpi calculate`` of an .xlsx loads, beside ``import python_calamine`` (issue 24's
+  floor loads only that); ``python -X importtime -m workbook.cli calculate FILE`` says which.
 
 Usage: ``python bench/import_time.py [-n 7]``.
 """
@@ -38,6 +40,12 @@ CASES = {
     "VBA command, kpi-excel-python launcher": (
         "LAUNCHER:import xlwings.utils; import macros, workbook.form.calculate, workbook.books.excel"
     ),
+    # Issue 24: what ``kpi calculate`` of an .xlsx loads before its work, and what the floor
+    # (python-calamine reading every cell in a fresh process) loads.
+    "kpi calculate's modules (issue 24)": (
+        "import workbook.cli, workbook.books.open, workbook.books.xlsx_file, workbook.form.calculate"
+    ),
+    "import python_calamine (the floor's)": "import python_calamine",
 }
 
 

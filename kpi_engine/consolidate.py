@@ -303,9 +303,10 @@ def consolidate(subs: list[Submission], plans: Iterable[Plan]) -> list[Row]:
 def _provenance(plan: Plan, unit: str, year: int, subs, members, cells, winner) -> list[Cell]:
     """Every winning cell with its file, and the value and file it replaced."""
     out = []
+    later = {i: members[k + 1 :] for k, i in enumerate(members)}  # older files than each (newest first)
     for key, i in winner.items():
         fld, period, target, role = key
-        older = next((j for j in members[members.index(i) + 1 :] if key in cells[j]), None)
+        older = next((j for j in later[i] if key in cells[j]), None)
         out.append(
             Cell(
                 plan.id,
@@ -356,40 +357,44 @@ def _returns(
         # every unit owes the period being collected (the latest); an earlier one (last year's
         # file in the inbox) is listed only for the units that sent something for it
         owing = units if (year, period) == latest else [u for u in units if (u, year, period) in filled]
+        sections = _sections(plan, period)  # the same for every unit: worked out once
         for unit in owing:
             have = filled.get((unit, year, period), set())
-            for owner in plan.owners:
-                inds = [
-                    i
-                    for i in plan.indicators
-                    if i.owner == owner and (not period or not i.assessed_in or period in i.assessed_in)
-                ]
-                if not inds:
-                    continue
-                blank = tuple(i.id for i in inds if any(("in", i.id, s.role) not in have for s in i.inputs))
-                anything = any(("in", i.id, s.role) in have for i in inds for s in i.inputs) or any(
-                    ("note", i.id, "") in have for i in inds
-                )
+            for owner, ids, owed, inputs, notes, weight in sections:
+                if have:
+                    blank = tuple(i for i, keys in inputs if any(k not in have for k in keys))
+                    anything = any(k in have for _, keys in inputs for k in keys) or any(
+                        k in have for k in notes
+                    )
+                else:  # nothing of the period came from the unit (most units, in a large inbox)
+                    blank, anything = owed, False
                 if not blank:
                     status = "returned"
                 elif anything:
                     status = "partial"
                 else:
                     status = "overdue" if late else "missing"
-                out.append(
-                    Return(
-                        plan.id,
-                        unit,
-                        owner,
-                        year,
-                        period,
-                        status,
-                        tuple(i.id for i in inds),
-                        blank,
-                        sum((i.weight for i in inds), Decimal(0)),
-                        tuple(came.get((unit, year, period, owner), {})),
-                    )
-                )
+                sources = tuple(came.get((unit, year, period, owner), {}))
+                out.append(Return(plan.id, unit, owner, year, period, status, ids, blank, weight, sources))
+    return out
+
+
+def _sections(plan: Plan, period: str) -> list[tuple]:
+    """Each section (owner) with indicators in ``period``: its indicators' ids, those blank when
+    nothing came, each one's input keys, their note keys and the section's weight."""
+    out = []
+    for owner in plan.owners:
+        inds = [
+            i
+            for i in plan.indicators
+            if i.owner == owner and (not period or not i.assessed_in or period in i.assessed_in)
+        ]
+        if inds:
+            ids = tuple(i.id for i in inds)
+            owed = tuple(i.id for i in inds if i.inputs)  # blank when nothing came
+            inputs = tuple((i.id, tuple(("in", i.id, s.role) for s in i.inputs)) for i in inds)
+            notes = tuple(("note", i.id, "") for i in inds)
+            out.append((owner, ids, owed, inputs, notes, sum((i.weight for i in inds), Decimal(0))))
     return out
 
 
@@ -456,8 +461,11 @@ def _text(v: Any) -> str:
 
 
 def _sources(subs: list[Submission], idx: Iterable[int]) -> str:
+    idx = set(idx)
+    if len(idx) == 1:  # one file (most rows)
+        return subs[next(iter(idx))].source
     return " + ".join(
-        dict.fromkeys(subs[i].source for i in sorted(set(idx), key=lambda i: _rank(subs[i], i), reverse=True))
+        dict.fromkeys(subs[i].source for i in sorted(idx, key=lambda i: _rank(subs[i], i), reverse=True))
     )
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from .checks import EXCEL_ERRORS, TEXT_READINGS, as_cell_number, check_across, check_indicator
 from .errors import KpiError
-from .expr import CellError, Value, round_half_up
+from .expr import CellError, Value, decimal_context, round_half_up
 from .findings import Finding, input_finding
 from .kinds import blank_text
 from .labels import ZH_LABELS, Labels
@@ -166,6 +166,8 @@ def evaluate(
             f"targets 須為 current 或 previous / targets must be current or previous: {targets!r}"
         )
     ev = Evaluation(plan)
+    runs: list[tuple[Computation, dict[str, Decimal | None], dict[str, Value]]] = []
+    period_names = tuple((p.id, p.name) for p in plan.periods)
     parsed: dict[str, dict[str, dict[str, Decimal | None]]] = {}
     for period_key, by_indicator in _mapping(entries, "entries").items():
         period = _period(plan, period_key)
@@ -207,9 +209,11 @@ def evaluate(
                 target=target_for(ind, targets),
                 labels=labels,
                 phrases=plan.phrases,
-                period_names=tuple((p.id, p.name) for p in plan.periods),
+                period_names=period_names,
             )
-            ev.results.append(_result(comp, values, env))
+            runs.append((comp, values, env))
+    with decimal_context():  # once for every indicator, not per computation
+        ev.results = [_result(comp, values, env) for comp, values, env in runs]
     ev.findings += check_across(plan, parsed)
     ev.scores = scores(plan, ev.results)
     return ev
@@ -298,7 +302,7 @@ def _indicator(plan: Plan, ind_id: str, raw: Mapping[str, object]) -> Indicator:
 
 def _result(comp: Computation, values: dict[str, Decimal | None], env: dict[str, Value]) -> IndicatorResult:
     ind, period, labels = comp.indicator, comp.period, comp.labels
-    cells = comp.run(env)
+    cells = comp.run_in_context(env)
 
     def num(name: str) -> Decimal | None:
         v = cells.get(name)

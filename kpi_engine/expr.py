@@ -10,11 +10,12 @@ compares equal only to text, ``ROUND`` rounds half away from zero, ``IF`` is laz
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
 from .errors import KpiError
@@ -65,8 +66,9 @@ class Expr:
 
     Nodes are interned: making a node equal to one already made returns that one.  Every
     indicator of a kind has the same checks and most of the same sentence, so a plan of
-    1,000 indicators holds each shared subtree once (memory flat, issue 25), and a subtree
-    is compiled once for all of them (:func:`compile_expr` keeps its closure on the node).
+    1,000 indicators holds each shared subtree once (memory flat, issue 25), and what is
+    worked out about a node (its formula text, its shape and compiled step in
+    :mod:`kpi_engine.expr_compile`) is kept on it once for all of them.
     """
 
     def __new__(cls, *args: object, **kwargs: object) -> Expr:
@@ -222,15 +224,33 @@ def if_(cond: Expr, then: ExprLike, other: ExprLike) -> Call:
 # ---------------------------------------------------------------------------
 
 _PRECISION = 34  # well beyond Excel's 15 digits, so half-way cases are exact
+#: The rounding helpers pass their context to ``quantize``/``normalize`` rather than enter
+#: ``localcontext`` on every call (they run for every number of every sentence); the same
+#: digits, rounding and traps as a local copy of the default context with 34 digits.
+_CONTEXT = Context(prec=_PRECISION)
+_POWERS: dict[int, Decimal] = {}
+
+
+def _power(n: int) -> Decimal:
+    """``Decimal(1).scaleb(n)`` (1En), kept for the few exponents rounding uses."""
+    got = _POWERS.get(n)
+    if got is None:
+        got = Decimal(1).scaleb(n, _CONTEXT)
+        if len(_POWERS) < 4096:
+            _POWERS[n] = got
+    return got
+
+
+def _digits(prec: int) -> Context:
+    """A context of ``prec`` digits, at least 34."""
+    return _CONTEXT if prec <= _PRECISION else Context(prec=prec)
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:
     """Round like Excel's ROUND: half away from zero, at ``places`` decimals."""
-    quantum = Decimal(1).scaleb(-places)
-    with localcontext() as ctx:
-        # Enough digits for the rounded result, however large (else quantize raises).
-        ctx.prec = max(_PRECISION, value.adjusted() + places + 2)
-        return value.quantize(quantum, rounding=ROUND_HALF_UP)
+    # Enough digits for the rounded result, however large (else quantize raises).
+    context = _digits(value.adjusted() + places + 2)
+    return value.quantize(_power(-places), rounding=ROUND_HALF_UP, context=context)
 
 
 def excel_round(value: Decimal, places: int) -> Decimal:
@@ -242,9 +262,7 @@ def excel_round(value: Decimal, places: int) -> Decimal:
     """
     if value == 0:
         return round_half_up(value, places)
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        shown = value.quantize(Decimal(1).scaleb(value.adjusted() - 14), rounding=ROUND_HALF_EVEN)
+    shown = value.quantize(_power(value.adjusted() - 14), rounding=ROUND_HALF_EVEN, context=_CONTEXT)
     return round_half_up(shown, places)
 
 
@@ -307,116 +325,6 @@ def evaluate(expr: Expr, env: Mapping[str, Value]) -> Value:
         return _eval(expr, env)
 
 
-def compile_expr(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
-    """``e`` as a Python function of the environment, with :func:`evaluate`'s semantics.
-
-    The engine evaluates the same few trees for every indicator of every file a
-    collect reads: walking them once into closures makes that several times faster.
-    Call the result inside :func:`decimal_context`.  The closure is kept on the (interned)
-    node, so a subtree many indicators share is compiled once.
-    """
-    done = e.__dict__.get("_compiled")
-    if done is None:
-        done = _compile(e)
-        object.__setattr__(e, "_compiled", done)
-    return done
-
-
-def _compile(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
-    t = type(e)
-    if t is Num or t is Str:
-        const = e.value if t is Num else e.text  # type: ignore[attr-defined]
-        return lambda env: const
-    if t is Ref:
-        name = e.name  # type: ignore[attr-defined]
-        return lambda env: env.get(name)
-    if t is Bin:
-        op = e.op  # type: ignore[attr-defined]
-        left, right = compile_expr(e.left), compile_expr(e.right)  # type: ignore[attr-defined]
-        if op in _COMPARE:
-            return lambda env: _compare(op, left(env), right(env))
-        if op == "&":
-            return lambda env: as_text(left(env)) + as_text(right(env))
-
-        return _arithmetic(op, left, right)
-    if t is Call:
-        fn = e.fn  # type: ignore[attr-defined]
-        if fn == "IF":
-            # A branch is compiled when first taken: most of a sentence's branches never are.
-            cond, then, other = compile_expr(e.args[0]), _lazy(e.args[1]), _lazy(e.args[2])  # type: ignore[attr-defined]
-
-            def if_(env: Mapping[str, Value]) -> Value:
-                c = cond(env)  # almost always a comparison's bool: no call for it
-                return then(env) if (c if c is True or c is False else _truth(c)) else other(env)
-
-            return if_
-        args = [compile_expr(a) for a in e.args]  # type: ignore[attr-defined]
-        if fn == "IFERROR":
-            value, fallback = args
-
-            def iferror(env: Mapping[str, Value]) -> Value:
-                try:
-                    got = value(env)
-                except ExprError:
-                    return fallback(env)
-                return fallback(env) if isinstance(got, CellError) else got
-
-            return iferror
-        if fn in _IS:  # the information functions take any value, an error included
-            test, (arg,) = _IS[fn], args
-            return lambda env: test(arg(env))
-        if fn in ("AND", "OR", "NOT"):
-            return _logical(fn, args)
-        return lambda env: _apply(fn, [a(env) for a in args])
-    raise TypeError(f"unknown node {e!r}")
-
-
-def _lazy(e: Expr) -> Callable[[Mapping[str, Value]], Value]:
-    """``compile_expr(e)``, compiled on the first call (then that closure is called directly)."""
-    compiled: list[Callable[[Mapping[str, Value]], Value]] = []
-
-    def run(env: Mapping[str, Value]) -> Value:
-        if not compiled:
-            compiled.append(compile_expr(e))
-        return compiled[0](env)
-
-    return run
-
-
-def _arithmetic(
-    op: str, left: Callable[[Mapping[str, Value]], Value], right: Callable[[Mapping[str, Value]], Value]
-) -> Callable[[Mapping[str, Value]], Value]:
-    """``left op right`` as :func:`_arith` computes it, the operator chosen once."""
-    if op == "+":
-        return lambda env: _num(left(env), op) + _num(right(env), op)
-    if op == "-":
-        return lambda env: _num(left(env), op) - _num(right(env), op)
-    if op == "*":
-        return lambda env: _num(left(env), op) * _num(right(env), op)
-    return lambda env: _arith(op, left(env), right(env))
-
-
-def _logical(
-    fn: str, args: list[Callable[[Mapping[str, Value]], Value]]
-) -> Callable[[Mapping[str, Value]], Value]:
-    """AND, OR and NOT as :func:`_apply` computes them, without its dispatch (the checks are
-    made of them: a third of the engine's time)."""
-
-    def truths(env: Mapping[str, Value]) -> Iterable[bool]:
-        vals = [a(env) for a in args]
-        if all(v is True or v is False for v in vals):  # the usual case: every argument a test
-            return vals  # type: ignore[return-value]
-        for v in vals:
-            if isinstance(v, CellError):
-                raise ExprError(f"error value in {fn}")
-        return (_truth(v) for v in vals)  # lazily, as all() and any() stop early
-
-    if fn == "NOT":
-        return lambda env: not next(iter(truths(env)))
-    combine = all if fn == "AND" else any
-    return lambda env: combine(truths(env))
-
-
 @contextmanager
 def decimal_context() -> Iterator[None]:
     """The decimal context every evaluation runs in (34 digits, beyond Excel's 15)."""
@@ -439,21 +347,23 @@ def _arith(op: str, a: Value, b: Value) -> Decimal:
 
 
 def _eval(e: Expr, env: Mapping[str, Value]) -> Value:
-    if isinstance(e, Num):
-        return e.value
-    if isinstance(e, Str):
-        return e.text
-    if isinstance(e, Ref):
-        return env.get(e.name)
-    if isinstance(e, Bin):
-        a, b = _eval(e.left, env), _eval(e.right, env)
-        if e.op in _COMPARE:
-            return _compare(e.op, a, b)
-        if e.op == "&":
+    t = type(e)  # the most frequent first: a walk visits references and calls most
+    if t is Ref:
+        return env.get(e.name)  # type: ignore[attr-defined]
+    if t is Call:
+        return _call(e, env)  # type: ignore[arg-type]
+    if t is Bin:
+        op = e.op  # type: ignore[attr-defined]
+        a, b = _eval(e.left, env), _eval(e.right, env)  # type: ignore[attr-defined]
+        if op in _COMPARE:
+            return _compare(op, a, b)
+        if op == "&":
             return as_text(a) + as_text(b)
-        return _arith(e.op, a, b)
-    if isinstance(e, Call):
-        return _call(e, env)
+        return _arith(op, a, b)
+    if t is Num:
+        return e.value  # type: ignore[attr-defined]
+    if t is Str:
+        return e.text  # type: ignore[attr-defined]
     raise TypeError(f"unknown node {e!r}")
 
 
@@ -473,29 +383,30 @@ def _call(e: Call, env: Mapping[str, Value]) -> Value:
 
 def _apply(fn: str, vals: list[Value]) -> Value:
     """A non-lazy function on its evaluated arguments."""
-    if fn in _IS:
-        return _IS[fn](vals[0])
-    if any(isinstance(v, CellError) for v in vals):
-        raise ExprError(f"error value in {fn}")
+    test = _IS.get(fn)
+    if test is not None:
+        return test(vals[0])
+    for v in vals:
+        if isinstance(v, CellError):
+            raise ExprError(f"error value in {fn}")
+    if fn == "AND":
+        return all(_truth(v) for v in vals)
+    if fn == "NOT":
+        return not _truth(vals[0])
     if fn == "LEFT":
         return as_text(vals[0])[: int(_num(vals[1], fn))]
     if fn == "TRIM":
-        return " ".join(w for w in as_text(vals[0]).split(" ") if w)
+        return _trim(as_text(vals[0]))
     if fn == "SUBSTITUTE":
-        old = as_text(vals[1])
-        return as_text(vals[0]).replace(old, as_text(vals[2])) if old else as_text(vals[0])
+        return _substitute(as_text(vals[0]), as_text(vals[1]), as_text(vals[2]))
     if fn == "EXACT":
         return as_text(vals[0]) == as_text(vals[1])
     if fn == "TEXT":
         return excel_text(_num(vals[0], fn), str(vals[1]))
     if fn == "ABS":
         return abs(_num(vals[0], fn))
-    if fn == "AND":
-        return all(_truth(v) for v in vals)
     if fn == "OR":
         return any(_truth(v) for v in vals)
-    if fn == "NOT":
-        return not _truth(vals[0])
     if fn == "ROUND":
         return excel_round(_num(vals[0], fn), int(_num(vals[1], fn)))
     if fn == "INT":
@@ -510,6 +421,16 @@ def _apply(fn: str, vals: list[Value]) -> Value:
             raise ExprError("#VALUE! in CHOOSE")
         return vals[index]
     raise ExprError(f"unsupported function {fn}")
+
+
+def _trim(text: str) -> str:
+    """Excel's TRIM: runs of spaces made one, none at either end (other white space stays)."""
+    return " ".join(filter(None, text.split(" ")))
+
+
+def _substitute(text: str, old: str, new: str) -> str:
+    """Excel's SUBSTITUTE of every ``old`` (an empty ``old`` changes nothing)."""
+    return text.replace(old, new) if old else text
 
 
 _IS: dict[str, Callable[[Value], bool]] = {
@@ -538,9 +459,7 @@ def as_text(v: Value) -> str:
     if isinstance(v, Decimal):
         if v == 0:
             return "0"
-        with localcontext() as ctx:
-            ctx.prec = _PRECISION
-            shown = v.quantize(Decimal(1).scaleb(v.adjusted() - 14), rounding=ROUND_HALF_EVEN)
+        shown = v.quantize(_power(v.adjusted() - 14), rounding=ROUND_HALF_EVEN, context=_CONTEXT)
         return format_number(shown)
     if isinstance(v, CellError):
         raise ExprError(f"{v.code} as text")
@@ -553,22 +472,27 @@ def excel_text(value: Decimal, fmt: str) -> str:
     Rounds half away from zero like Excel; ``#`` decimals drop trailing zeros (a
     bare trailing point stays, as in Excel: callers print whole numbers with ``#,##0``).
     """
-    whole_fmt, _, frac_fmt = fmt.partition(".")
-    if whole_fmt not in ("#,##0", "0") or set(frac_fmt) - {"#", "0"}:
-        raise ExprError(f"unsupported TEXT format {fmt!r}")
-    places = len(frac_fmt)
+    whole_fmt, frac_fmt, places, required = _text_format(fmt)
     rounded = excel_round(value, places)
     sign = "-" if rounded < 0 else ""
     digits = format(abs(rounded), "f")
     whole, _, frac = digits.partition(".")
     if whole_fmt == "#,##0":
         whole = f"{int(whole):,}"
-    required = frac_fmt.count("0")
     frac = frac.ljust(places, "0")
     while len(frac) > required and frac.endswith("0"):
         frac = frac[:-1]
     point = "." if frac_fmt else ""
     return f"{sign}{whole}{point}{frac}"
+
+
+@functools.lru_cache(maxsize=64)
+def _text_format(fmt: str) -> tuple[str, str, int, int]:
+    """A TEXT format read once: whole part, decimals part, decimals, decimals required."""
+    whole_fmt, _, frac_fmt = fmt.partition(".")
+    if whole_fmt not in ("#,##0", "0") or set(frac_fmt) - {"#", "0"}:
+        raise ExprError(f"unsupported TEXT format {fmt!r}")
+    return whole_fmt, frac_fmt, len(frac_fmt), frac_fmt.count("0")
 
 
 # ---------------------------------------------------------------------------
@@ -578,9 +502,7 @@ def excel_text(value: Decimal, fmt: str) -> str:
 
 def format_number(d: Decimal) -> str:
     """Plain decimal text without exponent or trailing zeros (``12.50`` → ``12.5``)."""
-    with localcontext() as ctx:
-        ctx.prec = max(_PRECISION, len(d.as_tuple().digits))  # normalize() must not round
-        text = format(d.normalize(), "f")
+    text = format(d.normalize(_digits(len(d.as_tuple().digits))), "f")  # normalize() must not round
     return "0" if text in ("-0", "") else text
 
 

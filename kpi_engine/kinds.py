@@ -131,14 +131,16 @@ def _stage_percent(ind: Indicator, decimals: int) -> Expr:
 
 # -- what plan import reads in a 衡量標準 (already NFKC-folded) -----------------------------------
 
-_TIMES_100 = re.compile(r"\s*[*×xX]\s*100\s*%?\s*$")
-_DIVIDED = re.compile(r"\(?\s*([^()/\-+*×]+?)\s*\)?\s*[/÷]\s*\(?\s*([^()/\-+*×]+?)\s*\)?")
+# Patterns, compiled (and cached by re) the first time an import reads a 衡量標準: a calculate
+# never does (issue 24).
+_TIMES_100 = r"\s*[*×xX]\s*100\s*%?\s*$"
+_DIVIDED = r"\(?\s*([^()/\-+*×]+?)\s*\)?\s*[/÷]\s*\(?\s*([^()/\-+*×]+?)\s*\)?"
 
 
 def _read_growth(text: str) -> dict[str, str] | None:
-    if not _TIMES_100.search(text):
+    if not re.search(_TIMES_100, text):
         return None
-    body = _TIMES_100.sub("", text).strip()
+    body = re.sub(_TIMES_100, "", text).strip()
     m = re.fullmatch(r"\(\s*([^()]+?)\s*-\s*([^()]+?)\s*\)\s*/\s*\(?\s*([^()]+?)\s*\)?", body)
     if m and re.sub(r"\s", "", m.group(2)) == re.sub(r"\s", "", m.group(3)):
         return {"current": m.group(1).strip(), "previous": m.group(2).strip()}
@@ -146,18 +148,18 @@ def _read_growth(text: str) -> dict[str, str] | None:
 
 
 def _read_ratio(text: str) -> dict[str, str] | None:
-    if not _TIMES_100.search(text):
+    if not re.search(_TIMES_100, text):
         return None
-    m = _DIVIDED.fullmatch(_TIMES_100.sub("", text).strip())
+    m = re.fullmatch(_DIVIDED, re.sub(_TIMES_100, "", text).strip())
     return {"numerator": m.group(1).strip(), "denominator": m.group(2).strip()} if m else None
 
 
 def _read_average(text: str) -> dict[str, str] | None:
     """``總處理天數／結案件數`` (a division without ×100), also after 「平均處理天數＝」."""
-    if _TIMES_100.search(text) or "%" in text:
+    if re.search(_TIMES_100, text) or "%" in text:
         return None
     body = re.split(r"[=:：]", text)[-1].strip()
-    m = _DIVIDED.fullmatch(body)
+    m = re.fullmatch(_DIVIDED, body)
     return {"total": m.group(1).strip(), "cases": m.group(2).strip()} if m else None
 
 

@@ -9,11 +9,12 @@ the workbook writes the very same steps as Excel formulas.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .expr import Expr, Ref, Str, Value, call, cmp, compile_expr, decimal_context, if_, join
+from .expr import Expr, Ref, Str, Value, call, cmp, decimal_context, if_, join
+from .expr_compile import Step, step_function, walker
 from .kinds import input_error_expr as input_error_expr  # the per-input check, importable from here
 from .kinds import is_blank as is_blank
 from .kinds import is_number as is_number
@@ -46,18 +47,32 @@ class Computation:
     steps: tuple[tuple[str, Expr], ...]
     labels: Labels
 
-    @functools.cached_property
-    def compiled(self) -> tuple[tuple[str, Callable[[Mapping[str, Value]], Value]], ...]:
-        """The steps as Python closures (see :func:`~kpi_engine.expr.compile_expr`)."""
-        return tuple((name, compile_expr(expr)) for name, expr in self.steps)
-
     def run(self, inputs: Mapping[str, Value]) -> dict[str, Value]:
         """Evaluate every step on the given cell values (role → value, plus ``calc``/``snap:`` refs)."""
-        env: dict[str, Value] = dict(inputs)
         with decimal_context():
-            for name, step in self.compiled:
-                env[name] = step(env)
-        return {name: env[name] for name, _ in self.steps}
+            return self.run_in_context(inputs)
+
+    def run_in_context(self, inputs: Mapping[str, Value]) -> dict[str, Value]:
+        """:meth:`run` for a caller already inside :func:`~kpi_engine.expr.decimal_context`
+        (:func:`kpi_engine.evaluate.evaluate` enters it once for all its indicators)."""
+        steps = self.__dict__.get("_steps") or self._step_functions()
+        env: dict[str, Value] = dict(inputs)
+        out: dict[str, Value] = {}
+        for name, step in steps:
+            out[name] = env[name] = step(env)
+        return out
+
+    def _step_functions(self) -> tuple[tuple[str, Step], ...]:
+        """Each step compiled once its shape is hot (:mod:`kpi_engine.expr_compile`), else walked;
+        kept once every step is compiled."""
+        fast = [(name, step_function(expr)) for name, expr in self.steps]
+        if all(fn is not None for _, fn in fast):
+            steps = tuple(fast)  # type: ignore[arg-type]
+            object.__setattr__(self, "_steps", steps)
+            return steps
+        return tuple(
+            (name, fn or walker(expr)) for (name, fn), (_, expr) in zip(fast, self.steps, strict=True)
+        )
 
 
 def errors_expr(ind: Indicator, assessed: bool) -> Expr:

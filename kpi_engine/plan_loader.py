@@ -17,12 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from .errors import KpiError
 
 if TYPE_CHECKING:
     import jsonschema
+    import yaml
 from .kinds import ALL_ROLES, KINDS
 from .plan import (
     DEFAULT_EVALUATION_SYSTEMS,
@@ -178,13 +177,19 @@ def load_plan(path: str | Path | None = None) -> Plan:
     return parse_plan(text, source=str(path))
 
 
-def parse_plan(text: str, source: str = "<plan>", *, fingerprint: str | None = None) -> Plan:
+def parse_plan(
+    text: str, source: str = "<plan>", *, fingerprint: str | None = None, copy: str | None = None
+) -> Plan:
     """Parse plan YAML text; see :func:`load_plan`.
 
     ``fingerprint``: the one the text was stored with (the plan a workbook carries).  A plan
     that builds to it is the plan validated when the workbook was made, so the schema is not
     checked again: the buttons run in LibreOffice's and Pyodide's Python without jsonschema
     (whose rpds-py is compiled).  Any other text is validated in full.
+
+    ``copy``: the :func:`plan_copy` stored beside the text.  When it is a copy of this very
+    text and builds to ``fingerprint``, the plan is built from it and PyYAML is never
+    imported (issue 24); any other copy is ignored and the text is read.
     """
     if len(text) > MAX_PLAN_CHARS:
         raise PlanError(
@@ -199,11 +204,16 @@ def parse_plan(text: str, source: str = "<plan>", *, fingerprint: str | None = N
                 )
             ],
         )
+    if copy and fingerprint is not None and (known := _from_copy(copy, text, source, fingerprint)):
+        return known
+    yaml = _yaml()
     try:
         # Pure Python (the buttons' bundle): one pass, aliases refused in it.
         if _FAST_LOADER is yaml.SafeLoader:
-            data = yaml.load(text, Loader=_NoAliasLoader)
-        elif any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FAST_LOADER)):
+            data = yaml.load(text, Loader=_no_alias_loader())
+        elif _may_alias(text) and any(
+            isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=_FAST_LOADER)
+        ):
             raise _AliasInPlan
         else:
             data = yaml.load(text, Loader=_FAST_LOADER)
@@ -265,22 +275,87 @@ def parse_plan(text: str, source: str = "<plan>", *, fingerprint: str | None = N
     return plan
 
 
-# libyaml's loader where PyYAML was built with it: several times faster on a workbook's plan.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: libyaml's loader where PyYAML was built with it: several times faster on a workbook's plan
+#: (set when PyYAML is first imported, :func:`_yaml`).
+_FAST_LOADER: Any = None
+
+
+def _yaml() -> Any:
+    """PyYAML, imported when a plan is first read from YAML: its import is most of the cost of
+    reading a workbook's plan, which a workbook's JSON copy spares (issue 24)."""
+    global _FAST_LOADER
+    import yaml
+
+    if _FAST_LOADER is None:
+        _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml
+
+
+def _may_alias(text: str) -> bool:
+    """Whether ``text`` may hold a YAML alias: a ``*`` where a token can begin (after a space,
+    a line start, ``[{,:?-``…).  A ``*`` inside a word (``人數*100%``) never starts one, so most
+    plans skip the second pass over their events (issue 24)."""
+    at = text.find("*")
+    while at != -1:
+        before = text[at - 1] if at else " "
+        if not (before.isalnum() or before in "_)%."):
+            return True
+        at = text.find("*", at + 1)
+    return False
 
 
 class _AliasInPlan(Exception):
     """A YAML alias (``*name``) in a plan."""
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """The pure-Python loader refusing an alias where it composes one: no second pass over the
-    events (a 200-indicator plan: 0.24 → 0.15 s of CPU in the bundle's pure PyYAML)."""
+@functools.cache
+def _no_alias_loader() -> Any:
+    yaml = _yaml()
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise _AliasInPlan
-        return super().compose_node(parent, index)
+    class NoAliasLoader(yaml.SafeLoader):
+        """The pure-Python loader refusing an alias where it composes one: no second pass over
+        the events (a 200-indicator plan: 0.24 → 0.15 s of CPU in the bundle's pure PyYAML)."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise _AliasInPlan
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
+
+
+def plan_copy(plan: Plan) -> str | None:
+    """What a workbook stores beside ``plan.text`` so that reading its plan needs no PyYAML:
+    the plan's data as JSON with the SHA-256 of the text it was read from.
+
+    None when JSON cannot hold that data exactly (a date, a number as a key, NaN): the
+    workbook then carries the text alone, as before.
+    """
+    if not plan.text:
+        return None
+    data = _yaml().load(plan.text, Loader=_FAST_LOADER)
+    try:
+        exact = json.loads(json.dumps(data, ensure_ascii=False)) == data
+    except (TypeError, ValueError):
+        return None
+    if not exact:
+        return None
+    stored = {"text_sha256": hashlib.sha256(plan.text.encode("utf-8")).hexdigest(), "data": data}
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+
+
+def _from_copy(copy: str, text: str, source: str, fingerprint: str) -> Plan | None:
+    """The plan ``copy`` (:func:`plan_copy`) builds, when it is a copy of ``text`` and builds
+    cleanly to ``fingerprint``; else None (the text is read instead)."""
+    try:
+        stored = json.loads(copy)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(stored, dict) or not isinstance(stored.get("data"), dict):
+        return None
+    if stored.get("text_sha256") != hashlib.sha256(text.encode("utf-8")).hexdigest():
+        return None  # the text was edited after the copy was made: the text decides
+    return _known_plan(stored["data"], lambda _path: None, source, text, fingerprint)
 
 
 def _known_plan(data: dict, line_of: Any, source: str, text: str, fingerprint: str) -> Plan | None:
@@ -316,11 +391,15 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(plan_schema())
 
 
-class _PlanDumper(yaml.SafeDumper):
-    """Writes plans as a clerk would: no anchors or aliases (the loader refuses them)."""
+@functools.cache
+def _plan_dumper() -> Any:
+    class PlanDumper(_yaml().SafeDumper):
+        """Writes plans as a clerk would: no anchors or aliases (the loader refuses them)."""
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return PlanDumper
 
 
 #: An indicator's keys in the order a plan file lists them (tools writing plan data use it).
@@ -349,7 +428,7 @@ INDICATOR_KEYS = (
 
 def dump_plan(data: dict) -> str:
     """Plan data as plan-file YAML text (UTF-8 characters kept, keys in the given order)."""
-    return yaml.dump(data, Dumper=_PlanDumper, allow_unicode=True, sort_keys=False)
+    return _yaml().dump(data, Dumper=_plan_dumper(), allow_unicode=True, sort_keys=False)
 
 
 def _dotted(path: Any) -> str:
@@ -362,6 +441,7 @@ def _dotted(path: Any) -> str:
 def _line_of(node: yaml.Node | None, path: tuple) -> int | None:
     """The 1-based line of the YAML node at ``path``, or of its nearest parent."""
     best = node.start_mark.line + 1 if node is not None else None
+    yaml = _yaml()
     for part in path:
         if isinstance(node, yaml.MappingNode):
             match = [v for k, v in node.value if k.value == str(part)]

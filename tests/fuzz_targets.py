@@ -286,10 +286,11 @@ def known_bug(exc: BaseException) -> str | None:
     return KNOWN_BUGS.get((kind, path))
 
 
-def undefined_entity(data: bytes) -> bytes:
-    """The first worksheet with an undefined entity (&lol9;) in a new cell: no DTD for the guard to see."""
+def undefined_entity(data: bytes, part: str | None = None) -> bytes:
+    """A worksheet (``part``, default the first) with an undefined entity (&lol9;) in a new cell:
+    no DTD for the guard to see."""
     zin = zipfile.ZipFile(io.BytesIO(data))
-    sheet = next(i.filename for i in zin.infolist() if i.filename.startswith("xl/worksheets/"))
+    sheet = part or next(i.filename for i in zin.infolist() if i.filename.startswith("xl/worksheets/"))
     cell = b'<row r="200"><c r="A200" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
     return _rezip(data, sheet, lambda xml: xml.replace(b"</sheetData>", cell + b"</sheetData>", 1))
 

@@ -586,13 +586,15 @@ def test_an_error_only_calculate_can_see_holds_while_the_inputs_are_unchanged():
 
 
 def test_compiled_steps_compute_what_the_tree_says():
-    """The closures the engine runs (``compile_expr``) against the tree walked node by node
-    (``evaluate``), for every step of every kind, on inputs of every cell type: numbers,
-    text, booleans, blanks, error values, dates' serials and calculate's record."""
+    """The functions the engine runs (``expr_compile.compile_step``) against the tree walked
+    node by node (``evaluate``), for every step of every kind, on inputs of every cell type:
+    numbers, text, booleans, blanks, error values, dates' serials and calculate's record.
+    Identical means the same type and the same digits (``Decimal('1')`` is not ``'1.0'``)."""
     import random
 
     from kpi_engine.expr import CellError, ExprError, decimal_context
     from kpi_engine.expr import evaluate as walk
+    from kpi_engine.expr_compile import compile_step
     from kpi_engine.measures import CALC_REF, HELD_MARK, SNAP_PREFIX
 
     plan = make_plan(*ALL_KINDS_PLAN)
@@ -612,17 +614,17 @@ def test_compiled_steps_compute_what_the_tree_says():
                 }
                 env[CALC_REF] = rng.choice([None, "無誤", HELD_MARK + "錯誤 1 項"])
                 walked, ran = dict(env), dict(env)
-                for (name, expr), (_, step) in zip(comp.steps, comp.compiled, strict=True):
+                for name, expr in comp.steps:
                     with decimal_context():
                         try:
                             want: object = walk(expr, walked)
                         except ExprError:
                             want = ExprError
                         try:
-                            got: object = step(ran)
+                            got: object = compile_step(expr)(ran)
                         except ExprError:
                             got = ExprError
-                    assert got == want, (ind.id, period.id, name, env)
+                    assert (type(got), repr(got)) == (type(want), repr(want)), (ind.id, period.id, name, env)
                     if want is ExprError:
                         break
                     walked[name] = ran[name] = want  # type: ignore[assignment]

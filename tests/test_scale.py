@@ -50,9 +50,9 @@ def seed_ods(tmp_path_factory) -> tuple[str, dict]:
     captured = {}
     patch = ods_write.patch_ods
 
-    def capture(data, cells):
+    def capture(data, cells, *content):
         captured.update(cells)
-        return patch(data, cells)
+        return patch(data, cells, *content)
 
     work = paths["ods"].with_name("calculated.ods")
     shutil.copyfile(paths["ods"], work)

@@ -505,22 +505,47 @@ def _one_plan(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``kpi``."""
+    """The argument parser of ``kpi``.
+
+    Each subcommand's arguments are added when it is used (``fill``, see
+    :class:`~workbook.cliparse.KpiArgumentParser`): the names and help lines are all here.
+    """
     parser = KpiArgumentParser(
         prog="kpi",
         description="績效指標填報工作簿 KPI Workbook",
         epilog="檔名以「-」開頭時請放在 -- 之後 / put a file name that starts with '-' after --",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("plan", help="計畫檔工具 / plan file tools", fill=_plan_parser)
+    sub.add_parser("compute", help="以填報數據計算 / evaluate entered counts", fill=_compute_parser)
+    sub.add_parser("template", help="產生填報工作簿 / build the template workbook", fill=_template_parser)
+    sub.add_parser(
+        "calculate", help="檢核並計算工作簿 / check and calculate a workbook", fill=_calculate_parser
+    )
+    sub.add_parser("check", help="只檢核不寫入 / check only, read-only", fill=_check_parser)
+    sub.add_parser("addin", help="Excel 計算按鈕增益集 / the Excel ribbon add-in", fill=_addin_parser)
+    sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks", fill=_collect_parser)
+    sub.add_parser(
+        "report", help="產生達成情形報告 .odt/.docx/.pdf / write the Part 4 report", fill=_report_parser
+    )
+    sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample", fill=_demo_parser)
+    return parser
 
-    plan = sub.add_parser("plan", help="計畫檔工具 / plan file tools")
+
+def _plan_parser(plan: argparse.ArgumentParser) -> None:
     plan_sub = plan.add_subparsers(dest="plan_command", required=True)
-    check = plan_sub.add_parser("check", help="檢查計畫檔 / validate a plan file")
+    plan_sub.add_parser("check", help="檢查計畫檔 / validate a plan file", fill=_plan_check_parser)
+    _plan_io_parsers(plan_sub)
+    plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan", fill=_rollover_parser)
+
+
+def _plan_check_parser(check: argparse.ArgumentParser) -> None:
     _plan_arguments(check)
     check.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     check.set_defaults(func=cmd_plan_check)
-    _plan_io_parsers(plan_sub)
-    roll = plan_sub.add_parser("rollover", help="產生下年度計畫 / next year's plan")
+
+
+def _rollover_parser(roll: argparse.ArgumentParser) -> None:
     _plan_arguments(roll)
     roll.add_argument("--to", type=int, required=True, help="新計畫的民國年度，例如 108 / the new year")
     roll.add_argument(
@@ -536,14 +561,17 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--force", action="store_true", help=FORCE_HELP)
     roll.set_defaults(func=cmd_plan_rollover)
 
-    compute = sub.add_parser("compute", help="以填報數據計算 / evaluate entered counts")
+
+def _compute_parser(compute: argparse.ArgumentParser) -> None:
     _plan_arguments(compute)
     compute.add_argument("--entries", required=True, help="填報數據 YAML/JSON / entries file")
     compute.add_argument("--targets", choices=["current", "previous"], help="以本年度或上年度目標值評估")
     compute.add_argument("--year", type=int, help="數據所屬民國年度 / ROC year of the counts")
     compute.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     compute.set_defaults(func=cmd_compute)
-    template = sub.add_parser("template", help="產生填報工作簿 / build the template workbook")
+
+
+def _template_parser(template: argparse.ArgumentParser) -> None:
     _plan_arguments(template)
     template.add_argument(
         "-o", "--output", required=True, help="輸出 .xlsx 或 .ods（依副檔名）/ output file (.xlsx or .ods)"
@@ -557,30 +585,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     template.set_defaults(func=cmd_template)
 
-    for name, func, text in (
-        ("calculate", cmd_calculate, "檢核並計算工作簿 / check and calculate a workbook"),
-        ("check", cmd_check, "只檢核不寫入 / check only, read-only"),
-    ):
-        cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("file", help="填報工作簿 .xlsx 或 .ods / workbook")
-        cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
-        cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
-        cmd.add_argument(
-            "--all",
-            action="store_true",
-            help="列出全部指標（超過 20 項時預設只列需注意者）/ the full table (above 20 indicators only those that need attention are listed)",
-        )
-        if name == "calculate":
-            cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
-            cmd.add_argument(
-                "--engine",
-                choices=["openpyxl", "libreoffice"],
-                default="openpyxl",
-                help="以檔案（預設）或 LibreOffice 計算 / calculate the file (default) or inside LibreOffice",
-            )
-        cmd.set_defaults(func=func)
 
-    addin = sub.add_parser("addin", help="Excel 計算按鈕增益集 / the Excel ribbon add-in")
+def _workbook_arguments(cmd: argparse.ArgumentParser) -> None:
+    """What ``calculate`` and ``check`` both take."""
+    cmd.add_argument("file", help="填報工作簿 .xlsx 或 .ods / workbook")
+    cmd.add_argument("--plan", action="append", help="計畫檔（可重複）/ plan file (repeatable)")
+    cmd.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
+    cmd.add_argument(
+        "--all",
+        action="store_true",
+        help="列出全部指標（超過 20 項時預設只列需注意者）/ the full table (above 20 indicators only those that need attention are listed)",
+    )
+
+
+def _calculate_parser(cmd: argparse.ArgumentParser) -> None:
+    _workbook_arguments(cmd)
+    cmd.add_argument("-o", "--output", help="另存新檔 / write to this file instead")
+    cmd.add_argument(
+        "--engine",
+        choices=["openpyxl", "libreoffice"],
+        default="openpyxl",
+        help="以檔案（預設）或 LibreOffice 計算 / calculate the file (default) or inside LibreOffice",
+    )
+    cmd.set_defaults(func=cmd_calculate)
+
+
+def _check_parser(cmd: argparse.ArgumentParser) -> None:
+    _workbook_arguments(cmd)
+    cmd.set_defaults(func=cmd_check)
+
+
+def _addin_parser(addin: argparse.ArgumentParser) -> None:
     addin_sub = addin.add_subparsers(dest="addin_command", required=True)
     build = addin_sub.add_parser("build", help="產生 macros.xlam / build the add-in")
     build.add_argument("-o", "--output", default=".", help="輸出資料夾 / output folder")
@@ -599,7 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="xlwings Lite 用的 main.py 與 requirements.txt（Excel 不需安裝 Python）/ the xlwings Lite script",
     )
 
-    coll = sub.add_parser("collect", help="彙整寄回的工作簿 / consolidate returned workbooks")
+
+def _collect_parser(coll: argparse.ArgumentParser) -> None:
     coll.add_argument("paths", nargs="+", help="工作簿、資料夾、.zip、.eml、.msg")
     coll.add_argument("-o", "--output", required=True, help="彙總工作簿 .xlsx 或 .ods / summary workbook")
     coll.add_argument(
@@ -622,7 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
     coll.add_argument("--json", action="store_true", help="以 JSON 輸出 / print JSON")
     coll.set_defaults(func=cmd_collect)
 
-    rep = sub.add_parser("report", help="產生達成情形報告 .odt/.docx/.pdf / write the Part 4 report")
+
+def _report_parser(rep: argparse.ArgumentParser) -> None:
     rep.add_argument("paths", nargs="*", help="計算後工作簿、資料夾、.zip、.eml、.msg")
     rep.add_argument("-o", "--output", required=True, help="報告檔 .odt（預設格式）、.docx 或 .pdf")
     rep.add_argument("--period", help="期別：上半年 或 全年度（預設最新一期）/ period")
@@ -640,10 +677,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.set_defaults(func=cmd_report)
 
-    demo = sub.add_parser("demo", help="以內建計畫範例數據示範 / run the embedded plan's sample")
+
+def _demo_parser(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("dir", nargs="?", default="kpi-demo", help="輸出資料夾 / output folder")
     demo.set_defaults(func=cmd_demo)
-    return parser
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -673,7 +710,7 @@ def _report_error(exc: KpiError, as_json: bool) -> int:
 
 
 _NAME_ERRORS = "kpi.shown-name"
-_NAME_END = re.compile(r"[\s/\\:\[\]]")
+_NAME_END = r"[\s/\\:\[\]]"  # compiled on first use: only an unprintable name needs it
 
 
 def _shown_name_bytes(exc: UnicodeError) -> tuple[str | bytes, int]:
@@ -685,7 +722,7 @@ def _shown_name_bytes(exc: UnicodeError) -> tuple[str | bytes, int]:
     """
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
-    end = _NAME_END.search(exc.object, exc.start)
+    end = re.compile(_NAME_END).search(exc.object, exc.start)
     stop = end.start() if end else len(exc.object)
     raw = exc.object[exc.start : stop].encode("utf-8", "surrogateescape")
     from workbook.collect.text import decode_name  # only here: importing collect costs every command

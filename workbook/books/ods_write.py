@@ -40,6 +40,9 @@ _REPORT = re.compile("^='?" + re.escape(L.SHEET_META) + r"""'?!\$?([A-Z]+)\$?(\d
 #: Names of what calculate writes or computes: a formula using one shows a changed result.
 _OWNED = re.compile(r"\b(?:OUT|TXT|CHK|CALC|SNAP)_\w+")
 
+#: content.xml up to this size is kept from the guard's read for the save (see ``__init__``).
+KEEP_CONTENT = 16 * 2**20
+
 _DIGESTS = {
     "http://www.w3.org/2000/09/xmldsig#sha256": hashlib.sha256,
     "http://www.w3.org/2000/09/xmldsig#sha1": hashlib.sha1,
@@ -71,9 +74,14 @@ class OdsFileBook(SavedFile, OdsBook):
         self.path = Path(path)
         data, self.state = read_with_state(self.path)
         super().__init__(data, str(self.path), formulas_visible=True)
-        # Read into the book now; the save reads content.xml again from ``data``.  At 1,000
-        # indicators it is 56 MB, held for nothing through the calculate and the save.
-        self.info.kept.pop("content.xml", None)
+        # Read into the book now.  The save patches the guard's copy when the scan trusted it and
+        # it is small (a 200-indicator form: 12 MB; inflating and checking it again cost 0.01
+        # CPU-s); at 1,000 indicators it is 56 MB, held for nothing through the calculate:
+        # the save reads it again from ``data``.
+        content = self.info.kept.pop("content.xml", None)
+        self._content_xml = (
+            content if self.info.scanned is not None and len(content or b"") <= KEEP_CONTENT else None
+        )
         self.data = data
         self.edits: dict[tuple[str, int, int], Any] = {}
         #: Why LibreOffice must do this calculate instead (empty: the file client can).
@@ -167,7 +175,7 @@ class OdsFileBook(SavedFile, OdsBook):
         return cached
 
     def _named_value(self, name: str) -> Any:
-        return self._value_at(*self.names()[name])
+        return self._value_at(*self.content.names[name])  # names() copies all 5,000 at 200 indicators
 
     def _value_at(self, sheet: str, row: int, col: int) -> Any:
         """A cell's value as calculate left it (its writes are in the raw grid too)."""
@@ -185,7 +193,7 @@ class OdsFileBook(SavedFile, OdsBook):
         if self.needs_client:
             raise OdsPatchError("; ".join(self.needs_client))
         cells.update(self.edits)
-        return patch_ods(self.data, cells) if cells else self.data
+        return patch_ods(self.data, cells, self._content_xml) if cells else self.data
 
     def _target(self, path: str | Path | None) -> tuple[Path, bool]:
         target = Path(path) if path else self.path

@@ -113,23 +113,29 @@ class Collection:
 
     def records(self) -> Iterator[dict[str, Any]]:
         """:meth:`table`'s records one at a time: a writer streaming them holds one, not all."""
+        known: dict[tuple[str, str, str], tuple[dict[str, Any], list[tuple[str, str, str, str]]]] = {}
         for row in self.rows:
-            plan = self.plan(row.plan_id)
-            ind = plan.indicator(row.result.indicator)
             r = row.result
-            rec: dict[str, Any] = {
-                "plan": row.plan_id,
-                "year": row.year,
-                "unit": row.unit,
-                "owner": ind.owner,
-                "period": plan.period(r.period).name,
-                "goal": plan.goal_of(ind.id).name,
-                "indicator_id": ind.id,
-                "indicator": ind.name,
-            }
-            for n, spec in enumerate(ind.inputs, start=1):
-                rec[f"input{n}_label"] = spec.label
-                rec[f"input{n}"] = _plain(r.inputs.get(spec.role))
+            key = (row.plan_id, r.indicator, r.period)
+            if key not in known:  # what the plan says of it, the same on every unit's row
+                plan = self.plan(row.plan_id)
+                ind = plan.indicator(r.indicator)
+                said = {
+                    "owner": ind.owner,
+                    "period": plan.period(r.period).name,
+                    "goal": plan.goal_of(ind.id).name,
+                    "indicator_id": ind.id,
+                    "indicator": ind.name,
+                }
+                inputs = [
+                    (f"input{n}_label", s.label, f"input{n}", s.role) for n, s in enumerate(ind.inputs, 1)
+                ]
+                known[key] = (said, inputs)
+            said, inputs = known[key]
+            rec: dict[str, Any] = {"plan": row.plan_id, "year": row.year, "unit": row.unit, **said}
+            for label_key, label, value_key, role in inputs:
+                rec[label_key] = label
+                rec[value_key] = _plain(r.inputs.get(role))
             rec.update(
                 value=_plain(r.value),
                 target=r.target,

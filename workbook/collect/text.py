@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
+#: Control characters a cell cannot store: openpyxl's ``openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE``,
+#: said here so that reading returns does not import openpyxl (and numpy with it; issue 24).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 #: Bidirectional controls: they make a name read differently from what it is.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TERMINAL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")

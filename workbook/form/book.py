@@ -11,7 +11,7 @@ re-exported here for the form's code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -121,9 +121,9 @@ class Book:
         by the end of the next :meth:`unprotected` block; return their names."""
         raise NotImplementedError
 
-    def typed_formulas(self, sheet: str, rows: int, cols: int) -> dict[tuple[int, int], str]:
+    def typed_formulas(self, sheet: str, rows: int, cols: int) -> Mapping[tuple[int, int], str]:
         """(``reads_typed_formulas``) Cells of ``sheet`` up to (rows, cols) holding a formula:
-        (row, col) → formula text."""
+        (row, col) → formula text (a mapping: an adapter may look one cell up on ``get``)."""
         raise NotImplementedError
 
     def restore_formula(self, sheet: str, row: int, col: int, formula: str) -> None:

@@ -20,6 +20,7 @@ from kpi_engine.kinds import input_error_expr, kind_of, kind_text
 from kpi_engine.measures import ZH_LABELS
 from kpi_engine.narrative import number_text
 from kpi_engine.plan import PERCENT_KINDS, Indicator
+from kpi_engine.plan_loader import plan_copy
 from workbook.form import layout as L
 from workbook.form.formulas import formula_text, indicator_computation
 from workbook.form.sheet import Book, Sheet, Validation
@@ -638,9 +639,15 @@ class _Builder:
         self.define(L.RECORD_NAME, ws, top, first)
         ws.put(top, first, NOT_CALCULATED, border=False)
         ws.bare(top + 1, first + L.REPORT_COLUMNS.index("說明"), NOT_CALCULATED)
-        text = self.plan.text
-        chunks = [text[i : i + L.PLAN_TEXT_CHUNK] for i in range(0, len(text), L.PLAN_TEXT_CHUNK)]
-        for i, chunk in enumerate(chunks, start=len(L.META_KEYS) + 1):
-            ws.bare(i, 1, "plan_text")
+        # The plan as written, then its JSON copy (calculate reads the copy without PyYAML).
+        text, copy = self.plan.text, plan_copy(self.plan) or ""
+        rows = [
+            ("plan_text", text[i : i + L.PLAN_TEXT_CHUNK]) for i in range(0, len(text), L.PLAN_TEXT_CHUNK)
+        ]
+        rows += [
+            ("plan_copy", copy[i : i + L.PLAN_TEXT_CHUNK]) for i in range(0, len(copy), L.PLAN_TEXT_CHUNK)
+        ]
+        for i, (key, chunk) in enumerate(rows, start=len(L.META_KEYS) + 1):
+            ws.bare(i, 1, key)
             ws.bare(i, 2, chunk)
         # Unprotected (issue 22): the only sheet calculate writes, so no client lifts protection.

@@ -72,7 +72,7 @@ class Outcome:
 
 
 def read_meta(book: Book) -> dict[str, Any]:
-    """The very hidden metadata sheet as a dict (``plan_text`` joined)."""
+    """The very hidden metadata sheet as a dict (``plan_text`` and ``plan_copy`` joined)."""
     if L.SHEET_META not in book.sheet_names():
         raise WorkbookFileError(
             "這不是本系統產生的填報工作簿（找不到系統資料）",
@@ -80,17 +80,17 @@ def read_meta(book: Book) -> dict[str, Any]:
             sheet=L.SHEET_META,
         )
     meta: dict[str, Any] = {}
-    text: list[str] = []
+    chunks: dict[str, list[str]] = {"plan_text": [], "plan_copy": []}
     for line in book.grid(L.SHEET_META):
         if not line or line[0] is None:
             continue
         key = str(line[0])
         value = line[1] if len(line) > 1 else None
-        if key == "plan_text":
-            text.append(str(value or ""))
+        if key in chunks:
+            chunks[key].append(str(value or ""))
         else:
             meta[key] = value
-    meta["plan_text"] = "".join(text)
+    meta.update((key, "".join(parts)) for key, parts in chunks.items())
     if meta.get("product") != L.PRODUCT:
         raise WorkbookFileError(
             "這不是本系統產生的填報工作簿", "not a KPI Workbook template", sheet=L.SHEET_META
@@ -117,7 +117,9 @@ def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict
     plan = next((p for p in plans if p.fingerprint == fingerprint), None)
     if plan is None:
         try:
-            plan = parse_plan(meta["plan_text"], source="(workbook)", fingerprint=fingerprint)
+            plan = parse_plan(
+                meta["plan_text"], source="(workbook)", fingerprint=fingerprint, copy=meta["plan_copy"]
+            )
         except PlanError as exc:
             raise WorkbookFileError(
                 "工作簿內的計畫資料無法讀取",
@@ -144,7 +146,8 @@ def resolve_scope(book: Book, plans: Iterable[Plan] = ()) -> tuple[L.Scope, dict
 
 def _locate(names: dict[str, Cell], wanted: list[str], sheets: list[str]) -> Located:
     """Where each required name points; refuse missing, dangling or colliding names."""
-    missing = [n for n in wanted if n not in names or names[n][0] not in sheets]
+    present = set(sheets)
+    missing = [n for n in wanted if n not in names or names[n][0] not in present]
     if missing:
         shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 個" if len(missing) > 5 else "")
         raise WorkbookFileError(
@@ -221,26 +224,11 @@ def calculate(
         sheet_notes = repairs.sheet_findings(gone, "sheet_missing")
         lost = {n for sheet in gone for n in repairs.REBUILDABLE[sheet]}
     workbook_names = [n for n in (L.FINDINGS_NAME, L.STATUS_NAME) if n not in lost] + [L.RECORD_NAME]
-    inputs = {name: (ind, p, role) for ind, p, role, name in scope.input_names()}
-    text_inputs = [L.notes_name(i, p) for i in scope.indicators for p in scope.periods]
-    progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
-    text_inputs += [L.progress_text_name(item, p) for item in scope.items for p in scope.periods]
-    formulas = result_formulas(scope)
-    state_names = _state_names(scope)
-    where = _locate(
-        names,
-        [
-            *inputs,
-            *text_inputs,
-            *(n for _, _, n in progress),
-            *formulas,
-            *state_names,
-            *workbook_names,
-        ],
-        book.sheet_names(),
-    )
+    form = _form(scope)
+    inputs, progress, formulas, state_names = form.inputs, form.progress, form.formulas, form.state_names
+    where = _locate(names, [*form.wanted, *workbook_names], book.sheet_names())
 
-    raw = {name: _input(book, where, name) for name in [*inputs, *text_inputs, *(n for _, _, n in progress)]}
+    raw = {name: _input(book, where, name) for name in form.typed}
     entries: dict[str, dict[str, dict[str, Any]]] = {}
     for name, (ind, p, role) in inputs.items():
         entries.setdefault(p.id, {}).setdefault(ind.id, {})[role] = raw[name]
@@ -248,7 +236,7 @@ def calculate(
     ev = evaluate(scope.plan, entries, targets=scope.targets, year=scope.year, cells=True, state=state)  # type: ignore[arg-type]
 
     located: list[Finding] = []
-    by_key = {(ind.id, p.id, role): name for name, (ind, p, role) in inputs.items()}
+    by_key = form.by_key
     for f in ev.findings:
         name = by_key.get((f.indicator, f.period, f.input))  # type: ignore[arg-type]
         sheet, row, col = where[name] if name else (None, 0, 0)
@@ -307,6 +295,40 @@ def calculate_file_book(
         ) from exc
 
 
+@dataclass(frozen=True)
+class _Form:
+    """The defined names calculate reads on one form (:func:`_form`)."""
+
+    inputs: dict[str, tuple[Any, Any, str]]  # count input → (indicator, period, role)
+    progress: list[tuple[Any, Any, str]]  # (Part 3 item, period, its 執行進度 name)
+    formulas: dict[str, str]  # result cell → its formula
+    state_names: dict[str, tuple[str, str, str]]  # calculate's record in _kpi
+    typed: list[str]  # every cell staff type into: counts, notes, 執行進度 and 執行情形
+    wanted: list[str]  # every name calculate reads (the workbook's own names aside)
+    by_key: dict[tuple[str, str, str], str]  # (indicator id, period id, role) → count input
+
+
+@L.per_form
+def _form(scope: L.Scope) -> _Form:
+    """The names of ``scope``'s form, built once per form (each return of a template has them)."""
+    inputs = {name: (ind, p, role) for ind, p, role, name in scope.input_names()}
+    text_inputs = [L.notes_name(i, p) for i in scope.indicators for p in scope.periods]
+    progress = [(item, p, L.progress_name(item, p)) for item in scope.items for p in scope.periods]
+    text_inputs += [L.progress_text_name(item, p) for item in scope.items for p in scope.periods]
+    formulas = result_formulas(scope)
+    state_names = _state_names(scope)
+    typed = [*inputs, *text_inputs, *(n for _, _, n in progress)]
+    return _Form(
+        inputs,
+        progress,
+        formulas,
+        state_names,
+        typed,
+        [*typed, *formulas, *state_names],
+        {(ind.id, p.id, role): name for name, (ind, p, role) in inputs.items()},
+    )
+
+
 def _state_names(scope: L.Scope) -> dict[str, tuple[str, str, str]]:
     """Defined name → (indicator id, period id, state key) of calculate's record in ``_kpi``."""
     out: dict[str, tuple[str, str, str]] = {}
@@ -331,8 +353,10 @@ def _layout_findings(
     """Damage to the form itself: merged inputs, removed protection, macros."""
     out: list[Finding] = []
     if book.reads_merged:
-        # Every product sheet, not only those with inputs: a damaged sheet is found here too.
-        ranges = {sheet: book.merged(sheet) for sheet in where.extent}
+        # Only sheets holding inputs: a merge elsewhere hides no count.  A sheet nothing is read
+        # from is not parsed for this either (its damage cannot change a number; the package
+        # guard has checked its bytes), so 檢核結果's 200 formula rows cost nothing here.
+        ranges = {sheet: book.merged(sheet) for sheet in {where[name][0] for name in inputs}}
         for name, (ind, p, role) in inputs.items():
             sheet, row, col = where[name]
             if any(r1 <= row <= r2 and c1 <= col <= c2 for r1, c1, r2, c2 in ranges[sheet]):
@@ -393,10 +417,14 @@ class Located(dict):
 
     def __init__(self, where: dict[str, Cell]):
         super().__init__(where)
-        self.extent: dict[str, tuple[int, int]] = {}
-        for sheet, row, col in where.values():
-            r, c = self.extent.get(sheet, (0, 0))
-            self.extent[sheet] = (max(r, row), max(c, col))
+        rows: dict[str, int] = {}
+        cols: dict[str, int] = {}
+        for sheet, row, col in where.values():  # a thousand names in a return: kept plain
+            if row > rows.get(sheet, 0):
+                rows[sheet] = row
+            if col > cols.get(sheet, 0):
+                cols[sheet] = col
+        self.extent: dict[str, tuple[int, int]] = {sheet: (rows[sheet], cols[sheet]) for sheet in rows}
 
     def address(self, name: str) -> tuple[str, str]:
         """(sheet, ``B7``) of a named cell."""
@@ -498,6 +526,7 @@ def _check_submitted(
     # The analysis sentences are formulas now: _check_results compares them with the engine's.
 
 
+@L.per_form
 def _result_steps(scope: L.Scope) -> dict[str, tuple[str, str, str]]:
     """Defined name → (indicator id, period id, step) of every formula cell."""
     return {

@@ -7,8 +7,11 @@ from plan ids, so the plan alone says which names a workbook must have.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from kpi_engine.plan import Indicator, Period, Plan, PlanItem
 
@@ -180,3 +183,30 @@ class Scope:
             for p in self.periods
             for spec in ind.inputs
         ]
+
+
+_T = TypeVar("_T")
+#: Forms a :func:`per_form` cache holds at most (collect reads a few templates' returns).
+PER_FORM_ENTRIES = 64
+
+
+def per_form(build: Callable[[Scope], _T]) -> Callable[[Scope], _T]:
+    """``build(scope)`` computed once per form: the plan (this very object), owner, period and data
+    year, which are all that defined names and computation steps depend on; never the unit, which
+    differs in each return of one template (collect asks the same form's names for every return).
+    The value is shared between callers: read it, never change it."""
+    cache: dict[tuple, tuple[Plan, Any]] = {}
+
+    @functools.wraps(build)
+    def cached(scope: Scope) -> _T:
+        key = (id(scope.plan), scope.owner, scope.period_id, scope.data_year)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is scope.plan:  # held here, so its id is not reused
+            return hit[1]
+        if len(cache) >= PER_FORM_ENTRIES:
+            cache.clear()
+        value = build(scope)
+        cache[key] = (scope.plan, value)
+        return value
+
+    return cached

@@ -189,13 +189,16 @@ def target_repairs(read: Reading, *, write: bool = True) -> tuple[list[Finding],
     scope, where = read.scope, read.where
     findings: list[Finding] = []
     cells: dict[Cell, Any] = {}
+    year_label = f"{scope.year}年{TARGET_LABEL}"
     for ind in scope.indicators:
         printed = target_for(ind, scope.targets).shown  # as the template prints it: 第3階段（完成發包）
         spots: list[Cell] = []
         for p in scope.periods:
             sentence_sheet = where[L.sentence_name(ind, p)][0]
             rows = [
-                where[n] for n in _result_names(scope, ind, p) if n in where and where[n][0] == sentence_sheet
+                where[n]
+                for n in _result_names(scope)[ind.id, p.id]
+                if n in where and where[n][0] == sentence_sheet
             ]
             if not rows:
                 continue
@@ -203,9 +206,7 @@ def target_repairs(read: Reading, *, write: bool = True) -> tuple[list[Finding],
             grid = read.grid(sheet)
             if at(grid, first - 1, 1) == TARGET_LABEL:
                 spots.append((sheet, first - 1, col))
-            for row in range(1, first):
-                if at(grid, row, 1) == f"{scope.year}年{TARGET_LABEL}":
-                    spots.append((sheet, row, 2))
+            spots += [(sheet, row, 2) for row in range(1, first) if at(grid, row, 1) == year_label]
         for sheet, row, col in dict.fromkeys(spots):
             shown = at(read.grid(sheet), row, col)
             if _same_target(shown, printed):
@@ -225,13 +226,18 @@ def target_repairs(read: Reading, *, write: bool = True) -> tuple[list[Finding],
     return findings, cells
 
 
-def _result_names(scope: L.Scope, ind: Any, p: Any) -> list[str]:
-    """The defined names of an indicator's ``OUT_`` result cells in one period."""
+@L.per_form
+def _result_names(scope: L.Scope) -> dict[tuple[str, str], list[str]]:
+    """(indicator id, period id) → the defined names of its ``OUT_`` result cells (once per form)."""
     from workbook.form.formulas import indicator_computation
 
-    prefix = L.result_name(ind, p, "")
-    names = (L.step_name(ind, p, step) for step, _ in indicator_computation(scope, ind, p).steps)
-    return [n for n in names if n.startswith(prefix)]
+    out = {}
+    for ind in scope.indicators:
+        for p in scope.periods:
+            prefix = L.result_name(ind, p, "")
+            names = (L.step_name(ind, p, step) for step, _ in indicator_computation(scope, ind, p).steps)
+            out[ind.id, p.id] = [n for n in names if n.startswith(prefix)]
+    return out
 
 
 def _same_target(shown: Any, printed: str) -> bool:

@@ -15,6 +15,7 @@ import html
 import io
 import re
 import zipfile
+from collections.abc import Iterator, Mapping
 
 from workbook.formats.cells import split_cell
 from workbook.formats.xlsx_patch import (
@@ -49,6 +50,8 @@ class XlsxFormulaCells:
         self._zip: zipfile.ZipFile | None = None
         self._parts: dict[str, str] | None = None
         self._found: dict[str, dict[tuple[int, int], str]] = {}
+        self._bytes: dict[str, bytes | None] = {}
+        self._where: dict[str, dict[tuple[int, int], int] | None] = {}  # cell → its <f>, per sheet
 
     def _part_map(self) -> dict[str, str]:
         if self._parts is None:
@@ -71,16 +74,66 @@ class XlsxFormulaCells:
     def of(self, sheet: str) -> dict[tuple[int, int], str]:
         """(row, col) → ``=formula`` for every cell of ``sheet`` holding one (shared ones too)."""
         if sheet not in self._found:
+            xml = self._xml(sheet)
+            self._found[sheet] = _formula_cells(xml) if xml is not None else {}
+        return self._found[sheet]
+
+    def sheet(self, sheet: str) -> SheetFormulas:
+        """``sheet``'s formula cells as a mapping that reads the text of a cell looked up
+        alone (:class:`SheetFormulas`); iterating it reads them all (:meth:`of`)."""
+        return SheetFormulas(self, sheet)  # not kept here: a view kept would make a cycle holding the bytes
+
+    def formula(self, sheet: str, cell: tuple[int, int]) -> str | None:
+        """The ``=formula`` of one cell of ``sheet``, None when it holds none: where each formula
+        cell is is found once per sheet, and only this cell's text is read."""
+        if sheet in self._found:
+            return self._found[sheet].get(cell)
+        if sheet not in self._where:
+            xml = self._xml(sheet)
+            self._where[sheet] = _formula_positions(xml) if xml else {}
+        where = self._where[sheet]
+        if where is None:  # not the plain shape: every formula cell, parsed
+            return self.of(sheet).get(cell)
+        at = where.get(cell)
+        return None if at is None else _formula_text(self._xml(sheet) or b"", at)
+
+    def _xml(self, sheet: str) -> bytes | None:
+        """The sheet part's bytes (b"" for a sheet without one); None when they cannot be had."""
+        if sheet not in self._bytes:
             try:
                 part = self._part_map().get(sheet)
                 xml = self._kept.get(part) if part else b""
-                if xml is None:
-                    xml = self._zip_file().read(part)
-                self._found[sheet] = _formula_cells(xml)
+                self._bytes[sheet] = xml if xml is not None else self._zip_file().read(part)
             except (zipfile.BadZipFile, KeyError, ValueError, PatchError):
                 # calamine read this sheet's values; markup it cannot make sense of leaves them as read
-                self._found[sheet] = {}
-        return self._found[sheet]
+                self._bytes[sheet] = None
+        return self._bytes[sheet]
+
+
+class SheetFormulas(Mapping):
+    """One sheet's formula cells, (row, col) → ``=formula``, as :meth:`XlsxFormulaCells.of` gives
+    them.  ``get`` finds where each formula cell is once and reads the text of the one asked
+    only (calculate asks its inputs, which rarely hold one; a result formula's text runs to
+    kilobytes, and decoding every one was most of the read); iterating reads every text."""
+
+    def __init__(self, cells: XlsxFormulaCells, sheet: str):
+        self._cells, self._sheet = cells, sheet
+
+    def get(self, key: tuple[int, int], default: str | None = None) -> str | None:
+        found = self._cells.formula(self._sheet, key)
+        return default if found is None else found
+
+    def __getitem__(self, key: tuple[int, int]) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self._cells.of(self._sheet))
+
+    def __len__(self) -> int:
+        return len(self._cells.of(self._sheet))
 
 
 @functools.lru_cache(maxsize=32)
@@ -111,27 +164,52 @@ def formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
 def _formula_cells(xml: bytes) -> dict[tuple[int, int], str]:
     if not xml or (b"<f" not in xml and b":f" not in xml):
         return {}
-    head = xml[: xml.find(b">", xml.find(b"<worksheet")) + 1] if b"<worksheet" in xml[:4096] else b""
-    if _DEFAULT_NS not in head:  # a prefixed or unusual sheet: read it as XML
+    if not _plain(xml):  # a prefixed or unusual sheet: read it as XML
         return _parsed(xml)
     adjacent = _first_children(xml)
     if adjacent is not None:
         return adjacent
+    return {cell: _formula_text(xml, at) for cell, at in (_formula_positions(xml) or {}).items()}
+
+
+def _plain(xml: bytes) -> bool:
+    """Is SpreadsheetML the part's default namespace (the shape the byte scans read)?"""
+    head = xml[: xml.find(b">", xml.find(b"<worksheet")) + 1] if b"<worksheet" in xml[:4096] else b""
+    return _DEFAULT_NS in head
+
+
+#: A formula element's start (<f>, <f t="shared" …>, <f/>; not <formula1>); a regex finds it at
+#: memory speed where ``bytes.find(b"<f")`` stopped at every tag.
+_F_TAG = re.compile(rb"<f[ >/]")
+
+
+def _formula_positions(xml: bytes) -> dict[tuple[int, int], int] | None:
+    """(row, col) → where the cell's ``<f`` starts, for every cell holding a formula (the element
+    scan: each ``<f`` belongs to the nearest ``<c `` before it whose start tag ends before it,
+    is not self-closed and is not closed before it); None when the part is not of the plain
+    shape (then it is parsed as XML).  Texts are left to :func:`_formula_text`."""
+    if not xml:
+        return {}
+    if not _plain(xml):
+        return None
     out = {}
-    at = xml.find(b"<f")
-    while at >= 0:  # bytes.find, not a regex: a sheet part is scanned at memory speed
-        if xml[at + 2 : at + 3] in (b" ", b">", b"/"):  # <f>, <f t="shared" …>, <f/>; not <formula>
-            start = xml.rfind(b"<c ", 0, at)
-            end = xml.find(b">", start)
-            inside = start >= 0 and end < at and xml[end - 1 : end] != b"/" and b"</c>" not in xml[end:at]
-            r = _R.search(xml, start, end) if inside else None
-            if r:
-                tag_end = xml.find(b">", at)
-                close = xml.find(b"</f>", tag_end)
-                text = b"" if xml[tag_end - 1 : tag_end] == b"/" or close < 0 else xml[tag_end + 1 : close]
-                out[split_cell(r.group(1).decode())] = "=" + html.unescape(text.decode("utf-8", "replace"))
-        at = xml.find(b"<f", at + 2)
+    for m in _F_TAG.finditer(xml):
+        at = m.start()
+        start = xml.rfind(b"<c ", 0, at)
+        end = xml.find(b">", start)
+        inside = start >= 0 and end < at and xml[end - 1 : end] != b"/" and b"</c>" not in xml[end:at]
+        r = _R.search(xml, start, end) if inside else None
+        if r:
+            out[split_cell(r.group(1).decode())] = at
     return out
+
+
+def _formula_text(xml: bytes, at: int) -> str:
+    """``=text`` of the formula element starting at ``at`` (a shared formula's follower: ``=``)."""
+    tag_end = xml.find(b">", at)
+    close = xml.find(b"</f>", tag_end)
+    text = b"" if xml[tag_end - 1 : tag_end] == b"/" or close < 0 else xml[tag_end + 1 : close]
+    return "=" + html.unescape(text.decode("utf-8", "replace"))
 
 
 #: A cell's start tag directly followed by its formula, as every producer writes it (``<f>`` is
@@ -154,11 +232,7 @@ def _first_children(xml: bytes) -> dict[tuple[int, int], str] | None:
         r = _R.search(xml, m.start(), m.start(1) + len(m.group(1)))
         if r is None:
             continue
-        at = m.end() - 2
-        tag_end = xml.find(b">", at)
-        close = xml.find(b"</f>", tag_end)
-        text = b"" if xml[tag_end - 1 : tag_end] == b"/" or close < 0 else xml[tag_end + 1 : close]
-        out[split_cell(r.group(1).decode())] = "=" + html.unescape(text.decode("utf-8", "replace"))
+        out[split_cell(r.group(1).decode())] = _formula_text(xml, m.end() - 2)
     return out
 
 

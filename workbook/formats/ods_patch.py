@@ -22,7 +22,6 @@ built once around them (linear in its size); every other zip member is copied as
 
 from __future__ import annotations
 
-import html
 import io
 import re
 import zipfile
@@ -56,10 +55,14 @@ class Cached:
 _TABLE_BYTES = re.compile(rb'<table:table\s[^>]*?table:name="([^"]*)"[^>]*>')
 _TABLE_END_BYTES = b"</table:table>"
 _ROW = re.compile(r"<table:table-row(?=[\s/>])([^>]*?)(/?)>")
-_ROW_BYTES = re.compile(_ROW.pattern.encode("ascii"))
+_ROW_START = b"<table:table-row"
+#: What may follow a tag's name (``(?=[\s/>])`` of a bytes pattern).
+_NAME_ENDS = frozenset(b" \t\n\r\f\v/>")
 _ROW_END = "</table:table-row>"
 _ROW_END_BYTES = _ROW_END.encode("ascii")
-_CELL = re.compile(r"<table:(table-cell|covered-table-cell)(?=[\s/>])([^>]*?)(/?)>")
+#: A cell's start tag: its attributes, a closing "/" included (greedy: a lazy ``[^>]*?`` before
+#: ``/?>`` retried at every character of a long formula).
+_CELL_TAG = re.compile(r"<table:(table-cell|covered-table-cell)(?=[\s/>])([^>]*)>")
 _ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')
 _ANNOTATION = re.compile(r"<office:annotation\b.*?</office:annotation>", re.S)
 _PARAGRAPHS = re.compile(r"^(?:<text:p\b[^>]*/>|<text:p\b.*?</text:p>)*$", re.S)
@@ -74,24 +77,57 @@ _VALUE_ATTRS = {
     "office:currency",
     "calcext:value-type",
 }
+#: A start tag's attributes as LibreOffice and this product write them: `` name="value"`` each.
+_CANONICAL = re.compile(r'(?: [\w:.-]+="[^"]*")*')
+_VALUE_KEYS = "|".join(sorted(_VALUE_ATTRS))
+#: Over canonical attributes, pair by pair: a value attribute (and for a typed-in value, the
+#: formula) matches the first branch and goes; any other pair is group 1 and stays.
+_KEEP_FORMULA = re.compile(rf' (?:{_VALUE_KEYS})="[^"]*"|( [\w:.-]+="[^"]*")')
+_KEEP_VALUE = re.compile(rf' (?:{_VALUE_KEYS}|table:formula)="[^"]*"|( [\w:.-]+="[^"]*")')
+_HAS_FORMULA = re.compile(r'(?: [\w:.-]+="[^"]*")*? table:formula="')
 _REPEAT_COLS = "table:number-columns-repeated"
+_END_TAGS = {kind: f"</table:{kind}>" for kind in ("table-cell", "covered-table-cell")}
 _REPEAT_ROWS = "table:number-rows-repeated"
+_REPEAT_ROWS_BYTES = _REPEAT_ROWS.encode("ascii")
+#: The one attribute :func:`_set_attr` replaces, of each name it is asked for.
+_ATTR_OF = {name: re.compile(rf'\s{re.escape(name)}="[^"]*"') for name in (_REPEAT_COLS, _REPEAT_ROWS)}
+_ATTR_BYTES = re.compile(_ATTR.pattern.encode("ascii"))
 
 
-def patch_ods(data: bytes, cells: Mapping[Cell, Any]) -> bytes:
+#: The level for the patched content.xml: 3 deflates a 200-indicator form's 12 MB in half the
+#: time of the default 6 (zlib: 0.022 against 0.045 CPU-s; zlib-ng: 0.014), the .ods growing
+#: from 0.54 to 0.73-0.77 MB, the size of the same workbook as .xlsx (issue 24: the .ods
+#: calculate as fast as the .xlsx one).
+CONTENT_LEVEL = 3
+
+
+def _deflater() -> Any:
+    """zlib-ng when installed (the same deflate format, faster, its checksum 9 times as fast),
+    else zlib (LibreOffice's and Pyodide's Python)."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return zlib
+    return zlib_ng
+
+
+def patch_ods(data: bytes, cells: Mapping[Cell, Any], content: bytes | None = None) -> bytes:
     """The package ``data`` with ``cells`` written: (sheet, row, column) → value or :class:`Cached`.
 
     Values are text, numbers, booleans or ``None`` (an empty cell); text is never a
-    formula.  Raises :class:`OdsPatchError` when the layout is beyond this patcher.
+    formula.  ``content``: the package's ``content.xml`` as the guard read it and
+    :func:`workbook.formats.ods_scan.scan` trusted it (else it is read and checked here).
+    Raises :class:`OdsPatchError` when the layout is beyond this patcher.
     """
-    content = _inflated(data, "content.xml")
-    if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
-        raise OdsPatchError("content.xml cannot be read by its tags")
+    if content is None:
+        content = _inflated(data, "content.xml")
+        if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
+            raise OdsPatchError("content.xml cannot be read by its tags")
     # At 1,000 indicators content.xml is 56 MB: its pieces (views of it and the rewritten
     # rows) are compressed one by one, never joined into a second copy.
     patched = _patch_pieces(content, cells)
     try:
-        return rewrite_members(data, {"content.xml": patched})
+        return rewrite_members(data, {"content.xml": patched}, level=CONTENT_LEVEL, deflater=_deflater())
     except ZipRewriteError as exc:
         raise OdsPatchError(str(exc)) from exc
 
@@ -150,7 +186,11 @@ def _patch_pieces(xml: bytes, cells: Mapping[Cell, Any]) -> list[Any]:
         by_sheet.setdefault(sheet, {})[(row, col)] = value
     edits: list[tuple[int, int, bytes]] = []
     for m in _TABLE_BYTES.finditer(xml):
-        name = html.unescape(m.group(1).decode("utf-8"))
+        name = m.group(1).decode("utf-8")
+        if "&" in name:
+            from html import unescape  # only here: html.entities takes 1.5 ms to load
+
+            name = unescape(name)
         if name not in by_sheet:
             continue
         end = xml.find(_TABLE_END_BYTES, m.end())
@@ -193,22 +233,28 @@ def _patch_table(
     row = 1
     pos = start
     last = None  # where the last row ends
+    find = xml.find
     while rows:
-        m = _ROW_BYTES.search(xml, pos, end)
-        if m is None:  # past the table's last row: new rows after it
+        # The next row's start tag, found with bytes.find (what _ROW matches, at memchr speed).
+        at = find(_ROW_START, pos, end)
+        while at >= 0 and xml[at + len(_ROW_START)] not in _NAME_ENDS:
+            at = find(_ROW_START, at + len(_ROW_START), end)
+        gt = find(b">", at, end) if at >= 0 else -1
+        if gt < 0:  # past the table's last row: new rows after it
             if last is None:
                 raise OdsPatchError("a table without rows")
             edits.append((last, last, _new_rows(row, rows).encode("utf-8")))
             break
-        attrs = m.group(1).decode("utf-8")
-        close = m.end() if m.group(2) else xml.find(_ROW_END_BYTES, m.end(), end) + len(_ROW_END_BYTES)
-        if close < m.end():
+        empty = xml[gt - 1] == 0x2F  # "/>": a row element without cells
+        attrs = xml[at + len(_ROW_START) : gt - 1 if empty else gt]
+        close = gt + 1 if empty else find(_ROW_END_BYTES, gt, end) + len(_ROW_END_BYTES)
+        if close <= gt:
             raise OdsPatchError("a row has no end")
-        repeat = int(_attr(attrs, _REPEAT_ROWS) or "1")
+        repeat = int(_attr_bytes(attrs, _REPEAT_ROWS_BYTES) or b"1")
         hit = ordered[bisect_left(ordered, row) : bisect_left(ordered, row + repeat)]
         if hit:
-            text = _split_row(xml[m.start() : close].decode("utf-8"), row, repeat, rows, hit)
-            edits.append((m.start(), close, text.encode("utf-8")))
+            text = _split_row(xml[at:close].decode("utf-8"), row, repeat, rows, hit)
+            edits.append((at, close, text.encode("utf-8")))
             for r in hit:
                 del rows[r]
         row += repeat
@@ -230,6 +276,8 @@ def _new_rows(first: int, rows: dict[int, dict[int, Any]]) -> str:
 
 def _split_row(text: str, first: int, repeat: int, rows: dict[int, dict[int, Any]], hit: list[int]) -> str:
     """The row element (a run of ``repeat`` rows from ``first``) with the ``hit`` rows written."""
+    if repeat == 1 and f'{_REPEAT_ROWS}="' not in text[: text.find(">")]:  # one row, as it is
+        return _patch_row(text, rows[first])
     out, at = [], first
     for r in hit:
         if r > at:
@@ -260,7 +308,7 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
     targets = sorted(wanted)  # walked in order: the next one is found without a scan of all
     i = 0
     while i < len(targets):
-        c = _CELL.search(row, pos, body_end)
+        c = _CELL_TAG.search(row, pos, body_end)
         if c is None:  # past the row's last cell: fill the gap, then the cells
             out, at = [], col
             for target in targets[i:]:
@@ -270,39 +318,55 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
                 at = target + 1
             edits.append((body_end, body_end, "".join(out)))
             break
-        kind, attrs = c.group(1), c.group(2)
-        if c.group(3):
-            close, inner = c.end(), ""
+        kind, attrs = c.groups()
+        start, slash = c.start(), attrs.endswith("/")
+        if slash:
+            attrs, close, inner = attrs[:-1], c.end(), ""
         else:
-            end_tag = f"</table:{kind}>"
+            end_tag = _END_TAGS[kind]
             close = row.find(end_tag, c.end(), body_end)
             if close < 0:
                 raise OdsPatchError("a cell has no end")
             inner = row[c.end() : close]
             close += len(end_tag)
-        repeat = int(_attr(attrs, _REPEAT_COLS) or "1")
-        if targets[i] < col + repeat:
+        repeated = _REPEAT_COLS in attrs
+        if repeated:
+            repeat = int(_attr(attrs, _REPEAT_COLS) or "1")
+        elif "='" in attrs or attrs.count('"') % 2:  # what _attr refuses in every tag it reads
+            raise OdsPatchError("a tag this patcher cannot read")
+        else:
+            repeat = 1
+        if targets[i] == col and repeat == 1:  # the usual: one cell, written alone
+            i += 1
+            if kind != "table-cell":
+                raise OdsPatchError("a written cell is covered by a merged cell")
+            new = _cell(kind, _set_attr(attrs, _REPEAT_COLS, None) if repeated else attrs, inner, wanted[col])
+            if new != row[start:close]:  # a result already shown as calculate would write it stays
+                edits.append((start, close, new))
+        elif targets[i] < col + repeat:
             stop = bisect_left(targets, col + repeat, i)
             hit, i = targets[i:stop], stop
             if kind != "table-cell":
                 raise OdsPatchError("a written cell is covered by a merged cell")
+            rest = row[c.end() : close]  # what follows the start tag, end tag included
             out, at = [], col
             for t in hit:
                 if t > at:
-                    out.append(_repeat_cell(row[c.start() : close], c, t - at))
+                    out.append(_repeat_cell(kind, attrs, slash, rest, t - at))
                 out.append(_cell(kind, _set_attr(attrs, _REPEAT_COLS, None), inner, wanted[t]))
                 at = t + 1
             if col + repeat > at:
-                out.append(_repeat_cell(row[c.start() : close], c, col + repeat - at))
-            edits.append((c.start(), close, "".join(out)))
+                out.append(_repeat_cell(kind, attrs, slash, rest, col + repeat - at))
+            edits.append((start, close, "".join(out)))
         col += repeat
         pos = close
     return spliced(row, edits)
 
 
-def _repeat_cell(text: str, m: re.Match, n: int) -> str:
-    attrs = _set_attr(m.group(2), _REPEAT_COLS, str(n) if n > 1 else None)
-    return f"<table:{m.group(1)}{attrs}{m.group(3)}>" + text[m.end() - m.start() :]
+def _repeat_cell(kind: str, attrs: str, slash: bool, rest: str, n: int) -> str:
+    """The cell (start tag's ``attrs``, then ``rest``) as a run of ``n``."""
+    attrs = _set_attr(attrs, _REPEAT_COLS, str(n) if n > 1 else None)
+    return f"<table:{kind}{attrs}{'/' if slash else ''}>{rest}"
 
 
 def _empty_cells(n: int) -> str:
@@ -311,7 +375,7 @@ def _empty_cells(n: int) -> str:
 
 def _cell(kind: str, attrs: str, inner: str, value: Any) -> str:
     """A cell element with ``value``, keeping its other attributes and its comment."""
-    _check_tag(attrs)  # refuses attributes this patcher would misread
+    # Its attributes were checked as the row walk read them (what _check_tag refuses).
     # Most written cells hold one paragraph and no comment: the patterns only when needed
     # (10,900 formula cells get their cached result at 200 indicators).
     if "<office:annotation" in inner:
@@ -321,18 +385,42 @@ def _cell(kind: str, attrs: str, inner: str, value: Any) -> str:
         annotations, rest = "", inner
     if rest and not _PARAGRAPHS.match(rest):
         raise OdsPatchError("a written cell holds a drawing or other content")
-    pairs = _ATTR.findall(attrs)
     cached = isinstance(value, Cached)
-    if cached:
-        value = value.value
-        if not any(k == "table:formula" for k, _ in pairs):
-            raise OdsPatchError("a cached result for a cell with no formula")
-    kept = "".join(
-        f' {k}="{v}"' for k, v in pairs if k not in _VALUE_ATTRS and (cached or k != "table:formula")
-    )
-    typed, paragraphs = _value_xml(value, cached)
+    kept = _kept(attrs, cached)
+    typed, paragraphs = _value_xml(value.value if cached else value, cached)
     body = annotations + paragraphs
     return f"<table:{kind}{kept}{typed}>{body}</table:{kind}>" if body else f"<table:{kind}{kept}{typed}/>"
+
+
+def _kept(attrs: str, cached: bool) -> str:
+    """The attributes a written cell keeps: not its value's, nor its formula unless it gets a
+    cached result (which must then have one)."""
+    if cached:  # a formula's attributes are its own: nothing to reuse
+        return _kept_pairs(attrs, cached)
+    found = _KEPT_TYPED.get(attrs)
+    if found is None:
+        found = _kept_pairs(attrs, cached)
+        if len(_KEPT_TYPED) < 4096:  # bounded in a long-lived process
+            _KEPT_TYPED[attrs] = found
+    return found
+
+
+#: A typed-in cell's kept attributes by its attributes: calculate writes thousands of cells
+#: of a few styles.
+_KEPT_TYPED: dict[str, str] = {}
+
+
+def _kept_pairs(attrs: str, cached: bool) -> str:
+    if _CANONICAL.fullmatch(attrs):  # as written by LibreOffice and this product: pair by pair, at C speed
+        if cached and not _HAS_FORMULA.match(attrs):
+            raise OdsPatchError("a cached result for a cell with no formula")
+        return "".join((_KEEP_FORMULA if cached else _KEEP_VALUE).findall(attrs))
+    pairs = _ATTR.findall(attrs)
+    if cached and not any(k == "table:formula" for k, _ in pairs):
+        raise OdsPatchError("a cached result for a cell with no formula")
+    return "".join(
+        f' {k}="{v}"' for k, v in pairs if k not in _VALUE_ATTRS and (cached or k != "table:formula")
+    )
 
 
 #: Types whose ``repr`` tells apart every way a value is written (1, 1.0, True, Decimal("1.50")).
@@ -433,7 +521,21 @@ def _attr(attrs: str, name: str) -> str | None:
     return None
 
 
+def _attr_bytes(attrs: bytes, name: bytes) -> bytes | str | None:
+    """:func:`_attr` of a tag's attributes as bytes (the rows walked are not decoded)."""
+    if not attrs.isascii():  # a pattern's \w is ASCII in bytes, Unicode in text: read as text
+        return _attr(attrs.decode("utf-8"), name.decode("ascii"))
+    if b"='" in attrs or attrs.count(b'"') % 2:
+        raise OdsPatchError("a tag this patcher cannot read")
+    if name + b'="' not in attrs:
+        return None
+    for k, v in _ATTR_BYTES.findall(attrs):
+        if k == name:
+            return v
+    return None
+
+
 def _set_attr(attrs: str, name: str, value: str | None) -> str:
     """``attrs`` with ``name`` set to ``value`` (removed when None), other attributes as they were."""
-    rest = re.sub(rf'\s{re.escape(name)}="[^"]*"', "", attrs) if f'{name}="' in attrs else attrs
+    rest = _ATTR_OF[name].sub("", attrs) if f'{name}="' in attrs else attrs
     return rest + (f' {name}="{value}"' if value is not None else "")

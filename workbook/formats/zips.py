@@ -20,13 +20,20 @@ class ZipRewriteError(ValueError):
 
 
 def rewrite_members(
-    data: bytes, replaced: Mapping[str, bytes | Sequence[Any]], dropped: Collection[str] = ()
+    data: bytes,
+    replaced: Mapping[str, bytes | Sequence[Any]],
+    dropped: Collection[str] = (),
+    *,
+    level: int = 6,
+    deflater: Any = zlib,
 ) -> bytes:
     """The zip ``data`` with ``replaced`` members rewritten and ``dropped`` ones left out.
 
     Every other member is copied as its compressed bytes (no inflate/deflate round trip);
     order, names, dates, compression methods and the archive comment stay.  A rewritten
     member keeps its name, date and method (stored stays stored: an .ods ``mimetype``).
+    ``level``: the compression level for the rewritten members; ``deflater``: the module that
+    compresses and checksums them (zlib's interface: ``compressobj``, ``crc32``).
     Raises :class:`ZipRewriteError` for a member to replace that is not there or one it
     cannot copy (a bad local header, zip64), and :class:`zipfile.BadZipFile` for data that
     is not a zip.
@@ -41,7 +48,7 @@ def rewrite_members(
             if info.filename in dropped:
                 continue
             if info.filename in replaced:
-                _write_member(dst, info, replaced[info.filename])
+                _write_member(dst, info, replaced[info.filename], level, deflater)
             else:
                 _copy_raw(data, info, dst)
         dst.comment = src.comment
@@ -63,7 +70,13 @@ def _copy_raw(data: bytes, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
     _append(dst, copy, raw)
 
 
-def _write_member(dst: zipfile.ZipFile, info: zipfile.ZipInfo, content: bytes | Sequence[Any]) -> None:
+def _write_member(
+    dst: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    content: bytes | Sequence[Any],
+    level: int = 6,
+    deflater: Any = zlib,
+) -> None:
     """Write a rewritten part with the member's own name, date and compression method.
 
     ``content`` may be the part's pieces (bytes-like) in order: they are compressed one by one,
@@ -74,10 +87,14 @@ def _write_member(dst: zipfile.ZipFile, info: zipfile.ZipInfo, content: bytes | 
     copy.compress_type = info.compress_type
     if info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):
         copy.compress_type = zipfile.ZIP_DEFLATED  # an exotic method: write it deflated
-    deflate = zlib.compressobj(6, zlib.DEFLATED, -15) if copy.compress_type == zipfile.ZIP_DEFLATED else None
+    deflate = (
+        deflater.compressobj(level, zlib.DEFLATED, -15)
+        if copy.compress_type == zipfile.ZIP_DEFLATED
+        else None
+    )
     out, crc, size = [], 0, 0
     for piece in pieces:
-        crc, size = zlib.crc32(piece, crc), size + len(piece)
+        crc, size = deflater.crc32(piece, crc), size + len(piece)
         out.append(deflate.compress(piece) if deflate else bytes(piece))
     if deflate:
         out.append(deflate.flush())

@@ -22,16 +22,8 @@ from workbook.form.styles import row_height
 from workbook.formats.cells import column_letters
 from workbook.formats.files import atomic_text, save_atomic
 from workbook.report.summary_charts import add_charts
-from workbook.report.summary_style import (
-    Formats,
-    RowHeights,
-    forget_row,
-    light_rules,
-    page_setup,
-    put,
-    set_height,
-    set_width,
-)
+from workbook.report.summary_rows import TableRows
+from workbook.report.summary_style import Formats, light_rules, page_setup, set_height, set_width
 
 LIGHT_TEXT = {"green": "綠燈", "yellow": "黃燈", "red": "紅燈", "white": "白燈"}
 YES_NO = {True: "是", False: "否", None: ""}
@@ -77,17 +69,10 @@ def _table_sheet(
     set_height(ws, 1, row_height([(label, w) for label, w in columns]))
     for col, (label, _) in enumerate(columns):
         ws.write_string(1, col, label, fmt.header)
-    widths = [w for _, w in columns]
-    heights = RowHeights()
+    body = TableRows(ws, fmt.wrap, [w for _, w in columns])
     r = 1
     for r, line in enumerate(rows, start=2):
-        # Submitted text may hold control characters (a line break pasted from Word) that a
-        # cell cannot store; they are made visible here, at the output, so nothing else changes.
-        values = [cell_text(v) for v in line]
-        set_height(ws, r, heights.of(["" if v is None else str(v) for v in values], widths))
-        for c, v in enumerate(values):
-            put(ws, r, c, v, fmt.wrap)  # text is written as text: an "=…" is never a live formula
-        forget_row(ws, r - 1)  # written to disk when row r began
+        body.write(r, line)  # text is written as text: an "=…" is never a live formula
     count = r - 1
     ws.freeze_panes(2, 0)
     ws.repeat_rows(1)  # the header on every printed page

@@ -20,7 +20,8 @@ from xlsxwriter.worksheet import Worksheet
 from kpi_engine.evaluate import scores
 from workbook.collect import Collection
 from workbook.form.styles import LIGHT_COLOURS
-from workbook.report.summary_style import CM_PX, Formats, page_setup, put, set_height, set_width
+from workbook.report.summary_rows import TableRows
+from workbook.report.summary_style import CM_PX, Formats, page_setup, set_height, set_width
 
 GOAL_COLOURS = ["4472C4", "ED7D31", "A5A5A5", "FFC000", "5B9BD5", "70AD47"]
 CHART_ROWS = 16  # rows one chart takes on the sheet
@@ -105,15 +106,15 @@ def add_charts(wb: Workbook, fmt: Formats, coll: Collection) -> Worksheet:
         set_height(ws, header, 80)
         for c, label in enumerate(labels):
             ws.write_string(header, c, label, fmt.header)
+        body = TableRows(ws, [fmt.wrap] + [fmt.center] * (len(labels) - 1), None)
         for n, unit in enumerate(units, start=header + 1):
-            ws.write_string(n, 0, unit, fmt.wrap)  # a unit name is text, even one that starts with "="
-            ws.write_number(n, 1, 100, fmt.center)
-            for c, ind in enumerate(indicators, start=2):
-                r = by.get((unit, ind.id))
-                put(ws, n, c, r.achievement_rate if r else None, fmt.center)
             goal = {s.id: s.score for s in scores(plan, per_unit[unit]) if s.period == pid}
-            for c, g in enumerate(plan.goals, start=2 + len(indicators)):
-                ws.write_number(n, c, float(goal.get(g.id, Decimal(0))), fmt.center)
+            body.write(  # a unit name is text, even one that starts with "="
+                n,
+                [unit, 100]
+                + [r.achievement_rate if (r := by.get((unit, ind.id))) else None for ind in indicators]
+                + [float(goal.get(g.id, Decimal(0))) for g in plan.goals],
+            )
         last = header + len(units)
         anchor_row = last + 2  # one empty row below the table
         charts = []

@@ -25,10 +25,15 @@ from workbook.form.sheet_xlsx import properties
 CM_PX = 96 / 2.54
 
 
+def row_pixels(points: float) -> int:
+    """``points`` rounded up to XlsxWriter's whole pixels (0.75 pt), as the template's rows are
+    (a row is never shorter than its text needs), and at most Excel's 409 points."""
+    return min(math.ceil(points / 0.75 - 1e-9), int(409 / 0.75))
+
+
 def set_height(ws: Worksheet, row: int, points: float) -> None:
-    """Row ``row`` (0-based) ``points`` high, rounded up to XlsxWriter's whole pixels (0.75 pt),
-    as the template's rows are: a row is never shorter than its text needs."""
-    ws.set_row_pixels(row, min(math.ceil(points / 0.75 - 1e-9), int(409 / 0.75)))
+    """Row ``row`` (0-based) ``points`` high (:func:`row_pixels`)."""
+    ws.set_row_pixels(row, row_pixels(points))
 
 
 def set_width(ws: Worksheet, first: int, last: int, width: float) -> None:
@@ -80,40 +85,6 @@ def light_rules(ws: Worksheet, ref: str, labels: dict[str, str], fmt: Formats) -
         ws.conditional_format(
             ref, {"type": "cell", "criteria": "equal to", "value": f'"{text}"', "format": fmt.lights[code]}
         )
-
-
-def forget_row(ws: Worksheet, row: int) -> None:
-    """Let XlsxWriter drop what it keeps of ``row`` (0-based) once the row is on disk.
-
-    In ``constant_memory`` mode a written row is never read again, yet XlsxWriter keeps each
-    row's height twice (``row_info``, ``row_sizes``: ~300 bytes a row, 45 MB of a 10,000-return
-    summary).  Only for table rows: the 圖表 sheet keeps them, its charts are placed by them.
-    """
-    ws.row_info.pop(row, None)
-    ws.row_sizes.pop(row, None)
-
-
-class RowHeights:
-    """Row heights that show wrapped text in full (``styles.row_height``), remembered per text
-    and width: a summary repeats its goal and indicator names on every unit's rows."""
-
-    LIMIT = 4096  # texts remembered at most: names repeat within a few rows; file names never do
-
-    def __init__(self) -> None:
-        self._known: dict[tuple[str, float], float] = {}
-
-    def of(self, texts: list[str], widths: list[float]) -> float:
-        """The height of a row of ``texts`` in columns of ``widths`` characters."""
-        known = self._known
-        tallest = 0.0
-        for key in zip(texts, widths, strict=True):
-            height = known.get(key)
-            if height is None:
-                if len(known) >= self.LIMIT:
-                    known.clear()
-                height = known[key] = styles.row_height([key])
-            tallest = max(tallest, height)
-        return tallest
 
 
 def put(ws: Worksheet, row: int, col: int, value: Any, fmt: Format) -> None:
