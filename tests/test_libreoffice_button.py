@@ -778,6 +778,7 @@ def test_macro_messages_never_a_traceback(monkeypatch, tmp_path) -> None:
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
     monkeypatch.setitem(sys.modules, "kpi_button_config", types_ns(PYTHON=str(bare / "bin" / "python")))
+    monkeypatch.chdir(tmp_path)  # as in LibreOffice: the repository is not the working folder
     message, _ = lo_macro.run(_Doc(), bridge=True)
     assert message == lo_macro.NO_PACKAGE.format(python=bare / "bin" / "python")
 
