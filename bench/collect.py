@@ -270,7 +270,8 @@ def cpu_bench(folder: Path, work: Path, books: list[bytes], runs: int) -> tuple[
         f"  | {'floor: calamine every cell (CPU s, median)':<44} | {f:7.2f} s | {', '.join(f'{x:.2f}' for x in floor_s)}"
     )
     print(
-        f"  collect + archive / floor, CPU = {c / f:.2f}×  target ≤ 1.5×  {'met' if c / f <= 1.5 else 'MISSED'}"
+        f"  collect + archive / floor, CPU on one core = {c / f:.2f}× (issue 19's ≤ 1.5× is the time "
+        "on every core against the one-core floor: --inbox without --cpu)"
     )
     return c, f
 
