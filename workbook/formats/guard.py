@@ -274,11 +274,10 @@ def use_zlib_ng() -> None:
     reads many packages (collect), not for one ``kpi calculate``.  The same bytes either way.
     """
     global _zlib, _ZLIB_ERRORS
-    try:
-        from zlib_ng import zlib_ng
-    except ImportError:  # a Python without it (LibreOffice's, Pyodide's): zlib, as before
-        return
-    _zlib, _ZLIB_ERRORS = zlib_ng, (zlib.error, zlib_ng.error)
+    from workbook.formats.zips import fast_zlib
+
+    _zlib = fast_zlib()
+    _ZLIB_ERRORS = (zlib.error, _zlib.error)
 
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")

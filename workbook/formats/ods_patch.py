@@ -34,7 +34,7 @@ from typing import Any, AnyStr
 
 from kpi_engine.errors import KpiError
 from workbook.formats.ods_scan import trustworthy
-from workbook.formats.zips import ZipRewriteError, rewrite_members
+from workbook.formats.zips import ZipRewriteError, fast_zlib, rewrite_members
 
 Cell = tuple[str, int, int]
 
@@ -101,16 +101,6 @@ _ATTR_BYTES = re.compile(_ATTR.pattern.encode("ascii"))
 CONTENT_LEVEL = 3
 
 
-def _deflater() -> Any:
-    """zlib-ng when installed (the same deflate format, faster, its checksum 9 times as fast),
-    else zlib (LibreOffice's and Pyodide's Python)."""
-    try:
-        from zlib_ng import zlib_ng
-    except ImportError:
-        return zlib
-    return zlib_ng
-
-
 def patch_ods(data: bytes, cells: Mapping[Cell, Any], content: bytes | None = None) -> bytes:
     """The package ``data`` with ``cells`` written: (sheet, row, column) → value or :class:`Cached`.
 
@@ -127,7 +117,7 @@ def patch_ods(data: bytes, cells: Mapping[Cell, Any], content: bytes | None = No
     # rows) are compressed one by one, never joined into a second copy.
     patched = _patch_pieces(content, cells)
     try:
-        return rewrite_members(data, {"content.xml": patched}, level=CONTENT_LEVEL, deflater=_deflater())
+        return rewrite_members(data, {"content.xml": patched}, level=CONTENT_LEVEL, deflater=fast_zlib())
     except ZipRewriteError as exc:
         raise OdsPatchError(str(exc)) from exc
 

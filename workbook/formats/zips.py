@@ -15,6 +15,16 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 
+def fast_zlib() -> Any:
+    """zlib-ng when installed (the same deflate format and checksums, 2–9 times as fast), else
+    zlib (LibreOffice's and Pyodide's Python).  The one place that makes this choice."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return zlib
+    return zlib_ng
+
+
 class ZipRewriteError(ValueError):
     """A member this rewriter cannot copy as it is (a damaged local header, a zip64 member)."""
 
