@@ -36,25 +36,62 @@ NOT_ON_THE_PATH = (
 )
 
 
-def test_calculate_of_an_xlsx_loads_none_of_the_other_commands_libraries(tmp_path: Path) -> None:
-    book = tmp_path / "填報.xlsx"
-    assert cli.main(["template", "-o", str(book)]) == 0
+def _loaded(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """``kpi ARGS`` as pip's console script runs it, and the modules it had loaded at exit."""
     modules = tmp_path / "modules.json"
-    # What pip's console script runs, noting what the command loaded at exit.
     script = (
         "import atexit, json, sys\n"
         f"atexit.register(lambda: json.dump(sorted(m for m, v in sys.modules.items() if v), open({str(modules)!r}, 'w')))\n"
         "from workbook.cli import main\n"
         "sys.exit(main())\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, "calculate", str(book)], capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
+    return done, set(json.loads(modules.read_text(encoding="utf-8")))
+
+
+def _any_of(loaded: set[str], names: tuple[str, ...]) -> set[str]:
+    return {m for m in loaded for name in names if m == name or m.startswith(name + ".")}
+
+
+def test_calculate_of_an_xlsx_loads_none_of_the_other_commands_libraries(tmp_path: Path) -> None:
+    book = tmp_path / "填報.xlsx"
+    assert cli.main(["template", "-o", str(book)]) == 0
+    done, loaded = _loaded(tmp_path, "calculate", str(book))
     assert done.returncode in (0, 1), done.stderr
     assert "已儲存 / saved" in done.stdout
-    loaded = set(json.loads(modules.read_text(encoding="utf-8")))
     assert {"workbook.form.calculate", "workbook.books.xlsx_file", "python_calamine"} <= loaded
-    assert not {m for m in loaded for name in NOT_ON_THE_PATH if m == name or m.startswith(name + ".")}
+    assert not _any_of(loaded, NOT_ON_THE_PATH)
+
+
+def test_collect_into_an_xlsx_summary_loads_no_openpyxl_yaml_or_schema(tmp_path: Path) -> None:
+    """The summary is written with XlsxWriter in the house style (plain records, not openpyxl's
+    objects), and the embedded default plan is read from its shipped copy: openpyxl (with
+    numpy) and the plan's YAML and schema were 0.16 CPU-s of every collect (issue 24)."""
+    book = tmp_path / "回收.xlsx"
+    assert cli.main(["template", "-o", str(book)]) == 0
+    done, loaded = _loaded(tmp_path, "collect", str(book), "-o", str(tmp_path / "彙整.xlsx"))
+    assert done.returncode in (0, 1), done.stderr
+    assert (tmp_path / "彙整.xlsx").is_file()
+    assert {"workbook.collect", "workbook.report.summary", "xlsxwriter"} <= loaded
+    assert not _any_of(loaded, ("openpyxl", "numpy", "yaml", "jsonschema"))
+
+
+def test_the_shipped_copy_of_the_default_plan_is_current() -> None:
+    """``templates/…copy.json`` is what ``tools/plan_copy.py`` writes from the YAML now."""
+    path = plan_loader.default_plan_path()
+    validated = parse_plan(path.read_text(encoding="utf-8-sig"), source=str(path))  # in full
+    shipped = (path.parent / plan_loader.DEFAULT_PLAN_COPY).read_text(encoding="utf-8")
+    assert shipped == plan_loader.shipped_plan_copy(validated), "run: python tools/plan_copy.py"
+    assert load_plan() == validated
+
+
+def test_the_shipped_copy_is_ignored_once_the_yaml_is_edited() -> None:
+    path = plan_loader.default_plan_path()
+    text = path.read_text(encoding="utf-8-sig")
+    assert plan_loader._shipped_plan(text, str(path)) == load_plan()
+    edited = text.replace("password: null", "password: abc")
+    assert edited != text
+    assert plan_loader._shipped_plan(edited, str(path)) is None  # read and validated as any plan
 
 
 def test_only_the_chosen_subcommand_is_built() -> None:

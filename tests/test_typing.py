@@ -95,7 +95,7 @@ def _stored(path: Path, where: dict[str, tuple[str, str]], names) -> dict[str, o
 def _error_pixels(png: Path) -> int:
     from PIL import Image
 
-    red = tuple(int(ERROR_FILL.fgColor.rgb[-6:][i : i + 2], 16) for i in (0, 2, 4))
+    red = tuple(int(ERROR_FILL.colour[i : i + 2], 16) for i in (0, 2, 4))
     with Image.open(png) as img:
         return sum(1 for px in img.convert("RGB").get_flattened_data() if px == red)
 

@@ -7,17 +7,20 @@ with the same code that writes a new template through XlsxWriter.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from workbook.form import styles
 from workbook.form.sheet import Book, Sheet, Validation
-from workbook.form.styles import FOOTER, FOOTER_MARGIN, HEADER_MARGIN, MARGINS, UNLOCKED, Look, Rule, style
+from workbook.form.styles import FOOTER, FOOTER_MARGIN, HEADER_MARGIN, MARGINS, Look, Rule
 from workbook.formats.cells import cell_address, column_letters
 
 
@@ -39,6 +42,44 @@ class OpenpyxlBook(Book):
         self.wb.active = self.wb.sheetnames.index(sheet.title)
 
 
+_SIDE = Side(style="thin", color=styles.BORDER_COLOUR)
+_BORDER = Border(left=_SIDE, right=_SIDE, top=_SIDE, bottom=_SIDE)
+_UNLOCKED = Protection(locked=False)
+
+
+# One openpyxl object per house-style record: openpyxl then keeps one style per look.
+@cache
+def _font(font: styles.Font) -> Font:
+    return Font(name=font.name, size=font.size, bold=font.bold or None, color=font.color)
+
+
+@cache
+def _fill(fill: styles.Fill, *, rule: bool = False) -> PatternFill:
+    # A conditional format's solid fill is its bgColor (Excel's rule); a cell's is its fgColor.
+    if rule:
+        return PatternFill("solid", fgColor=fill.colour, bgColor=fill.colour)
+    return PatternFill("solid", fgColor=fill.colour)
+
+
+@cache
+def _align(align: styles.Align) -> Alignment:
+    return Alignment(horizontal=align.horizontal, vertical=align.vertical, wrap_text=align.wrap or None)
+
+
+def style(cell: Any, look: Look) -> None:
+    """Apply the house ``look`` to one openpyxl cell."""
+    cell.font = _font(look.font)
+    cell.alignment = _align(look.align)
+    if look.fill is not None:
+        cell.fill = _fill(look.fill)
+    if look.border:
+        cell.border = _BORDER
+    if look.fmt:
+        cell.number_format = look.fmt
+    if not look.locked:
+        cell.protection = _UNLOCKED
+
+
 class OpenpyxlSheet(Sheet):
     """One openpyxl worksheet."""
 
@@ -52,9 +93,7 @@ class OpenpyxlSheet(Sheet):
         if isinstance(value, str) and value.startswith("=") and not formula:
             cell.data_type = "s"  # a unit named "=…" is text, not a formula
         if look is not None:
-            style(cell, font=look.font, fill=look.fill, align=look.align, border=look.border, fmt=look.fmt)
-            if not look.locked:
-                cell.protection = UNLOCKED
+            style(cell, look)
 
     def _merge(self, r1: int, c1: int, r2: int, c2: int, value: Any, look: Look) -> None:
         self._put(r1, c1, value, look, formula=False)
@@ -87,10 +126,11 @@ class OpenpyxlSheet(Sheet):
         dv.add(ref)
 
     def conditional(self, ref: str, rule: Rule) -> None:
+        fill, font = _fill(rule.fill, rule=True), _font(rule.font)
         if rule.kind == "equal":
-            made = CellIsRule(operator="equal", formula=[rule.formula], fill=rule.fill, font=rule.font)
+            made = CellIsRule(operator="equal", formula=[rule.formula], fill=fill, font=font)
         else:
-            made = FormulaRule(formula=[rule.formula], fill=rule.fill, font=rule.font, stopIfTrue=rule.stop)
+            made = FormulaRule(formula=[rule.formula], fill=fill, font=font, stopIfTrue=rule.stop)
         self.ws.conditional_formatting.add(ref, made)
 
     def protect(self, password: str | None) -> None:

@@ -23,17 +23,18 @@ from xlsxwriter.worksheet import Worksheet, re_dynamic_function
 
 from workbook.form.sheet import Book, Sheet, Validation
 from workbook.form.styles import (
-    BORDER,
+    BORDER_COLOUR,
     FOOTER,
     FOOTER_MARGIN,
     HEADER_MARGIN,
     MARGINS,
+    Font,
     Look,
     Rule,
 )
 from workbook.formats.cells import cell_address
 
-#: What openpyxl's Alignment says → XlsxWriter's words.
+#: The house style's vertical alignment → XlsxWriter's words.
 _VALIGN = {"center": "vcenter", "top": "top", "bottom": "bottom"}
 #: openpyxl's operators → XlsxWriter's criteria.
 _CRITERIA = {"between": "between", "greaterThanOrEqual": ">="}
@@ -43,21 +44,16 @@ _KINDS = {"list": "list", "whole": "integer", "textLength": "length"}
 _PADDING = 5 / 7
 
 
-def _colour(value: Any) -> str:
-    """``#RRGGBB`` of an openpyxl colour (ARGB ``00D9E2F3``)."""
-    return "#" + str(getattr(value, "rgb", value))[-6:]
-
-
-def _font(font) -> dict[str, Any]:
+def _font(font: Font) -> dict[str, Any]:
     props: dict[str, Any] = {}
     if font.name:
         props["font_name"] = font.name
-    if font.sz:
-        props["font_size"] = font.sz
-    if font.b:
+    if font.size:
+        props["font_size"] = font.size
+    if font.bold:
         props["bold"] = True
-    if font.color is not None and font.color.rgb:
-        props["font_color"] = _colour(font.color)
+    if font.color:
+        props["font_color"] = "#" + font.color
     return props
 
 
@@ -65,16 +61,16 @@ def properties(look: Look) -> dict[str, Any]:
     """XlsxWriter format properties of a cell ``look``."""
     props = _font(look.font)
     if look.fill is not None:
-        props |= {"pattern": 1, "bg_color": _colour(look.fill.fgColor)}
+        props |= {"pattern": 1, "bg_color": "#" + look.fill.colour}
     align = look.align
     if align.horizontal:
         props["align"] = align.horizontal
     if align.vertical:
         props["valign"] = _VALIGN[align.vertical]
-    if align.wrap_text:
+    if align.wrap:
         props["text_wrap"] = True
     if look.border:
-        props |= {"border": 1, "border_color": _colour(BORDER.left.color)}
+        props |= {"border": 1, "border_color": "#" + BORDER_COLOUR}
     if look.fmt:
         props["num_format"] = look.fmt
     if not look.locked:
@@ -127,7 +123,7 @@ class XlsxBook(Book):
         """The conditional format of ``rule``'s fill and font."""
         key = (id(rule.fill), id(rule.font))
         if key not in self.dxfs:
-            props = _font(rule.font) | {"bg_color": _colour(rule.fill.fgColor)}
+            props = _font(rule.font) | {"bg_color": "#" + rule.fill.colour}
             self.dxfs[key] = (rule, self.wb.add_format(props))
         return self.dxfs[key][1]
 

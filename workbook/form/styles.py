@@ -1,9 +1,11 @@
 """The look of every sheet, defined once: one CJK font, thin borders, clear input cells,
 the lights' colours, the error rule and the page setup.
 
-The values are openpyxl style objects and plain records; :mod:`workbook.form.sheet_xlsx`
-renders them as XlsxWriter formats (new files) and :mod:`workbook.form.sheet_openpyxl` sets
-them on openpyxl cells (a sheet rebuilt inside a workbook being repaired).
+The values are plain records (:class:`Font`, :class:`Fill`, :class:`Align`), not any
+library's objects: :mod:`workbook.form.sheet_xlsx` renders them as XlsxWriter formats (new
+files, the summary) and :mod:`workbook.form.sheet_openpyxl` as openpyxl styles (a sheet
+rebuilt inside a workbook being repaired).  So a command that writes only with XlsxWriter
+(``kpi collect -o S.xlsx``) never imports openpyxl and numpy for its colours (0.11 CPU-s).
 """
 
 from __future__ import annotations
@@ -11,26 +13,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+
+@dataclass(frozen=True)
+class Font:
+    """A cell's font; ``color`` is ``RRGGBB`` (None: the client's default, black)."""
+
+    name: str | None = None
+    size: float | None = None
+    bold: bool = False
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A solid background of colour ``RRGGBB``."""
+
+    colour: str
+
+
+@dataclass(frozen=True)
+class Align:
+    """Horizontal (``left``, ``center``) and vertical (``top``, ``center``) alignment, wrapping."""
+
+    horizontal: str | None = None
+    vertical: str | None = None
+    wrap: bool = False
+
 
 #: 標楷體 is what Taiwanese government documents print in; Excel on Windows has it.
 FONT_NAME = "標楷體"
 
-_thin = Side(style="thin", color="808080")
-BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
+#: Every bordered cell has thin borders on all four sides in this grey.
+BORDER_COLOUR = "808080"
 TITLE = Font(name=FONT_NAME, size=16, bold=True)
 HEADING = Font(name=FONT_NAME, size=12, bold=True)
 BODY = Font(name=FONT_NAME, size=11)
 SMALL = Font(name=FONT_NAME, size=9, color="555555")
-HEADER_FILL = PatternFill("solid", fgColor="D9E2F3")
-LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # pale yellow: "type here"
-RESULT_FILL = PatternFill("solid", fgColor="E2EFDA")
-WRAP = Alignment(wrap_text=True, vertical="top")
-WRAP_MID = Alignment(wrap_text=True, vertical="center")
-LEFT = Alignment(horizontal="left", vertical="center")
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-UNLOCKED = Protection(locked=False)
+HEADER_FILL = Fill("D9E2F3")
+LABEL_FILL = Fill("F2F2F2")
+INPUT_FILL = Fill("FFF2CC")  # pale yellow: "type here"
+RESULT_FILL = Fill("E2EFDA")
+WRAP = Align(wrap=True, vertical="top")
+WRAP_MID = Align(wrap=True, vertical="center")
+LEFT = Align(horizontal="left", vertical="center")
+CENTER = Align(horizontal="center", vertical="center", wrap=True)
 
 #: Light label → (fill colour, font colour), shared by conditional formats and reports.
 LIGHT_COLOURS = {
@@ -41,35 +67,23 @@ LIGHT_COLOURS = {
     "white": ("E7E6E6", "404040"),
 }
 #: An input cell whose own check fails, and the 資料有誤 status: Excel's light red with dark red text.
-ERROR_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+ERROR_FILL = Fill("FFC7CE")
 ERROR_FONT = Font(color="9C0006", bold=True)
-
-
-def style(cell, *, font=BODY, fill=None, align=WRAP, border=True, fmt: str | None = None) -> None:
-    """Apply the house style to one openpyxl cell (the openpyxl backend, for a rebuilt sheet)."""
-    cell.font = font
-    cell.alignment = align
-    if fill is not None:
-        cell.fill = fill
-    if border:
-        cell.border = BORDER
-    if fmt:
-        cell.number_format = fmt
 
 
 class Look(NamedTuple):
     """How one cell looks, in the style objects above; each backend renders it its own way."""
 
     font: Font = BODY
-    fill: PatternFill | None = None
-    align: Alignment = WRAP
+    fill: Fill | None = None
+    align: Align = WRAP
     border: bool = True
     fmt: str | None = None
     locked: bool = True
 
     def key(self) -> tuple:
-        """A cheap cache key: the style objects are shared constants (hashing them is what made
-        openpyxl slow), so their identities name them."""
+        """A cheap cache key: the style records are shared constants, so their identities name
+        them (hashing every record for every cell written is what made openpyxl slow)."""
         return (id(self.font), id(self.fill), id(self.align), self.border, self.fmt, self.locked)
 
 
@@ -86,15 +100,14 @@ class Rule:
 
     kind: str
     formula: str
-    fill: PatternFill
+    fill: Fill
     font: Font
     stop: bool = False
 
 
 #: The lights' conditional-format fill and font, made once.
 _LIGHT_LOOKS = {
-    code: (PatternFill("solid", fgColor=fill, bgColor=fill), Font(color=font, bold=True))
-    for code, (fill, font) in LIGHT_COLOURS.items()
+    code: (Fill(fill), Font(color=font, bold=True)) for code, (fill, font) in LIGHT_COLOURS.items()
 }
 
 

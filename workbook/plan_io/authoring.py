@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl.styles import PatternFill
-
 from kpi_engine import PlanError
 from kpi_engine.kinds import KIND_ROLES, KINDS
 from kpi_engine.plan import Phrases
@@ -48,7 +46,7 @@ CHUNK = 30_000
 KIND_LABELS = {code: kind.label for code, kind in KINDS.items()}
 POLARITY_LABELS = {"higher": "越高越好", "lower": "越低越好"}
 YES, NO = "是", "否"
-REVIEW_FILL = PatternFill("solid", fgColor="F8CBAD")  # marked for the coordinator
+REVIEW_FILL = S.Fill("F8CBAD")  # marked for the coordinator
 
 # (label, path in the plan data, type) of the 計畫 sheet's rows.
 PLAN_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
