@@ -64,8 +64,9 @@ def median(runs: int, task: Callable[[], tuple[float, float]]) -> tuple[float, f
     return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
 
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by the processes of group ``pgid`` (Linux /proc)."""
+def group_cpu(sid: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of session ``sid`` (Linux /proc):
+    a LibreOffice from :func:`workbook.libreoffice.start` and its warden, whose pid ``sid`` is."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -76,7 +77,7 @@ def group_cpu(pgid: int) -> float:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue  # ended meanwhile
-        if int(fields[2]) == pgid:  # after the command: state, ppid, pgrp, … utime, stime
+        if int(fields[3]) == sid:  # after the command: state, ppid, pgrp, session, … utime, stime
             total += int(fields[11]) + int(fields[12])
     return total / tick
 

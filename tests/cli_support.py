@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -56,3 +57,39 @@ def load_genplan():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def processes_under(folder: Path) -> dict[int, str]:
+    """Live processes whose environment or command line names ``folder`` (pid: command line).
+
+    A run given ``TMPDIR=folder`` makes LibreOffice's private $TMPDIR and profile in it, so
+    these are the LibreOffice processes that run started, whatever else runs meanwhile
+    (parallel test workers run LibreOffice too).  A zombie shows neither, so is not counted.
+    """
+    mark = str(folder).encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ, cmdline = (entry / "environ").read_bytes(), (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        if mark in environ or mark in cmdline:
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(errors="replace")[:200]
+    return found
+
+
+def survivors(folder: Path, *, grace: float = 5.0) -> list[str]:
+    """The command lines of :func:`processes_under` ``folder`` still alive after ``grace`` seconds,
+    which are then killed (a failing test leaves no LibreOffice running)."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + grace
+    while (found := processes_under(folder)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in found:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return sorted(found.values())

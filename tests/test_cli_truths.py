@@ -30,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cli_support import REPO, kpi
+from cli_support import REPO, kpi, survivors
 
 from kpi_engine.errors import KpiError
 from kpi_engine.plan_loader import default_plan_path
@@ -645,53 +645,83 @@ def test_a_missing_input_is_said_one_way_by_every_command(tmp_path, monkeypatch,
     assert listing(tmp_path) == []  # nothing written
 
 
-def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(tmp_path):
-    """LibreOffice is killed on Ctrl-C; its ``lu*.tmp`` files go with its private $TMPDIR."""
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory) -> Path:
+    """A template to calculate (.xlsx templates need no LibreOffice; calculating in it does)."""
+    folder = tmp_path_factory.mktemp("blank")
+    assert run("template", "-o", "t.xlsx", cwd=folder).returncode == 0
+    return folder / "t.xlsx"
+
+
+def _calculate_in_libreoffice(blank: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """``kpi calculate t.xlsx -o out.xlsx --engine libreoffice`` in its own process group, with
+    $TMPDIR a folder of its own; returned once LibreOffice has written into it (it works)."""
     from workbook import libreoffice as lo
 
     lo.require_soffice()
     tmp = tmp_path / "tmp"
     tmp.mkdir()
+    shutil.copyfile(blank, tmp_path / "t.xlsx")
     env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(tmp))
-    # .ods templates no longer need LibreOffice (issue 24); calculating in it still does.
-    subprocess.run(
-        [sys.executable, "-m", "workbook.cli", "template", "-o", "t.xlsx"], cwd=tmp_path, env=env, check=True
-    )
+    args = ["calculate", "t.xlsx", "-o", "out.xlsx", "--engine", "libreoffice"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workbook.cli",
-            "calculate",
-            "t.xlsx",
-            "-o",
-            "out.xlsx",
-            "--engine",
-            "libreoffice",
-        ],
+        [sys.executable, "-m", "workbook.cli", *args],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
-        start_new_session=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
     )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:  # LibreOffice's lu*.tmp files
+        # (os.walk, not rglob: it skips a folder LibreOffice removes while it is being listed)
+        if any(n.startswith("lu") for _, dirs, files in os.walk(tmp) for n in dirs + files):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the workbook was calculated before LibreOffice could be interrupted"
+    return proc, tmp
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_while_libreoffice_works_leaves_no_temporary_file(blank, tmp_path, how):
+    """Ctrl-C (SIGINT to the process group), or SIGTERM (a service or a GUI stopping ``kpi``), while
+    LibreOffice works: 「已中止」, 130 (143 for SIGTERM), and LibreOffice is killed (no process
+    of the run left), its ``lu*.tmp`` files gone with its private $TMPDIR.  SIGTERM used to end
+    Python on the spot: LibreOffice ran on, its profile and files stayed."""
+    proc, tmp = _calculate_in_libreoffice(blank, tmp_path)
     try:
-        deadline = time.monotonic() + 120
-        # wait until LibreOffice has written into its temporary folder
-        while proc.poll() is None and time.monotonic() < deadline:
-            if any(p.name.startswith("lu") for p in tmp.rglob("*")):
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the workbook was calculated before LibreOffice could be interrupted"
-        os.killpg(proc.pid, signal.SIGINT)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
-    assert "已中止" in err and "Traceback" not in err, err
+        left = survivors(tmp)
+    assert left == [], left  # no soffice, soffice.bin, oosplash of this run
+    assert proc.returncode == (130 if how == "ctrl-c" else 128 + signal.SIGTERM), err
+    assert "已中止" in err and "aborted" in err and "Traceback" not in err, err
+    assert listing(tmp) == [], listing(tmp)
+    assert listing(tmp_path) == ["t.xlsx", "tmp"], listing(tmp_path)
+
+
+def test_libreoffice_does_not_outlive_a_killed_kpi(blank, tmp_path):
+    """``kpi`` killed outright (SIGKILL: no clean-up can run in it; a test runner's time-out, the
+    OOM killer) while LibreOffice works: LibreOffice dies with it within seconds, its private
+    profile and $TMPDIR and the copy it worked on are removed, nothing is written.  It used to
+    run on for ever (seen alive 25 minutes after an interrupted test run)."""
+    proc, tmp = _calculate_in_libreoffice(blank, tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        left = survivors(tmp)
+    assert left == [], left
     assert listing(tmp) == [], listing(tmp)
     assert listing(tmp_path) == ["t.xlsx", "tmp"], listing(tmp_path)
 

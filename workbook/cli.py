@@ -24,7 +24,7 @@ from kpi_engine.errors import KpiError
 from kpi_engine.evaluate import Evaluation
 from kpi_engine.plan_loader import require_final
 from workbook.cliparse import ArgumentUsageError, KpiArgumentParser, dash_file_hint
-from workbook.interrupts import ignore_interrupts, no_interrupt
+from workbook.interrupts import ignore_interrupts, no_interrupt, stop_on_termination
 from workbook.outputs import archive_target, output_format
 from workbook.plan_io import load_any
 from workbook.report import print_evaluation
@@ -759,7 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     and any :class:`OSError` (permission denied, disk full, no such file…) print zh-TW
     then English, naming the file, and give 2; Ctrl-C gives 「已中止 / aborted」 and 130
     (every writer goes through a temporary file and a rename, so nothing half-written
-    is left); a closed pipe ends quietly with 141.
+    is left), SIGTERM and SIGHUP the same with 143 and 129 (:mod:`workbook.interrupts`);
+    a closed pipe ends quietly with 141.
     """
     codecs.register_error(_NAME_ERRORS, _shown_name_bytes)
     if not os.environ.get("KPI_DEBUG"):
@@ -772,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
     from_command_line = argv is None
     if from_command_line:
         _one_shot()
+        stop_on_termination()  # SIGTERM/SIGHUP stop as Ctrl-C does: LibreOffice and temporary files go
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = _wants_json(argv)
     parser = build_parser()
@@ -806,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # a second Ctrl-C, or a reader gone, must not turn the goodbye into a traceback
         with no_interrupt(), contextlib.suppress(OSError):
             print("\n已中止 / aborted", file=sys.stderr)
@@ -814,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(_error_json(KpiError("已中止", "aborted", code="interrupted")))
         if from_command_line:  # the process exits next: one more Ctrl-C must not interrupt that
             ignore_interrupts()
-        return EXIT_INTERRUPTED
+        return getattr(stop, "exit_code", EXIT_INTERRUPTED)  # 143 for SIGTERM (Terminated)
 
 
 if __name__ == "__main__":  # pragma: no cover

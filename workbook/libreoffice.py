@@ -13,7 +13,9 @@ module runs LibreOffice Calc headless to
 Every LibreOffice process of the package (these, :func:`workbook.books.uno.office`'s
 soffice, :func:`workbook.buttons.oxt.install_oxt`'s unopkg) is started by :func:`start`
 or :func:`run` with :func:`office_env`: the system ``python3`` first on PATH, so a
-virtual environment's cannot take over LibreOffice's embedded Python.
+virtual environment's cannot take over LibreOffice's embedded Python.  On POSIX it runs
+under a small warden (:data:`_WARDEN`) that kills it, and removes its private folders, if
+``kpi`` dies without ending it: LibreOffice never outlives the command that started it.
 
 Forcing recalculation
 ---------------------
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import signal
@@ -46,10 +49,12 @@ import sys
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kpi_engine.errors import KpiError
 from workbook.formats.files import save_atomic
+from workbook.interrupts import deferred_interrupts, no_interrupt
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -65,6 +70,7 @@ __all__ = [
     "require_pdftoppm",
     "require_soffice",
     "run",
+    "scratch_folder",
     "start",
     "write_profile",
 ]
@@ -271,69 +277,233 @@ def write_profile(root: Path) -> str:
 
 
 @contextlib.contextmanager
-def _private_profile() -> Iterator[str]:
-    """Create a throw-away LibreOffice user profile; yield its ``file://`` URL.
+def scratch_folder(prefix: str, parent: Path | None = None) -> Iterator[Path]:
+    """A new temporary folder (in ``parent``, default the temporary folder) for the block,
+    removed after it, even when Ctrl-C comes while it is being made."""
+    folder = None
+    try:
+        with deferred_interrupts():
+            folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        yield folder
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _private_profile() -> Iterator[Path]:
+    """Create a throw-away LibreOffice user profile (:func:`write_profile`); yield its folder.
 
     The profile is pre-seeded with :data:`RECALC_XCU` and deleted afterwards.
     """
-    root = Path(tempfile.mkdtemp(prefix="kpi-lo-profile-"))
+    with scratch_folder("kpi-lo-profile-") as root:
+        write_profile(root)
+        yield root
+
+
+#: The warden (POSIX), run by :func:`start` with this Python as the parent of the command
+#: (``soffice`` and whatever it starts, in a process group of their own).  It waits for the
+#: command to end (its exit status becomes the warden's) or for a word on the pipe ``watch``
+#: (``k``: kill it) or its end-of-file (``kpi`` is gone: killed, SIGKILL included, or it forgot
+#: the process).  In the last two cases it kills the command's whole group, removes the
+#: ``litter`` folders (the private $TMPDIR, the profile) and ends as killed.  The group is the
+#: warden's own unreaped child's, so its number can never be another process's meanwhile.
+_WARDEN = """\
+import os, select, signal, sys
+watch, count = int(sys.argv[1]), int(sys.argv[2])
+litter, cmd = sys.argv[3 : 3 + count], sys.argv[3 + count :]
+ENDS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+class Stop(Exception):
+    pass
+def stop(*_):
+    raise Stop
+for s in ENDS:
+    signal.signal(s, stop)
+child, code = None, -signal.SIGKILL
+try:
     try:
-        yield write_profile(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+        child = os.posix_spawnp(cmd[0], cmd, os.environ, setpgroup=0)
+    except OSError as exc:
+        sys.stderr.write(f"{cmd[0]}: {exc.strerror}\\n")
+        sys.exit(127)
+    try:
+        waits = [os.pidfd_open(child)]
+    except (AttributeError, OSError):  # no pidfd (macOS, Linux before 5.3): look every 0.2 s
+        waits = []
+    while True:
+        if watch in select.select([watch, *waits], [], [], None if waits else 0.2)[0]:
+            raise Stop
+        if os.waitid(os.P_PID, child, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            break
+    signal.pthread_sigmask(signal.SIG_BLOCK, ENDS)  # it ended by itself: nothing to stop now
+    try:
+        os.killpg(child, signal.SIGKILL)  # whatever it left running in its group
+    except OSError:
+        pass
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+except Stop:
+    signal.pthread_sigmask(signal.SIG_BLOCK, ENDS)
+    if child is not None:
+        try:
+            os.killpg(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        except OSError:
+            pass
+    import shutil
+    for folder in litter:
+        shutil.rmtree(folder, ignore_errors=True)
+if code < 0:  # end as the command ended: killed by that signal
+    try:
+        signal.signal(-code, signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [-code])
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
 
 
-def start(cmd: Sequence[str], *, owner: str | None = None, **popen_args) -> subprocess.Popen:
+@dataclass
+class _Lease:
+    """What :func:`start` keeps for a process until :func:`release`: its private $TMPDIR and the
+    pipe to its warden (closed with this object, whatever ends it: the warden then kills)."""
+
+    folder: str
+    watch: io.FileIO | None = None
+
+    def stop(self) -> bool:
+        """Ask the warden to kill the command's group; False when there is no warden to ask."""
+        if self.watch is None:
+            return False
+        with contextlib.suppress(OSError, ValueError):
+            self.watch.write(b"k")
+            self.watch.flush()
+            return True
+        return False
+
+    def end(self) -> None:
+        """Close the pipe and remove the private $TMPDIR."""
+        if self.watch is not None:
+            with contextlib.suppress(OSError):
+                self.watch.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: What :func:`start` keeps of each process it started and :func:`release` has not released.
+_LEASES: weakref.WeakKeyDictionary[subprocess.Popen, _Lease] = weakref.WeakKeyDictionary()
+
+
+def _forget_pipes_in_child() -> None:
+    """In a forked child (a ``fork`` process pool): close the pipes to the wardens, so the
+    parent's death is still their end-of-file."""
+    for lease in list(_LEASES.values()):
+        if lease.watch is not None:
+            with contextlib.suppress(OSError):
+                lease.watch.close()
+            lease.watch = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pipes_in_child)
+
+
+def _warden_command(cmd: Sequence[str], watch: int, litter: Sequence[str]) -> list[str]:
+    return [sys.executable, "-I", "-S", "-c", _WARDEN, str(watch), str(len(litter)), *litter, *cmd]
+
+
+def start(
+    cmd: Sequence[str], *, owner: str | None = None, litter: Sequence[str | Path] = (), **popen_args
+) -> subprocess.Popen:
     """Start a LibreOffice process (or any helper tool) the one way: :func:`office_env`, no
     stdin, and a process group of its own (POSIX), so :func:`kill` ends everything it spawned.
 
     ``soffice`` is a launcher (shell script + oosplash) that spawns ``soffice.bin``; killing
     only the direct child would leave the real office process running.
+
+    On POSIX the command runs under a warden (:data:`_WARDEN`, the returned process: its exit
+    status is the command's): when this process dies without :func:`kill` or :func:`release`
+    (SIGKILL, a crash), the warden kills the command's group and removes the private $TMPDIR
+    and the ``litter`` folders (a profile, a work folder), so LibreOffice never outlives ``kpi``.
     """
-    # A temporary folder of its own, removed by :func:`release`: LibreOffice leaves its
-    # ``lu*.tmp`` files behind when it is killed (Ctrl-C, a timeout).
-    private_tmp = tempfile.mkdtemp(prefix="kpi-lo-tmp-")
-    if owner is not None:  # the command runs as that user (unopkg as nobody in tests)
-        shutil.chown(private_tmp, owner)
     env = dict(popen_args.pop("env", None) or office_env())
-    env.update(TMPDIR=private_tmp, TMP=private_tmp, TEMP=private_tmp)
+    lease: _Lease | None = None
+    process: subprocess.Popen | None = None
     try:
-        process = subprocess.Popen(
-            list(cmd),
+        # A Ctrl-C while the folder is made and the process started comes once both are
+        # recorded here, so the clean-up below (or the caller's) knows them.
+        with deferred_interrupts():
+            # A temporary folder of its own, removed by :func:`release`: LibreOffice leaves its
+            # ``lu*.tmp`` files behind when it is killed (Ctrl-C, a timeout).
+            lease = _Lease(tempfile.mkdtemp(prefix="kpi-lo-tmp-"))
+            process = _spawn(cmd, lease, env, owner=owner, litter=litter, popen_args=popen_args)
+            _LEASES[process] = lease
+    except BaseException:
+        if process is not None:
+            kill(process)
+        elif lease is not None:
+            lease.end()
+        raise
+    return process
+
+
+def _spawn(
+    cmd: Sequence[str],
+    lease: _Lease,
+    env: dict[str, str],
+    *,
+    owner: str | None,
+    litter: Sequence[str | Path],
+    popen_args: dict,
+) -> subprocess.Popen:
+    """:func:`start`'s Popen: ``cmd`` under its warden (POSIX), with ``lease``'s $TMPDIR."""
+    if owner is not None:  # the command runs as that user (unopkg as nobody in tests)
+        shutil.chown(lease.folder, owner)
+    env = {**env, "TMPDIR": lease.folder, "TMP": lease.folder, "TEMP": lease.folder}
+    argv, watch = list(cmd), None
+    try:
+        if sys.platform != "win32" and sys.executable:
+            # as Popen would: a command that cannot start is an OSError here, not the warden's
+            if shutil.which(argv[0], path=env.get("PATH")) is None:
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
+            watch, write_end = os.pipe()  # both ends close-on-exec: no other child holds them
+            lease.watch = open(write_end, "wb", buffering=0)  # noqa: SIM115 - closed by _Lease.end
+            argv = _warden_command(argv, watch, [lease.folder, *map(str, litter)])
+            popen_args = {**popen_args, "pass_fds": (*popen_args.get("pass_fds", ()), watch)}
+        return subprocess.Popen(
+            argv,
             stdin=subprocess.DEVNULL,
             start_new_session=sys.platform != "win32",
             env=env,
             **popen_args,
         )
-    except BaseException:
-        shutil.rmtree(private_tmp, ignore_errors=True)
-        raise
-    _PRIVATE_TMP[process] = private_tmp
-    return process
-
-
-#: The private temporary folder of each process :func:`start` started and has not released.
-_PRIVATE_TMP: weakref.WeakKeyDictionary[subprocess.Popen, str] = weakref.WeakKeyDictionary()
+    finally:
+        if watch is not None:
+            os.close(watch)
 
 
 def release(process: subprocess.Popen) -> None:
-    """Remove the private temporary folder of a process from :func:`start` that has ended."""
-    folder = _PRIVATE_TMP.pop(process, None)
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+    """Let go of a process from :func:`start` that has ended: its warden pipe, its private $TMPDIR."""
+    lease = _LEASES.pop(process, None)
+    if lease is not None:
+        lease.end()
 
 
 def kill(process: subprocess.Popen) -> None:
-    """Kill a process from :func:`start` and everything it started; wait for it."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-            if sys.platform == "win32":
-                process.kill()
-            else:
-                os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        process.wait(timeout=10)
-    release(process)
+    """Kill a process from :func:`start` and everything it started; wait for it.
+
+    A second Ctrl-C cannot cut this short (:func:`workbook.interrupts.no_interrupt`).
+    """
+    with no_interrupt():
+        lease = _LEASES.get(process)
+        if process.poll() is None and not (lease is not None and lease.stop()):
+            with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                if sys.platform == "win32":
+                    process.kill()
+                else:
+                    os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            process.wait(timeout=10)
+        release(process)
 
 
 def run(
@@ -343,9 +513,11 @@ def run(
     what: str,
     env: dict[str, str] | None = None,
     owner: str | None = None,
+    litter: Sequence[str | Path] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd`` to the end (:func:`start`), its output as text; the whole group killed on
-    timeout or Ctrl-C.  Raises :class:`LibreOfficeError` when it cannot start or times out."""
+    """Run ``cmd`` to the end (:func:`start`, ``litter`` removed if ``kpi`` dies meanwhile), its
+    output as text; the whole group killed on timeout or Ctrl-C.  Raises
+    :class:`LibreOfficeError` when it cannot start or times out."""
     try:
         proc = start(
             cmd,
@@ -355,6 +527,7 @@ def run(
             errors="replace",
             env=env if env is not None else office_env(),
             owner=owner,
+            litter=litter,
         )
     except OSError as exc:
         raise LibreOfficeError(f"{what}: could not start: {exc}", cmd=cmd) from exc
@@ -370,7 +543,7 @@ def run(
         kill(proc)
         raise
     release(proc)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    return subprocess.CompletedProcess(list(cmd), proc.returncode, stdout, stderr)
 
 
 def soffice_command(soffice: str, profile_url: str, *args: str) -> list[str]:
@@ -413,8 +586,7 @@ def _convert(
         raise LibreOfficeError(_INSTALL_HINT)
     dst.parent.mkdir(parents=True, exist_ok=True)
 
-    work = Path(tempfile.mkdtemp(prefix=".kpi-lo-", dir=dst.parent))
-    try:
+    with scratch_folder(".kpi-lo-", dst.parent) as work:
         indir = work / "in"
         outdir = work / "out"
         indir.mkdir()
@@ -424,25 +596,24 @@ def _convert(
         shutil.copyfile(src, local_src)
         produced = outdir / f"{local_src.stem}.{ext}"
 
-        with _private_profile() as profile_url:
+        with _private_profile() as profile:
             cmd = soffice_command(
                 exe,
-                profile_url,
+                profile.as_uri(),
                 "--convert-to",
                 f"{ext}:{filter_name}",
                 "--outdir",
                 str(outdir),
                 str(local_src),
             )
-            result = run(cmd, timeout=timeout, what=f"LibreOffice conversion of {src}")
+            what = f"LibreOffice conversion of {src}"
+            result = run(cmd, timeout=timeout, what=what, litter=(profile, work))
 
         # soffice exits 0 even when it could not load or export the document,
         # so the produced file is the real success criterion.
         if result.returncode != 0 or not produced.is_file() or produced.stat().st_size == 0:
             raise LibreOfficeError.failed(f"LibreOffice failed to convert {src} to {ext}", result)
         save_atomic(produced, dst)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return dst
 
 
@@ -549,8 +720,7 @@ def pdf_to_pngs(
     out_dir = out_prefix.parent
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    work = Path(tempfile.mkdtemp(prefix=".kpi-ppm-", dir=out_dir))
-    try:
+    with scratch_folder(".kpi-ppm-", out_dir) as work:
         cmd = [exe, "-png", "-r", str(int(dpi)), str(pdf), str(work / "page")]
         result = run(cmd, timeout=timeout, what=f"pdftoppm of {pdf}")
         pages = sorted(work.glob("page-*.png"), key=_page_number)
@@ -560,6 +730,4 @@ def pdf_to_pngs(
         for page in pages:
             target = out_dir / f"{out_prefix.name}-{page.name.removeprefix('page-')}"
             outputs.append(save_atomic(page, target))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return outputs

@@ -29,6 +29,7 @@ from workbook import libreoffice
 from workbook.books import unocore
 from workbook.form.book import Book, Grid
 from workbook.formats.files import FileState, WorkbookFileError
+from workbook.interrupts import deferred_interrupts
 from workbook.libreoffice import write_profile
 
 #: Where Debian and the LibreOffice installers put the Python-UNO bridge.
@@ -200,38 +201,50 @@ def office(
     timeout: float = 60.0,
     args: Sequence[str] = (),
     env: dict[str, str] | None = None,
+    litter: Sequence[Path] = (),
 ) -> Office:
     """Start a private headless LibreOffice; use as ``with office() as lo:`` (always killed).
 
     ``profile`` reuses a prepared profile folder (e.g. one with the 計算 extension
     installed); otherwise a fresh one is made in a temporary folder and removed.  ``args``
     are more soffice arguments (``-env:…``), ``env`` more environment variables.
+    Should this process die without leaving the block (SIGKILL), LibreOffice is killed all
+    the same and the fresh profile and the ``litter`` folders (the copy it works on) removed
+    (:func:`workbook.libreoffice.start`).
     """
     uno = import_uno()
     soffice = find_soffice()
     if soffice is None:
         raise libreoffice_missing("soffice not found")
     own = profile is None
-    root = Path(tempfile.mkdtemp(prefix="kpi-uno-profile-")) if own else Path(profile)
-    url = write_profile(root) if own else root.as_uri()
-    pipe = f"kpi-{uuid.uuid4().hex}"
-    cmd = libreoffice.soffice_command(
-        soffice, url, *args, f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
-    )
+    root, process = (None if own else Path(profile)), None
     try:
+        if root is None:
+            with deferred_interrupts():  # a Ctrl-C meanwhile comes once ``root`` is known, below
+                root = Path(tempfile.mkdtemp(prefix="kpi-uno-profile-"))
+            write_profile(root)
+        pipe = f"kpi-{uuid.uuid4().hex}"
+        cmd = libreoffice.soffice_command(
+            soffice, root.as_uri(), *args, f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
+        )
         # PATH with the system python3 first, HOME set (libreoffice.office_env), own process group
         extra = {"env": {**libreoffice.office_env(), **env}} if env else {}
-        process = libreoffice.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **extra)
-    except OSError as exc:
-        if own:
-            shutil.rmtree(root, ignore_errors=True)
-        raise libreoffice_missing(str(exc)) from exc
-    try:
+        try:
+            process = libreoffice.start(
+                cmd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                litter=[root, *litter] if own else litter,
+                **extra,
+            )
+        except OSError as exc:
+            raise libreoffice_missing(str(exc)) from exc
         ctx = _connect(uno, pipe, process, timeout)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
     except BaseException:
-        libreoffice.kill(process)
-        if own:
+        if process is not None:
+            libreoffice.kill(process)
+        if own and root is not None:
             shutil.rmtree(root, ignore_errors=True)
         raise
     return Office(ctx, desktop, root, process, own)

@@ -97,7 +97,7 @@ def _run(
     now: datetime | None = None,
     unchanged_since: FileState | None = None,
 ) -> Outcome:
-    with office() as lo:
+    with office(litter=[copy.parent]) as lo:  # the copy goes with LibreOffice if kpi is killed
         doc = lo.open(copy)
         try:
             outcome = calculate_file_book(
