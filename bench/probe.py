@@ -3,6 +3,7 @@
     python -m bench.probe REPORT.json kpi calculate FILE.xlsx
     python -m bench.probe REPORT.json collect INBOX   # workbook.collect.collect, no summary
     python -m bench.probe REPORT.json floor FILE.xlsx # python-calamine reading every cell (the floor)
+    python -m bench.probe REPORT.json floor INBOX     # … of every .xlsx in the folder (collect's floor)
     python -m bench.probe REPORT.json recalculate FILE.xlsx OUT.xlsx   # LibreOffice: every formula
     python -m bench.probe REPORT.json terminal FILE.xlsx  # kpi check, timing only what it prints
     python -m bench.probe REPORT.json startup         # the modules kpi calculate loads, nothing run
@@ -61,11 +62,10 @@ def main() -> None:
         collect(args)
         return
     if what == "floor":  # issue 24's floor: the same bytes read, every cell, nothing else
-        from python_calamine import CalamineWorkbook
+        from pathlib import Path
 
-        wb = CalamineWorkbook.from_path(args[0])
-        for name in wb.sheet_names:
-            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        given = Path(args[0])
+        read_every_cell(sorted(given.glob("*.xlsx")) if given.is_dir() else [given])
         return
     if what == "recalculate":  # the peer: LibreOffice opens it, recalculates every formula, saves
         from pathlib import Path
@@ -85,6 +85,16 @@ def main() -> None:
 
         return
     raise SystemExit(f"unknown probe {what!r}")
+
+
+def read_every_cell(paths: list) -> None:
+    """Issue 24's floor: python-calamine reading every cell of every sheet of each file."""
+    from python_calamine import CalamineWorkbook
+
+    for path in paths:
+        wb = CalamineWorkbook.from_path(str(path))
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _terminal(path: str) -> None:
