@@ -64,6 +64,8 @@ def odf_to_excel(formula: str) -> str:
             return text.replace(";", ",")
         parts = text.split('"')
         if len(parts) % 2:  # every literal closed: the even parts are outside them
+            if ";" not in "".join(parts[1::2]):  # no literal holds one (most): all of them swapped
+                return text.replace(";", ",")
             parts[::2] = [part.replace(";", ",") for part in parts[::2]]
             return '"'.join(parts)
 
@@ -82,6 +84,20 @@ def odf_to_excel(formula: str) -> str:
         return f"{sheet.lstrip('$')}!{cell}" if sheet else cell
 
     return _ODF_TOKEN.sub(token, text)
+
+
+#: A cell showing one cell of another sheet, joined to "" (``builder.report_formula``: 1,600 on a
+#: 200-indicator form), as LibreOffice writes it: its Excel text is made at once, as
+#: :func:`odf_to_excel` makes it (a reference ``[$S.$M$2]`` → ``S!$M$2``, the literal kept).
+_REFERENCE_JOINED = re.compile(rb"of:=\[\$([^.\[\]'$&\"]+)\.(\$?[A-Z]{1,3}\$?[0-9]{1,7})\]&amp;&quot;&quot;")
+
+
+def excel_formula(raw: bytes) -> str:
+    """A scanned ``table:formula`` (:func:`formula_text`) in the spreadsheet syntax the template writes."""
+    m = _REFERENCE_JOINED.fullmatch(raw)
+    if m:
+        return f'={m.group(1).decode("utf-8", "replace")}!{m.group(2).decode("ascii")}&""'
+    return odf_to_excel(formula_text(raw))
 
 
 @dataclass
@@ -161,8 +177,6 @@ def content_from_scan(scanned: Any, *, formulas: bool = False) -> OdsContent:
     :func:`workbook.formats.ods_scan.scan`: the same as ``parse_content(xml, cells=False)``;
     with ``formulas``, each sheet's formulas too (what calculate reads; not the cell styles
     and validations the ODF template check reads)."""
-    from workbook.formats.ods_scan import formula_text
-
     sheets = []
     for t in scanned.tables:
         key = t.attrs.get("table:protection-key", "")
@@ -171,14 +185,16 @@ def content_from_scan(scanned: Any, *, formulas: bool = False) -> OdsContent:
         sheet.protection_algorithm = t.attrs.get("table:protection-key-digest-algorithm")
         sheet.merged = list(t.merged)
         if formulas:
-            sheet.formulas = {at: odf_to_excel(formula_text(raw)) for at, raw in t.formulas.items()}
+            sheet.formulas = {at: excel_formula(raw) for at, raw in t.formulas.items()}
         sheets.append(sheet)
     names = {}
+    columns: dict[str, int] = {}  # 5,000 names at 200 indicators, in a few columns
     for name, address in scanned.names.items():
         m = _RANGE.match(address)
         if m:
-            sheet_name = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
-            names[name] = (sheet_name, int(m.group(4)), column_index(m.group(3)))
+            quoted, sheet_name, letters, digits = m.groups()
+            col = columns.get(letters) or columns.setdefault(letters, column_index(letters))
+            names[name] = (sheet_name if quoted is None else quoted.replace("''", "'"), int(digits), col)
     return OdsContent(sheets, names, set(scanned.hidden_styles), set())
 
 
@@ -366,7 +382,7 @@ class OdsBook(Book):
 
     def _overlay(self, sheet: str, values: Grid) -> Grid:
         # As openpyxl reads an .xlsx: a date cell is a datetime (calamine gives a date).
-        out = [[_as_datetime(v) for v in r] for r in values]
+        out = [[_as_datetime(v) if isinstance(v, date) else v for v in r] for r in values]
         for (r, c), f in self._sheets[sheet].formulas.items():
             while len(out) < r:
                 out.append([])
@@ -426,7 +442,7 @@ class _ScannedFormulas(Mapping):
         self._raw = raw
 
     def __getitem__(self, at: tuple[int, int]) -> str:
-        return odf_to_excel(formula_text(self._raw[at]))
+        return excel_formula(self._raw[at])
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         return iter(self._raw)

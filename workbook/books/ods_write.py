@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_engine.expr import as_text
+from workbook.books import file
 from workbook.books.file import SavedFile
 from workbook.books.ods import OdsBook
 from workbook.form import layout as L
@@ -83,6 +85,8 @@ class OdsFileBook(SavedFile, OdsBook):
             content if self.info.scanned is not None and len(content or b"") <= KEEP_CONTENT else None
         )
         self.data = data
+        if file.one_shot:  # as XlsxFileBook: what was read lives until the process ends (issue 25)
+            gc.freeze()
         self.edits: dict[tuple[str, int, int], Any] = {}
         #: Why LibreOffice must do this calculate instead (empty: the file client can).
         self.needs_client: list[str] = []
@@ -159,14 +163,14 @@ class OdsFileBook(SavedFile, OdsBook):
                 at = (sheet.name, row, col)
                 if at in cached:
                     continue
-                one, joined, report = _SHOWS.match(formula), _JOINS.match(formula), _REPORT.match(formula)
-                if report:
+                # the patterns in turn, each only when the one before did not answer
+                if report := _REPORT.match(formula):
                     row, col = parse_address(report.group(1) + report.group(2))
                     value = self._value_at(L.SHEET_META, row, col)
                     cached[at] = Cached("" if value is None else as_text(value))
-                elif one and one.group(1) in shown:
+                elif (one := _SHOWS.match(formula)) and one.group(1) in shown:
                     cached[at] = Cached(shown[one.group(1)])
-                elif joined and joined.group(1) in shown:
+                elif (joined := _JOINS.match(formula)) and joined.group(1) in shown:
                     note = self._named_value(joined.group(2))
                     text = as_text(shown[joined.group(1)])
                     cached[at] = Cached(text if note in (None, "") else f"{text}\n{as_text(note)}")
@@ -193,7 +197,12 @@ class OdsFileBook(SavedFile, OdsBook):
         if self.needs_client:
             raise OdsPatchError("; ".join(self.needs_client))
         cells.update(self.edits)
-        return patch_ods(self.data, cells, self._content_xml) if cells else self.data
+        if not cells:
+            return self.data
+        if self._content_xml is None:
+            return patch_ods(self.data, cells, None)
+        # the guard's copy and its scan: the formula cells it spanned are written in place
+        return patch_ods(self.data, cells, self._content_xml, self.info.scanned)
 
     def _target(self, path: str | Path | None) -> tuple[Path, bool]:
         target = Path(path) if path else self.path

@@ -101,21 +101,24 @@ _ATTR_BYTES = re.compile(_ATTR.pattern.encode("ascii"))
 CONTENT_LEVEL = 3
 
 
-def patch_ods(data: bytes, cells: Mapping[Cell, Any], content: bytes | None = None) -> bytes:
+def patch_ods(
+    data: bytes, cells: Mapping[Cell, Any], content: bytes | None = None, scanned: Any = None
+) -> bytes:
     """The package ``data`` with ``cells`` written: (sheet, row, column) → value or :class:`Cached`.
 
     Values are text, numbers, booleans or ``None`` (an empty cell); text is never a
     formula.  ``content``: the package's ``content.xml`` as the guard read it and
-    :func:`workbook.formats.ods_scan.scan` trusted it (else it is read and checked here).
+    :func:`workbook.formats.ods_scan.scan` trusted it (else it is read and checked here);
+    ``scanned``: that scan, whose formula cells' spans are written in place.
     Raises :class:`OdsPatchError` when the layout is beyond this patcher.
     """
     if content is None:
-        content = _inflated(data, "content.xml")
+        content, scanned = _inflated(data, "content.xml"), None
         if not trustworthy(content):  # text in a comment or CDATA, or odd prefixes, looks like tags
             raise OdsPatchError("content.xml cannot be read by its tags")
     # At 1,000 indicators content.xml is 56 MB: its pieces (views of it and the rewritten
     # rows) are compressed one by one, never joined into a second copy.
-    patched = _patch_pieces(content, cells)
+    patched = _patch_pieces(content, cells, scanned)
     try:
         return rewrite_members(data, {"content.xml": patched}, level=CONTENT_LEVEL, deflater=fast_zlib())
     except ZipRewriteError as exc:
@@ -162,12 +165,15 @@ def _patch_bytes(xml: bytes, cells: Mapping[Cell, Any]) -> bytes:
     return b"".join(_patch_pieces(xml, cells))
 
 
-def _patch_pieces(xml: bytes, cells: Mapping[Cell, Any]) -> list[Any]:
+def _patch_pieces(xml: bytes, cells: Mapping[Cell, Any], scanned: Any = None) -> list[Any]:
     """``content.xml`` with ``cells`` written, walked as UTF-8 bytes: its pieces in order.
 
     Only the rows written are decoded: the whole text as a ``str`` would be twice its bytes
     (the sheet names and labels are CJK), and each copy of it counts at 1,000 indicators.
-    The tags are ASCII, so the patterns find the same elements in the bytes.
+    The tags are ASCII, so the patterns find the same elements in the bytes.  ``scanned``:
+    :func:`workbook.formats.ods_scan.scan` of these bytes; its tables are taken where it found
+    them, and a row whose written cells are all cached results in formula cells it spanned is
+    not walked: those cells are written in place (:func:`_in_place`).
     """
     if b"<office:spreadsheet>" not in xml:
         raise OdsPatchError("content.xml uses other namespace prefixes")
@@ -175,7 +181,13 @@ def _patch_pieces(xml: bytes, cells: Mapping[Cell, Any]) -> list[Any]:
     for (sheet, row, col), value in cells.items():
         by_sheet.setdefault(sheet, {})[(row, col)] = value
     edits: list[tuple[int, int, bytes]] = []
-    for m in _TABLE_BYTES.finditer(xml):
+    if scanned is not None and scanned.in_place:  # the same start tags _TABLE_BYTES finds, found already
+        tables = [(_TABLE_BYTES.match(xml, t.start), t.cells) for t in scanned.tables]
+    else:
+        tables = [(m, None) for m in _TABLE_BYTES.finditer(xml)]
+    for m, spans in tables:
+        if m is None:
+            continue
         name = m.group(1).decode("utf-8")
         if "&" in name:
             from html import unescape  # only here: html.entities takes 1.5 ms to load
@@ -186,10 +198,111 @@ def _patch_pieces(xml: bytes, cells: Mapping[Cell, Any]) -> list[Any]:
         end = xml.find(_TABLE_END_BYTES, m.end())
         if end < 0:
             raise OdsPatchError(f"table {name} has no end")
-        edits += _patch_table(xml, m.end(), end, by_sheet.pop(name))
+        wanted = by_sheet.pop(name)
+        if spans:
+            wanted = _in_place(xml, spans, wanted, edits)
+        if wanted:
+            edits += _patch_table(xml, m.end(), end, wanted)
     if by_sheet:
         raise OdsPatchError(f"no such sheet: {', '.join(by_sheet)}")
     return pieces(xml, edits)
+
+
+def _in_place(
+    xml: bytes,
+    spans: Mapping[tuple[int, int], tuple[int, int]],
+    wanted: dict[tuple[int, int], Any],
+    edits: list[tuple[int, int, bytes]],
+) -> dict[tuple[int, int], Any]:
+    """The cached results of ``wanted`` in spanned formula cells written in place (into
+    ``edits``), row by row; the cells of the other rows, left for the row walk.
+
+    What the walk would write there, byte for byte: a cell alone in its row's walk is written
+    by :func:`_cell` from its attributes and content, which the scan's span holds whole.
+    """
+    walked = {r for (r, c), v in wanted.items() if v.__class__ is not Cached or (r, c) not in spans}
+    rest = {}
+    find, ends, starts = xml.find, xml.endswith, xml.startswith
+    for at, value in wanted.items():
+        if at[0] in walked:
+            rest[at] = value
+            continue
+        start, stop = spans[at]
+        gt = find(b">", start, stop)  # no ">" inside a value: the scan trusted these tags
+        typed, tail = _cached_bytes(value.value)
+        if (
+            stop - gt - 1 == len(tail) > len(_CELL_END_BYTES)  # (no paragraph: _cell closes it at once)
+            and starts(tail, gt + 1)
+            and ends(typed, start, gt)
+            and _kept_whole(xml, start + len(_CELL_START), gt - len(typed))
+        ):
+            continue  # its attributes end with the value's, the rest kept whole, and the same text
+        new = _cached_cell(xml, start, gt, stop, value)
+        if new != xml[start:stop]:
+            edits.append((start, stop, new))
+    return rest
+
+
+_CELL_START = b"<table:table-cell"
+_CELL_END_BYTES = b"</table:table-cell>"
+_VALUE_KEYS_BYTES = _VALUE_KEYS.encode("ascii")
+#: A formula cell's attributes that :func:`_kept` keeps whole: canonical pairs, none of a value,
+#: one of them the formula.
+_ALL_KEPT = re.compile(
+    rb'(?: (?!(?:%s)=")[\w:.-]+="[^"]*")*? table:formula="[^"]*"(?: (?!(?:%s)=")[\w:.-]+="[^"]*")*'
+    % (_VALUE_KEYS_BYTES, _VALUE_KEYS_BYTES)
+)
+_CANONICAL_BYTES = re.compile(_CANONICAL.pattern.encode("ascii"))
+_HAS_FORMULA_BYTES = re.compile(_HAS_FORMULA.pattern.encode("ascii"))
+_KEEP_FORMULA_BYTES = re.compile(_KEEP_FORMULA.pattern.encode("ascii"))
+#: Canonical pairs, none of a value.
+_NO_VALUE = re.compile(rb'(?: (?!(?:%s)=")[\w:.-]+="[^"]*")*' % _VALUE_KEYS_BYTES)
+_FORMULA_PAIR = b' table:formula="'
+
+
+def _formula_pair(text: bytes, start: int, stop: int) -> tuple[int, int]:
+    """Where the first `` table:formula="…"`` in ``text[start:stop]`` begins and ends (-1: none).
+
+    The patterns over a cell's attributes walk its formula (400 bytes, most of them) character
+    by character; around it, they check only what stands before and after: the same answer
+    whenever the formula stands where a pair begins (else they run over all of it, as before).
+    """
+    at = text.find(_FORMULA_PAIR, start, stop)
+    end = text.find(b'"', at + len(_FORMULA_PAIR), stop) + 1 if at >= 0 else 0
+    return (at, end) if end else (-1, -1)
+
+
+def _kept_whole(xml: bytes, start: int, stop: int) -> bool:
+    """Does :func:`_kept` keep the attributes ``xml[start:stop]`` of a cached result's cell whole
+    (canonical pairs, none of a value, one of them the formula: :data:`_ALL_KEPT`)?"""
+    at, end = _formula_pair(xml, start, stop)
+    if at >= 0 and _NO_VALUE.fullmatch(xml, start, at) and _NO_VALUE.fullmatch(xml, end, stop):
+        return True
+    return _ALL_KEPT.fullmatch(xml, start, stop) is not None
+
+
+def _cached_cell(xml: bytes, start: int, gt: int, stop: int, value: Cached) -> bytes:
+    """The formula cell ``xml[start:stop]`` (its start tag ending at ``gt``, then nothing or one
+    paragraph, then its end tag) showing ``value``, as :func:`_cell` writes it."""
+    typed, tail = _cached_bytes(value.value)
+    attrs = xml[start + len(_CELL_START) : gt]
+    at, end = _formula_pair(attrs, 0, len(attrs))
+    if at >= 0 and _CANONICAL_BYTES.fullmatch(attrs, 0, at) and _CANONICAL_BYTES.fullmatch(attrs, end):
+        # canonical, with the formula as a pair: _kept_pairs' quick path, around the formula
+        kept = b"".join(
+            (
+                *_KEEP_FORMULA_BYTES.findall(attrs, 0, at),
+                attrs[at:end],
+                *_KEEP_FORMULA_BYTES.findall(attrs, end),
+            )
+        )
+    elif _CANONICAL_BYTES.fullmatch(attrs) and _HAS_FORMULA_BYTES.match(attrs):  # _kept_pairs' quick path
+        kept = b"".join(_KEEP_FORMULA_BYTES.findall(attrs))
+    else:
+        inner = xml[gt + 1 : stop - len(_CELL_END_BYTES)].decode("utf-8")
+        return _cell("table-cell", attrs.decode("utf-8"), inner, value).encode("utf-8")
+    # as _cell closes it: an end tag after paragraphs, else none
+    return b"".join((_CELL_START, kept, typed, b"/>" if tail == _CELL_END_BYTES else b">" + tail))
 
 
 def spliced(text: AnyStr, edits: list[tuple[int, int, AnyStr]]) -> AnyStr:
@@ -269,10 +382,14 @@ def _split_row(text: str, first: int, repeat: int, rows: dict[int, dict[int, Any
     if repeat == 1 and f'{_REPEAT_ROWS}="' not in text[: text.find(">")]:  # one row, as it is
         return _patch_row(text, rows[first])
     out, at = [], first
+    alone = _with_repeat(text, 1)  # each row written: one of the run, walked once per set of columns
+    layouts: dict[tuple[int, ...], Layout] = {}
     for r in hit:
         if r > at:
             out.append(_with_repeat(text, r - at))
-        out.append(_patch_row(_with_repeat(text, 1), rows[r]))
+        cols = tuple(sorted(rows[r]))
+        layout = layouts.get(cols) or layouts.setdefault(cols, _row_layout(alone, list(cols)))
+        out.append(_filled(alone, layout, rows[r]))
         at = r + 1
     if first + repeat > at:
         out.append(_with_repeat(text, first + repeat - at))
@@ -288,25 +405,51 @@ def _with_repeat(row: str, n: int) -> str:
 
 
 def _patch_row(row: str, wanted: dict[int, Any]) -> str:
+    return _filled(row, _row_layout(row, sorted(wanted)), wanted)
+
+
+#: Where a row element's cells are written: (start, stop, pieces) of its text to replace, each
+#: piece a text or, where a cell is written, (its kind, its attributes, its content, its column).
+Layout = list[tuple[int, int, list[Any]]]
+
+
+def _filled(row: str, layout: Layout, wanted: dict[int, Any]) -> str:
+    """``row`` with each cell of ``layout`` written holding its value of ``wanted``."""
+    return spliced(
+        row,
+        [
+            (
+                start,
+                stop,
+                "".join(p if p.__class__ is str else _cell(p[0], p[1], p[2], wanted[p[3]]) for p in parts),
+            )
+            for start, stop, parts in layout
+        ],
+    )
+
+
+def _row_layout(row: str, targets: list[int]) -> Layout:
+    """Where the cells at the columns ``targets`` (ascending) of ``row`` are written: a run split
+    around them, cells added past the row's end (the values are :func:`_filled` in)."""
     m = _ROW.match(row)
     assert m is not None
     if m.group(2):
         raise OdsPatchError("an empty row element")
     body_start, body_end = m.end(), len(row) - len(_ROW_END)
-    edits: list[tuple[int, int, str]] = []
+    edits: Layout = []
     col, pos = 1, body_start
-    targets = sorted(wanted)  # walked in order: the next one is found without a scan of all
-    i = 0
+    i = 0  # walked in order: the next target is found without a scan of all
     while i < len(targets):
         c = _CELL_TAG.search(row, pos, body_end)
         if c is None:  # past the row's last cell: fill the gap, then the cells
-            out, at = [], col
+            out: list[Any] = []
+            at = col
             for target in targets[i:]:
                 if target > at:
                     out.append(_empty_cells(target - at))
-                out.append(_cell("table-cell", "", "", wanted[target]))
+                out.append(("table-cell", "", "", target))
                 at = target + 1
-            edits.append((body_end, body_end, "".join(out)))
+            edits.append((body_end, body_end, out))
             break
         kind, attrs = c.groups()
         start, slash = c.start(), attrs.endswith("/")
@@ -330,9 +473,14 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
             i += 1
             if kind != "table-cell":
                 raise OdsPatchError("a written cell is covered by a merged cell")
-            new = _cell(kind, _set_attr(attrs, _REPEAT_COLS, None) if repeated else attrs, inner, wanted[col])
-            if new != row[start:close]:  # a result already shown as calculate would write it stays
-                edits.append((start, close, new))
+            # (a result shown already as calculate writes it is the same text again)
+            edits.append(
+                (
+                    start,
+                    close,
+                    [(kind, _set_attr(attrs, _REPEAT_COLS, None) if repeated else attrs, inner, col)],
+                )
+            )
         elif targets[i] < col + repeat:
             stop = bisect_left(targets, col + repeat, i)
             hit, i = targets[i:stop], stop
@@ -340,17 +488,18 @@ def _patch_row(row: str, wanted: dict[int, Any]) -> str:
                 raise OdsPatchError("a written cell is covered by a merged cell")
             rest = row[c.end() : close]  # what follows the start tag, end tag included
             out, at = [], col
+            alone = _set_attr(attrs, _REPEAT_COLS, None)  # each cell written: one of the run
             for t in hit:
                 if t > at:
                     out.append(_repeat_cell(kind, attrs, slash, rest, t - at))
-                out.append(_cell(kind, _set_attr(attrs, _REPEAT_COLS, None), inner, wanted[t]))
+                out.append((kind, alone, inner, t))
                 at = t + 1
             if col + repeat > at:
                 out.append(_repeat_cell(kind, attrs, slash, rest, col + repeat - at))
-            edits.append((start, close, "".join(out)))
+            edits.append((start, close, out))
         col += repeat
         pos = close
-    return spliced(row, edits)
+    return edits
 
 
 def _repeat_cell(kind: str, attrs: str, slash: bool, rest: str, n: int) -> str:
@@ -368,6 +517,8 @@ def _cell(kind: str, attrs: str, inner: str, value: Any) -> str:
     # Its attributes were checked as the row walk read them (what _check_tag refuses).
     # Most written cells hold one paragraph and no comment: the patterns only when needed
     # (10,900 formula cells get their cached result at 200 indicators).
+    if value is None and not inner:  # an empty cell left empty (3,791 of calculate's writes at 200)
+        return f"<table:{kind}{_kept(attrs, False)}/>"
     if "<office:annotation" in inner:
         annotations = "".join(_ANNOTATION.findall(inner))
         rest = _ANNOTATION.sub("", inner)
@@ -433,6 +584,21 @@ def _value_xml(value: Any, cached: bool) -> tuple[str, str]:
         found = (typed, paragraphs)
         if value.__class__ in _PLAIN and len(_VALUE_XML) < 4096:  # bounded in a long-lived process
             _VALUE_XML[key] = found
+    return found
+
+
+_CACHED_BYTES: dict[tuple[type, str], tuple[bytes, bytes]] = {}
+
+
+def _cached_bytes(value: Any) -> tuple[bytes, bytes]:
+    """A cached result's attributes, and its paragraphs with the cell's end tag, as UTF-8."""
+    key = (value.__class__, value if value.__class__ is str else repr(value))
+    found = _CACHED_BYTES.get(key)
+    if found is None:
+        typed, paragraphs = _value_xml(value, True)
+        found = (typed.encode("utf-8"), (paragraphs + "</table:table-cell>").encode("utf-8"))
+        if value.__class__ in _PLAIN and len(_CACHED_BYTES) < 4096:  # bounded, as _VALUE_XML
+            _CACHED_BYTES[key] = found
     return found
 
 

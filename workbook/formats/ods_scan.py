@@ -31,14 +31,20 @@ PREFIX_OF = {uri: prefix for prefix, uri in PREFIXES.items()}
 
 #: The tags that matter, at memchr speed: a literal start, and ``[^>]*`` for the attributes
 #: (a ``>`` inside a quoted value would cut it short: an odd count of quotes shows that).
-#: What follows a tag at once is taken with it, so the loop sees a third fewer tokens: a cell's
-#: end tag right away (group 4: the cell holds nothing) or after one plain paragraph (group 5),
-#: then the row's end tag (group 6).
+#: What stands next to a tag is taken with it, so the loop sees a third as many tokens: a row's
+#: start tag right before (group 1, its attributes); a cell's end tag right after (group 5: the
+#: cell holds nothing) or after one plain or empty paragraph (group 6); then the row's end tag
+#: (group 7), after the empty cells LibreOffice repeats to the sheet's end (no value, no style:
+#: they fill nothing, and the row ends with them).
 _TOKEN = re.compile(
-    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>"
-    rb"(?:(\s*</table:(?:covered-)?table-cell>)|(<text:p>[^<]*</text:p></table:(?:covered-)?table-cell>))?"
-    rb"(</table:table-row>)?"
+    rb"<(?:table:table-row(?=[\s>])((?:[^>]*[^>/])?)><)?"
+    rb"(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>"
+    rb"(?:(\s*</table:(?:covered-)?table-cell>)"
+    rb"|((?:<text:p>[^<]*</text:p>|<text:p/>)</table:(?:covered-)?table-cell>))?"
+    rb'((?:<table:table-cell table:number-columns-repeated="[0-9]+"/>)?</table:table-row>)?'
 )
+#: Where the first table tag may begin (one pass: two ``bytes.find`` walked the styles twice).
+_FIRST_TAG = re.compile(rb"</?table:")
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _REPEAT = re.compile(rb"\s*=\s*\"([^\"]*)\"")
 _FORMULA = re.compile(rb"(?:^|\s)table:formula\s*=\s*\"([^\"]*)\"")
@@ -58,6 +64,12 @@ class TableScan:
     #: (row, col) → ``table:formula`` as written (``of:=1+1``, raw bytes; :func:`formula_text`):
     #: collect sees a formula typed into a count
     formulas: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    #: where its start tag begins in the scanned bytes
+    start: int = 0
+    #: (row, col) → where a formula cell's element begins and ends in the scanned bytes, for a
+    #: cell alone (no repeat, in a row without one) that holds nothing or one paragraph
+    #: without markup: the patcher writes its cached result there (:attr:`ContentScan.in_place`)
+    cells: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,6 +81,10 @@ class ContentScan:
     names: dict[str, str]
     #: automatic table styles that hide their sheet (``table:display="false"``)
     hidden_styles: set[str]
+    #: May :attr:`TableScan.cells` be written in place?  Each table and cell tag was read as the
+    #: patcher reads it: no table inside a table, no ``<`` inside a tag, every repeat written
+    #: `` table:number-…-repeated="n"``.  (Else the patcher walks the rows, as for any content.)
+    in_place: bool = False
 
 
 def attributes(raw: bytes) -> dict[str, str]:
@@ -122,19 +138,35 @@ def scan(xml: bytes) -> ContentScan | None:
     tables: list[TableScan] = []
     current: TableScan | None = None
     formulas: dict[tuple[int, int], bytes] = {}
+    cells: dict[tuple[int, int], tuple[int, int]] = {}
     row = col = row_repeat = 1
     row_end = 0  # the farthest filled column of the current row
+    row_alone = False  # the current row has no repeat attribute: its formula cells' spans are kept
+    in_place = True
     # No token starts before the first table tag: the automatic styles (a third of a form's
     # content.xml) are not searched.
-    starts = [at for at in (xml.find(b"<table:"), xml.find(b"</table:")) if at >= 0]
-    tokens = _TOKEN.findall(xml, min(starts, default=len(xml)))
+    first = _FIRST_TAG.search(xml)
     # What a cell's attributes say, worked out once per distinct attributes: a form repeats
     # the same few cell tags (style, type) on every sheet.
-    known: dict[bytes, tuple[int, bool, bool, dict[str, str] | None, bytes | None]] = {}
-    for closing, kind, attrs, closed_at_once, _, row_closed in tokens:
+    known: dict[bytes, tuple[int, bool, bool, tuple[int, int] | None, bytes | None, bool]] = {}
+    rows_known: dict[bytes, tuple[bool, int, bool]] = {}  # the same for row tags
+    for m in _TOKEN.finditer(xml, first.start() if first else len(xml)):
+        row_attrs, closing, kind, attrs, closed_at_once, paragraph, row_closed = m.groups()
+        if row_attrs is not None:  # a row's start tag, then this token
+            row_info = rows_known.get(row_attrs)
+            if row_info is None:
+                if row_attrs.count(b'"') % 2 or b"'" in row_attrs:
+                    return None
+                row_info = rows_known[row_attrs] = _row(row_attrs)
+            if current is not None:
+                row_alone, row_repeat, plain = row_info
+                in_place = in_place and plain
+                col, row_end = 1, 0
         if closing or current is None or kind == b"table-row" or kind == b"table":
             if attrs and (attrs.count(b'"') % 2 or b"'" in attrs):
                 return None  # a ">" inside a quoted value, or single quotes: parse it properly
+            if b"<" in attrs:
+                in_place = False
             if closing:
                 if kind == b"table":
                     current = None
@@ -142,12 +174,15 @@ def scan(xml: bytes) -> ContentScan | None:
                     row_closed = b">"
                 # else a cell's end tag
             elif kind == b"table":
+                in_place = in_place and current is None  # a table inside a table
                 current = _table(attrs)
-                formulas = current.formulas
+                current.start = m.start(2) - 1  # its "<" (after a row start tag taken with it)
+                formulas, cells = current.formulas, current.cells
                 tables.append(current)
                 row = 1
             elif current is not None:  # a row
-                row_repeat = _count(attrs, _ROWS_REPEATED) if b"rows-repeated" in attrs else 1
+                row_alone, row_repeat, plain = _row(attrs)
+                in_place = in_place and plain
                 col, row_end = 1, 0
                 if attrs[-1:] == b"/":  # a row without cells ends here
                     row += row_repeat
@@ -157,14 +192,26 @@ def scan(xml: bytes) -> ContentScan | None:
                 if attrs and (attrs.count(b'"') % 2 or b"'" in attrs):
                     return None
                 info = known[attrs] = _cell(attrs)
-            repeat, typed, open_tag, spans, formula = info
+                in_place = in_place and (
+                    info[5] or (b"<" not in attrs and _written_plainly(attrs, _COLUMNS_REPEATED))
+                )
+            repeat, typed, open_tag, merge, formula, alone = info
             if typed or (open_tag and not closed_at_once):  # a value, or content
                 row_end = col + repeat - 1
-            if spans is not None:
-                _merges(current, spans, row, col, row_repeat, repeat)
+            if merge is not None:
+                _merges(current, merge, row, col, row_repeat, repeat)
             if formula is not None:  # decoded only when asked (formula_text): most are results
                 if repeat == 1 and row_repeat == 1:
-                    formulas[(row, col)] = formula
+                    formulas[row, col] = formula
+                    # written alone: the patcher may write its result in place
+                    if (
+                        alone
+                        and row_alone
+                        and open_tag
+                        and kind == b"table-cell"
+                        and (closed_at_once == _CELL_END or (paragraph or b"")[-19:] == _CELL_END)
+                    ):
+                        cells[row, col] = (m.start(2) - 1, m.start(7) if row_closed else m.end())
                 else:
                     for dr in range(min(row_repeat, 1000)):  # repeated: each copy holds it (bounded)
                         for dc in range(min(repeat, 1000)):
@@ -176,20 +223,44 @@ def scan(xml: bytes) -> ContentScan | None:
                 if row_end > current.cols:
                     current.cols = row_end
             row += row_repeat
-    return ContentScan(tables, _names(xml), _hidden_styles(xml))
+    return ContentScan(tables, _names(xml), _hidden_styles(xml), in_place)
 
 
-def _cell(attrs: bytes) -> tuple[int, bool, bool, dict[str, str] | None, bytes | None]:
+_CELL_END = b"</table:table-cell>"
+
+
+def _row(attrs: bytes) -> tuple[bool, int, bool]:
+    """A row tag: whether it has no repeat attribute, its repeat, and whether it is read as the
+    patcher reads it (:attr:`ContentScan.in_place`)."""
+    alone = b"rows-repeated" not in attrs
+    plain = b"<" not in attrs and (alone or _written_plainly(attrs, _ROWS_REPEATED))
+    return alone, 1 if alone else _count(attrs, _ROWS_REPEATED), plain
+
+
+def _cell(attrs: bytes) -> tuple[int, bool, bool, tuple[int, int] | None, bytes | None, bool]:
     """A cell tag's repeat, whether it has a value type, whether it is a start tag (may hold
-    content), its attributes when it spans others, and its formula as written."""
-    found = _FORMULA.search(attrs) if b"table:formula" in attrs else None
+    content), the rows and columns it spans when it spans others, its formula as written, and
+    whether it has no repeat nor ``<`` (:attr:`ContentScan.in_place`)."""
+    repeated = b"columns-repeated" in attrs
     return (
-        _count(attrs, _COLUMNS_REPEATED) if b"columns-repeated" in attrs else 1,
+        _count(attrs, _COLUMNS_REPEATED) if repeated else 1,
         b"office:value-type" in attrs,
         attrs[-1:] != b"/",
-        attributes(attrs) if b"spanned" in attrs else None,
-        found.group(1) if found else None,
+        _spanned(attrs) if b"spanned" in attrs else None,
+        _formula(attrs),
+        b"<" not in attrs and not repeated,
     )
+
+
+def _formula(attrs: bytes) -> bytes | None:
+    """The ``table:formula`` of a cell tag's attributes, as written."""
+    at = attrs.find(b"table:formula")
+    if at < 0:
+        return None
+    if attrs[at - 1 : at] == b" " and attrs[at + 13 : at + 15] == b'="':  # as LibreOffice writes it
+        return attrs[at + 15 : attrs.find(b'"', at + 15)]
+    found = _FORMULA.search(attrs)
+    return found.group(1) if found else None
 
 
 def _table(attrs: bytes) -> TableScan:
@@ -197,10 +268,15 @@ def _table(attrs: bytes) -> TableScan:
     return TableScan(a.get("table:name", ""), a)
 
 
-def _merges(table: TableScan, a: dict[str, str], row: int, col: int, rows: int, cols: int) -> None:
+def _spanned(attrs: bytes) -> tuple[int, int] | None:
+    """The rows and columns a cell tag spans, None for itself alone."""
+    a = attributes(attrs)
     spans = (int(a.get("table:number-rows-spanned", "1")), int(a.get("table:number-columns-spanned", "1")))
-    if spans == (1, 1):
-        return
+    return None if spans == (1, 1) else spans
+
+
+def _merges(table: TableScan, spans: tuple[int, int], row: int, col: int, rows: int, cols: int) -> None:
+    """The merge of a cell spanning ``spans`` (rows, columns), each copy of a repeated one."""
     for dr in range(min(rows, 1000)):  # a merged cell repeated: each copy is a merge (bounded)
         for dc in range(min(cols, 1000)):
             r, c = row + dr, col + dc
@@ -216,6 +292,12 @@ def _count(attrs: bytes, key: bytes) -> int:
     if not m:
         raise ValueError(f"{key.decode()} without a value")
     return int(m.group(1))
+
+
+def _written_plainly(attrs: bytes, key: bytes) -> bool:
+    """Is the repeat :func:`_count` reads written `` key="…"``, as the patcher reads it (by name)?"""
+    at = attrs.find(key)
+    return at > 0 and attrs[at - 1 : at] == b" " and attrs[at + len(key) : at + len(key) + 2] == b'="'
 
 
 _RANGE_TAG = re.compile(rb"<table:named-range\s([^>]*)>")
@@ -239,7 +321,8 @@ def _names(xml: bytes) -> dict[str, str]:
         return {}
     usual = _RANGE_AS_WRITTEN.findall(xml, first)
     if len(usual) == xml.count(b"<table:named-range ", first):
-        return {_decode(name): _decode(address) for name, address in usual}
+        texts = decode_all([part for pair in usual for part in pair])
+        return dict(zip(texts[::2], texts[1::2], strict=True))
     out = {}
     for m in _RANGE_TAG.finditer(xml, first):
         name, address = _NAME.search(m.group(1)), _ADDRESS.search(m.group(1))
@@ -251,8 +334,13 @@ def _names(xml: bytes) -> dict[str, str]:
 def _hidden_styles(xml: bytes) -> set[str]:
     """Automatic styles that hide a sheet: found by their rare property, then their name."""
     out: set[str] = set()
-    first = xml.find(b"<style:table-properties")  # as _names: the pattern from the first one on
-    for m in _HIDDEN_TABLE.finditer(xml, max(first, 0)) if first >= 0 else ():
+    # As _names: the pattern from the first one on, and only through the automatic styles (where
+    # the parser reads them), not the sheets after them.
+    first = xml.find(b"<style:table-properties")
+    if first < 0:
+        return out
+    stop = xml.find(b"</office:automatic-styles>", first)
+    for m in _HIDDEN_TABLE.finditer(xml, first, stop if stop >= 0 else len(xml)):
         start = xml.rfind(b"<style:style", 0, m.start())
         tag = _STYLE_START.match(xml, start) if start >= 0 else None
         if tag:
@@ -265,6 +353,17 @@ def formula_text(raw: bytes) -> str:
     return _decode(raw)
 
 
+def decode_all(raws: list[bytes]) -> list[str]:
+    """:func:`formula_text` of each of ``raws`` (the named ranges and their addresses), decoded
+    together: a few calls per form rather than two per name (5,000 at 200 indicators)."""
+    joined = b"\0".join(raws)
+    # NUL stands in no XML text, so it parts them again; an entity never spans it; the five
+    # replaces and the UTF-8 decoding (a bad byte's U+FFFD too) work alike on each or on all.
+    if joined.count(b"\0") != len(raws) - 1 or _OTHER_AMPERSAND.search(joined):
+        return [_decode(raw) for raw in raws]
+    return _decode(joined).split("\0")
+
+
 #: An ampersand that does not start one of the entities XML itself defines (content.xml may
 #: declare no others: the guard refuses a DTD): a character reference, or a damaged file.
 _OTHER_AMPERSAND = re.compile(rb"&(?!(?:quot|amp|lt|gt|apos);)")
@@ -273,18 +372,18 @@ _OTHER_AMPERSAND = re.compile(rb"&(?!(?:quot|amp|lt|gt|apos);)")
 def _decode(raw: bytes) -> str:
     if b"&" not in raw:
         return raw.decode("utf-8", "replace")
-    # Formulas hold &amp; (joins), &quot; and &lt;/&gt;: replaced in the bytes (&amp; last),
+    # Formulas hold &amp; (joins), &quot; and &lt;/&gt;: replaced in the text (&amp; last),
     # which gives what html.unescape gives at a third of its cost (a Python call per entity);
-    # the entities are ASCII, so no character straddles one.
+    # the entities are ASCII, so no character straddles one (nor a bad byte's U+FFFD).
+    text = raw.decode("utf-8", "replace")
     if _OTHER_AMPERSAND.search(raw):
         import html  # only here: html.entities takes 1.5 ms to load
 
-        return html.unescape(raw.decode("utf-8", "replace"))
+        return html.unescape(text)
     return (
-        raw.replace(b"&quot;", b'"')
-        .replace(b"&apos;", b"'")
-        .replace(b"&lt;", b"<")
-        .replace(b"&gt;", b">")
-        .replace(b"&amp;", b"&")
-        .decode("utf-8", "replace")
+        text.replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
     )
