@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kpi_engine.plan_loader import (
     DEFAULT_PLAN_COPY,
-    _templates_dir,
     default_plan_path,
     parse_plan,
     shipped_plan_copy,
@@ -31,7 +30,7 @@ def main() -> int:
     if copy is None:
         print("the default plan cannot be held as JSON exactly; no copy written", file=sys.stderr)
         return 1
-    out = Path(str(_templates_dir() / DEFAULT_PLAN_COPY))
+    out = path.parent / DEFAULT_PLAN_COPY  # where the loader looks: beside the plan
     out.write_text(copy, encoding="utf-8")
     print(f"wrote {out}")
     return 0
