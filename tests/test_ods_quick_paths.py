@@ -34,7 +34,8 @@ import pytest
 from workbook.books import ods, ods_write
 from workbook.books.ods import content_from_scan, excel_formula, odf_to_excel, parse_content
 from workbook.books.open import calculate_path
-from workbook.formats import guard, ods_patch
+from workbook.form.book import at as value_at
+from workbook.formats import guard, ods_patch, zips
 from workbook.formats.files import WorkbookFileError
 from workbook.formats.ods_scan import decode_all, formula_text, scan
 from workbook.libreoffice import require_soffice
@@ -351,8 +352,10 @@ def test_a_forms_formula_cells_are_written_in_place_to_the_walks_bytes(forms, tm
     _, seen = _calculated(forms[size], tmp_path / "calc")
     content, scanned = seen["content"]
     assert scanned is not None and scanned.in_place, "the save was given the guard's scan"
-    cells = seen["cells"]
     spanned = {(t.name, *at) for t in scanned.tables for at in t.cells}
+    # Most formula cells show their result already and are not written (test_a_result_shown_already_
+    # is_left_as_it_is): each of those is given another one, so every spanned cell is written.
+    cells = {at: ods_patch.Cached(f"另{at[1]}") for at in spanned} | seen["cells"]
     assert sum(isinstance(v, ods_patch.Cached) and at in spanned for at, v in cells.items()) > 100
     quick, walked = _both(content, cells)
     assert quick == walked and quick != content
@@ -413,3 +416,72 @@ def test_a_large_damaged_content_is_refused_as_before(monkeypatch) -> None:
     with pytest.raises(WorkbookFileError) as chunked:
         guard.inspect_ods(data, "big.ods")
     assert str(quick.value) == str(chunked.value) and "損毀" in str(quick.value)
+
+
+@pytest.mark.parametrize(
+    ("held", "value", "shows"),
+    [
+        (None, "", True),  # an empty text result: LibreOffice writes no value, calamine reads None
+        (None, None, True),
+        ("", "", False),  # (the book reads "" as None: a held "" is never seen)
+        (100.0, Decimal("100"), True),  # shown "100.00" by its style: the same double
+        (89.2, Decimal("89.20"), True),
+        (89.2, Decimal("89.21"), False),
+        (1.0, True, False),  # a number is not a truth value, nor the other way
+        (True, 1, False),
+        (True, True, True),
+        ("無誤", "無誤", True),
+        ("尚未計算", "無誤", False),
+        ("1", 1, False),  # text that looks like the number is text
+        (None, 0, False),
+        (0.0, "", False),
+    ],
+)
+def test_what_a_formula_cell_shows_already(held, value, shows) -> None:
+    assert ods_write._shows(held, value) is shows
+
+
+def test_a_result_shown_already_is_left_as_it_is(forms, tmp_path) -> None:
+    """LibreOffice saved the form with most results computed: those cells keep its bytes (its
+    "100.00", its empty text), the others are written, and the file then reads every result."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ods_write, "_shows", lambda held, value: False)
+        _, every = _calculated(forms["seed"], tmp_path / "every")
+    saved, seen = _calculated(forms["seed"], tmp_path / "shown")
+    results = {at: v.value for at, v in every["cells"].items() if isinstance(v, ods_patch.Cached)}
+    written = {at for at, v in seen["cells"].items() if isinstance(v, ods_patch.Cached)}
+    left = set(results) - written
+    assert written <= set(results) and len(left) > 50 and written, (len(left), len(written))
+    book = ods.OdsBook(saved, "saved.ods")
+    for sheet, row, col in results:
+        held = value_at(book.grid(sheet), row, col)
+        assert ods_write._shows(held, results[sheet, row, col]), (sheet, row, col, held)
+    before, after = _content(forms["seed"]), _content(tmp_path / "shown" / forms["seed"].name)
+    spans = {(t.name, *at): span for t in scan(before).tables for at, span in t.cells.items()}
+    for at in left & set(spans):
+        start, stop = spans[at]
+        assert before[start:stop] in after, at  # LibreOffice's own spelling, kept
+    # calculated again: every result shows already, and nothing but calculate's record is written
+    _, again = _calculated(tmp_path / "shown" / forms["seed"].name, tmp_path / "again")
+    assert not [at for at, v in again["cells"].items() if isinstance(v, ods_patch.Cached)]
+
+
+def test_a_result_libreoffice_shows_as_an_error_is_written(forms, tmp_path) -> None:
+    """An error LibreOffice cached ("#DIV/0!": an empty text marked ``calcext:value-type="error"``)
+    reads as empty in python-calamine, as an empty result does: the cell is written all the same."""
+    xml = _content(forms["seed"])
+    empty = re.compile(rb'(<table:table-cell [^>]*table:formula="[^"]*")><text:p/></table:table-cell>')
+    found = empty.search(xml)
+    assert found, "the form has an empty result as LibreOffice writes it"
+    error = b' office:value-type="string" office:string-value="" calcext:value-type="error"><text:p>#DIV/0!</text:p>'
+    broken = xml[: found.end(1)] + error + xml[found.end(1) + len(b"><text:p/>") :]
+    source = tmp_path / "error.ods"
+    source.write_bytes(zips.rewrite_members(forms["seed"].read_bytes(), {"content.xml": broken}))
+    start = found.start()
+    sheet = next(t for t in scan(broken).tables if any(s == start for s, _ in t.cells.values()))
+    at = next(at for at, (s, _) in sheet.cells.items() if s == start)
+    book = ods.OdsBook(source.read_bytes(), "error.ods")
+    assert value_at(book.grid(sheet.name), *at) is None  # read as an empty result is read
+    _, seen = _calculated(source, tmp_path / "calc")
+    assert seen["cells"][(sheet.name, *at)] == ods_patch.Cached("")
+    assert b"#DIV/0!" not in _content(tmp_path / "calc" / "error.ods")

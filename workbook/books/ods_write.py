@@ -5,7 +5,8 @@ file client: calculate's cells are recorded and saved by :func:`workbook.formats
 so every input cell and everything staff added stays byte for byte.  The formula cells
 the product owns are given the results the engine computed for the workbook as written
 (the oracle tests hold LibreOffice's formulas to the same values), so the file opens
-showing them without a recalculation.
+showing them without a recalculation; a cell that shows its result already (LibreOffice
+computed it when it saved) is left as it is.
 
 What a file client cannot do here -- put back an overwritten formula, protect a sheet
 again, or a layout beyond the patcher -- is recorded in
@@ -21,6 +22,7 @@ import gc
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,8 @@ from workbook.books import file
 from workbook.books.file import SavedFile
 from workbook.books.ods import OdsBook
 from workbook.form import layout as L
-from workbook.form.book import foreign_password_error, parse_address
+from workbook.form.book import foreign_password_error
+from workbook.formats.cells import column_index
 from workbook.formats.files import read_with_state
 from workbook.formats.ods_patch import Cached, OdsPatchError, patch_ods
 
@@ -49,6 +52,23 @@ _DIGESTS = {
     "http://www.w3.org/2000/09/xmldsig#sha256": hashlib.sha256,
     "http://www.w3.org/2000/09/xmldsig#sha1": hashlib.sha1,
 }
+
+
+def _shows(held: Any, value: Any) -> bool:
+    """Does a formula cell whose cached result python-calamine reads as ``held`` (empty: None)
+    show ``value`` already, as a reader of the file sees it?"""
+    if value is None or (value.__class__ is str and value == ""):
+        return held is None
+    if value.__class__ is str:
+        return held.__class__ is str and held == value
+    if value.__class__ is bool or held.__class__ is bool:
+        return held is value
+    if value.__class__ in _NUMBERS and held.__class__ in _NUMBERS:
+        return float(value) == held  # what a cell stores: a double
+    return False
+
+
+_NUMBERS = frozenset((int, float, Decimal))
 
 
 class OdsFileBook(SavedFile, OdsBook):
@@ -75,7 +95,15 @@ class OdsFileBook(SavedFile, OdsBook):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         data, self.state = read_with_state(self.path)
-        super().__init__(data, str(self.path), formulas_visible=True)
+        # What is read lives to the end of a one-shot command (frozen below): collecting it
+        # while it is read would only walk it.
+        if file.one_shot:
+            gc.disable()
+        try:
+            super().__init__(data, str(self.path), formulas_visible=True)
+        finally:
+            if file.one_shot:
+                gc.enable()
         # Read into the book now.  The save patches the guard's copy when the scan trusted it and
         # it is small (a 200-indicator form: 12 MB; inflating and checking it again cost 0.01
         # CPU-s); at 1,000 indicators it is 56 MB, held for nothing through the calculate:
@@ -142,14 +170,15 @@ class OdsFileBook(SavedFile, OdsBook):
     # -- save --------------------------------------------------------------------------------
 
     def cached_results(self, outcome: Any) -> dict[tuple[str, int, int], Cached]:
-        """What each formula cell the product owns shows once the workbook is written.
+        """The results the save writes into formula cells the product owns: each one its cell
+        does not show yet (:meth:`_unshown`).
 
         ``outcome.evaluation`` describes the workbook as calculate wrote it.  A formula
         cell outside these that uses what calculate wrote would show a stale result:
         it is recorded in :attr:`needs_client`.
         """
         plan, names = outcome.scope.plan, self.names()
-        cached: dict[tuple[str, int, int], Cached] = {}
+        results: dict[tuple[str, int, int], Any] = {}
         shown: dict[str, Any] = {}
         for r in outcome.evaluation.results:
             ind, period = plan.indicator(r.indicator), plan.period(r.period)
@@ -157,26 +186,51 @@ class OdsFileBook(SavedFile, OdsBook):
                 name = L.step_name(ind, period, step)
                 shown[name] = "" if value is None else value
                 if name in names:
-                    cached[names[name]] = Cached(shown[name])
+                    results[names[name]] = shown[name]
         for sheet in self.content.sheets:
             for (row, col), formula in sheet.formulas.items():
                 at = (sheet.name, row, col)
-                if at in cached:
+                if at in results:
                     continue
                 # the patterns in turn, each only when the one before did not answer
                 if report := _REPORT.match(formula):
-                    row, col = parse_address(report.group(1) + report.group(2))
+                    row, col = int(report.group(2)), column_index(report.group(1))
                     value = self._value_at(L.SHEET_META, row, col)
-                    cached[at] = Cached("" if value is None else as_text(value))
+                    results[at] = "" if value is None else as_text(value)
                 elif (one := _SHOWS.match(formula)) and one.group(1) in shown:
-                    cached[at] = Cached(shown[one.group(1)])
+                    results[at] = shown[one.group(1)]
                 elif (joined := _JOINS.match(formula)) and joined.group(1) in shown:
                     note = self._named_value(joined.group(2))
                     text = as_text(shown[joined.group(1)])
-                    cached[at] = Cached(text if note in (None, "") else f"{text}\n{as_text(note)}")
+                    results[at] = text if note in (None, "") else f"{text}\n{as_text(note)}"
                 elif _OWNED.search(formula) or L.SHEET_META in formula:
                     self.needs_client.append(f"formula {sheet.name}!{row},{col}")
-        return cached
+        return self._unshown(results)
+
+    def _unshown(self, results: dict[tuple[str, int, int], Any]) -> dict[tuple[str, int, int], Cached]:
+        """The ``results`` their cells do not show yet, as :class:`Cached` values.
+
+        LibreOffice computed most of them when it saved the file (a 200-indicator form: 5,700 of
+        6,100), in its own spelling ("100.00" shown, an empty text as no value), which writing
+        them again would only respell.  A cell is left as it is when python-calamine reads its
+        result as :func:`_shows` says and the guard's scan saw no error mark in its tag
+        (:attr:`~workbook.formats.ods_scan.TableScan.errors`: calamine reads "#DIV/0!" as empty).
+        """
+        scanned = self.info.scanned
+        if scanned is None:  # content the scan did not read: no error marks, every result written
+            return {at: Cached(value) for at, value in results.items()}
+        errors = {t.name: t.errors for t in scanned.tables}
+        out: dict[tuple[str, int, int], Cached] = {}
+        seen, grid, marked = None, [], None
+        for at, value in results.items():
+            sheet, row, col = at
+            if sheet != seen:  # results come sheet by sheet
+                seen, grid, marked = sheet, self._raw(sheet), errors.get(sheet)
+            line = grid[row - 1] if row <= len(grid) else ()
+            held = line[col - 1] if col <= len(line) else None
+            if marked is None or (row, col) in marked or not _shows(held, value):
+                out[at] = Cached(value)
+        return out
 
     def _named_value(self, name: str) -> Any:
         return self._value_at(*self.content.names[name])  # names() copies all 5,000 at 200 indicators

@@ -18,6 +18,7 @@ returns ``None`` and the caller parses the XML properly:
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass, field
 
@@ -32,15 +33,19 @@ PREFIX_OF = {uri: prefix for prefix, uri in PREFIXES.items()}
 #: The tags that matter, at memchr speed: a literal start, and ``[^>]*`` for the attributes
 #: (a ``>`` inside a quoted value would cut it short: an odd count of quotes shows that).
 #: What stands next to a tag is taken with it, so the loop sees a third as many tokens: a row's
-#: start tag right before (group 1, its attributes); a cell's end tag right after (group 5: the
-#: cell holds nothing) or after one plain or empty paragraph (group 6); then the row's end tag
-#: (group 7), after the empty cells LibreOffice repeats to the sheet's end (no value, no style:
-#: they fill nothing, and the row ends with them).
+#: start tag right before (group 1, its attributes); a cell's end tag (group 8) right after
+#: (group 7, the space before it: the cell holds nothing) or after one plain or empty paragraph;
+#: then the row's end tag (group 9), after the empty cells LibreOffice repeats to the sheet's
+#: end (no value, no style: they fill nothing, and the row ends with them).
+#: A formula where LibreOffice writes it (first, or after the style) stands apart (group 5), and
+#: the attributes after it (group 6): :func:`scan` reads such a cell from them, without looking
+#: through the 400 bytes of its tag (a formula's tag is new each time, so :func:`_cell`'s
+#: results, kept by tag, were worked out again for each of the 6,101 at 200 indicators).
 _TOKEN = re.compile(
     rb"<(?:table:table-row(?=[\s>])((?:[^>]*[^>/])?)><)?"
-    rb"(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>"
-    rb"(?:(\s*</table:(?:covered-)?table-cell>)"
-    rb"|((?:<text:p>[^<]*</text:p>|<text:p/>)</table:(?:covered-)?table-cell>))?"
+    rb"(/?)table:(table-cell|table-row|covered-table-cell|table)(?=[\s/>])"
+    rb'((?:(?: table:style-name="[\w.-]*")? table:formula="([^"]*)"([^>]*)|[^>]*))>'
+    rb"(?:(?:(\s*)|<text:p>[^<]*</text:p>|<text:p/>)(</table:(?:covered-)?table-cell>))?"
     rb'((?:<table:table-cell table:number-columns-repeated="[0-9]+"/>)?</table:table-row>)?'
 )
 #: Where the first table tag may begin (one pass: two ``bytes.find`` walked the styles twice).
@@ -70,6 +75,9 @@ class TableScan:
     #: cell alone (no repeat, in a row without one) that holds nothing or one paragraph
     #: without markup: the patcher writes its cached result there (:attr:`ContentScan.in_place`)
     cells: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    #: formula cells whose start tag marks their cached result an error: LibreOffice stores
+    #: "#DIV/0!" as an empty text with ``calcext:value-type="error"`` (python-calamine reads it empty)
+    errors: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass
@@ -135,10 +143,26 @@ def scan(xml: bytes) -> ContentScan | None:
     """
     if not trustworthy(xml):
         return None
+    # The loop makes a tuple per token, formula and span (~45,000 at 200 indicators), none in a
+    # cycle: the collections they would set off find nothing (~2 ms of the scan's ~48).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(xml)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan(xml: bytes, *, quick: bool = True) -> ContentScan | None:
+    """:func:`scan` of content that is :func:`trustworthy`.  ``quick``: a formula cell as
+    LibreOffice writes it is read from the bytes after its formula (else every cell tag goes
+    through :func:`_cell`, the general way, which the tests hold the quick one to)."""
     tables: list[TableScan] = []
     current: TableScan | None = None
     formulas: dict[tuple[int, int], bytes] = {}
     cells: dict[tuple[int, int], tuple[int, int]] = {}
+    errors: set[tuple[int, int]] = set()
     row = col = row_repeat = 1
     row_end = 0  # the farthest filled column of the current row
     row_alone = False  # the current row has no repeat attribute: its formula cells' spans are kept
@@ -151,7 +175,9 @@ def scan(xml: bytes) -> ContentScan | None:
     known: dict[bytes, tuple[int, bool, bool, tuple[int, int] | None, bytes | None, bool]] = {}
     rows_known: dict[bytes, tuple[bool, int, bool]] = {}  # the same for row tags
     for m in _TOKEN.finditer(xml, first.start() if first else len(xml)):
-        row_attrs, closing, kind, attrs, closed_at_once, paragraph, row_closed = m.groups()
+        row_attrs, closing, kind, attrs, formula, after, space, cell_end, row_closed = m.groups()
+        if formula is not None and b">" in formula:
+            return None  # the tag read to that ">", as before: an odd count of quotes
         if row_attrs is not None:  # a row's start tag, then this token
             row_info = rows_known.get(row_attrs)
             if row_info is None:
@@ -177,7 +203,7 @@ def scan(xml: bytes) -> ContentScan | None:
                 in_place = in_place and current is None  # a table inside a table
                 current = _table(attrs)
                 current.start = m.start(2) - 1  # its "<" (after a row start tag taken with it)
-                formulas, cells = current.formulas, current.cells
+                formulas, cells, errors = current.formulas, current.cells, current.errors
                 tables.append(current)
                 row = 1
             elif current is not None:  # a row
@@ -187,35 +213,59 @@ def scan(xml: bytes) -> ContentScan | None:
                 if attrs[-1:] == b"/":  # a row without cells ends here
                     row += row_repeat
         else:  # a cell
-            info = known.get(attrs)
-            if info is None:
-                if attrs and (attrs.count(b'"') % 2 or b"'" in attrs):
-                    return None
-                info = known[attrs] = _cell(attrs)
-                in_place = in_place and (
-                    info[5] or (b"<" not in attrs and _written_plainly(attrs, _COLUMNS_REPEATED))
-                )
-            repeat, typed, open_tag, merge, formula, alone = info
-            if typed or (open_tag and not closed_at_once):  # a value, or content
+            if (
+                quick
+                and formula is not None
+                and b"'" not in attrs
+                and b"<" not in attrs
+                and b"columns-repeated" not in attrs
+                and b"spanned" not in after
+                and not after.count(b'"') % 2
+            ):
+                # A formula cell as LibreOffice writes it (_TOKEN): what _cell would say of its
+                # tag, from the few bytes after the formula.  What the formula may hold does not
+                # change that ("spanned" read in it gives no span: the attributes have none; its
+                # ">" was refused above), but for "columns-repeated", which _cell heeds anywhere.
+                repeat, merge, alone = 1, None, True
+                open_tag = attrs[-1:] != b"/"
+                filled = (open_tag and space is None) or b"office:value-type" in attrs
+            else:
+                info = known.get(attrs)
+                if info is None:
+                    if attrs and (attrs.count(b'"') % 2 or b"'" in attrs):
+                        return None
+                    info = known[attrs] = _cell(attrs)
+                    in_place = in_place and (
+                        info[5] or (b"<" not in attrs and _written_plainly(attrs, _COLUMNS_REPEATED))
+                    )
+                repeat, typed, open_tag, merge, formula, alone = info
+                filled = typed or (open_tag and space is None)
+            if filled:  # a value, or content
                 row_end = col + repeat - 1
             if merge is not None:
                 _merges(current, merge, row, col, row_repeat, repeat)
             if formula is not None:  # decoded only when asked (formula_text): most are results
+                error = _ERROR in attrs
                 if repeat == 1 and row_repeat == 1:
                     formulas[row, col] = formula
+                    if error:
+                        errors.add((row, col))
                     # written alone: the patcher may write its result in place
                     if (
                         alone
                         and row_alone
                         and open_tag
                         and kind == b"table-cell"
-                        and (closed_at_once == _CELL_END or (paragraph or b"")[-19:] == _CELL_END)
+                        and cell_end == _CELL_END
+                        and not space
                     ):
-                        cells[row, col] = (m.start(2) - 1, m.start(7) if row_closed else m.end())
+                        cells[row, col] = (m.start(2) - 1, m.end(8))
                 else:
                     for dr in range(min(row_repeat, 1000)):  # repeated: each copy holds it (bounded)
                         for dc in range(min(repeat, 1000)):
                             formulas[(row + dr, col + dc)] = formula
+                            if error:
+                                errors.add((row + dr, col + dc))
             col += repeat
         if row_closed and current is not None:  # the row's end tag
             if row_end:
@@ -227,6 +277,8 @@ def scan(xml: bytes) -> ContentScan | None:
 
 
 _CELL_END = b"</table:table-cell>"
+#: In a formula cell's start tag: ``calcext:value-type="error"`` (:attr:`TableScan.errors`).
+_ERROR = b'"error"'
 
 
 def _row(attrs: bytes) -> tuple[bool, int, bool]:
