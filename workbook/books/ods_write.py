@@ -221,14 +221,10 @@ class OdsFileBook(SavedFile, OdsBook):
             return {at: Cached(value) for at, value in results.items()}
         errors = {t.name: t.errors for t in scanned.tables}
         out: dict[tuple[str, int, int], Cached] = {}
-        seen, grid, marked = None, [], None
         for at, value in results.items():
             sheet, row, col = at
-            if sheet != seen:  # results come sheet by sheet
-                seen, grid, marked = sheet, self._raw(sheet), errors.get(sheet)
-            line = grid[row - 1] if row <= len(grid) else ()
-            held = line[col - 1] if col <= len(line) else None
-            if marked is None or (row, col) in marked or not _shows(held, value):
+            marked = errors.get(sheet)
+            if marked is None or (row, col) in marked or not _shows(self._value_at(*at), value):
                 out[at] = Cached(value)
         return out
 
