@@ -7,6 +7,7 @@
     python -m bench.probe REPORT.json recalculate FILE.xlsx OUT.xlsx   # LibreOffice: every formula
     python -m bench.probe REPORT.json terminal FILE.xlsx  # kpi check, timing only what it prints
     python -m bench.probe REPORT.json startup         # the modules kpi calculate loads, nothing run
+    python -m bench.probe REPORT.json interpreter     # the interpreter's own start, nothing imported
 
 At exit (after the command, as the last exit handler) it writes to ``REPORT.json``:
 ``hwm_mb`` — ``VmHWM`` from ``/proc/self/status``, this process's own peak resident
@@ -76,6 +77,8 @@ def main() -> None:
         return
     if what == "terminal":
         _terminal(args[0])
+        return
+    if what == "interpreter":  # what every probe pays before its first import (the floor's too)
         return
     if what == "startup":  # the fixed cost of the command: interpreter and the modules calculate loads
         import workbook.books.open

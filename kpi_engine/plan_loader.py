@@ -13,7 +13,6 @@ import re
 import string
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +144,10 @@ def require_final(plan: Plan) -> None:
 
 
 def _templates_dir() -> Any:
+    # Imported here: importlib.resources brings tempfile and more into every command's start,
+    # and a calculate reads its plan from the workbook (tests/test_startup.py).
+    from importlib import resources
+
     return resources.files("templates")
 
 

@@ -35,6 +35,10 @@ NOT_ON_THE_PATH = (
     "yaml",  # the plan is read from its JSON copy
 )
 
+#: Not loaded by a calculate itself either (a site ``.pth`` file may load them before it):
+#: the package's resources (tempfile and more, ~3 ms; the plan is read from the workbook).
+NOT_LOADED_BY_CALCULATE = ("importlib.resources",)
+
 
 def _loaded(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
     """``kpi ARGS`` as pip's console script runs it, and the modules it had loaded at exit."""
@@ -61,6 +65,13 @@ def test_calculate_of_an_xlsx_loads_none_of_the_other_commands_libraries(tmp_pat
     assert "已儲存 / saved" in done.stdout
     assert {"workbook.form.calculate", "workbook.books.xlsx_file", "python_calamine"} <= loaded
     assert not _any_of(loaded, NOT_ON_THE_PATH)
+    before = subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert not _any_of(loaded - set(json.loads(before.stdout)), NOT_LOADED_BY_CALCULATE)
 
 
 def test_collect_into_an_xlsx_summary_loads_no_openpyxl_yaml_or_schema(tmp_path: Path) -> None:
