@@ -36,7 +36,7 @@ NOT_ON_THE_PATH = (
 )
 
 #: Not loaded by a calculate itself either (a site ``.pth`` file may load them before it):
-#: the package's resources (tempfile and more, ~3 ms; the plan is read from the workbook).
+#: the package's resources (they bring tempfile and more; the plan is read from the workbook).
 NOT_LOADED_BY_CALCULATE = ("importlib.resources",)
 
 
