@@ -164,3 +164,27 @@ def test_keeping_pandas_out_while_xlwings_loads_is_undone_afterwards():
     with pandas_kept_out():
         assert all(sys.modules[name] is None for name in KEPT_OUT if before[name] == "absent")
     assert {name: sys.modules.get(name, "absent") for name in KEPT_OUT} == before
+
+
+def test_the_bench_compares_one_workbook_in_three_files(tmp_path):
+    """``python -m bench`` holds the .ods's calculate to the same workbook saved by LibreOffice as
+    .xlsx (one writer, two formats), and shows the template's own .xlsx for scale: all three
+    must be the one filled workbook, calculated alike, or the ratios compare different work."""
+    require_soffice()
+    from bench.inputs import make
+
+    paths = make("seed", tmp_path / "in", libreoffice_xlsx=True)
+    results = {}
+    for key in ("xlsx", "ods", "lo.xlsx"):
+        work = tmp_path / f"work-{key.replace('.', '-')}{paths[key].suffix}"
+        shutil.copyfile(paths[key], work)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert kpi(["calculate", str(work), "--json"]) == 0, key
+        results[key] = json.loads(printed.getvalue())["indicators"]
+    assert results["ods"] == results["xlsx"] == results["lo.xlsx"]
+    seen = {(r["indicator"], r["period"]): r for r in results["lo.xlsx"]}
+    # the seed's 106 上半年 sample, as Part 4 prints it: 89.05% (187/210), 100% (10/10)
+    assert seen["procurement_pass_rate", "H1"]["value"] == 89.05
+    assert seen["procurement_pass_rate", "H1"]["inputs"] == {"numerator": 187, "denominator": 210}
+    assert seen["e_tender_rate", "H1"]["value"] == 100
