@@ -188,3 +188,4 @@ def test_the_bench_compares_one_workbook_in_three_files(tmp_path):
     assert seen["procurement_pass_rate", "H1"]["value"] == 89.05
     assert seen["procurement_pass_rate", "H1"]["inputs"] == {"numerator": 187, "denominator": 210}
     assert seen["e_tender_rate", "H1"]["value"] == 100
+    assert seen["e_tender_rate", "H1"]["inputs"] == {"numerator": 10, "denominator": 10}
