@@ -401,6 +401,8 @@ class _Gen:
             if fn == "LEFT":
                 if x.kinds == TEXT:
                     return _Code(f"{x.expr}[:{places}]", TEXT, False, depth)
+                if not x.kinds & (TEXT | BLANK):  # no text to cut (a comparison folded to True)
+                    return generic
                 x = self.store(x, out, ind)  # calculate's record: text, or blank before any
                 text = f'({x.expr}[:{places}] if type({x.expr}) is _str else "" if {x.expr} is None else {generic.expr})'
                 return _Code(text, TEXT, True)
